@@ -1,0 +1,43 @@
+# qnncc developer commands. Everything runs in a local virtualenv (.venv),
+# created and filled on first use, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-full lint format bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the main job on the embedded TFC-W1A1 model.
+demo: install
+	$(BIN)/qnncc demo
+
+## Fast suite (CI): everything except tests marked slow.
+test: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## Full suite, including full-dataset accuracy checks.
+test-full: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src transforms tests benchmarks
+	$(BIN)/ruff format --check src transforms tests benchmarks
+	$(BIN)/mypy src transforms
+
+format: install
+	$(BIN)/ruff check --fix src transforms tests benchmarks
+	$(BIN)/ruff format src transforms tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/bench_execute.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Custom ops qnncc executes and lowers: FINN/QONNX ops and, later, HW layers.
+
+The op table is a read-only mapping built here; modules that add ops add them
+to :data:`CUSTOM_OPS` in this file, so there is no run-time registry to reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import onnx
+
+from qnncc.core.errors import UnsupportedOpError
+from qnncc.custom_op.base import CUSTOM_DOMAINS, AttrSpec, CustomOp, LoweringContext, is_custom_domain
+from qnncc.custom_op.multithreshold import MultiThreshold
+from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
+from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
+
+CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
+    {cls.op_type: cls for cls in (MultiThreshold, Quant, BipolarQuant, Trunc, XnorPopcountMatMul)}
+)
+
+
+def is_custom_node(node: onnx.NodeProto) -> bool:
+    """Whether ``node`` lives in a FINN/QONNX/qnncc custom-op domain."""
+    return is_custom_domain(node.domain)
+
+
+def get_custom_op(node: onnx.NodeProto) -> CustomOp:
+    """Instantiate the custom-op wrapper of a node.
+
+    Raises:
+        UnsupportedOpError: if the op type is unknown to qnncc.
+    """
+    cls = CUSTOM_OPS.get(node.op_type)
+    if cls is None:
+        raise UnsupportedOpError(
+            f"custom op {node.op_type!r} (node {node.name or '<unnamed>'!r}, domain {node.domain!r}) is not supported"
+        )
+    return cls(node)
+
+
+__all__ = [
+    "CUSTOM_DOMAINS",
+    "CUSTOM_OPS",
+    "AttrSpec",
+    "CustomOp",
+    "LoweringContext",
+    "get_custom_op",
+    "is_custom_domain",
+    "is_custom_node",
+]

@@ -1,0 +1,68 @@
+"""Make a batch-1 graph accept any batch size.
+
+Exported models often fix the batch dimension to 1, including in ``Reshape``
+target shapes such as ``[1, -1]``. This rewrite (applied to a scratch copy
+for execution only) sets the batch dimension of graph inputs/outputs to a
+symbolic ``N`` and turns a leading ``1`` of constant ``Reshape`` shapes on
+batch-carrying tensors into ``0`` ("copy the input's dimension").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+BATCH_DIM = "N"
+
+
+def batch_carrying_tensors(graph: onnx.GraphProto) -> set[str]:
+    """Tensors computed from a real (non-initializer) graph input."""
+    inits = {i.name for i in graph.initializer}
+    carrying = {i.name for i in graph.input if i.name not in inits}
+    for node in graph.node:  # graph order is topological for valid models
+        if any(t in carrying for t in node.input):
+            carrying.update(t for t in node.output if t)
+    return carrying
+
+
+def make_batch_dynamic(proto: onnx.ModelProto) -> bool:
+    """Rewrite ``proto`` in place so its leading dimension is symbolic.
+
+    Args:
+        proto: a model whose real graph inputs all have a static leading
+            dimension of 1 (the batch).
+
+    Returns:
+        True if the rewrite was applied, False if the model does not have a
+        leading batch dimension of 1 on every input (then it is untouched).
+    """
+    graph = proto.graph
+    inits = {i.name: i for i in graph.initializer}
+    real_inputs = [i for i in graph.input if i.name not in inits]
+    for vi in real_inputs:
+        dims = vi.type.tensor_type.shape.dim
+        if not dims or not dims[0].HasField("dim_value") or dims[0].dim_value != 1:
+            return False
+    carrying = batch_carrying_tensors(graph)
+    for node in graph.node:
+        if node.op_type != "Reshape" or node.input[0] not in carrying or node.input[1] not in inits:
+            continue
+        if any(a.name == "allowzero" and a.i == 1 for a in node.attribute):
+            continue
+        shape = numpy_helper.to_array(inits[node.input[1]]).copy()
+        if shape.size and shape[0] == 1:
+            shape[0] = 0
+            new_name = f"{node.input[1]}__batch"
+            if new_name not in inits:
+                tensor = numpy_helper.from_array(shape.astype(np.int64), new_name)
+                graph.initializer.append(tensor)
+                inits[new_name] = tensor
+            node.input[1] = new_name
+    for vi in list(real_inputs) + list(graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        if dims:
+            dims[0].Clear()
+            dims[0].dim_param = BATCH_DIM
+    del graph.value_info[:]
+    return True

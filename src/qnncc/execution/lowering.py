@@ -1,0 +1,61 @@
+"""Lower custom ops to standard ONNX so a whole graph runs in onnxruntime.
+
+Each custom node is replaced in place (keeping its input and output tensor
+names) by the standard subgraph its :meth:`CustomOp.lower` emits, so every
+intermediate tensor of the original graph still exists in the lowered one.
+"""
+
+from __future__ import annotations
+
+import onnx
+from onnx import numpy_helper
+
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.shapes import infer_shapes
+from qnncc.custom_op import LoweringContext, get_custom_op, is_custom_domain, is_custom_node
+
+
+def lower_to_standard_onnx(model: ModelWrapper) -> onnx.ModelProto:
+    """Standard-ONNX copy of ``model`` with every custom op lowered.
+
+    Args:
+        model: the model; it is not modified.
+
+    Returns:
+        A new ModelProto using only default-domain ops, with custom-domain
+        opset imports and datatype annotations removed.
+
+    Raises:
+        UnsupportedOpError: if a custom op is unknown or cannot be lowered.
+    """
+    work = model.copy()
+    if any(is_custom_node(n) for n in work.graph.node):
+        infer_shapes(work)
+    ranks = {}
+    for vi in list(work.graph.input) + list(work.graph.value_info) + list(work.graph.output):
+        if vi.type.tensor_type.HasField("shape"):
+            ranks[vi.name] = len(vi.type.tensor_type.shape.dim)
+    constants = {i.name: numpy_helper.to_array(i) for i in work.graph.initializer}
+    opset = work.get_opset("") or 1
+    new_nodes: list[onnx.NodeProto] = []
+    new_inits: list[onnx.TensorProto] = []
+    for idx, node in enumerate(work.graph.node):
+        if not is_custom_node(node):
+            new_nodes.append(node)
+            continue
+        ctx = LoweringContext(opset=opset, prefix=f"__lw{idx}", constants=constants, ranks=ranks)
+        get_custom_op(node).lower(ctx)
+        new_nodes.extend(ctx.nodes)
+        new_inits.extend(ctx.initializers)
+    proto = work.model
+    del proto.graph.node[:]
+    proto.graph.node.extend(new_nodes)
+    proto.graph.initializer.extend(new_inits)
+    del proto.graph.quantization_annotation[:]
+    del proto.graph.value_info[:]
+    keep = [imp for imp in proto.opset_import if not is_custom_domain(imp.domain)]
+    del proto.opset_import[:]
+    proto.opset_import.extend(keep)
+    if not any(imp.domain == "" for imp in proto.opset_import):
+        proto.opset_import.add(domain="", version=opset)
+    return proto
