@@ -85,8 +85,8 @@ class ModelWrapper:
         onnx.save(self._model, str(path))
 
     def serialize(self) -> bytes:
-        """Deterministic serialization of the model (used as a cache key)."""
-        return self._model.SerializeToString(deterministic=True)
+        """Serialized model bytes (ONNX has no map fields, so this is deterministic)."""
+        return self._model.SerializeToString()
 
     def get_opset(self, domain: str = "") -> int | None:
         """Opset version imported for ``domain`` ("" is the default ONNX domain)."""

@@ -4,7 +4,8 @@ Exported models often fix the batch dimension to 1, including in ``Reshape``
 target shapes such as ``[1, -1]``. This rewrite (applied to a scratch copy
 for execution only) sets the batch dimension of graph inputs/outputs to a
 symbolic ``N`` and turns a leading ``1`` of constant ``Reshape`` shapes on
-batch-carrying tensors into ``0`` ("copy the input's dimension").
+batch-carrying tensors into ``-1`` ("infer") or, when another axis is already
+``-1``, into ``0`` ("copy the input's dimension").
 """
 
 from __future__ import annotations
@@ -48,17 +49,16 @@ def make_batch_dynamic(proto: onnx.ModelProto) -> bool:
     for node in graph.node:
         if node.op_type != "Reshape" or node.input[0] not in carrying or node.input[1] not in inits:
             continue
-        if any(a.name == "allowzero" and a.i == 1 for a in node.attribute):
+        shape = numpy_helper.to_array(inits[node.input[1]]).astype(np.int64)
+        batch_shape = _batched_reshape_target(shape, _allowzero(node))
+        if batch_shape is None:
             continue
-        shape = numpy_helper.to_array(inits[node.input[1]]).copy()
-        if shape.size and shape[0] == 1:
-            shape[0] = 0
-            new_name = f"{node.input[1]}__batch"
-            if new_name not in inits:
-                tensor = numpy_helper.from_array(shape.astype(np.int64), new_name)
-                graph.initializer.append(tensor)
-                inits[new_name] = tensor
-            node.input[1] = new_name
+        new_name = f"{node.input[1]}__batch"
+        if new_name not in inits:
+            tensor = numpy_helper.from_array(batch_shape, new_name)
+            graph.initializer.append(tensor)
+            inits[new_name] = tensor
+        node.input[1] = new_name
     for vi in list(real_inputs) + list(graph.output):
         dims = vi.type.tensor_type.shape.dim
         if dims:
@@ -66,3 +66,21 @@ def make_batch_dynamic(proto: onnx.ModelProto) -> bool:
             dims[0].dim_param = BATCH_DIM
     del graph.value_info[:]
     return True
+
+
+def _allowzero(node: onnx.NodeProto) -> bool:
+    return any(a.name == "allowzero" and a.i == 1 for a in node.attribute)
+
+
+def _batched_reshape_target(shape: np.ndarray, allowzero: bool) -> np.ndarray | None:
+    """Reshape target with its leading 1 replaced by "infer" (-1) or "copy" (0), if possible."""
+    if shape.size == 0 or shape[0] != 1:
+        return None
+    out = shape.copy()
+    if -1 not in shape:
+        out[0] = -1
+    elif not allowzero:
+        out[0] = 0
+    else:
+        return None
+    return out
