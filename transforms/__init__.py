@@ -2,6 +2,32 @@
 
 Every pass is a :class:`qnncc.Transformation`; apply it with
 ``model = model.transform(Pass())`` (in place, see :class:`qnncc.ModelWrapper`).
+
+Tidy passes (FINN/QONNX names and behaviour): :class:`InferShapes`,
+:class:`InferDataTypes`, :class:`FoldConstants`, :class:`GiveUniqueNodeNames`,
+:class:`GiveReadableTensorNames`, :class:`RemoveStaticGraphInputs`,
+:class:`RemoveIdentityOps`, :class:`RemoveUnusedTensors`, :class:`SortGraph`;
+:func:`tidy_passes` lists them in the usual order and :class:`Tidy` runs them.
 """
 
-__all__: list[str] = []
+from .fold_constants import FoldConstants
+from .identity import RemoveIdentityOps
+from .infer import InferDataTypes, InferShapes
+from .naming import GiveReadableTensorNames, GiveUniqueNodeNames
+from .remove import RemoveStaticGraphInputs, RemoveUnusedTensors
+from .sort import SortGraph
+from .tidy import Tidy, tidy_passes
+
+__all__ = [
+    "FoldConstants",
+    "GiveReadableTensorNames",
+    "GiveUniqueNodeNames",
+    "InferDataTypes",
+    "InferShapes",
+    "RemoveIdentityOps",
+    "RemoveStaticGraphInputs",
+    "RemoveUnusedTensors",
+    "SortGraph",
+    "Tidy",
+    "tidy_passes",
+]

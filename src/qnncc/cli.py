@@ -102,7 +102,7 @@ def demo() -> None:
     results = {}
     for backend in ("fast", "reference"):
         t0 = time.perf_counter()
-        out = execute(model, {name_in: images}, backend=backend)[name_out].reshape(-1)  # type: ignore[arg-type]
+        out = execute(model, {name_in: images}, backend=backend)[name_out].reshape(-1)
         results[backend] = (out, time.perf_counter() - t0)
     fast, ref = results["fast"][0], results["reference"][0]
     console.print(f"  expected classes {expected.tolist()}")

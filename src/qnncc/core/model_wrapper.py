@@ -270,7 +270,9 @@ class ModelWrapper:
         else:
             init.CopyFrom(tensor)
         vi = self._find_value_info(name)
-        if vi is not None and vi not in self.graph.input:
+        if vi is not None and vi in self.graph.input:  # old-style exports list initializers as inputs
+            vi.CopyFrom(helper.make_tensor_value_info(name, tensor.data_type, list(arr.shape)))
+        elif vi is not None:
             self.graph.value_info.remove(vi)
 
     def del_initializer(self, name: str) -> None:

@@ -31,11 +31,13 @@ def lower_to_standard_onnx(model: ModelWrapper) -> onnx.ModelProto:
     work = model.copy()
     if any(is_custom_node(n) for n in work.graph.node):
         infer_shapes(work)
-    ranks = {}
+    ranks: dict[str, int] = {}
     for vi in list(work.graph.input) + list(work.graph.value_info) + list(work.graph.output):
         if vi.type.tensor_type.HasField("shape"):
             ranks[vi.name] = len(vi.type.tensor_type.shape.dim)
     constants = {i.name: numpy_helper.to_array(i) for i in work.graph.initializer}
+    for name, value in constants.items():
+        ranks.setdefault(name, value.ndim)
     opset = work.get_opset("") or 1
     new_nodes: list[onnx.NodeProto] = []
     new_inits: list[onnx.TensorProto] = []

@@ -53,6 +53,9 @@ class ReferenceRunner:
         context: dict[str, np.ndarray] = dict(self._constants)
         context.update(feeds)
         for idx, node in enumerate(self._proto.graph.node):
+            missing = [t for t in node.input if t and t not in context]
+            if missing:
+                raise ExecutionError(f"node {node.name or node.op_type!r} reads {missing} before they are computed")
             args = [context[t] if t else None for t in node.input]
             try:
                 if idx in self._custom:
@@ -72,26 +75,31 @@ class ReferenceRunner:
         return {name: context[name] for name in self.output_names}
 
     def _run_standard(self, idx: int, node: onnx.NodeProto, args: list[np.ndarray | None]) -> list[np.ndarray]:
-        present = [(t, a) for t, a in zip(node.input, args, strict=True) if t and a is not None]
-        key = (idx, tuple((a.dtype.str, a.ndim) for _, a in present))
+        # Constants stay initializers of the one-node model, as in the whole graph, so
+        # onnxruntime picks the same kernels (e.g. prepacked MatMul weights) as the fast path.
+        pairs = zip(node.input, args, strict=True)
+        dynamic = {t: a for t, a in pairs if t and a is not None and t not in self._constants}
+        key = (idx, tuple((a.dtype.str, a.ndim) for a in dynamic.values()))
         sess = self._sessions.get(key)
         if sess is None:
-            sess = self._sessions[key] = _single_node_session(node, present, self._opset, self._proto.ir_version)
-        return list(sess.run(None, {t: a for t, a in present}))
+            consts = {t: self._constants[t] for t in node.input if t in self._constants}
+            sess = _single_node_session(node, dynamic, consts, self._opset, self._proto.ir_version)
+            self._sessions[key] = sess
+        return list(sess.run(None, dynamic))
 
 
 def _single_node_session(
-    node: onnx.NodeProto, present: list[tuple[str, np.ndarray]], opset: int, ir_version: int
+    node: onnx.NodeProto, dynamic: dict[str, np.ndarray], consts: dict[str, np.ndarray], opset: int, ir_version: int
 ) -> Any:
     import onnxruntime as ort
 
     inputs = [
         helper.make_tensor_value_info(t, helper.np_dtype_to_tensor_dtype(a.dtype), [f"d{k}" for k in range(a.ndim)])
-        for t, a in present
+        for t, a in dynamic.items()
     ]
-    unique_inputs = list({vi.name: vi for vi in inputs}.values())
+    inits = [onnx.numpy_helper.from_array(a, t) for t, a in consts.items()]
     outputs = [helper.make_empty_tensor_value_info(t) for t in node.output if t]
-    graph = helper.make_graph([node], "single_node", unique_inputs, outputs)
+    graph = helper.make_graph([node], "single_node", inputs, outputs, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = max(ir_version, 4)
     opts = ort.SessionOptions()
