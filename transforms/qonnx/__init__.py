@@ -1,0 +1,33 @@
+"""QONNX to qnncc/FINN form: integer weights, activations as ``MultiThreshold``.
+
+:class:`ConvertQONNXtoFINN` runs :class:`GemmToMatMul`,
+:class:`FoldQuantWeights` and :class:`ConvertQuantActToMultiThreshold`
+(the names FINN users know from ``ConvertQONNXtoFINN``).
+"""
+
+from __future__ import annotations
+
+from typing_extensions import override
+
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.shapes import infer_shapes
+from qnncc.core.transformation import Transformation
+
+from .act_to_thresholds import ConvertQuantActToMultiThreshold
+from .fold_weights import FoldQuantWeights
+from .gemm import GemmToMatMul
+
+
+class ConvertQONNXtoFINN(Transformation):
+    """Convert a QONNX graph: Gemm to MatMul, fold weight quantizers, activations to thresholds."""
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        infer_shapes(model)
+        for step in (GemmToMatMul(), FoldQuantWeights(), ConvertQuantActToMultiThreshold()):
+            model = step.run(model)
+            infer_shapes(model)
+        return model, False
+
+
+__all__ = ["ConvertQONNXtoFINN", "ConvertQuantActToMultiThreshold", "FoldQuantWeights", "GemmToMatMul"]
