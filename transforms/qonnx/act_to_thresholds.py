@@ -98,7 +98,7 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
             x = np.maximum(x, np.float32(0)) if relu else x
             return np.where(x >= 0, 1.0, -1.0)
 
-        out_dt = DataType["BIPOLAR"]
+        out_dt = DataType.from_name("BIPOLAR")
     else:
         op = get_custom_op(node)
         assert isinstance(op, Quant)
@@ -124,7 +124,7 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
             levels[0] - (zp_int.max() if zp_int is not None else 0),
             levels[-1] - (zp_int.min() if zp_int is not None else 0),
         )
-        out_dt = DataType["BIPOLAR"] if bits == 1 and signed else DataType.smallest_for_range(*span)
+        out_dt = DataType.from_name("BIPOLAR") if bits == 1 and signed else DataType.smallest_for_range(*span)
     step = float(levels[1] - levels[0])
     thresholds = exact_thresholds(level, levels[1:], channels)
     if bool(np.any(zeropt != zeropt[0])):

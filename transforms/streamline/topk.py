@@ -1,0 +1,129 @@
+"""Pre- and post-processing around the accelerator: input scaling and top-k."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+from typing_extensions import override
+
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import TransformationError
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.transformation import Transformation
+
+from ._match import bypass, const_operand
+
+
+class AbsorbScalarMulAddIntoTopK(Transformation):
+    """Drop a positive scalar ``Mul`` or any scalar ``Add`` feeding only a ``TopK`` (FINN name).
+
+    TopK's indices are invariant to ``x -> a*x + b`` for scalar ``a > 0``:
+    exact for the index output, which must be the only output in use (the
+    values output would change, so the pass skips nodes whose values are used).
+    Float rounding may merge two nearly equal values into a tie; ties keep the
+    lower index in both forms.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for topk in model.get_nodes_by_op_type("TopK"):
+            values_used = bool(topk.output[0]) and (
+                topk.output[0] in model.graph_output_names() or bool(model.find_consumers(topk.output[0]))
+            )
+            if values_used:
+                continue
+            producer = model.find_producer(topk.input[0])
+            if (
+                producer is None
+                or producer.op_type not in ("Mul", "Add")
+                or len(model.find_consumers(topk.input[0])) != 1
+            ):
+                continue
+            operand = const_operand(model, producer)
+            if operand is None or operand[1].size != 1:
+                continue
+            if producer.op_type == "Mul" and not float(operand[1].reshape(-1)[0]) > 0:
+                continue
+            bypass(model, producer, operand[0])
+            return model, True
+        return model, False
+
+
+class InsertTopK(Transformation):
+    """Append ``TopK(k)`` to the (single) graph output, which becomes the top-k indices (FINN name).
+
+    Args:
+        k: number of classes to return (FINN uses 1).
+        axis: class axis of the output (default the last).
+
+    Raises:
+        TransformationError: if the graph has several outputs.
+    """
+
+    def __init__(self, k: int = 1, axis: int = -1) -> None:
+        self.k, self.axis = k, axis
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        outputs = list(model.graph.output)
+        if len(outputs) != 1:
+            raise TransformationError(f"InsertTopK needs one graph output, found {len(outputs)}")
+        producer = model.find_producer(outputs[0].name)
+        if producer is not None and producer.op_type == "TopK":
+            return model, False
+        old = outputs[0].name
+        shape = model.get_tensor_shape(old)
+        if shape is None:
+            raise TransformationError(f"InsertTopK: output {old!r} has no known shape; run InferShapes first")
+        logits = model.make_new_name(f"{old}_logits")
+        model.rename_tensor(old, logits)
+        k_name = model.make_new_name("topk_k")
+        model.set_initializer(k_name, np.array([self.k], dtype=np.int64))
+        values = model.make_new_name("topk_values")
+        model.graph.node.append(
+            helper.make_node(
+                "TopK", [logits, k_name], [values, old], name="TopK_0", axis=self.axis, largest=1, sorted=1
+            )
+        )
+        out_shape = list(shape)
+        out_shape[self.axis] = self.k
+        del model.graph.output[:]
+        model.graph.output.append(helper.make_tensor_value_info(old, TensorProto.INT64, out_shape))
+        model.set_tensor_datatype(old, DataType.smallest_for_range(0, shape[self.axis] - 1))
+        return model, False
+
+
+class InsertInputScaling(Transformation):
+    """Let the graph take raw integer pixels: new input ``x`` then ``Mul(scale)`` into the old input.
+
+    Used for models trained on ``pixels / 255``: with ``scale = 1/255`` the
+    accelerator takes UINT8 pixels and the ``Mul`` is absorbed by streamlining.
+    The result equals the old model fed with ``fl(x * scale)``; for
+    ``scale = 1/255`` and integer pixels this is bit-identical to ``x / 255``
+    only where both round the same, so compare predictions, not raw floats.
+
+    Args:
+        scale: multiplier applied to the new input.
+        datatype: datatype annotation of the new input (e.g. ``"UINT8"``).
+    """
+
+    def __init__(self, scale: float = 1.0 / 255.0, datatype: str = "UINT8") -> None:
+        self.scale, self.datatype = scale, DataType[datatype]
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        names = model.graph_input_names()
+        if len(names) != 1:
+            raise TransformationError(f"InsertInputScaling needs one graph input, found {len(names)}")
+        old = names[0]
+        scaled = model.make_new_name(f"{old}_scaled")
+        for node in model.find_consumers(old):
+            node.input[:] = [scaled if t == old else t for t in node.input]
+        s_name = model.make_new_name("input_scale")
+        model.set_initializer(s_name, np.asarray(self.scale, dtype=np.float32))
+        model.graph.node.insert(0, helper.make_node("Mul", [old, s_name], [scaled], name="InputScaling"))
+        model.set_tensor_datatype(old, self.datatype)
+        return model, False
+
+
+__all__ = ["AbsorbScalarMulAddIntoTopK", "InsertInputScaling", "InsertTopK"]
