@@ -20,8 +20,10 @@ from qnncc.core.transformation import Transformation
 from ._match import bypass, channel_vector, const_operand, expand_thresholds, mt_channel_axis, sole_consumer
 
 
-def _absorbable(model: ModelWrapper, op_type: str) -> list[tuple[onnx.NodeProto, onnx.NodeProto, str, np.ndarray]]:
-    """``(op, mt, dynamic_input, per_channel_constant)`` for ``op -> MultiThreshold`` pairs."""
+def _absorbable(
+    model: ModelWrapper, op_type: str
+) -> list[tuple[onnx.NodeProto, onnx.NodeProto, str, np.ndarray, np.ndarray]]:
+    """``(op, mt, dynamic_input, per_channel_constant, thresholds [C, B])`` for ``op -> MultiThreshold``."""
     found = []
     for node in model.graph.node:
         if node.op_type != op_type:
@@ -37,7 +39,7 @@ def _absorbable(model: ModelWrapper, op_type: str) -> list[tuple[onnx.NodeProto,
         axis, shape = info
         vec = channel_vector(operand[1], shape, axis)
         if vec is not None:
-            found.append((node, mt, operand[0], vec))
+            found.append((node, mt, operand[0], vec, expand_thresholds(thresholds, vec.size)))
     return found
 
 
@@ -67,8 +69,7 @@ class AbsorbAddIntoMultiThreshold(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for add, mt, source, bias in _absorbable(model, "Add"):
-            thr = expand_thresholds(model.get_initializer(mt.input[1]), bias.size)  # type: ignore[arg-type]
+        for add, mt, source, bias, thr in _absorbable(model, "Add"):
             new = _search(thr, lambda v, c, t, b=bias: (v + b[c]).astype(np.float32) >= t)
             _retarget(model, add, mt, source, new)
             return model, True
@@ -88,8 +89,7 @@ class AbsorbMulIntoMultiThreshold(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for mul, mt, source, factor in _absorbable(model, "Mul"):
-            thr = expand_thresholds(model.get_initializer(mt.input[1]), factor.size)  # type: ignore[arg-type]
+        for mul, mt, source, factor, thr in _absorbable(model, "Mul"):
             if bool(np.all(factor > 0)):
                 new = _search(thr, lambda v, c, t, a=factor: (v * a[c]).astype(np.float32) >= t)
             elif bool(np.all(factor < 0)):
@@ -120,7 +120,8 @@ class AbsorbSignBiasIntoMultiThreshold(Transformation):
             if add is None or add.op_type != "Add":
                 continue
             operand = const_operand(model, add)
-            if operand is None or operand[1].size != 1:
+            thresholds = model.get_initializer(mt.input[1])
+            if operand is None or operand[1].size != 1 or thresholds is None:
                 continue
             b = float(operand[1].reshape(-1)[0])
             bias = float(model.get_nodeattr(mt, "out_bias", 0.0))
@@ -129,7 +130,7 @@ class AbsorbSignBiasIntoMultiThreshold(Transformation):
                 continue  # a fractional bias would make the output float-typed
             model.set_nodeattr(mt, "out_bias", new_bias)
             scale = float(model.get_nodeattr(mt, "out_scale", 1.0))
-            steps = int(model.get_initializer(mt.input[1]).shape[1])  # type: ignore[union-attr]
+            steps = int(thresholds.shape[1])
             if scale.is_integer():
                 ends = (new_bias, new_bias + scale * steps)
                 model.set_nodeattr(mt, "out_dtype", DataType.smallest_for_range(min(ends), max(ends)).name)

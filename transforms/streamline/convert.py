@@ -68,11 +68,11 @@ class BatchNormToAffine(Transformation):
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         for bn in model.get_nodes_by_op_type("BatchNormalization"):
-            params = [model.get_initializer(t) for t in bn.input[1:5]]
+            params = [v for t in bn.input[1:5] if (v := model.get_initializer(t)) is not None]
             shape = model.get_tensor_shape(bn.input[0])
-            if any(p is None for p in params) or shape is None or (len(bn.output) > 1 and any(bn.output[1:])):
+            if len(params) != 4 or shape is None or (len(bn.output) > 1 and any(bn.output[1:])):
                 continue
-            gamma, beta, mean, var = (p.astype(np.float64) for p in params)  # type: ignore[union-attr]
+            gamma, beta, mean, var = (p.astype(np.float64) for p in params)
             eps = float(model.get_nodeattr(bn, "epsilon", 1e-5))
             a = gamma / np.sqrt(var + np.float64(np.float32(eps)))
             b = beta - mean * a
