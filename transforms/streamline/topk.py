@@ -77,14 +77,16 @@ class InsertTopK(Transformation):
             raise TransformationError(f"InsertTopK: output {old!r} has no known shape; run InferShapes first")
         logits = model.make_new_name(f"{old}_logits")
         model.rename_tensor(old, logits)
-        k_name = model.make_new_name("topk_k")
-        model.set_initializer(k_name, np.array([self.k], dtype=np.int64))
         values = model.make_new_name("topk_values")
-        model.graph.node.append(
-            helper.make_node(
+        if (model.get_opset("") or 1) < 10:  # opsets 1..9 take k as an attribute
+            node = helper.make_node("TopK", [logits], [values, old], name="TopK_0", axis=self.axis, k=self.k)
+        else:
+            k_name = model.make_new_name("topk_k")
+            model.set_initializer(k_name, np.array([self.k], dtype=np.int64))
+            node = helper.make_node(
                 "TopK", [logits, k_name], [values, old], name="TopK_0", axis=self.axis, largest=1, sorted=1
             )
-        )
+        model.graph.node.append(node)
         out_shape = list(shape)
         out_shape[self.axis] = self.k
         del model.graph.output[:]
