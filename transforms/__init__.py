@@ -1,5 +1,9 @@
 """Graph passes of qnncc, importable by name: ``from qnncc.transforms import InferShapes``.
 
+Subpackages: :mod:`.qonnx` (QONNX to FINN form), :mod:`.streamline`
+(streamlining), :mod:`.lower` (Im2Col/MatMul lowering, NHWC, XNOR-popcount);
+their passes are re-exported here.
+
 Every pass is a :class:`qnncc.Transformation`; apply it with
 ``model = model.transform(Pass())`` (in place, see :class:`qnncc.ModelWrapper`).
 
@@ -18,6 +22,12 @@ from .remove import RemoveStaticGraphInputs, RemoveUnusedTensors
 from .sort import SortGraph
 from .tidy import Tidy, tidy_passes
 
+# isort: split
+from . import lower, qonnx, streamline
+from .lower import *  # noqa: F403
+from .qonnx import *  # noqa: F403
+from .streamline import *  # noqa: F403
+
 __all__ = [
     "FoldConstants",
     "GiveReadableTensorNames",
@@ -30,4 +40,7 @@ __all__ = [
     "SortGraph",
     "Tidy",
     "tidy_passes",
+    *lower.__all__,
+    *qonnx.__all__,
+    *streamline.__all__,
 ]

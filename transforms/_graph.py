@@ -62,3 +62,13 @@ def replace_nodes(model: ModelWrapper, nodes: list[onnx.NodeProto]) -> None:
         dst.CopyFrom(src)
     del model.graph.node[:]
     model.graph.node.extend(copies)
+
+
+def bypass(model: ModelWrapper, node: onnx.NodeProto, source: str) -> None:
+    """Remove a single-output node whose consumers then read ``source`` instead."""
+    out = node.output[0]
+    for consumer in model.find_consumers(out):
+        for i, t in enumerate(consumer.input):
+            if t == out:
+                consumer.input[i] = source
+    model.remove_node(node)

@@ -13,7 +13,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import onnx
-from onnx import external_data_helper
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from onnx import external_data_helper, numpy_helper
 
 from qnncc.core.errors import GraphError, ModelLoadError, UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
@@ -26,8 +28,9 @@ log = logging.getLogger(__name__)
 def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
     """Load, validate and shape-annotate a model file.
 
-    Steps: parse; check external-data paths stay inside the model's folder
-    and load them; declare missing custom-op domains; reject unsupported op
+    Steps: parse; reject text fields that are not UTF-8; check external-data
+    paths stay inside the model's folder and load them; check every
+    initializer decodes; declare missing custom-op domains; reject unsupported op
     types (all listed); reject cycles and sort the graph; pin a symbolic
     batch dimension to 1; run ``onnx.checker``; simplify with onnxsim when the
     graph has no custom ops (pure float/standard parts); infer shapes.
@@ -48,10 +51,14 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
             static shape.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ModelLoadError(f"model file {path} does not exist")
+    if not path.is_file():
+        raise ModelLoadError(f"model path {path} is not a file")
     model = ModelWrapper(path)
+    _reject_invalid_text(model.model)
     _load_external_data(model.model, path.parent)
+    _check_initializers(model.model)
     _declare_custom_domains(model.model)
     _reject_unsupported_ops(model.model)
     model.check()
@@ -84,6 +91,28 @@ def _load_external_data(proto: onnx.ModelProto, base: Path) -> None:
             external_data_helper.load_external_data_for_model(proto, str(base))
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"cannot load external data: {exc}") from None
+
+
+def _reject_invalid_text(message: Message, where: str = "model") -> None:
+    """Reject string fields that are not UTF-8 (protobuf then hands out bytes, which break later code)."""
+    for field, value in message.ListFields():
+        items = [value] if isinstance(value, (str, bytes, Message)) else value  # repeated fields are sequences
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in items:
+                _reject_invalid_text(item, f"{where}.{field.name}")
+        elif field.type == FieldDescriptor.TYPE_STRING and any(isinstance(v, bytes) for v in items):
+            raise ModelLoadError(f"{where}.{field.name} is not valid UTF-8 text (corrupt file?)")
+
+
+def _check_initializers(proto: onnx.ModelProto) -> None:
+    """Every initializer must decode to an array of its declared shape."""
+    for tensor in proto.graph.initializer:
+        try:
+            numpy_helper.to_array(tensor)
+        except Exception as exc:  # unknown data type, wrong data size, ...
+            raise ModelLoadError(
+                f"initializer {tensor.name!r} is corrupt: {type(exc).__name__}: {str(exc).strip() or 'cannot decode'}"
+            ) from None
 
 
 def _declare_custom_domains(proto: onnx.ModelProto) -> None:

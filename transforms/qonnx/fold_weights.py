@@ -7,9 +7,11 @@ constants. Rewrite:
   with zero-point 0 and a scale that is per output channel (or scalar): the
   consumer takes the integer weights ``q = round(clip(W/s))`` (annotated
   ``INTn``/``UINTn``/``BIPOLAR``) and a ``Mul`` by ``s`` (reshaped to the
-  consumer's output channel axis) follows the consumer. Exact in real
-  arithmetic (``x @ (q*s) = (x @ q) * s`` per output channel); in float32 it
-  differs only in rounding order.
+  consumer's output channel axis) follows the consumer. A constant ``Conv``
+  bias ``B`` moves behind that ``Mul`` as an ``Add`` (``conv(x, q*s) + B =
+  conv(x, q) * s + B``; a non-constant bias keeps the float weights). Exact in
+  real arithmetic (``x @ (q*s) = (x @ q) * s`` per output channel); in float32
+  it differs only in rounding order.
 * otherwise the quantizer is folded into its float output, which is exact.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from onnx import helper
+from qnncc.transforms._graph import bypass
 from typing_extensions import override
 
 from qnncc.core.datatype import DataType
@@ -26,14 +29,30 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.quant import Quant
 
+from .gemm import transpose_constant_path
+
 QUANTIZERS = ("Quant", "BipolarQuant")
 
 
 class FoldQuantWeights(Transformation):
-    """Fold weight quantizers into integer initializers plus a scale ``Mul`` (QONNX/FINN name)."""
+    """Fold weight quantizers into integer initializers plus a scale ``Mul`` (QONNX/FINN name).
+
+    A 2-D ``Transpose`` between the quantizer and its consumer (TorchScript
+    exports write ``Quant(W) -> Transpose -> MatMul``) is moved into the
+    quantizer's constant inputs first; the quantizer is elementwise, so this
+    is exact.
+    """
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for tr in model.get_nodes_by_op_type("Transpose"):
+            producer = model.find_producer(tr.input[0])
+            perm = model.get_nodeattr(tr, "perm", [1, 0])
+            if producer is None or producer.op_type not in QUANTIZERS or list(perm) != [1, 0]:
+                continue
+            if transpose_constant_path(model, tr.input[0]):
+                bypass(model, tr, tr.input[0])
+                return model, True
         for node in list(model.graph.node):
             if node.op_type not in QUANTIZERS or not node.input:
                 continue
@@ -93,12 +112,14 @@ def _fold(model: ModelWrapper, node: onnx.NodeProto, values: list[np.ndarray]) -
     q, dt, scale, zeropt = _integer_weights(node, values)
     consumer = consumers[0] if len(consumers) == 1 else None
     mul_scale = None
+    bias = _conv_bias(model, consumer) if consumer is not None else None
     if (
         consumer is not None
         and consumer.op_type in ("MatMul", "Conv")
         and list(consumer.input).index(out) == 1
         and bool(np.all(zeropt == 0))
         and out not in model.graph_output_names()
+        and bias is not False
     ):
         mul_scale = _output_channel_scale(consumer, scale, q.shape)
     model.remove_node(node)
@@ -114,9 +135,26 @@ def _fold(model: ModelWrapper, node: onnx.NodeProto, values: list[np.ndarray]) -
     pre = model.make_new_name(f"{consumer.output[0]}_unscaled")
     post = consumer.output[0]
     consumer.output[0] = pre
-    scale_name = model.make_new_name(f"{consumer.name or consumer.op_type}_wscale")
+    base = consumer.name or consumer.op_type
+    scale_name = model.make_new_name(f"{base}_wscale")
     model.set_initializer(scale_name, mul_scale.astype(np.float32))
     idx = model.get_node_index(consumer)
-    model.graph.node.insert(
-        idx + 1, helper.make_node("Mul", [pre, scale_name], [post], name=f"{consumer.name or consumer.op_type}_wscale")
-    )
+    if bias is None:
+        model.graph.node.insert(idx + 1, helper.make_node("Mul", [pre, scale_name], [post], name=f"{base}_wscale"))
+        return
+    # A Conv bias is added after the scale: conv(x, q*s) + B = conv(x, q) * s + B (not (conv(x, q) + B) * s).
+    assert isinstance(bias, np.ndarray)
+    scaled = model.make_new_name(f"{post}_scaled")
+    bias_name = model.make_new_name(f"{base}_bias")
+    model.set_initializer(bias_name, bias.reshape([1, -1] + [1] * (q.ndim - 2)).astype(np.float32))
+    del consumer.input[2:]
+    model.graph.node.insert(idx + 1, helper.make_node("Mul", [pre, scale_name], [scaled], name=f"{base}_wscale"))
+    model.graph.node.insert(idx + 2, helper.make_node("Add", [scaled, bias_name], [post], name=f"{base}_bias"))
+
+
+def _conv_bias(model: ModelWrapper, consumer: onnx.NodeProto) -> np.ndarray | bool | None:
+    """The constant bias of a Conv consumer; None without one, False if it is not a constant."""
+    if consumer.op_type != "Conv" or len(consumer.input) < 3 or not consumer.input[2]:
+        return None
+    value = model.get_initializer(consumer.input[2])
+    return False if value is None else value

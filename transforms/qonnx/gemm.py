@@ -38,7 +38,7 @@ def _attr(model: ModelWrapper, node: onnx.NodeProto, name: str, default: float) 
     return float(model.get_nodeattr(node, name, default))
 
 
-def _transpose_constant_path(model: ModelWrapper, name: str) -> bool:
+def transpose_constant_path(model: ModelWrapper, name: str) -> bool:
     """Transpose a 2-D constant, or the constant inputs of the quantizer producing it."""
     value = model.get_initializer(name)
     if value is not None and value.ndim == 2 and len(model.find_consumers(name)) == 1:
@@ -78,7 +78,7 @@ def _rewrite(model: ModelWrapper, node: onnx.NodeProto) -> None:
         at = model.make_new_name(f"{base}_At")
         new_nodes.append(helper.make_node("Transpose", [a], [at], name=f"{base}_transA", perm=[1, 0]))
         a = at
-    if int(model.get_nodeattr(node, "transB", 0)) and not _transpose_constant_path(model, b):
+    if int(model.get_nodeattr(node, "transB", 0)) and not transpose_constant_path(model, b):
         bt = model.make_new_name(f"{base}_Bt")
         new_nodes.append(helper.make_node("Transpose", [b], [bt], name=f"{base}_transB", perm=[1, 0]))
         b = bt

@@ -8,6 +8,10 @@ import onnx
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.multithreshold import channel_axis
 
+from .._graph import bypass
+
+__all__ = ["bypass", "channel_vector", "const_operand", "expand_thresholds", "mt_channel_axis", "sole_consumer"]
+
 
 def sole_consumer(model: ModelWrapper, tensor: str) -> onnx.NodeProto | None:
     """The only node reading ``tensor``, if it has exactly one and is not a graph output."""
@@ -59,13 +63,3 @@ def channel_vector(value: np.ndarray, shape: list[int], axis: int) -> np.ndarray
 def expand_thresholds(thresholds: np.ndarray, channels: int) -> np.ndarray:
     """Thresholds ``[1, B]`` or ``[C, B]`` as ``[C, B]``."""
     return np.ascontiguousarray(np.broadcast_to(thresholds, (channels, thresholds.shape[1]))).astype(np.float32)
-
-
-def bypass(model: ModelWrapper, node: onnx.NodeProto, source: str) -> None:
-    """Remove a single-output node whose consumers then read ``source`` instead."""
-    out = node.output[0]
-    for consumer in model.find_consumers(out):
-        for i, t in enumerate(consumer.input):
-            if t == out:
-                consumer.input[i] = source
-    model.remove_node(node)

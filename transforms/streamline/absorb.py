@@ -202,16 +202,25 @@ def _absorb_1bit(model: ModelWrapper, op_type: str) -> bool:
         vec = channel_vector(operand[1], shape, axis)
         if vec is None or not bool(np.all(np.isin(vec, (-1.0, 1.0)))):
             continue
+        has_bias = op_type == "Conv" and len(node.input) > 2 and bool(node.input[2])
+        bias = model.get_initializer(node.input[2]) if has_bias else None
+        if has_bias and bias is None:
+            continue  # (conv(x, W) + B) * s needs B * s too: only for a constant bias
         if op_type == "Conv":
             new_w = weights * vec.reshape([-1] + [1] * (weights.ndim - 1))
         else:
             new_w = weights * vec.reshape(1, -1)
         dt = model.get_tensor_datatype(node.input[1])
         name = model.make_new_name(f"{node.name or op_type}_weights")
-        model.set_initializer(name, new_w.astype(weights.dtype))
-        signed_ok = dt.is_integer() and (dt.signed() or dt.name == "BIPOLAR")
-        model.set_tensor_datatype(name, dt if signed_ok else None)
+        new_w = new_w.astype(weights.dtype)
+        model.set_initializer(name, new_w)
+        keep = dt.is_integer() and bool(np.all(dt.allowed(new_w)))  # e.g. not INT4 once -8 became 8
+        model.set_tensor_datatype(name, dt if keep else None)
         node.input[1] = name
+        if bias is not None:
+            bias_name = model.make_new_name(f"{node.name or op_type}_bias")
+            model.set_initializer(bias_name, (bias * vec.reshape(bias.shape)).astype(bias.dtype))
+            node.input[2] = bias_name
         out = mul.output[0]
         model.remove_node(mul)
         node.output[0] = out
@@ -223,9 +232,9 @@ class Absorb1BitMulIntoMatMul(Transformation):
     """``MatMul(x, W) -> Mul(s)`` with ``s`` in {-1, +1} per output column folds ``s`` into ``W`` (FINN name).
 
     Exact: negating weight columns negates the dot products bit for bit.
-    A signed integer or bipolar weight datatype is kept (negation stays in range
-    for BIPOLAR and for narrow-range signed types; a full-range INTn minimum
-    would overflow, so the annotation is dropped to FLOAT32 for unsigned types).
+    The weight datatype annotation is kept while the negated weights still fit
+    it (BIPOLAR, narrow-range INTn); otherwise (UINTn, or a full-range INTn
+    whose minimum was negated) it is dropped and re-derived from the values.
     """
 
     @override
@@ -236,7 +245,9 @@ class Absorb1BitMulIntoMatMul(Transformation):
 class Absorb1BitMulIntoConv(Transformation):
     """``Conv(x, W) -> Mul(s)`` with ``s`` in {-1, +1} per output channel folds ``s`` into ``W`` (FINN name).
 
-    Exact for the same reason as :class:`Absorb1BitMulIntoMatMul`.
+    Exact for the same reason as :class:`Absorb1BitMulIntoMatMul`. A constant
+    bias ``B`` is negated with the weights (``(conv(x, W) + B) * s = conv(x, W * s)
+    + B * s``); a Conv with a dynamic bias is left alone.
     """
 
     @override

@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -165,17 +166,58 @@ class DataType(metaclass=_DataTypeMeta):
         Returns:
             ``bool`` for a scalar, a boolean array of the same shape otherwise.
         """
-        x = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+        if raw.dtype == object:  # e.g. Python ints beyond 64 bits: check each exactly
+            out: npt.NDArray[np.bool_] = np.asarray(np.frompyfunc(self._allowed_exact, 1, 1)(raw), dtype=bool)
+            return bool(out) if out.ndim == 0 else out
+        x = raw.astype(np.float64)
         if self.kind is Kind.FLOAT:
-            out: npt.NDArray[np.bool_] = np.isfinite(x) | np.isinf(x) | np.isnan(x)
+            out = np.ones(x.shape, dtype=bool)
         elif self.kind is Kind.BIPOLAR:
             out = (x == -1) | (x == 1)
         elif self.kind is Kind.SCALEDINT:
             out = np.isfinite(x)
+        elif raw.dtype.kind in "iu":
+            # integers compared exactly (float64 would round values beyond 2**53)
+            lo, hi = self._integer_value_range()
+            info = np.iinfo(raw.dtype)
+            out = np.asarray((raw >= lo) if lo > info.min else np.ones(raw.shape, dtype=bool))
+            if hi < info.max:
+                out = out & (raw <= hi)
         else:
+            # the bounds, as multiples of the LSB, are powers of two or 0/-1: exact in float64
+            lo_steps, hi_steps = self._step_range()
             steps = x / self.scale_factor()
-            out = (steps == np.round(steps)) & (x >= self.min()) & (x <= self.max())
+            out = (steps == np.round(steps)) & (steps >= float(lo_steps)) & (steps < float(hi_steps + 1))
         return bool(out) if out.ndim == 0 else out
+
+    def _step_range(self) -> tuple[int, int]:
+        """Integer range of ``value / scale_factor()`` (INT, TERNARY and FIXED kinds)."""
+        if self.kind is Kind.TERNARY:
+            return -1, 1
+        if self.is_signed:
+            return -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1
+        return 0, 2**self.bits - 1
+
+    def _integer_value_range(self) -> tuple[int, int]:
+        """Smallest and largest integer value the type holds (INT, TERNARY and FIXED kinds)."""
+        lo, hi = self._step_range()
+        frac = self.frac_bits()
+        return -((-lo) >> frac), hi >> frac
+
+    def _allowed_exact(self, value: Any) -> bool:
+        """Exact scalar check with rational arithmetic (for object arrays)."""
+        try:
+            q = Fraction(value)
+        except (TypeError, ValueError, OverflowError):  # nan, inf, non-numbers
+            return bool(self.kind is Kind.FLOAT)
+        if self.kind is Kind.FLOAT or self.kind is Kind.SCALEDINT:
+            return True
+        if self.kind is Kind.BIPOLAR:
+            return q in (-1, 1)
+        steps = q * 2 ** self.frac_bits()
+        lo, hi = self._step_range()
+        return steps.denominator == 1 and lo <= steps <= hi
 
     def signed_range_bits(self) -> int:
         """Bits needed to hold this type's range as a two's complement integer."""
@@ -210,7 +252,7 @@ class DataType(metaclass=_DataTypeMeta):
         if lo_i >= 0:
             bits = max(1, int(hi_i).bit_length())
             return DataType.from_name("BINARY" if bits == 1 else f"UINT{bits}")
-        bits = 1 + max(int(-lo_i - 1).bit_length(), int(hi_i).bit_length())
+        bits = 1 + max(int(-lo_i - 1).bit_length(), int(max(hi_i, 0)).bit_length())
         bits = max(bits, 2)
         if bits > MAX_INT_BITS:
             raise DataTypeError(f"range [{lo}, {hi}] needs more than {MAX_INT_BITS} bits")

@@ -7,7 +7,14 @@ line and exits non-zero instead of showing a traceback.
 
 
 class QnnccError(Exception):
-    """Base class of every error qnncc raises on purpose."""
+    r"""Base class of every error qnncc raises on purpose.
+
+    The message is kept to one line: line breaks in it (e.g. from a node name
+    in a corrupt file) are escaped as ``\n``.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__("\\n".join(str(message).splitlines()), *args)
 
 
 class DataTypeError(QnnccError, ValueError):
@@ -28,6 +35,10 @@ class GraphError(QnnccError):
 
 class ExecutionError(QnnccError):
     """Executing a node failed; the message names the node."""
+
+
+class PipelineError(QnnccError, ValueError):
+    """A pipeline is misconfigured: a malformed or duplicate step name, an unknown start step."""
 
 
 class TransformationError(QnnccError):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qnncc.core.errors import TransformationError
+from qnncc.core.errors import PipelineError, TransformationError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 
@@ -48,16 +48,16 @@ class Pipeline:
             ``<checkpoint_dir>/<k:02d>_<name>.onnx``.
 
     Raises:
-        ValueError: on a duplicate or malformed step name.
+        PipelineError: (a ValueError) on a duplicate or malformed step name.
     """
 
     def __init__(self, steps: Sequence[tuple[str, StepBody]], checkpoint_dir: str | Path | None = None) -> None:
         names = [n for n, _ in steps]
         for n in names:
             if not re.fullmatch(r"[A-Za-z0-9_\-]+", n):
-                raise ValueError(f"pipeline step name {n!r} must use letters, digits, '_' or '-'")
+                raise PipelineError(f"pipeline step name {n!r} must use letters, digits, '_' or '-'")
         if len(set(names)) != len(names):
-            raise ValueError(f"pipeline step names must be unique, got {names}")
+            raise PipelineError(f"pipeline step names must be unique, got {names}")
         self.steps = list(steps)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.records: list[StepRecord] = []
@@ -74,13 +74,13 @@ class Pipeline:
             The model after the last step.
 
         Raises:
-            ValueError: if ``from_step`` is not a step name.
+            PipelineError: (a ValueError) if ``from_step`` is not a step name.
             TransformationError: if a step fails; the message names the step.
         """
         start = 0
         if from_step is not None:
             if from_step not in self.step_names:
-                raise ValueError(f"unknown step {from_step!r}; steps are {self.step_names}")
+                raise PipelineError(f"unknown step {from_step!r}; steps are {self.step_names}")
             start = self.step_names.index(from_step)
         self.records = []
         for k, (name, body) in enumerate(self.steps[start:], start=start):

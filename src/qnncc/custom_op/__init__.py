@@ -13,12 +13,14 @@ import onnx
 
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import CUSTOM_DOMAINS, AttrSpec, CustomOp, LoweringContext, is_custom_domain
+from qnncc.custom_op.im2col import Im2Col
+from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
 from qnncc.custom_op.multithreshold import MultiThreshold
 from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
 
 CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
-    {cls.op_type: cls for cls in (MultiThreshold, Quant, BipolarQuant, Trunc, XnorPopcountMatMul)}
+    {cls.op_type: cls for cls in (MultiThreshold, Quant, BipolarQuant, Trunc, XnorPopcountMatMul, Im2Col, MaxPoolNHWC)}
 )
 
 

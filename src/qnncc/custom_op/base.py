@@ -69,15 +69,29 @@ class CustomOp(ABC):
 
     op_type: ClassVar[str]
     attributes: ClassVar[dict[str, AttrSpec]] = {}
+    #: Allowed numbers of inputs and of outputs (None: not checked).
+    num_inputs: ClassVar[tuple[int, ...] | None] = None
+    num_outputs: ClassVar[tuple[int, ...] | None] = None
 
     def __init__(self, node: onnx.NodeProto) -> None:
         self.node = node
+        for what, count, allowed in (
+            ("inputs", len(node.input), self.num_inputs),
+            ("outputs", len(node.output), self.num_outputs),
+        ):
+            if allowed is not None and count not in allowed:
+                want = " or ".join(str(n) for n in allowed)
+                raise UnsupportedOpError(f"{self.describe()}: expects {want} {what}, got {count}")
         raw = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         self.attrs: dict[str, Any] = {}
         for name, spec in self.attributes.items():
             if name in raw:
                 value = raw[name]
-                value = value.decode("utf-8") if isinstance(value, bytes) else value
+                if isinstance(value, bytes):
+                    try:
+                        value = value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise UnsupportedOpError(f"{self.describe()}: attribute {name!r} is not UTF-8 text") from None
             elif spec.required:
                 raise UnsupportedOpError(f"{self.describe()}: required attribute {name!r} is missing")
             else:
@@ -154,10 +168,17 @@ class LoweringContext:
         return self.constants[name]
 
     def greater_equal(self, a: str, b: str) -> str:
-        """Boolean ``a >= b`` (GreaterOrEqual from opset 12, Not(Less) before)."""
+        """Boolean ``a >= b`` (GreaterOrEqual from opset 12, Not(Less) before).
+
+        Before opset 12 a NaN in ``a`` is masked with IsNaN (opset 9+) so it
+        compares False, as in numpy; ``b`` is a constant without NaNs.
+        """
         if self.opset >= 12:
             return self.op("GreaterOrEqual", [a, b])
-        return self.op("Not", [self.op("Less", [a, b])])
+        less = self.op("Less", [a, b])
+        if self.opset >= 9:
+            less = self.op("Or", [less, self.op("IsNaN", [a])])
+        return self.op("Not", [less])
 
     def reduce_sum(self, x: str, axis: int, output: str | None = None) -> str:
         """Sum over one axis without keeping it (axes as input from opset 13)."""

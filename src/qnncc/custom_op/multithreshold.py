@@ -71,6 +71,8 @@ class MultiThreshold(CustomOp):
     """FINN ``MultiThreshold`` node: inputs ``(x, thresholds)``, one output."""
 
     op_type = "MultiThreshold"
+    num_inputs = (2,)
+    num_outputs = (1,)
     attributes: ClassVar[dict[str, AttrSpec]] = {
         "out_dtype": AttrSpec("s", required=True),
         "out_scale": AttrSpec("f", default=1.0),
@@ -79,7 +81,12 @@ class MultiThreshold(CustomOp):
     }
 
     def _axis(self, rank: int) -> int:
-        return channel_axis(self.attrs["data_layout"], rank)
+        axis = channel_axis(self.attrs["data_layout"], rank)
+        if not 0 <= axis < rank:
+            raise ExecutionError(
+                f"{self.describe()}: data_layout {self.attrs['data_layout']!r} does not fit an input of rank {rank}"
+            )
+        return axis
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -94,6 +101,8 @@ class MultiThreshold(CustomOp):
     def lower(self, ctx: LoweringContext) -> None:
         x_name = self.node.input[0]
         thr = ctx.require_const(self, 1, "thresholds").astype(np.float32)
+        if thr.ndim != 2:
+            raise ExecutionError(f"{self.describe()}: thresholds must be [C, B], got shape {list(thr.shape)}")
         rank = ctx.ranks.get(x_name)
         if rank is None:
             raise ExecutionError(f"{self.describe()}: rank of input {x_name!r} unknown; run InferShapes first")

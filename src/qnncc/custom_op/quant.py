@@ -17,7 +17,7 @@ import onnx
 from onnx import helper
 from typing_extensions import override
 
-from qnncc.core.datatype import DataType
+from qnncc.core.datatype import MAX_INT_BITS, DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, CustomOp, LoweringContext
 
@@ -87,9 +87,19 @@ def int_quant(
 
 def _scalar_int(op: CustomOp, value: np.ndarray, what: str) -> int:
     arr = np.asarray(value)
-    if arr.size != 1 or float(arr.reshape(-1)[0]) != int(arr.reshape(-1)[0]):
-        raise UnsupportedOpError(f"{op.describe()}: {what} must be one integer, got {arr.tolist()}")
-    return int(arr.reshape(-1)[0])
+    if arr.size != 1:
+        raise UnsupportedOpError(f"{op.describe()}: {what} must be one integer, got shape {list(arr.shape)}")
+    v = float(arr.reshape(-1)[0])
+    if not (np.isfinite(v) and v == int(v)):
+        raise UnsupportedOpError(f"{op.describe()}: {what} must be one integer, got {v}")
+    return int(v)
+
+
+def _bit_width(op: CustomOp, value: np.ndarray, what: str) -> int:
+    bits = _scalar_int(op, value, what)
+    if not 1 <= bits <= MAX_INT_BITS:
+        raise UnsupportedOpError(f"{op.describe()}: {what} must be 1..{MAX_INT_BITS}, got {bits}")
+    return bits
 
 
 def _f32(arr: np.ndarray) -> np.ndarray:
@@ -100,6 +110,8 @@ class Quant(CustomOp):
     """QONNX ``Quant``: inputs ``(x, scale, zeropt, bitwidth)``."""
 
     op_type = "Quant"
+    num_inputs = (4,)
+    num_outputs = (1,)
     attributes: ClassVar[dict[str, AttrSpec]] = {
         "signed": AttrSpec("i", default=1, allowed=frozenset({0, 1})),
         "narrow": AttrSpec("i", default=0, allowed=frozenset({0, 1})),
@@ -107,10 +119,7 @@ class Quant(CustomOp):
     }
 
     def _bits(self, bw: np.ndarray) -> int:
-        bits = _scalar_int(self, bw, "bitwidth")
-        if bits < 1:
-            raise UnsupportedOpError(f"{self.describe()}: bitwidth must be >= 1, got {bits}")
-        return bits
+        return _bit_width(self, bw, "bitwidth")
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -170,6 +179,8 @@ class BipolarQuant(CustomOp):
     """QONNX ``BipolarQuant``: inputs ``(x, scale)``; ``y = (x >= 0 ? 1 : -1) * scale``."""
 
     op_type = "BipolarQuant"
+    num_inputs = (2,)
+    num_outputs = (1,)
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -205,6 +216,8 @@ class Trunc(CustomOp):
     """
 
     op_type = "Trunc"
+    num_inputs = (5, 6)
+    num_outputs = (1,)
     attributes: ClassVar[dict[str, AttrSpec]] = {
         "rounding_mode": AttrSpec("s", default="FLOOR"),
         "signed": AttrSpec("i", default=1, allowed=frozenset({0, 1})),
@@ -228,7 +241,7 @@ class Trunc(CustomOp):
             div = np.float32(2.0) ** (_f32(inputs[3]) - _f32(inputs[4]))
             y = rnd(y / div)
             return [((y - zeropt) * scale).astype(np.float32)]
-        out_scale, n_out = _f32(inputs[4]), _scalar_int(self, inputs[5], "output_bit_width")
+        out_scale, n_out = _f32(inputs[4]), _bit_width(self, inputs[5], "output_bit_width")
         div = np.float32(2.0) ** np.round(np.log2(out_scale / scale))
         signed, narrow = bool(self.attrs["signed"]), bool(self.attrs["narrow"])
         lo, hi = np.float32(min_int(signed, narrow, n_out)), np.float32(max_int(signed, narrow, n_out))
@@ -248,7 +261,7 @@ class Trunc(CustomOp):
             ctx.op("Mul", [ctx.op("Sub", [y, zeropt]), scale], self.node.output[0])
             return
         out_scale = self.node.input[4]
-        n_out = _scalar_int(self, ctx.require_const(self, 5, "output_bit_width"), "output_bit_width")
+        n_out = _bit_width(self, ctx.require_const(self, 5, "output_bit_width"), "output_bit_width")
         signed, narrow = bool(self.attrs["signed"]), bool(self.attrs["narrow"])
         log2 = ctx.op("Div", [ctx.op("Log", [ctx.op("Div", [out_scale, scale])]), ctx.const(np.log(2.0))])
         div = ctx.op("Pow", [ctx.const(2.0), ctx.round_mode(log2, "ROUND", self)])

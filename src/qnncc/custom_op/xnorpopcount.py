@@ -40,6 +40,8 @@ class XnorPopcountMatMul(CustomOp):
     """FINN ``XnorPopcountMatMul`` node: inputs ``(a, b)``, binary {0,1} values."""
 
     op_type = "XnorPopcountMatMul"
+    num_inputs = (2,)
+    num_outputs = (1,)
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:

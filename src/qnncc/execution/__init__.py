@@ -104,6 +104,8 @@ class Executor:
         for name in self.input_names:
             arr = np.asarray(inputs[name])
             dtype = helper.tensor_dtype_to_np_dtype(self._elem[name])
+            if arr.dtype.kind not in "biuf":
+                raise ExecutionError(f"input {name!r} has dtype {arr.dtype}, graph expects {np.dtype(dtype).name}")
             feeds[name] = np.ascontiguousarray(arr, dtype=dtype)
             declared = self._declared[name]
             if declared is not None and list(arr.shape[1:]) != declared[1:]:

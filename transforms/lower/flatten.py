@@ -1,0 +1,125 @@
+"""Channels-last clean-up at the ends of a lowered CNN.
+
+* :class:`AbsorbTransposeIntoFlatten` removes the ``Transpose(NHWC->NCHW)``
+  before the flatten that feeds the first fully connected layer by permuting
+  that layer's weight rows (FINN's ``RemoveCNVtoFCFlatten`` idea);
+* :class:`TransposeToReshape` turns a Transpose that only moves size-1 axes
+  (e.g. ``NCHW -> NHWC`` of a one-channel input) into a Reshape;
+* :class:`ConvertToNHWC` repeats the channels-last passes until the
+  transposes between layers are gone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper
+from typing_extensions import override
+
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.transformation import Transformation
+
+from ._util import NHWC_TO_NCHW, is_graph_output, is_transpose, transpose_perm
+from .nhwc import AbsorbTransposeIntoMultiThreshold, MakeMaxPoolNHWC, RemoveConsecutiveTransposes
+
+
+def _sole(model: ModelWrapper, tensor: str) -> onnx.NodeProto | None:
+    return None if is_graph_output(model, tensor) else model.find_consumer(tensor)
+
+
+def _is_flatten_2d(model: ModelWrapper, node: onnx.NodeProto) -> bool:
+    out = model.get_tensor_shape(node.output[0])
+    if node.op_type == "Flatten":
+        return int(model.get_nodeattr(node, "axis", 1)) == 1
+    return node.op_type == "Reshape" and out is not None and len(out) == 2
+
+
+class AbsorbTransposeIntoFlatten(Transformation):
+    """``Transpose(NHWC->NCHW) -> Flatten/Reshape[N, C*H*W] -> MatMul(W)`` without the Transpose.
+
+    The flatten then reads the NHWC tensor directly, producing features in
+    ``(h, w, c)`` order, and the rows of the constant ``W [C*H*W, K]`` are
+    permuted from ``(c, h, w)`` to ``(h, w, c)`` order to match. Exact in real
+    arithmetic (the same products, summed in another order): bit-exact for
+    integer-valued operands, within float32 rounding otherwise.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for tr in model.get_nodes_by_op_type("Transpose"):
+            if not is_transpose(model, tr, NHWC_TO_NCHW):
+                continue
+            flat = _sole(model, tr.output[0])
+            in_shape = model.get_tensor_shape(tr.input[0])
+            if flat is None or in_shape is None or not _is_flatten_2d(model, flat):
+                continue
+            matmul = _sole(model, flat.output[0])
+            weights = model.get_initializer(matmul.input[1]) if matmul is not None else None
+            if matmul is None or matmul.op_type != "MatMul" or matmul.input[0] != flat.output[0] or weights is None:
+                continue
+            _, h, w, c = in_shape
+            if weights.shape[0] != c * h * w:
+                continue
+            permuted = weights.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(c * h * w, -1)
+            name = model.make_new_name(f"{matmul.name or 'MatMul'}_weights_nhwc")
+            model.set_initializer(name, np.ascontiguousarray(permuted))
+            model.set_tensor_datatype(name, model.get_tensor_datatype(matmul.input[1]))
+            matmul.input[1] = name
+            flat.input[0] = tr.input[0]
+            model.remove_node(tr)
+            return model, True
+        return model, False
+
+
+class TransposeToReshape(Transformation):
+    """A Transpose that keeps the order of all axes of size > 1 becomes a Reshape.
+
+    Moving only size-1 axes does not change the element order in memory, so
+    the Reshape is exact (e.g. ``[N, 1, H, W] -> [N, H, W, 1]``).
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for tr in model.get_nodes_by_op_type("Transpose"):
+            shape = model.get_tensor_shape(tr.input[0])
+            perm = transpose_perm(model, tr)
+            if shape is None or perm is None:
+                continue
+            big = [a for a in perm if shape[a] != 1]
+            if big != sorted(big):
+                continue
+            target = np.array([shape[a] for a in perm], dtype=np.int64)
+            name = model.make_new_name(f"{tr.name or 'Transpose'}_shape")
+            model.set_initializer(name, target)
+            idx = model.get_node_index(tr)
+            model.remove_node(tr)
+            model.graph.node.insert(
+                idx,
+                helper.make_node(
+                    "Reshape", [tr.input[0], name], [tr.output[0]], name=f"{tr.name or 'Transpose'}_reshape"
+                ),
+            )
+            return model, True
+        return model, False
+
+
+class ConvertToNHWC(Transformation):
+    """Run the channels-last passes to a fixpoint after :class:`LowerConvsToMatMul`.
+
+    Repeats :class:`MakeMaxPoolNHWC`, :class:`AbsorbTransposeIntoMultiThreshold`,
+    :class:`RemoveConsecutiveTransposes`, :class:`AbsorbTransposeIntoFlatten`
+    and :class:`TransposeToReshape` (each exact) until none applies.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        before = model.serialize()
+        for step in (
+            MakeMaxPoolNHWC(),
+            AbsorbTransposeIntoMultiThreshold(),
+            RemoveConsecutiveTransposes(),
+            AbsorbTransposeIntoFlatten(),
+            TransposeToReshape(),
+        ):
+            model = step.run(model)
+        return model, model.serialize() != before
