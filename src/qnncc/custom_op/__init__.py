@@ -18,10 +18,10 @@ from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
 from qnncc.custom_op.multithreshold import MultiThreshold
 from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
+from qnncc.hw.layers import HW_LAYERS
 
-CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
-    {cls.op_type: cls for cls in (MultiThreshold, Quant, BipolarQuant, Trunc, XnorPopcountMatMul, Im2Col, MaxPoolNHWC)}
-)
+_OPS: tuple[type[CustomOp], ...] = (MultiThreshold, Quant, BipolarQuant, Trunc, XnorPopcountMatMul, Im2Col, MaxPoolNHWC)
+CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType({cls.op_type: cls for cls in (*_OPS, *HW_LAYERS)})
 
 
 def is_custom_node(node: onnx.NodeProto) -> bool:

@@ -29,9 +29,17 @@ if TYPE_CHECKING:
 
 #: Node domains that hold FINN/QONNX/qnncc custom ops in real files.
 CUSTOM_DOMAINS = frozenset(
-    {"finn", "finn.custom_op.general", "qonnx.custom_op.general", "onnx.brevitas", "qnncc", "qnncc.custom_op.general"}
+    {
+        "finn",
+        "finn.custom_op.general",
+        "qonnx.custom_op.general",
+        "onnx.brevitas",
+        "qnncc",
+        "qnncc.custom_op.general",
+        "qnncc.hw",
+    }
 )
-_CUSTOM_PREFIXES = ("finn.custom_op.", "qonnx.custom_op.", "qnncc.custom_op.")
+_CUSTOM_PREFIXES = ("finn.custom_op.", "qonnx.custom_op.", "qnncc.custom_op.", "qnncc.hw.")
 
 
 def is_custom_domain(domain: str) -> bool:

@@ -1,0 +1,1 @@
+"""Streaming dataflow hardware: HW layer ops, performance model, folding."""

@@ -1,0 +1,148 @@
+"""Base class of streaming HW layers (FINN's ``HWCustomOp`` concept, slimmed down).
+
+A HW layer is a custom op in domain :data:`HW_DOMAIN` whose attributes use
+FINN's names (``PE``, ``SIMD``, ``MW``, ``MH``, ``inputDataType``, ...), so
+folding files and habits carry over. A layer class holds only semantics and
+folding rules: shapes, datatypes, stream widths, legal PE/SIMD values and a
+bit-exact numpy ``execute`` (plus a lowering to standard ONNX for the fast
+path). Costs live in :mod:`qnncc.hw.perf`, code templates in ``hls_templates``.
+
+Tensors are channels-last: the last axis is the channel/feature axis, the
+leading axes (batch included) are ``numInputVectors``.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import onnx
+from onnx import TensorProto, helper
+from typing_extensions import override
+
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import UnsupportedOpError
+from qnncc.custom_op.base import AttrSpec, CustomOp
+
+if TYPE_CHECKING:
+    from qnncc.core.model_wrapper import ModelWrapper
+
+#: Domain of qnncc's HW layer nodes.
+HW_DOMAIN = "qnncc.hw"
+
+
+def divisors(n: int) -> list[int]:
+    """All positive divisors of ``n`` in increasing order (legal PE/SIMD values)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+class HWLayer(CustomOp):
+    """A streaming HW layer node.
+
+    Subclasses declare ``attributes`` (FINN names), ``folding_attrs`` (e.g.
+    ``("PE", "SIMD")``) and implement the shape methods; stream widths,
+    folding checks and shape/datatype inference follow from them.
+    """
+
+    folding_attrs: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, node: onnx.NodeProto) -> None:
+        super().__init__(node)
+        self.validate()
+
+    # ------------------------------------------------------------ datatypes
+    def input_datatype(self, index: int = 0) -> DataType:
+        """Datatype of input stream ``index``."""
+        return DataType.from_name(self.attrs["inputDataType"])
+
+    def output_datatype(self, index: int = 0) -> DataType:
+        """Datatype of output stream ``index``."""
+        return DataType.from_name(self.attrs["outputDataType"])
+
+    # ------------------------------------------------------------ shapes
+    @abstractmethod
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        """Unfolded shape of input ``index`` (channels last, batch first)."""
+
+    @abstractmethod
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        """Unfolded shape of output ``index``."""
+
+    @abstractmethod
+    def input_elems_per_word(self, index: int = 0) -> int:
+        """Elements carried by one word of input stream ``index`` (e.g. SIMD)."""
+
+    @abstractmethod
+    def output_elems_per_word(self, index: int = 0) -> int:
+        """Elements carried by one word of output stream ``index`` (e.g. PE)."""
+
+    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        """Input shape with the last axis split into ``(words, elems_per_word)``."""
+        return _fold(self.normal_input_shape(index), self.input_elems_per_word(index))
+
+    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        """Output shape with the last axis split into ``(words, elems_per_word)``."""
+        return _fold(self.normal_output_shape(index), self.output_elems_per_word(index))
+
+    def instream_width(self, index: int = 0) -> int:
+        """Width of input stream ``index`` in bits."""
+        return self.input_elems_per_word(index) * self.input_datatype(index).bitwidth()
+
+    def outstream_width(self, index: int = 0) -> int:
+        """Width of output stream ``index`` in bits."""
+        return self.output_elems_per_word(index) * self.output_datatype(index).bitwidth()
+
+    def num_output_streams(self) -> int:
+        """Number of output streams (1 except for forks)."""
+        return 1
+
+    # ------------------------------------------------------------ folding
+    def legal_folding(self) -> dict[str, list[int]]:
+        """Legal values of each folding attribute (divisors of the folded dimension)."""
+        return {}
+
+    def validate(self) -> None:
+        """Check folding attributes against :meth:`legal_folding`.
+
+        Raises:
+            UnsupportedOpError: naming the node, the attribute and the legal values.
+        """
+        for name, legal in self.legal_folding().items():
+            value = self.attrs.get(name)
+            if value not in legal:
+                shown = legal if len(legal) <= 12 else [*legal[:6], "...", *legal[-3:]]
+                raise UnsupportedOpError(
+                    f"{self.describe()}: {name}={value} is not a legal folding; use one of {shown}"
+                )
+
+    # ------------------------------------------------------------ inference
+    @override
+    def shape_compatible_node(self) -> onnx.NodeProto:
+        return helper.make_node(
+            "RandomNormal", [], [self.node.output[0]], shape=list(self.normal_output_shape()), dtype=TensorProto.FLOAT
+        )
+
+    @override
+    def infer_datatype(self, model: ModelWrapper) -> list[DataType]:
+        return [self.output_datatype(i) for i in range(len(self.node.output))]
+
+
+def hw_attributes(**specific: AttrSpec) -> dict[str, AttrSpec]:
+    """Attribute schema of a HW layer: the datatypes every layer has plus ``specific``."""
+    return {
+        "inputDataType": AttrSpec("s", required=True),
+        "outputDataType": AttrSpec("s", required=True),
+        **specific,
+    }
+
+
+def _fold(shape: tuple[int, ...], per_word: int) -> tuple[int, ...]:
+    *lead, last = shape
+    return (*lead, last // per_word, per_word)
+
+
+def vectors(attrs: dict[str, Any]) -> list[int]:
+    """``numInputVectors`` as a list of ints (batch first)."""
+    return [int(v) for v in attrs.get("numInputVectors") or [1]]

@@ -1,0 +1,125 @@
+"""MVAU: the matrix-vector-activation unit (FINN ``MatrixVectorActivation``).
+
+Computes ``acc = x @ W`` for each of the ``numInputVectors`` input vectors
+``x [MW]`` with weights ``W [MW, MH]``, then optionally thresholds ``acc``
+per output channel. Folding: ``SIMD`` input elements and ``PE`` output
+channels per cycle, so one frame takes ``(MH/PE)·(MW/SIMD)·∏numInputVectors``
+cycles (Umuroglu et al., "FINN", FPGA 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from onnx import helper
+from typing_extensions import override
+
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
+from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
+
+from .base import HWLayer, divisors, hw_attributes, vectors
+
+MEM_MODES = frozenset({"internal_embedded", "internal_decoupled", "external"})
+RAM_STYLES = frozenset({"auto", "block", "distributed", "ultra"})
+
+
+def activation_out(counts: np.ndarray, bipolar: bool, act_val: int) -> np.ndarray:
+    """Thresholding output from threshold counts: ``2n-1`` for BIPOLAR, else ``n + ActVal``."""
+    return (2 * counts - 1) if bipolar else (counts + act_val)
+
+
+def lower_activation(layer: HWLayer, ctx: LoweringContext, acc: str, rank: int, thr_index: int) -> None:
+    """Emit the thresholding of ``acc`` (channels last) into the layer's output, via MultiThreshold's lowering."""
+    bipolar = layer.output_datatype().name == "BIPOLAR"
+    scale, bias = (2.0, -1.0) if bipolar else (1.0, float(layer.attrs.get("ActVal", 0)))
+    layout = "N" + "H" * (rank - 2) + "C"
+    mt = helper.make_node(
+        "MultiThreshold",
+        [acc, layer.node.input[thr_index]],
+        [layer.node.output[0]],
+        domain="qnncc",
+        out_dtype=layer.output_datatype().name,
+        out_scale=scale,
+        out_bias=bias,
+        data_layout=layout,
+    )
+    ctx.ranks[acc] = rank
+    MultiThreshold(mt).lower(ctx)
+
+
+class MVAU(HWLayer):
+    """Matrix-vector-activation unit; inputs ``(x, W [MW, MH], [T [MH, steps]])``."""
+
+    op_type = "MVAU"
+    folding_attrs = ("PE", "SIMD")
+    attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
+        MW=AttrSpec("i", required=True),
+        MH=AttrSpec("i", required=True),
+        PE=AttrSpec("i", default=1),
+        SIMD=AttrSpec("i", default=1),
+        weightDataType=AttrSpec("s", required=True),
+        accDataType=AttrSpec("s", default="INT32"),
+        ActVal=AttrSpec("i", default=0),
+        binaryXnorMode=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
+        noActivation=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
+        numInputVectors=AttrSpec("ints", default=[1]),
+        mem_mode=AttrSpec("s", default="internal_decoupled", allowed=MEM_MODES),
+        ram_style=AttrSpec("s", default="auto", allowed=RAM_STYLES),
+        ram_style_thresholds=AttrSpec("s", default="auto", allowed=frozenset({"auto", "block", "distributed"})),
+        resType=AttrSpec("s", default="auto", allowed=frozenset({"auto", "lut", "dsp"})),
+        runtime_writeable_weights=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
+    )
+    num_inputs = (2, 3)
+    num_outputs = (1,)
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        return {"SIMD": divisors(int(self.attrs["MW"])), "PE": divisors(int(self.attrs["MH"]))}
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (*vectors(self.attrs), int(self.attrs["MW"]))
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (*vectors(self.attrs), int(self.attrs["MH"]))
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+    @property
+    def has_thresholds(self) -> bool:
+        """Whether the layer thresholds its accumulators (``noActivation == 0``)."""
+        return not self.attrs["noActivation"]
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, w = np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32)
+        if self.attrs["binaryXnorMode"]:
+            acc = xnor_popcount_matmul(x, w)
+        else:
+            acc = np.matmul(x.astype(np.float64), w.astype(np.float64)).astype(np.float32)
+        if not self.has_thresholds:
+            return [acc]
+        counts = multithreshold(acc, np.asarray(inputs[2], np.float32), axis=acc.ndim - 1)
+        bipolar = self.output_datatype().name == "BIPOLAR"
+        return [activation_out(counts, bipolar, int(self.attrs["ActVal"])).astype(np.float32)]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        x, w = self.node.input[0], self.node.input[1]
+        out = self.node.output[0] if not self.has_thresholds else ctx.fresh("acc")
+        if self.attrs["binaryXnorMode"]:
+            XnorPopcountMatMul(helper.make_node("XnorPopcountMatMul", [x, w], [out], domain="qnncc")).lower(ctx)
+        else:
+            ctx.op("MatMul", [x, w], out)
+        if self.has_thresholds:
+            lower_activation(self, ctx, out, len(self.normal_input_shape()), 2)

@@ -1,0 +1,71 @@
+"""Thresholding: per-channel multi-thresholding of a stream (FINN ``Thresholding``).
+
+``y[..., c] = #{k : x[..., c] >= T[c, k]} + ActVal`` (``2n - 1`` for a BIPOLAR
+output), with ``PE`` channels per cycle: ``NumChannels/PE · ∏numInputVectors``
+cycles per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from typing_extensions import override
+
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.multithreshold import multithreshold
+
+from .base import HWLayer, divisors, hw_attributes, vectors
+from .mvau import MEM_MODES, activation_out, lower_activation
+
+
+class Thresholding(HWLayer):
+    """Thresholding layer; inputs ``(x [..., C], T [C or 1, numSteps])``."""
+
+    op_type = "Thresholding"
+    folding_attrs = ("PE",)
+    attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
+        NumChannels=AttrSpec("i", required=True),
+        PE=AttrSpec("i", default=1),
+        numSteps=AttrSpec("i", required=True),
+        weightDataType=AttrSpec("s", required=True),
+        ActVal=AttrSpec("i", default=0),
+        numInputVectors=AttrSpec("ints", default=[1]),
+        mem_mode=AttrSpec("s", default="internal_embedded", allowed=MEM_MODES),
+        ram_style=AttrSpec("s", default="distributed", allowed=frozenset({"auto", "block", "distributed"})),
+        runtime_writeable_weights=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
+    )
+    num_inputs = (2,)
+    num_outputs = (1,)
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        return {"PE": divisors(int(self.attrs["NumChannels"]))}
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (*vectors(self.attrs), int(self.attrs["NumChannels"]))
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        return self.normal_input_shape()
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0], np.float32)
+        counts = multithreshold(x, np.asarray(inputs[1], np.float32), axis=x.ndim - 1)
+        bipolar = self.output_datatype().name == "BIPOLAR"
+        return [activation_out(counts, bipolar, int(self.attrs["ActVal"])).astype(np.float32)]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        lower_activation(self, ctx, self.node.input[0], len(self.normal_input_shape()), 1)
