@@ -1,13 +1,31 @@
 """Passes that map a streamlined graph onto streaming HW layers."""
 
+from .folding import (
+    ApplyFoldingConfig,
+    canonical_layer_name,
+    extract_folding_config,
+    iter_hw_nodes,
+    load_folding_config,
+    save_folding_config,
+)
 from .infer_mlp import (
     InferBinaryMatrixVectorActivation,
     InferLabelSelectLayer,
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
+from .partition import CreateDataflowPartition, is_hw_node, partition_levels
 
 __all__ = [
+    "ApplyFoldingConfig",
+    "canonical_layer_name",
+    "extract_folding_config",
+    "iter_hw_nodes",
+    "load_folding_config",
+    "save_folding_config",
+    "CreateDataflowPartition",
+    "is_hw_node",
+    "partition_levels",
     "InferBinaryMatrixVectorActivation",
     "InferLabelSelectLayer",
     "InferQuantizedMatrixVectorActivation",

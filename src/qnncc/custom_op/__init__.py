@@ -16,11 +16,21 @@ from qnncc.custom_op.base import CUSTOM_DOMAINS, AttrSpec, CustomOp, LoweringCon
 from qnncc.custom_op.im2col import Im2Col
 from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
 from qnncc.custom_op.multithreshold import MultiThreshold
+from qnncc.custom_op.partition import StreamingDataflowPartition
 from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
 from qnncc.hw.layers import HW_LAYERS
 
-_OPS: tuple[type[CustomOp], ...] = (MultiThreshold, Quant, BipolarQuant, Trunc, XnorPopcountMatMul, Im2Col, MaxPoolNHWC)
+_OPS: tuple[type[CustomOp], ...] = (
+    MultiThreshold,
+    Quant,
+    BipolarQuant,
+    Trunc,
+    XnorPopcountMatMul,
+    Im2Col,
+    MaxPoolNHWC,
+    StreamingDataflowPartition,
+)
 CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType({cls.op_type: cls for cls in (*_OPS, *HW_LAYERS)})
 
 

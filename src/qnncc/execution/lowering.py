@@ -15,11 +15,12 @@ from qnncc.core.shapes import infer_shapes
 from qnncc.custom_op import LoweringContext, get_custom_op, is_custom_domain, is_custom_node
 
 
-def lower_to_standard_onnx(model: ModelWrapper) -> onnx.ModelProto:
+def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.ModelProto:
     """Standard-ONNX copy of ``model`` with every custom op lowered.
 
     Args:
         model: the model; it is not modified.
+        prefix: prefix of generated tensor names (distinct per nested graph).
 
     Returns:
         A new ModelProto using only default-domain ops, with custom-domain
@@ -45,7 +46,7 @@ def lower_to_standard_onnx(model: ModelWrapper) -> onnx.ModelProto:
         if not is_custom_node(node):
             new_nodes.append(node)
             continue
-        ctx = LoweringContext(opset=opset, prefix=f"__lw{idx}", constants=constants, ranks=ranks)
+        ctx = LoweringContext(opset=opset, prefix=f"{prefix}{idx}", constants=constants, ranks=ranks)
         get_custom_op(node).lower(ctx)
         new_nodes.extend(ctx.nodes)
         new_inits.extend(ctx.initializers)

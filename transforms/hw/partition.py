@@ -1,0 +1,150 @@
+"""CreateDataflowPartition: move HW layers into child models (FINN name).
+
+Every HW node (domain ``qnncc.hw``) gets a partition level: the number of
+software stretches between it and the graph inputs along the worst path.
+HW nodes of one level form one dataflow partition, so each partition is a
+convex block that can be streamed on the FPGA; the nodes left in the parent
+graph run in software and are listed in :attr:`CreateDataflowPartition.software_nodes`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import onnx
+from onnx import helper
+from typing_extensions import override
+
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.transformation import Transformation
+from qnncc.custom_op.partition import PARTITION_DOMAIN
+from qnncc.hw.layers import HW_DOMAIN
+
+log = logging.getLogger(__name__)
+
+
+def is_hw_node(node: onnx.NodeProto) -> bool:
+    """Whether ``node`` is a streaming HW layer."""
+    return node.domain == HW_DOMAIN or node.domain.startswith("finn.custom_op.fpgadataflow")
+
+
+def partition_levels(model: ModelWrapper) -> dict[int, int]:
+    """Partition level of each HW node, by index into ``graph.node`` (graph must be sorted)."""
+    producer = {t: i for i, n in enumerate(model.graph.node) for t in n.output if t}
+    level: dict[int, int] = {}
+    hw_above: dict[int, bool] = {}
+    for i, node in enumerate(model.graph.node):
+        preds = [producer[t] for t in node.input if t in producer]
+        hw_above[i] = is_hw_node(node) or any(hw_above[p] for p in preds)
+        lvl = 0
+        for p in preds:
+            boundary = is_hw_node(node) and not is_hw_node(model.graph.node[p]) and hw_above[p]
+            lvl = max(lvl, level.get(p, 0) + int(boundary))
+        level[i] = lvl
+    return {i: lvl for i, lvl in level.items() if is_hw_node(model.graph.node[i])}
+
+
+class CreateDataflowPartition(Transformation):
+    """Replace each convex block of HW layers by a ``StreamingDataflowPartition`` node.
+
+    The child graph keeps the parent's tensor names, shapes and datatype
+    annotations and takes the constants it uses. Execution is unchanged: the
+    partition node runs its child graph.
+
+    Attributes:
+        software_nodes: ``(name, op_type)`` of the nodes left in software,
+            filled by :meth:`apply`.
+    """
+
+    def __init__(self) -> None:
+        self.software_nodes: list[tuple[str, str]] = []
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        levels = partition_levels(model)
+        groups: dict[int, list[int]] = {}
+        for idx, lvl in levels.items():
+            groups.setdefault(lvl, []).append(idx)
+        nodes = list(model.graph.node)
+        replaced: dict[int, onnx.NodeProto] = {}
+        removed: set[int] = set()
+        for pid, members in enumerate(sorted(groups.values(), key=min)):
+            node = _partition_node(model, [nodes[i] for i in members], pid)
+            replaced[max(members)] = node
+            removed.update(members)
+        if not groups:
+            return model, False
+        new_nodes = [replaced.get(i, n) for i, n in enumerate(nodes) if i not in removed or i in replaced]
+        del model.graph.node[:]
+        model.graph.node.extend(new_nodes)
+        ordered = [_copy(n) for n in model.topological_sort()]
+        del model.graph.node[:]
+        model.graph.node.extend(ordered)
+        used = {t for n in model.graph.node for t in n.input}
+        for init in [i for i in model.graph.initializer if i.name not in used]:
+            model.graph.initializer.remove(init)
+        if not any(imp.domain == PARTITION_DOMAIN for imp in model.model.opset_import):
+            model.model.opset_import.add(domain=PARTITION_DOMAIN, version=1)
+        self.software_nodes = [
+            (n.name, n.op_type) for n in model.graph.node if n.op_type != "StreamingDataflowPartition"
+        ]
+        if self.software_nodes:
+            log.info("nodes left in software: %s", ", ".join(f"{n} ({t})" for n, t in self.software_nodes))
+        return model, False
+
+
+def _partition_node(model: ModelWrapper, members: list[onnx.NodeProto], pid: int) -> onnx.NodeProto:
+    produced = {t for n in members for t in n.output if t}
+    member_ids = {id(n) for n in members}
+    outside_readers = {t for n in model.graph.node if id(n) not in member_ids for t in n.input}
+    graph_outputs = set(model.graph_output_names())
+    inputs: list[str] = []
+    inits: list[onnx.TensorProto] = []
+    for n in members:
+        for t in n.input:
+            if not t or t in produced or t in inputs:
+                continue
+            value = model.get_initializer(t)
+            if value is not None:
+                if all(i.name != t for i in inits):
+                    inits.append(onnx.numpy_helper.from_array(np.asarray(value), t))
+            else:
+                inputs.append(t)
+    outputs = [t for n in members for t in n.output if t and (t in outside_readers or t in graph_outputs)]
+    graph = helper.make_graph(
+        [_copy(n) for n in members],
+        f"dataflow_partition_{pid}",
+        [_value_info(model, t) for t in inputs],
+        [_value_info(model, t) for t in outputs],
+        inits,
+    )
+    names = produced | set(inputs) | {i.name for i in inits}
+    for qa in model.graph.quantization_annotation:
+        if qa.tensor_name in names:
+            graph.quantization_annotation.append(qa)
+    graph.value_info.extend(vi for vi in model.graph.value_info if vi.name in produced and vi.name not in outputs)
+    return helper.make_node(
+        "StreamingDataflowPartition",
+        inputs,
+        outputs,
+        name=f"StreamingDataflowPartition_{pid}",
+        domain=PARTITION_DOMAIN,
+        model=graph,
+        partition_id=pid,
+    )
+
+
+def _copy(node: onnx.NodeProto) -> onnx.NodeProto:
+    out = onnx.NodeProto()
+    out.CopyFrom(node)
+    return out
+
+
+def _value_info(model: ModelWrapper, name: str) -> onnx.ValueInfoProto:
+    for coll in (model.graph.input, model.graph.output, model.graph.value_info):
+        for vi in coll:
+            if vi.name == name:
+                return vi
+    shape = model.get_tensor_shape(name)
+    return helper.make_tensor_value_info(name, model.get_tensor_elem_type(name) or onnx.TensorProto.FLOAT, shape)
