@@ -25,6 +25,7 @@ from qnncc.ingest import load
 from qnncc.summary import layer_table
 
 EXIT_USER_ERROR = 2
+EXIT_OVER_BUDGET = 3
 
 
 def _console() -> Console:
@@ -72,6 +73,86 @@ def inspect(model_path: Path) -> None:
     """Load MODEL_PATH, check it, and print its layer table (shapes, datatypes)."""
     model = load(model_path)
     _console().print(_layer_table_view(model, f"{model_path.name}: {len(model.graph.node)} nodes"))
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="Pynq-Z1", show_default=True, help="Target board (see `qnncc boards`).")
+@click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
+@click.option(
+    "--folding", "folding", type=click.Path(dir_okay=False, path_type=Path), help="FINN-format folding config."
+)
+@click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the reports, folding_config.json and hw_model.onnx.",
+)
+@click.option("--input-scale", default=None, help="Input was x*SCALE (e.g. 1/255): the accelerator takes integers x.")
+@click.option("--input-datatype", default="UINT8", show_default=True, help="Datatype of the integer input.")
+@_guard
+def estimate(
+    model_path: Path,
+    board: str,
+    clock_ns: float | None,
+    folding: Path | None,
+    target_fps: float | None,
+    output: Path,
+    input_scale: str | None,
+    input_datatype: str,
+) -> None:
+    """Compile MODEL_PATH to folded HW layers and estimate cycles, throughput and resources.
+
+    Without --folding the optimiser folds for --target-fps, or as fast as
+    the board allows within 85% of each resource.
+    """
+    from qnncc.estimate import estimate as run_estimate
+
+    t0 = time.perf_counter()
+    result = run_estimate(
+        model_path,
+        board=board,
+        clock_ns=clock_ns,
+        folding=folding,
+        target_fps=target_fps,
+        output_dir=output,
+        input_scale=input_scale,
+        input_datatype=input_datatype,
+    )
+    console = _console()
+    console.print(result.summary())
+    console.print(result.fit.table())
+    if result.unmatched_folding_keys:
+        console.print(f"[yellow]warning[/yellow]: folding entries matching no layer: {result.unmatched_folding_keys}")
+    console.print(f"reports in {output} ({time.perf_counter() - t0:.2f} s)")
+    if not result.fit.fits:
+        over = ", ".join(result.fit.over_budget)
+        click.echo(f"qnncc: over budget on {board}: {over} (see the table above)", err=True)
+        sys.exit(EXIT_OVER_BUDGET)
+
+
+@main.command()
+def boards() -> None:
+    """List the supported boards with their parts and resources."""
+    from qnncc.boards import get_board, list_boards
+
+    table = Table(title="Boards")
+    for col in ("board", "part", "shell", "LUT", "FF", "BRAM_18K", "URAM", "DSP", "clock ns"):
+        table.add_column(col)
+    for name in list_boards():
+        b = get_board(name)
+        r = b.resources
+        table.add_row(
+            b.name,
+            b.part,
+            b.shell,
+            *(f"{v:,}" for v in (r.lut, r.ff, r.bram_18k, r.uram, r.dsp)),
+            f"{b.default_clk_ns:g}",
+        )
+    _console().print(table)
 
 
 @main.command()

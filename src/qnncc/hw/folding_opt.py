@@ -1,0 +1,260 @@
+"""Folding optimiser: choose PE/SIMD per layer from the performance model.
+
+Algorithm (documented in ``docs/folding.md``):
+
+1. For every layer, enumerate all legal foldings (PE and SIMD divide the
+   folded dimensions) and estimate each with :func:`qnncc.hw.perf.estimate_layer`.
+   Keep the Pareto front over (cycles, normalised resource cost), where the
+   cost of a candidate is ``sum_r usage_r / budget_r`` over LUT, FF, BRAM_18K,
+   URAM and DSP with ``budget_r`` the board's resources times the margin.
+2. For a cycle target ``T`` (the frame interval ``f_clk / fps``) the cheapest
+   configuration meeting it is separable: each layer independently takes its
+   cheapest front candidate with ``cycles <= T``. This is exactly optimal for
+   the summed cost, unlike FINN's ``SetFolding``, which raises SIMD then PE
+   per layer until it meets the target without looking at resources.
+3. "Target FPS" mode evaluates step 2 once. "Fastest that fits" mode searches
+   the sorted set of candidate cycle counts for the smallest ``T`` whose
+   configuration fits every resource budget (binary search; feasibility is
+   monotone in ``T`` because larger targets admit every cheaper candidate);
+   if the summed cost hides a single over-budget resource, the weight of that
+   resource is raised and the search repeated (a few Lagrangian rounds).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qnncc.core.errors import QnnccError
+
+RESOURCES = ("LUT", "FF", "BRAM_18K", "URAM", "DSP")
+#: Rounds of weight adjustment when a secondary resource stays over budget.
+LAGRANGE_ROUNDS = 4
+
+
+class FoldingError(QnnccError):
+    """No folding meets the request (e.g. the target is beyond every layer's fastest folding)."""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What the optimiser needs to know about one HW layer.
+
+    Attributes:
+        name: node name, e.g. ``MVAU_0``.
+        op_type: HW op type, e.g. ``MVAU``.
+        attrs: the layer's attributes (FINN names).
+        legal: legal values per folding attribute, e.g. ``{"PE": [1, 2, 4], "SIMD": [...]}``.
+        styles: memory-style options the optimiser may choose, e.g.
+            ``{"ram_style": ["block", "distributed"]}`` (empty: keep the layer's).
+    """
+
+    name: str
+    op_type: str
+    attrs: Mapping[str, Any]
+    legal: Mapping[str, Sequence[int]]
+    styles: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One folding of one layer with its estimate.
+
+    Attributes:
+        values: folding attribute values, e.g. ``{"PE": 4, "SIMD": 8}``.
+        cycles: cycles per frame.
+        resources: usage per resource name (see :data:`RESOURCES`).
+    """
+
+    values: Mapping[str, int | str]
+    cycles: int
+    resources: Mapping[str, float]
+
+
+@dataclass
+class FoldingPlan:
+    """The optimiser's answer.
+
+    Attributes:
+        choice: chosen candidate per layer name.
+        interval_cycles: the slowest layer's cycles per frame.
+        fps: frames per second at the given clock.
+        totals: summed resources.
+        fits: whether every resource is within the budget.
+    """
+
+    choice: dict[str, Candidate]
+    interval_cycles: int
+    fps: float
+    totals: dict[str, float]
+    fits: bool
+    notes: list[str] = field(default_factory=list)
+
+    def folding_config(self) -> dict[str, Any]:
+        """The plan as a FINN-format folding config."""
+        cfg: dict[str, Any] = {"Defaults": {}}
+        cfg.update({name: dict(c.values) for name, c in self.choice.items()})
+        return cfg
+
+
+def _resources(estimate: Any) -> dict[str, float]:
+    return {
+        "LUT": float(estimate.lut),
+        "FF": float(estimate.ff),
+        "BRAM_18K": float(estimate.bram_18k),
+        "URAM": float(estimate.uram),
+        "DSP": float(estimate.dsp),
+    }
+
+
+def layer_candidates(layer: LayerSpec, weights: Mapping[str, float]) -> list[Candidate]:
+    """All legal foldings of a layer on its (cycles, cost) Pareto front, fastest first."""
+    from qnncc.hw.perf import estimate_layer
+
+    options: dict[str, Sequence[int | str]] = {**layer.legal, **layer.styles}
+    names = sorted(options)
+    raw: list[Candidate] = []
+    for combo in itertools.product(*(options[n] for n in names)):
+        values = dict(zip(names, combo, strict=True))
+        est = estimate_layer(layer.op_type, {**layer.attrs, **values})
+        raw.append(Candidate(values, int(est.cycles), _resources(est)))
+    raw.sort(key=lambda c: (c.cycles, _cost(c, weights)))
+    front: list[Candidate] = []
+    best = math.inf
+    for cand in raw:  # fastest first: keep a candidate only if it is cheaper than every faster one
+        cost = _cost(cand, weights)
+        if cost < best:
+            front.append(cand)
+            best = cost
+    return front
+
+
+def _cost(c: Candidate, weights: Mapping[str, float]) -> float:
+    return sum(c.resources[r] * weights.get(r, 0.0) for r in RESOURCES)
+
+
+def _cheapest_meeting(front: Sequence[Candidate], target: int, weights: Mapping[str, float]) -> Candidate | None:
+    ok = [c for c in front if c.cycles <= target]
+    return min(ok, key=lambda c: (_cost(c, weights), c.cycles)) if ok else None
+
+
+def plan_for_target(
+    fronts: Mapping[str, Sequence[Candidate]],
+    target: int,
+    weights: Mapping[str, float],
+    clock_ns: float,
+    budget: Mapping[str, float],
+) -> FoldingPlan | None:
+    """Cheapest plan whose every layer takes at most ``target`` cycles, or None if impossible."""
+    choice = {}
+    for name, front in fronts.items():
+        cand = _cheapest_meeting(front, target, weights)
+        if cand is None:
+            return None
+        choice[name] = cand
+    totals = {r: sum(c.resources[r] for c in choice.values()) for r in RESOURCES}
+    interval = max(c.cycles for c in choice.values())
+    fits = all(totals[r] <= budget.get(r, math.inf) for r in RESOURCES)
+    return FoldingPlan(choice, interval, 1e9 / (interval * clock_ns), totals, fits)
+
+
+def optimize_folding(
+    layers: Sequence[LayerSpec],
+    budget: Mapping[str, float],
+    clock_ns: float,
+    target_fps: float | None = None,
+    primary: str = "LUT",
+) -> FoldingPlan:
+    """Choose a folding for every layer.
+
+    Args:
+        layers: the HW layers.
+        budget: usable resources (board resources times the safety margin),
+            keys from :data:`RESOURCES`.
+        clock_ns: clock period in ns.
+        target_fps: frames/s to reach with the fewest resources; None asks
+            for the highest frame rate that fits ``budget``.
+        primary: the resource to minimise first (LUT, the one dataflow
+            designs usually run out of); the others start with a small weight
+            that grows while they are over budget.
+
+    Returns:
+        The plan; ``fits`` tells whether it is within ``budget``.
+
+    Raises:
+        FoldingError: if no folding reaches ``target_fps`` at all.
+    """
+    weights = {r: (1.0 if r == primary else 0.05) / budget[r] if budget.get(r) else 0.0 for r in RESOURCES}
+    if not layers:
+        raise FoldingError("no HW layers to fold")
+    if target_fps is not None:
+        return _plan_for_fps(layers, budget, clock_ns, target_fps, primary, weights)
+    return _plan_fastest(layers, budget, clock_ns, primary, weights)
+
+
+def _over_budget(plan: FoldingPlan, budget: Mapping[str, float], skip: str = "") -> list[str]:
+    return [r for r in RESOURCES if r != skip and plan.totals[r] > budget.get(r, math.inf)]
+
+
+def _plan_for_fps(
+    layers: Sequence[LayerSpec],
+    budget: Mapping[str, float],
+    clock_ns: float,
+    target_fps: float,
+    primary: str,
+    weights: dict[str, float],
+) -> FoldingPlan:
+    target = math.floor(1e9 / (target_fps * clock_ns))
+    plan: FoldingPlan | None = None
+    for _ in range(LAGRANGE_ROUNDS):  # raise the weight of a secondary resource that stays over budget
+        fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
+        plan = plan_for_target(fronts, target, weights, clock_ns, budget)
+        if plan is None:
+            fastest = max(min(c.cycles for c in f) for f in fronts.values())
+            raise FoldingError(
+                f"target {target_fps:,.0f} FPS needs <= {target} cycles per layer; the fastest folding gives "
+                f"{fastest} cycles ({1e9 / (fastest * clock_ns):,.0f} FPS)"
+            )
+        over = _over_budget(plan, budget, skip=primary)
+        if not over:
+            return plan
+        for r in over:
+            weights[r] *= 4.0
+    assert plan is not None
+    plan.notes.append(f"over budget in {', '.join(_over_budget(plan, budget))} at {target_fps:,.0f} FPS")
+    return plan
+
+
+def _plan_fastest(
+    layers: Sequence[LayerSpec], budget: Mapping[str, float], clock_ns: float, primary: str, weights: dict[str, float]
+) -> FoldingPlan:
+    slowest: FoldingPlan | None = None
+    for _ in range(LAGRANGE_ROUNDS):
+        fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
+        lowest_possible = max(min(c.cycles for c in f) for f in fronts.values())
+        targets = sorted({c.cycles for f in fronts.values() for c in f if c.cycles >= lowest_possible})
+        lo, hi, best = 0, len(targets) - 1, None
+        while lo <= hi:  # smallest feasible interval; feasibility grows with the interval
+            mid = (lo + hi) // 2
+            plan = plan_for_target(fronts, targets[mid], weights, clock_ns, budget)
+            if plan is not None and plan.fits:
+                best, hi = plan, mid - 1
+            else:
+                lo = mid + 1
+        if best is not None:
+            return best
+        slowest = plan_for_target(fronts, targets[-1], weights, clock_ns, budget)
+        assert slowest is not None  # the largest target admits every layer's slowest candidate
+        over = _over_budget(slowest, budget)
+        if not over:
+            return slowest
+        for r in over:
+            weights[r] *= 4.0
+    assert slowest is not None
+    slowest.notes.append(
+        f"even the most folded configuration exceeds the budget in {', '.join(_over_budget(slowest, budget))}"
+    )
+    return slowest
