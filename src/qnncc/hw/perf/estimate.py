@@ -195,7 +195,9 @@ class Attrs:
         try:
             out = tuple(int(v) for v in values)
         except (TypeError, ValueError):
-            raise self.error(f"attribute {name!r} must be a list of integers, got {raw!r}") from None
+            out = ()
+        if len(out) != len(values) or any(o != v for o, v in zip(out, values, strict=False)):
+            raise self.error(f"attribute {name!r} must be a list of integers, got {raw!r}")
         if length is not None:
             if len(out) == 1 and length > 1:
                 out = out * length
