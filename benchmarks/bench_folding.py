@@ -62,18 +62,25 @@ def main() -> None:
         fps_finn, lut_finn, bram_finn = FINN[key]
         print(f"{key:<5} {'FINN published (target 100k)':<34} {fps_finn:>11,} {lut_finn:>8,} {bram_finn:>6}")
         g_fps, g_res = totals(specs, finn_greedy(specs, math.floor(1e9 / (100_000 * 10.0))))
-        print(f"{key:<5} {'FINN greedy, our model (100k)':<34} {g_fps:>11,.0f} {g_res['LUT']:>8,.0f} {g_res['BRAM_18K']:>6.0f}")
+        label = "FINN greedy, our model (100k)"
+        print(f"{key:<5} {label:<34} {g_fps:>11,.0f} {g_res['LUT']:>8,.0f} {g_res['BRAM_18K']:>6.0f}")
         plan = optimize_folding(specs, full, 10.0, target_fps=100_000)
-        print(f"{key:<5} {'qnncc optimiser (100k)':<34} {plan.fps:>11,.0f} {plan.totals['LUT']:>8,.0f} "
-              f"{plan.totals['BRAM_18K']:>6.0f}  LUT {plan.totals['LUT'] / lut_finn:.2f}x FINN")
+        print(
+            f"{key:<5} {'qnncc optimiser (100k)':<34} {plan.fps:>11,.0f} {plan.totals['LUT']:>8,.0f} "
+            f"{plan.totals['BRAM_18K']:>6.0f}  LUT {plan.totals['LUT'] / lut_finn:.2f}x FINN"
+        )
         budget = dict(full, LUT=float(lut_finn))
         plan = optimize_folding(specs, budget, 10.0)
-        print(f"{key:<5} {'qnncc, FINN LUT budget':<34} {plan.fps:>11,.0f} {plan.totals['LUT']:>8,.0f} "
-              f"{plan.totals['BRAM_18K']:>6.0f}  FPS {plan.fps / fps_finn:.2f}x FINN")
+        print(
+            f"{key:<5} {'qnncc, FINN LUT budget':<34} {plan.fps:>11,.0f} {plan.totals['LUT']:>8,.0f} "
+            f"{plan.totals['BRAM_18K']:>6.0f}  FPS {plan.fps / fps_finn:.2f}x FINN"
+        )
         plan = optimize_folding(specs, full, 10.0)
         util = max(plan.totals[r] / board.resources.as_dict()[r] for r in RESOURCES if board.resources.as_dict()[r])
-        print(f"{key:<5} {'qnncc fastest that fits (85%)':<34} {plan.fps:>11,.0f} {plan.totals['LUT']:>8,.0f} "
-              f"{plan.totals['BRAM_18K']:>6.0f}  max util {util:.0%}")
+        print(
+            f"{key:<5} {'qnncc fastest that fits (85%)':<34} {plan.fps:>11,.0f} {plan.totals['LUT']:>8,.0f} "
+            f"{plan.totals['BRAM_18K']:>6.0f}  max util {util:.0%}"
+        )
         print(f"{key:<5} {'estimate wall-clock (ingest->HW)':<34} {t_est:>10.2f}s")
 
 
