@@ -27,8 +27,10 @@ from qnncc.hw.folding_opt import FoldingPlan, LayerSpec, optimize_folding
 from qnncc.hw.layers import HWLayer
 from qnncc.hw.perf import (
     LayerEstimate,
+    NetworkEstimate,
     PartitionEstimate,
     estimate_layer,
+    estimate_network,
     estimate_partition,
     layer_cycles_report,
     layer_resources_report,
@@ -51,6 +53,9 @@ class EstimateResult:
         records: per-step wall-clock times.
         reports: the FINN-format report dicts by file name.
         unmatched_folding_keys: folding-file keys that matched no layer.
+        partitions: one estimate per dataflow partition (several when the
+            network was split to fit the device).
+        network: partitions run in turn with reconfiguration (fpgaConvNet's network level).
     """
 
     model: ModelWrapper
@@ -62,6 +67,8 @@ class EstimateResult:
     records: list[StepRecord]
     reports: dict[str, Any] = field(default_factory=dict)
     unmatched_folding_keys: list[str] = field(default_factory=list)
+    partitions: list[PartitionEstimate] = field(default_factory=list)
+    network: NetworkEstimate | None = None
 
     def summary(self) -> str:
         """Readable Markdown table of layers, cycles and resources plus the totals."""
@@ -211,6 +218,8 @@ def estimate(
     input_datatype: str = "UINT8",
     insert_topk: bool = True,
     margin: float = 0.85,
+    split: bool = True,
+    reconfiguration_ms: float = 50.0,
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -228,6 +237,9 @@ def estimate(
         input_datatype: datatype of the new integer input.
         insert_topk: append a top-1 ``TopK`` when the model ends in logits.
         margin: usable fraction of each board resource.
+        split: when even the most folded design exceeds the board, split the
+            layers into partitions that each fit and run in turn (optimiser mode only).
+        reconfiguration_ms: time of one device reconfiguration between partitions, ms.
 
     Returns:
         The :class:`EstimateResult`.
@@ -236,7 +248,7 @@ def estimate(
         QnnccError: for bad input, an unknown board, an unreachable target or a
             failing step (the message names it).
     """
-    from qnncc.transforms.hw import ApplyFoldingConfig, CreateDataflowPartition, extract_folding_config
+    from qnncc.transforms.hw import ApplyFoldingConfig, CreateDataflowPartition, extract_folding_config, split_by_budget
 
     the_board = get_board(board)
     clk = clock_ns or the_board.default_clk_ns
@@ -249,26 +261,40 @@ def estimate(
         scale, dtype = detected
     pipeline = hw_pipeline(scale, dtype, insert_topk)
     work = pipeline.run(work)
-    partition = CreateDataflowPartition()
-    work = work.transform(partition)
+    budget = {k: v * margin for k, v in the_board.resources.as_dict().items()}
     unmatched: list[str] = []
+    splits: dict[str, int] = {}
     if folding is not None:
         apply = ApplyFoldingConfig(folding)
         work = work.transform(apply)
         unmatched = apply.unmatched
     else:
-        budget = {k: v * margin for k, v in the_board.resources.as_dict().items()}
-        plan: FoldingPlan = optimize_folding(layer_specs(work, the_board), budget, clk, target_fps)
+        specs = layer_specs(work, the_board)
+        plan: FoldingPlan = optimize_folding(specs, budget, clk, target_fps)
+        if not plan.fits and split and target_fps is None:
+            most_folded = [
+                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values})) for s in specs
+            ]
+            splits = split_by_budget(most_folded, budget)
+            for k in sorted(set(splits.values())):
+                members = [s for s in specs if splits[s.name] == k]
+                sub = optimize_folding(members, budget, clk, None)
+                plan.choice.update(sub.choice)
         work = work.transform(ApplyFoldingConfig(plan.folding_config()))
+    partition = CreateDataflowPartition(splits)
+    work = work.transform(partition)
     layers = estimate_layers(work)
     if not layers:
         raise QnnccError("no layer of the model could be mapped to hardware; see the software nodes")
-    part = estimate_partition(layers)
-    fit = check_fit(
-        the_board,
-        {"LUT": part.lut, "FF": part.ff, "BRAM_18K": part.bram_18k, "URAM": part.uram, "DSP": part.dsp},
-        margin,
-    )
+    parts = [
+        estimate_partition([(n, e) for n, e in layers if splits.get(n, 0) == k])
+        for k in sorted(set(splits.values()) or {0})
+    ]
+    part = max(parts, key=lambda p: p.interval_cycles)
+    worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
+    totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
+    fit = check_fit(the_board, totals, margin)
+    network = estimate_network(parts, reconfiguration_ms, clk_ns=clk, batch_sizes=(1, 100, 10000))
     result = EstimateResult(
         model=work,
         layers=layers,
@@ -278,15 +304,33 @@ def estimate(
         software_nodes=partition.software_nodes,
         records=pipeline.records,
         unmatched_folding_keys=unmatched,
+        partitions=parts,
+        network=network,
     )
     result.reports = {
         "estimate_layer_cycles.json": layer_cycles_report(layers),
         "estimate_layer_resources.json": layer_resources_report(layers),
-        "estimate_network_performance.json": network_performance_report(part, clk),
+        "estimate_network_performance.json": _network_report(parts, network, clk),
     }
     if output_dir is not None:
         write_reports(result, Path(output_dir))
     return result
+
+
+def _network_report(parts: list[PartitionEstimate], network: NetworkEstimate, clk_ns: float) -> dict[str, Any]:
+    """FINN's network report; for several partitions, run in turn, with batch-10000 throughput."""
+    if len(parts) == 1:
+        return network_performance_report(parts[0], clk_ns)
+    slowest = max(parts, key=lambda p: p.interval_cycles)
+    return {
+        "critical_path_cycles": sum(p.latency_cycles for p in parts),
+        "max_cycles": slowest.interval_cycles,
+        "max_cycles_node_name": slowest.bottleneck,
+        "estimated_throughput_fps": network.throughput_fps[max(network.throughput_fps)],
+        "estimated_latency_ns": network.latency_ns,
+        "num_partitions": len(parts),
+        "reconfiguration_ms": network.reconfiguration_ms,
+    }
 
 
 def write_reports(result: EstimateResult, out: Path) -> None:

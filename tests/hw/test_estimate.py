@@ -121,3 +121,22 @@ def _write(tmp_path, config) -> str:
     path = tmp_path / "folding.json"
     path.write_text(json.dumps(config))
     return str(path)
+
+
+def test_network_that_does_not_fit_is_split_into_partitions(mnist):
+    import numpy as np
+
+    import qnncc
+
+    result = estimate(LFC, board="Pynq-Z1", input_scale="1/255", margin=0.3)
+    assert len(result.partitions) > 1
+    assert result.network is not None and result.network.num_partitions == len(result.partitions)
+    perf = result.reports["estimate_network_performance.json"]
+    assert perf["num_partitions"] == len(result.partitions)
+    parents = [n.op_type for n in result.model.graph.node]
+    assert parents.count("StreamingDataflowPartition") == len(result.partitions)
+    images = mnist[0][:50]
+    got = qnncc.execute(result.model, {result.model.graph_input_names()[0]: images})
+    src = qnncc.load(LFC)
+    ref = qnncc.execute(src, {src.graph_input_names()[0]: images / np.float32(255)})
+    np.testing.assert_array_equal(next(iter(got.values())).reshape(-1), next(iter(ref.values())).argmax(-1))

@@ -14,7 +14,7 @@ from .infer_mlp import (
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
-from .partition import CreateDataflowPartition, is_hw_node, partition_levels
+from .partition import CreateDataflowPartition, is_hw_node, partition_levels, split_by_budget
 
 __all__ = [
     "ApplyFoldingConfig",
@@ -26,6 +26,7 @@ __all__ = [
     "CreateDataflowPartition",
     "is_hw_node",
     "partition_levels",
+    "split_by_budget",
     "InferBinaryMatrixVectorActivation",
     "InferLabelSelectLayer",
     "InferQuantizedMatrixVectorActivation",

@@ -10,12 +10,15 @@ graph run in software and are listed in :attr:`CreateDataflowPartition.software_
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import helper
 from typing_extensions import override
 
+from qnncc.core.errors import TransformationError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op.partition import PARTITION_DOMAIN
@@ -52,24 +55,36 @@ class CreateDataflowPartition(Transformation):
     annotations and takes the constants it uses. Execution is unchanged: the
     partition node runs its child graph.
 
+    Args:
+        splits: optional partition index per HW node name (default 0). Layers
+            with a higher index go into a later partition, so a network that
+            does not fit the device runs as several partitions in turn, with
+            reconfiguration in between (fpgaConvNet). Indices must not
+            decrease along any stream.
+
     Attributes:
         software_nodes: ``(name, op_type)`` of the nodes left in software,
             filled by :meth:`apply`.
+
+    Raises:
+        TransformationError: if ``splits`` decreases along a stream.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, splits: Mapping[str, int] | None = None) -> None:
+        self.splits = dict(splits or {})
         self.software_nodes: list[tuple[str, str]] = []
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         levels = partition_levels(model)
-        groups: dict[int, list[int]] = {}
+        self._check_splits(model, levels)
+        groups: dict[tuple[int, int], list[int]] = {}
         for idx, lvl in levels.items():
-            groups.setdefault(lvl, []).append(idx)
+            groups.setdefault((lvl, self.splits.get(model.graph.node[idx].name, 0)), []).append(idx)
         nodes = list(model.graph.node)
         replaced: dict[int, onnx.NodeProto] = {}
         removed: set[int] = set()
-        for pid, members in enumerate(sorted(groups.values(), key=min)):
+        for pid, (_, members) in enumerate(sorted(groups.items())):
             node = _partition_node(model, [nodes[i] for i in members], pid)
             replaced[max(members)] = node
             removed.update(members)
@@ -92,6 +107,43 @@ class CreateDataflowPartition(Transformation):
         if self.software_nodes:
             log.info("nodes left in software: %s", ", ".join(f"{n} ({t})" for n, t in self.software_nodes))
         return model, False
+
+    def _check_splits(self, model: ModelWrapper, levels: dict[int, int]) -> None:
+        producer = {t: i for i, n in enumerate(model.graph.node) for t in n.output if t}
+        for j in levels:
+            node = model.graph.node[j]
+            for t in node.input:
+                i = producer.get(t)
+                if i is None or i not in levels:
+                    continue
+                a, b = self.splits.get(model.graph.node[i].name, 0), self.splits.get(node.name, 0)
+                if b < a:
+                    edge = f"{model.graph.node[i].name} -> {node.name}"
+                    raise TransformationError(f"partition split decreases along the stream {edge} ({a} -> {b})")
+
+
+def split_by_budget(layers: Sequence[tuple[str, Any]], budget: Mapping[str, float]) -> dict[str, int]:
+    """Greedy contiguous split of a layer chain so that each part's summed resources fit ``budget``.
+
+    Args:
+        layers: ``(name, estimate)`` in stream order; estimates have ``lut``,
+            ``ff``, ``bram_18k``, ``uram`` and ``dsp``.
+        budget: usable resources by name (``LUT``, ``FF``, ``BRAM_18K``, ``URAM``, ``DSP``).
+
+    Returns:
+        Partition index per layer name, for :class:`CreateDataflowPartition`.
+        A single layer larger than the budget gets a part of its own.
+    """
+    keys = {"LUT": "lut", "FF": "ff", "BRAM_18K": "bram_18k", "URAM": "uram", "DSP": "dsp"}
+    splits: dict[str, int] = {}
+    part, used = 0, dict.fromkeys(keys, 0.0)
+    for name, est in layers:
+        need = {k: float(getattr(est, attr)) for k, attr in keys.items()}
+        if any(used[k] > 0 for k in keys) and any(used[k] + need[k] > budget.get(k, float("inf")) for k in keys):
+            part, used = part + 1, dict.fromkeys(keys, 0.0)
+        splits[name] = part
+        used = {k: used[k] + need[k] for k in keys}
+    return splits
 
 
 def _partition_node(model: ModelWrapper, members: list[onnx.NodeProto], pid: int) -> onnx.NodeProto:
