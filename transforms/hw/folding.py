@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import onnx
-from onnx import helper
 from typing_extensions import override
 
 from qnncc.core.errors import TransformationError
-from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.model_wrapper import ModelWrapper, set_node_attribute
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers import HWLayer
@@ -80,15 +79,6 @@ def load_folding_config(config: str | Path | Mapping[str, Any]) -> dict[str, Any
     return data
 
 
-def _set(node: onnx.NodeProto, name: str, value: Any) -> None:
-    new = helper.make_attribute(name, value)
-    for attr in node.attribute:
-        if attr.name == name:
-            attr.CopyFrom(new)
-            return
-    node.attribute.append(new)
-
-
 class ApplyFoldingConfig(Transformation):
     """Set PE/SIMD and memory styles of HW layers from a FINN-format folding config.
 
@@ -140,7 +130,7 @@ class ApplyFoldingConfig(Transformation):
                     f"folding config: layer {node.name!r} ({node.op_type}) has no attribute {attr!r}"
                 )
             return
-        _set(node, attr, value)
+        set_node_attribute(node, attr, value)
         try:
             get_custom_op(node)
         except Exception as exc:

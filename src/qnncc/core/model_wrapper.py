@@ -345,12 +345,7 @@ class ModelWrapper:
 
     def set_nodeattr(self, node: onnx.NodeProto, name: str, value: Any) -> None:
         """Create or replace a node attribute."""
-        new = helper.make_attribute(name, value)
-        for attr in node.attribute:
-            if attr.name == name:
-                attr.CopyFrom(new)
-                return
-        node.attribute.append(new)
+        set_node_attribute(node, name, value)
 
     def make_new_name(self, prefix: str) -> str:
         """A tensor name not yet used in the graph, ``prefix`` plus a counter."""
@@ -460,6 +455,16 @@ class ModelWrapper:
         stale = [vi for vi in self.graph.value_info if vi.name not in used]
         for vi in stale:
             self.graph.value_info.remove(vi)
+
+
+def set_node_attribute(node: onnx.NodeProto, name: str, value: Any) -> None:
+    """Create or replace attribute ``name`` of ``node`` (also for nodes inside subgraphs)."""
+    new = helper.make_attribute(name, value)
+    for attr in node.attribute:
+        if attr.name == name:
+            attr.CopyFrom(new)
+            return
+    node.attribute.append(new)
 
 
 def _decode(value: Any) -> Any:
