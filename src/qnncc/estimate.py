@@ -342,7 +342,7 @@ def write_reports(result: EstimateResult, out: Path) -> None:
     for name, data in result.reports.items():
         (tmp / name).write_text(json.dumps(data, indent=2) + "\n")
     (tmp / "folding_config.json").write_text(json.dumps(result.folding, indent=2) + "\n")
-    (tmp / "fit_report.txt").write_text(result.fit.table() + "\n" if hasattr(result.fit, "table") else str(result.fit))
+    (tmp / "fit_report.txt").write_text(result.fit.table() + "\n")
     (tmp / "estimate_summary.md").write_text(result.summary() + "\n")
     result.model.save(tmp / "hw_model.onnx")
     if out.exists():
