@@ -14,17 +14,47 @@ from qnncc.core.errors import GraphError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op, is_custom_node
 
+#: Float constants with more elements than this reach shape inference as typed graph
+#: inputs without their data (serialising megabytes of weights per call dominated its cost).
+_LARGE_CONSTANT = 256
+
 
 def shape_compatible_proto(model: ModelWrapper) -> onnx.ModelProto:
-    """Copy of the model where each custom node is a standard node with equal output shapes."""
+    """Scratch model for shape inference: custom nodes replaced by standard stand-ins.
+
+    Each custom node becomes a standard node with equal output shapes; large
+    float initializers become typed graph inputs (shape inference needs only
+    their type and shape), small and integer ones are kept for data propagation.
+    """
+    src = model.model
     proto = onnx.ModelProto()
-    proto.CopyFrom(model.model)
-    for i, node in enumerate(proto.graph.node):
+    proto.ir_version = max(src.ir_version, 4)
+    proto.opset_import.extend(src.opset_import)
+    graph = proto.graph
+    graph.name = src.graph.name
+    declared = {vi.name for vi in src.graph.input}
+    graph.input.extend(src.graph.input)
+    graph.output.extend(src.graph.output)
+    for init in src.graph.initializer:
+        size = 1
+        for d in init.dims:
+            size *= d
+        if init.data_type in _FLOAT_TYPES and size > _LARGE_CONSTANT:
+            if init.name not in declared:
+                graph.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+        else:
+            graph.initializer.append(init)
+    for node in src.graph.node:
         if is_custom_node(node):
             stand_in = get_custom_op(node).shape_compatible_node()
             stand_in.name = node.name
-            proto.graph.node[i].CopyFrom(stand_in)
+            graph.node.append(stand_in)
+        else:
+            graph.node.append(node)
     return proto
+
+
+_FLOAT_TYPES = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16})
 
 
 def infer_shapes(model: ModelWrapper) -> None:
