@@ -151,7 +151,10 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     if insert_topk:
         prep.append(InsertTopK())
     prep.append(InferShapes())
-    convert = [getattr(hwt, name)() for name in CONVERSION_PASSES if hasattr(hwt, name)]
+
+    def convert() -> list[Any]:
+        return [getattr(hwt, name)() for name in CONVERSION_PASSES if hasattr(hwt, name)]
+
     return Pipeline(
         [
             ("tidy", Tidy()),
@@ -159,7 +162,9 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
             ("prepare_io", prep),
             ("streamline", [Streamline(), ConvertBipolarMatMulToXnorPopcount(), Streamline()]),
             ("lower", [LowerConvsToMatMul(), ConvertToNHWC(), Streamline()]),
-            ("convert_to_hw", [*convert, GiveUniqueNodeNames()]),
+            # a second round absorbs what the first exposes (e.g. GlobalAccPool's 1/(H*W) scale)
+            ("convert_to_hw", [*convert(), Streamline(), ConvertToNHWC(), Streamline(), *convert()]),
+            ("names", GiveUniqueNodeNames()),
         ]
     )
 

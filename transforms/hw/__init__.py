@@ -8,6 +8,15 @@ from .folding import (
     load_folding_config,
     save_folding_config,
 )
+from .infer_cnn import (
+    InferAddStreamsLayer,
+    InferChannelwiseLinearLayer,
+    InferConvInpGen,
+    InferDuplicateStreamsLayer,
+    InferGlobalAccPoolLayer,
+    InferStreamingMaxPool,
+    InferVectorVectorActivation,
+)
 from .infer_mlp import (
     InferBinaryMatrixVectorActivation,
     InferLabelSelectLayer,
@@ -31,4 +40,11 @@ __all__ = [
     "InferLabelSelectLayer",
     "InferQuantizedMatrixVectorActivation",
     "InferThresholdingLayer",
+    "InferAddStreamsLayer",
+    "InferChannelwiseLinearLayer",
+    "InferConvInpGen",
+    "InferDuplicateStreamsLayer",
+    "InferGlobalAccPoolLayer",
+    "InferStreamingMaxPool",
+    "InferVectorVectorActivation",
 ]

@@ -34,7 +34,8 @@ def _activation(model: ModelWrapper, mt: onnx.NodeProto) -> tuple[np.ndarray, Da
     shape = model.get_tensor_shape(mt.input[0])
     if thr is None or shape is None or not np.array_equal(thr, np.round(thr)):
         return None
-    if channel_axis(str(model.get_nodeattr(mt, "data_layout", "")), len(shape)) != len(shape) - 1:
+    shared = thr.shape[0] == 1  # one threshold row for all channels: elementwise, any axis may be last
+    if not shared and channel_axis(str(model.get_nodeattr(mt, "data_layout", "")), len(shape)) != len(shape) - 1:
         return None
     scale = float(model.get_nodeattr(mt, "out_scale", 1.0))
     bias = float(model.get_nodeattr(mt, "out_bias", 0.0))
@@ -45,6 +46,16 @@ def _activation(model: ModelWrapper, mt: onnx.NodeProto) -> tuple[np.ndarray, Da
     if scale != 1.0 or not bias.is_integer():
         return None
     return full, DataType.smallest_for_range(bias, bias + steps), int(bias)
+
+
+def _has_sparsity(model: ModelWrapper, tensor: str) -> bool:
+    """Whether ``tensor`` carries a QONNX ``tensor_sparsity`` annotation (set by LowerConvsToMatMul)."""
+    return any(
+        kv.key == "tensor_sparsity"
+        for qa in model.graph.quantization_annotation
+        if qa.tensor_name == tensor
+        for kv in qa.quant_parameter_tensor_names
+    )
 
 
 def _threshold_datatype(model: ModelWrapper, name: str, values: np.ndarray) -> DataType:
@@ -78,6 +89,8 @@ def _mvau(model: ModelWrapper, node: onnx.NodeProto, binary: bool) -> bool:
     acc_dt = model.get_tensor_datatype(node.output[0])
     if w is None or x_shape is None or w.ndim != 2 or not (idt.is_integer() and wdt.is_integer()):
         return False
+    if _has_sparsity(model, w_name):
+        return False  # a depthwise convolution's block-sparse weights: InferVectorVectorActivation's job
     if not acc_dt.is_integer():
         return False
     inputs, out, fused = [x, w_name], node.output[0], [node]

@@ -32,20 +32,39 @@ def is_hw_node(node: onnx.NodeProto) -> bool:
     return node.domain == HW_DOMAIN or node.domain.startswith("finn.custom_op.fpgadataflow")
 
 
+#: Ops that only reinterpret a stream's shape; between two HW layers they join the partition.
+SHAPE_ONLY_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+
+
+def _stream_reshapes(model: ModelWrapper) -> set[int]:
+    """Indices of shape-only nodes fed by a HW layer and read only by HW layers (kept inside partitions)."""
+    producer = {t: n for n in model.graph.node for t in n.output if t}
+    found = set()
+    for i, node in enumerate(model.graph.node):
+        if node.op_type not in SHAPE_ONLY_OPS or node.output[0] in model.graph_output_names():
+            continue
+        src = producer.get(node.input[0])
+        readers = model.find_consumers(node.output[0])
+        if src is not None and is_hw_node(src) and readers and all(is_hw_node(r) for r in readers):
+            found.add(i)
+    return found
+
+
 def partition_levels(model: ModelWrapper) -> dict[int, int]:
-    """Partition level of each HW node, by index into ``graph.node`` (graph must be sorted)."""
+    """Partition level of each HW node (and stream reshape), by index into ``graph.node`` (graph sorted)."""
     producer = {t: i for i, n in enumerate(model.graph.node) for t in n.output if t}
+    inside = {i for i, n in enumerate(model.graph.node) if is_hw_node(n)} | _stream_reshapes(model)
     level: dict[int, int] = {}
     hw_above: dict[int, bool] = {}
     for i, node in enumerate(model.graph.node):
         preds = [producer[t] for t in node.input if t in producer]
-        hw_above[i] = is_hw_node(node) or any(hw_above[p] for p in preds)
+        hw_above[i] = i in inside or any(hw_above[p] for p in preds)
         lvl = 0
         for p in preds:
-            boundary = is_hw_node(node) and not is_hw_node(model.graph.node[p]) and hw_above[p]
+            boundary = i in inside and p not in inside and hw_above[p]
             lvl = max(lvl, level.get(p, 0) + int(boundary))
         level[i] = lvl
-    return {i: lvl for i, lvl in level.items() if is_hw_node(model.graph.node[i])}
+    return {i: lvl for i, lvl in level.items() if i in inside}
 
 
 class CreateDataflowPartition(Transformation):
@@ -80,7 +99,7 @@ class CreateDataflowPartition(Transformation):
         self._check_splits(model, levels)
         groups: dict[tuple[int, int], list[int]] = {}
         for idx, lvl in levels.items():
-            groups.setdefault((lvl, self.splits.get(model.graph.node[idx].name, 0)), []).append(idx)
+            groups.setdefault((lvl, self._split_of(model, idx)), []).append(idx)
         nodes = list(model.graph.node)
         replaced: dict[int, onnx.NodeProto] = {}
         removed: set[int] = set()
@@ -107,6 +126,14 @@ class CreateDataflowPartition(Transformation):
         if self.software_nodes:
             log.info("nodes left in software: %s", ", ".join(f"{n} ({t})" for n, t in self.software_nodes))
         return model, False
+
+    def _split_of(self, model: ModelWrapper, idx: int) -> int:
+        """Split index of a node; a stream reshape takes its producer's."""
+        node = model.graph.node[idx]
+        if not is_hw_node(node):
+            src = model.find_producer(node.input[0])
+            return self._split_of(model, model.get_node_index(src)) if src is not None else 0
+        return self.splits.get(node.name, 0)
 
     def _check_splits(self, model: ModelWrapper, levels: dict[int, int]) -> None:
         producer = {t: i for i, n in enumerate(model.graph.node) for t in n.output if t}

@@ -129,6 +129,36 @@ class HWLayer(CustomOp):
         return [self.output_datatype(i) for i in range(len(self.node.output))]
 
 
+class ChannelwiseLayer(HWLayer):
+    """A layer streaming ``[..., NumChannels]`` in and out, ``PE`` channels per word.
+
+    Shapes, stream words and legal folding of Thresholding, AddStreams,
+    DuplicateStreams and ChannelwiseOp; subclasses add semantics.
+    """
+
+    folding_attrs = ("PE",)
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        return {"PE": divisors(int(self.attrs["NumChannels"]))}
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (*vectors(self.attrs), int(self.attrs["NumChannels"]))
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        return self.normal_input_shape()
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+
 def hw_attributes(**specific: AttrSpec) -> dict[str, AttrSpec]:
     """Attribute schema of a HW layer: the datatypes every layer has plus ``specific``."""
     return {

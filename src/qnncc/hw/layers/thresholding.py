@@ -16,15 +16,14 @@ from typing_extensions import override
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.custom_op.multithreshold import multithreshold
 
-from .base import HWLayer, divisors, hw_attributes, vectors
+from .base import ChannelwiseLayer, hw_attributes
 from .mvau import MEM_MODES, activation_out, lower_activation
 
 
-class Thresholding(HWLayer):
+class Thresholding(ChannelwiseLayer):
     """Thresholding layer; inputs ``(x [..., C], T [C or 1, numSteps])``."""
 
     op_type = "Thresholding"
-    folding_attrs = ("PE",)
     attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
         NumChannels=AttrSpec("i", required=True),
         PE=AttrSpec("i", default=1),
@@ -38,26 +37,6 @@ class Thresholding(HWLayer):
     )
     num_inputs = (2,)
     num_outputs = (1,)
-
-    @override
-    def legal_folding(self) -> dict[str, list[int]]:
-        return {"PE": divisors(int(self.attrs["NumChannels"]))}
-
-    @override
-    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
-        return (*vectors(self.attrs), int(self.attrs["NumChannels"]))
-
-    @override
-    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
-        return self.normal_input_shape()
-
-    @override
-    def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
-
-    @override
-    def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -1,0 +1,86 @@
+"""ChannelwiseOp: one per-channel parameter applied to every element (FINN ``ChannelwiseOp``).
+
+Semantics, for ``x [..., C]`` and parameters ``p [C]`` (``NumChannels = C``),
+as finn-hlslib's ``ChannelWiseOperation``, which evaluates ``Func(p[c], x)``:
+
+* ``add``: ``y = x + p[c]``;  ``mul``: ``y = x * p[c]`` (FINN's Python model);
+* ``cmp_le``: ``y = 1 if p[c] <= x else 0`` (hlslib ``comp::less_equal(p, x)``);
+* ``cmp_ge``: ``y = 1 if p[c] >= x else 0`` (hlslib ``comp::greater_equal(p, x)``).
+
+FINN's Python model implements only ``add`` and ``mul``; the comparisons
+follow the HLS argument order, so ``cmp_le`` is true where ``x >= p``.
+Datatypes: ``inputDataType``, ``paramDataType``, ``outputDataType`` (FINN).
+
+Folding: ``PE`` channels per word (``PE`` divides ``C``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from onnx import TensorProto
+from typing_extensions import override
+
+from qnncc.core.errors import ExecutionError
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+
+from ._util import parse_datatype, positive
+from .base import ChannelwiseLayer, hw_attributes
+
+FUNCS = frozenset({"add", "mul", "cmp_le", "cmp_ge"})
+
+
+class ChannelwiseOp(ChannelwiseLayer):
+    """Per-channel add/mul/compare; inputs ``(x [..., C], p [C])``, output ``[..., C]``."""
+
+    op_type = "ChannelwiseOp"
+    attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
+        Func=AttrSpec("s", default="cmp_le", allowed=FUNCS),
+        PE=AttrSpec("i", default=1),
+        NumChannels=AttrSpec("i", required=True),
+        paramDataType=AttrSpec("s", required=True),
+        numInputVectors=AttrSpec("ints", default=[1]),
+        ram_style=AttrSpec("s", default="distributed", allowed=frozenset({"distributed", "block"})),
+    )
+    num_inputs = (2,)
+    num_outputs = (1,)
+
+    @override
+    def validate(self) -> None:
+        positive(self, "NumChannels")
+        for name in ("inputDataType", "paramDataType", "outputDataType"):
+            parse_datatype(self, name)
+        super().validate()
+
+    def _params(self, value: np.ndarray) -> np.ndarray:
+        channels = int(self.attrs["NumChannels"])
+        if value.size != channels:
+            raise ExecutionError(f"{self.describe()}: {value.size} parameters for {channels} channels")
+        return np.asarray(value, np.float32).reshape(channels)
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x, p = np.asarray(inputs[0], np.float32), self._params(np.asarray(inputs[1]))
+        func = self.attrs["Func"]
+        if func == "add":
+            return [x + p]
+        if func == "mul":
+            return [x * p]
+        hit = (p <= x) if func == "cmp_le" else (p >= x)
+        return [hit.astype(np.float32)]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        x, out = self.node.input[0], self.node.output[0]
+        p = self._params(ctx.require_const(self, 1, "parameters"))
+        func = self.attrs["Func"]
+        if func in ("add", "mul"):
+            ctx.op(func.capitalize(), [x, ctx.const(p, hint="params")], out)
+            return
+        if func == "cmp_le":  # p <= x  <=>  x >= p
+            hit = ctx.greater_equal(x, ctx.const(p, hint="params"))
+        else:  # p >= x  <=>  -x >= -p
+            hit = ctx.greater_equal(ctx.op("Neg", [x]), ctx.const(-p, hint="params"))
+        ctx.op("Cast", [hit], out, to=TensorProto.FLOAT)

@@ -1,0 +1,127 @@
+"""ConvolutionInputGenerator: the sliding-window unit (FINN ``ConvolutionInputGenerator``).
+
+Semantics (FINN's Python model of the layer, which runs QONNX ``Im2Col``):
+for an already padded input ``x [N, H, W, C]`` (``IFMDim = [H, W]``,
+``IFMChannels = C``) the output ``[N, OH, OW, kh*kw*C]`` holds at
+``[n, oh, ow]`` the window
+
+    ``x[n, oh*sh + i*dh, ow*sw + j*dw, c]`` in ``(i, j, c)`` order,
+
+``ConvKernelDim = [kh, kw]``, ``Stride = [sh, sw]``, ``Dilation = [dh, dw]``,
+``OFMDim = [OH, OW]`` with ``OH = (H - dh*(kh-1) - 1) // sh + 1``. This is
+:class:`~qnncc.custom_op.im2col.Im2Col` without padding (an
+:class:`~.fmpadding.FMPadding` in front does the padding), and the order a
+following MVAU expects for its ``[kh*kw*C, OC]`` weights.
+
+``depthwise = 1`` marks a window generator feeding a VVAU: the values are the
+same, but the hardware (finn-hlslib ``ConvolutionInputGenerator_dws``)
+streams a window as ``C/SIMD`` groups of ``kh*kw`` words of ``SIMD``
+channels. The tensor semantics stays the Im2Col order above, which is what
+FINN's VVAU model expects when its producer is the window generator.
+
+Folding: ``SIMD`` channels per word on both streams (``SIMD`` divides ``C``),
+``kh*kw*C/SIMD`` output words per output pixel (finn-hlslib ``slidingwindow.h``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from onnx import helper
+from typing_extensions import override
+
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.im2col import Im2Col, conv_output_dim, im2col_nhwc
+
+from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
+from .base import HWLayer, divisors, hw_attributes
+
+
+class ConvolutionInputGenerator(HWLayer):
+    """Sliding window; input ``x [N, H, W, C]`` (padded), output ``[N, OH, OW, kh*kw*C]``."""
+
+    op_type = "ConvolutionInputGenerator"
+    folding_attrs = ("SIMD",)
+    attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
+        ConvKernelDim=AttrSpec("ints", required=True),
+        IFMChannels=AttrSpec("i", required=True),
+        IFMDim=AttrSpec("ints", required=True),
+        OFMDim=AttrSpec("ints", required=True),
+        SIMD=AttrSpec("i", default=1),
+        Stride=AttrSpec("ints", default=[1, 1]),
+        Dilation=AttrSpec("ints", default=[1, 1]),
+        depthwise=AttrSpec("i", default=0, allowed=BINARY_FLAG),
+        ram_style=AttrSpec("s", default="distributed", allowed=RAM_STYLES),
+    )
+    num_inputs = (1,)
+    num_outputs = (1,)
+
+    def window(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        """``(kernel, stride, dilation)``, each ``(H, W)``."""
+        return pair(self, "ConvKernelDim"), pair(self, "Stride"), pair(self, "Dilation")
+
+    @override
+    def validate(self) -> None:
+        positive(self, "IFMChannels")
+        (kh, kw), (sh, sw), (dh, dw) = self.window()
+        (h, w), ofm = pair(self, "IFMDim"), pair(self, "OFMDim")
+        try:
+            expected = (conv_output_dim(h, kh, sh, 0, dh), conv_output_dim(w, kw, sw, 0, dw))
+        except ValueError as exc:
+            raise UnsupportedOpError(f"{self.describe()}: {exc}") from None
+        if ofm != expected:
+            raise UnsupportedOpError(f"{self.describe()}: OFMDim={list(ofm)} but the window gives {list(expected)}")
+        if parse_datatype(self, "inputDataType") != parse_datatype(self, "outputDataType"):
+            raise UnsupportedOpError(f"{self.describe()}: inputDataType and outputDataType must be equal")
+        super().validate()
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        return {"SIMD": divisors(int(self.attrs["IFMChannels"]))}
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (1, *pair(self, "IFMDim"), int(self.attrs["IFMChannels"]))
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        (kh, kw), _, _ = self.window()
+        return (1, *pair(self, "OFMDim"), kh * kw * int(self.attrs["IFMChannels"]))
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"])
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        expected = self.normal_input_shape()[1:]
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        kernel, stride, dilation = self.window()
+        return [im2col_nhwc(x, kernel, stride, (0, 0, 0, 0), 0, dilation)]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        """The lowering of an unpadded :class:`Im2Col` with the same window."""
+        kernel, stride, dilation = self.window()
+        im2col = helper.make_node(
+            "Im2Col",
+            [self.node.input[0]],
+            [self.node.output[0]],
+            domain="qnncc",
+            stride=list(stride),
+            kernel_size=list(kernel),
+            dilations=list(dilation),
+            pad_amount=[0, 0, 0, 0],
+            input_shape=str(self.normal_input_shape()),
+            depthwise=int(self.attrs["depthwise"]),
+        )
+        Im2Col(im2col).lower(ctx)

@@ -1,0 +1,110 @@
+"""FMPadding: zero padding of a feature map stream (FINN ``FMPadding``).
+
+Semantics (FINN): ``x [N, H, W, C]`` with ``ImgDim = [H, W]`` and
+``NumChannels = C`` becomes ``[N, H + top + bottom, W + left + right, C]``,
+the input surrounded by zeros, ``Padding = [top, left, bottom, right]``
+(FINN's ``[H_begin, W_begin, H_end, W_end]``). The datatype is unchanged
+and must hold 0 (finn-hlslib pads with zeros). ``numInputVectors`` is
+FINN's batch size (an int).
+
+Folding: ``SIMD`` channels per word (``SIMD`` divides ``C``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from typing_extensions import override
+
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+
+from ._util import pair, parse_datatype, positive, stream_attributes
+from .base import HWLayer, divisors
+
+
+class FMPadding(HWLayer):
+    """Zero padding; input ``x [N, H, W, C]``, output ``[N, H+top+bottom, W+left+right, C]``."""
+
+    op_type = "FMPadding"
+    folding_attrs = ("SIMD",)
+    attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
+        {"inputDataType": AttrSpec("s", required=True)},
+        ImgDim=AttrSpec("ints", required=True),
+        Padding=AttrSpec("ints", required=True),
+        NumChannels=AttrSpec("i", required=True),
+        SIMD=AttrSpec("i", default=1),
+        numInputVectors=AttrSpec("i", default=1),
+    )
+    num_inputs = (1,)
+    num_outputs = (1,)
+
+    def padding(self) -> tuple[int, int, int, int]:
+        """``(top, left, bottom, right)``."""
+        pads = [int(p) for p in self.attrs["Padding"]]
+        if len(pads) != 4 or min(pads) < 0:
+            raise UnsupportedOpError(f"{self.describe()}: Padding={pads} must be 4 non-negative ints [t, l, b, r]")
+        return pads[0], pads[1], pads[2], pads[3]
+
+    @override
+    def validate(self) -> None:
+        positive(self, "NumChannels", "numInputVectors")
+        pair(self, "ImgDim")
+        self.padding()
+        if not parse_datatype(self, "inputDataType").allowed(0):
+            raise UnsupportedOpError(f"{self.describe()}: {self.attrs['inputDataType']} cannot hold the zero padding")
+        super().validate()
+
+    @override
+    def input_datatype(self, index: int = 0) -> DataType:
+        return DataType.from_name(self.attrs["inputDataType"])
+
+    @override
+    def output_datatype(self, index: int = 0) -> DataType:
+        return self.input_datatype()
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        return {"SIMD": divisors(int(self.attrs["NumChannels"]))}
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (int(self.attrs["numInputVectors"]), *pair(self, "ImgDim"), int(self.attrs["NumChannels"]))
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        n, h, w, c = self.normal_input_shape()
+        top, left, bottom, right = self.padding()
+        return (n, h + top + bottom, w + left + right, c)
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"])
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        expected = self.normal_input_shape()[1:]
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        top, left, bottom, right = self.padding()
+        return [np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        top, left, bottom, right = self.padding()
+        pads = [0, top, left, 0, 0, bottom, right, 0]
+        x, out = self.node.input[0], self.node.output[0]
+        if ctx.opset >= 11:
+            ctx.op("Pad", [x, ctx.const(pads, np.int64, "pads"), ctx.const(0.0, hint="pad_value")], out)
+        elif ctx.opset >= 2:
+            ctx.op("Pad", [x], out, pads=pads, value=0.0, mode="constant")
+        else:
+            raise UnsupportedOpError(f"{self.describe()}: lowering needs opset >= 2")

@@ -1,0 +1,102 @@
+"""GlobalAccPool: per-channel sum over the whole feature map (FINN ``GlobalAccPool``).
+
+Semantics (FINN): ``x [N, H, W, C]`` (``numInputVectors = [N, H, W]``,
+``NumChannels = C``) becomes ``y[n, 0, 0, c] = sum_{h,w} x[n, h, w, c]``,
+shape ``[N, 1, 1, C]``. A global average pool is this layer followed by a
+``Mul`` by ``1/(H*W)``, which streamlining absorbs into the next thresholds.
+
+Output datatype: the smallest integer type holding ``[H*W*min, H*W*max]`` of
+the input type. (FINN derives it from one extreme only, ``H*W*min`` for
+signed inputs, which is one value short for symmetric types such as
+BIPOLAR; the range here is always sufficient.)
+
+Folding: ``PE`` channels per word (``PE`` divides ``C``); ``H*W*C/PE`` input
+words per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from typing_extensions import override
+
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+
+from ._util import parse_datatype, positive, stream_attributes
+from .base import HWLayer, divisors, vectors
+
+
+class GlobalAccPool(HWLayer):
+    """Sum over H and W; input ``x [N, H, W, C]``, output ``[N, 1, 1, C]``."""
+
+    op_type = "GlobalAccPool"
+    folding_attrs = ("PE",)
+    attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
+        {"inputDataType": AttrSpec("s", required=True)},
+        NumChannels=AttrSpec("i", required=True),
+        PE=AttrSpec("i", default=1),
+        numInputVectors=AttrSpec("ints", required=True),
+    )
+    num_inputs = (1,)
+    num_outputs = (1,)
+
+    @override
+    def validate(self) -> None:
+        positive(self, "NumChannels")
+        vecs = vectors(self.attrs)
+        if len(vecs) != 3 or min(vecs) < 1:
+            raise UnsupportedOpError(f"{self.describe()}: numInputVectors={vecs} must be [N, H, W]")
+        if not parse_datatype(self, "inputDataType").is_integer():
+            raise UnsupportedOpError(f"{self.describe()}: inputDataType must be an integer type")
+        super().validate()
+
+    @override
+    def input_datatype(self, index: int = 0) -> DataType:
+        return DataType.from_name(self.attrs["inputDataType"])
+
+    @override
+    def output_datatype(self, index: int = 0) -> DataType:
+        idt = self.input_datatype()
+        _, h, w = vectors(self.attrs)
+        return DataType.smallest_for_range(h * w * idt.min(), h * w * idt.max())
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        return {"PE": divisors(int(self.attrs["NumChannels"]))}
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (*vectors(self.attrs), int(self.attrs["NumChannels"]))
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        return (vectors(self.attrs)[0], 1, 1, int(self.attrs["NumChannels"]))
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["PE"])
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        expected = self.normal_input_shape()[1:]
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        return [np.sum(x.astype(np.float64), axis=(1, 2), keepdims=True).astype(np.float32)]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        """``ReduceSum`` over axes 1 and 2 (float32: exact while sums stay below ``2**24``)."""
+        x, out = self.node.input[0], self.node.output[0]
+        if ctx.opset >= 13:
+            ctx.op("ReduceSum", [x, ctx.const([1, 2], np.int64, "axes")], out, keepdims=1)
+        else:
+            ctx.op("ReduceSum", [x], out, axes=[1, 2], keepdims=1)

@@ -1,0 +1,91 @@
+"""StreamingFIFO: a FIFO buffer between two layers (FINN ``StreamingFIFO``).
+
+Semantics (FINN): the identity on the data. ``normal_shape`` is the tensor
+shape, ``folded_shape`` the same tensor as ``[..., words, elems_per_word]``
+(the producer's folded output shape), so a word carries
+``folded_shape[-1]`` elements of ``dataType``; ``depth`` is the capacity in
+words. ``impl_style`` ``rtl`` (finn-rtllib ``Q_srl``) or ``vivado`` (AXI-Stream
+FIFO IP); ``ram_style`` as FINN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from typing_extensions import override
+
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import UnsupportedOpError
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+
+from ._util import BINARY_FLAG, RAM_STYLES, parse_datatype, positive, stream_attributes
+from .base import HWLayer
+
+
+class StreamingFIFO(HWLayer):
+    """FIFO; one input, one output, both ``normal_shape``."""
+
+    op_type = "StreamingFIFO"
+    attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
+        {"dataType": AttrSpec("s", required=True)},
+        depth=AttrSpec("i", required=True),
+        folded_shape=AttrSpec("ints", required=True),
+        normal_shape=AttrSpec("ints", required=True),
+        ram_style=AttrSpec("s", default="auto", allowed=RAM_STYLES),
+        impl_style=AttrSpec("s", default="rtl", allowed=frozenset({"rtl", "vivado"})),
+        depth_monitor=AttrSpec("i", default=0, allowed=BINARY_FLAG),
+    )
+    num_inputs = (1,)
+    num_outputs = (1,)
+
+    @override
+    def validate(self) -> None:
+        positive(self, "depth")
+        parse_datatype(self, "dataType")
+        normal = [int(d) for d in self.attrs["normal_shape"]]
+        folded = [int(d) for d in self.attrs["folded_shape"]]
+        if (
+            not normal
+            or len(folded) != len(normal) + 1
+            or min(normal + folded) < 1
+            or folded[:-2] != normal[:-1]
+            or folded[-2] * folded[-1] != normal[-1]
+        ):
+            raise UnsupportedOpError(
+                f"{self.describe()}: folded_shape {folded} is not normal_shape {normal} with its last axis split"
+            )
+        super().validate()
+
+    @override
+    def input_datatype(self, index: int = 0) -> DataType:
+        return DataType.from_name(self.attrs["dataType"])
+
+    @override
+    def output_datatype(self, index: int = 0) -> DataType:
+        return self.input_datatype()
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.attrs["normal_shape"])
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        return self.normal_input_shape()
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["folded_shape"][-1])
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return self.input_elems_per_word()
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [np.asarray(inputs[0]).copy()]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        ctx.op("Identity", [self.node.input[0]], self.node.output[0])
