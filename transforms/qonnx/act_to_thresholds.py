@@ -23,6 +23,7 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.multithreshold import channel_axis
 from qnncc.custom_op.quant import Quant, max_int, min_int, rounding_fn
 
 from .thresholds import exact_thresholds
@@ -60,17 +61,22 @@ def _constants(model: ModelWrapper, node: onnx.NodeProto) -> list[np.ndarray]:
     return values
 
 
-def _per_channel(value: np.ndarray, channels: int, node: onnx.NodeProto, what: str) -> np.ndarray:
-    """Flatten a scalar or axis-1 per-channel parameter to ``[channels]``."""
+def _per_channel(value: np.ndarray, channels: int, rank: int, node: onnx.NodeProto, what: str) -> np.ndarray:
+    """Flatten a scalar or axis-1 per-channel parameter to ``[channels]``.
+
+    The parameter broadcasts against an input of ``rank`` dimensions (shapes
+    align from the right), so ``[C]`` on a 4-D input varies along the last axis,
+    not the channels, while ``[C, 1, 1]`` and ``[1, C, 1, 1]`` are per channel.
+    """
     if value.size == 1:
         return np.full(channels, value.reshape(-1)[0], dtype=np.float32)
-    flat = value.reshape(-1)
-    squeezed = [d for d in value.shape if d != 1]
-    if len(squeezed) != 1 or flat.size != channels or (value.ndim >= 2 and value.shape[1] != channels):
+    shape = list(value.shape)
+    padded = [1] * (rank - len(shape)) + shape
+    if len(padded) != rank or rank < 2 or padded[1] != channels or any(d != 1 for i, d in enumerate(padded) if i != 1):
         raise UnsupportedOpError(
-            f"{node.op_type} node {node.name!r}: {what} of shape {list(value.shape)} is not per channel on axis 1"
+            f"{node.op_type} node {node.name!r}: {what} of shape {shape} is not per channel on axis 1"
         )
-    return flat.astype(np.float32)
+    return value.reshape(-1).astype(np.float32)
 
 
 def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
@@ -87,7 +93,8 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
     channels = (shape[1] if shape and len(shape) > 1 else 0) if per_channel else 1
     if per_channel and channels == 0:
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: per-channel scale needs a known input shape")
-    scale = _per_channel(scale_raw, channels, node, "scale")
+    rank = len(shape) if shape else 0
+    scale = _per_channel(scale_raw, channels, rank, node, "scale")
     if np.any(scale <= 0):
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: scale must be positive")
     if node.op_type == "BipolarQuant":
@@ -102,7 +109,7 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
     else:
         op = get_custom_op(node)
         assert isinstance(op, Quant)
-        zeropt = _per_channel(consts[1], channels, node, "zero-point")
+        zeropt = _per_channel(consts[1], channels, rank, node, "zero-point")
         bits = int(consts[2].reshape(-1)[0])
         signed, narrow = bool(op.attrs["signed"]), bool(op.attrs["narrow"])
         rnd = rounding_fn(op.attrs["rounding_mode"])
@@ -124,7 +131,8 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
             levels[0] - (zp_int.max() if zp_int is not None else 0),
             levels[-1] - (zp_int.min() if zp_int is not None else 0),
         )
-        out_dt = DataType.from_name("BIPOLAR") if bits == 1 and signed else DataType.smallest_for_range(*span)
+        bipolar = bits == 1 and signed and bool(np.all(zeropt == 0))  # else the levels are -1 - z, 1 - z
+        out_dt = DataType.from_name("BIPOLAR") if bipolar else DataType.smallest_for_range(*span)
     step = float(levels[1] - levels[0])
     thresholds = exact_thresholds(level, levels[1:], channels)
     if bool(np.any(zeropt != zeropt[0])):
@@ -146,14 +154,16 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> None:
         out_scale=step,
         out_bias=out_bias,
     )
+    if channels > 1 and channel_axis("", rank) != 1:  # e.g. rank 3 defaults to NWC: say the channels are on axis 1
+        model.set_nodeattr(mt, "data_layout", "NC" + "DHW"[3 - (rank - 2) :])
     new_nodes = [mt]
     if needs_mul:
-        rank = len(shape) if shape else 2
         mul_value = scale.reshape([1, channels] + [1] * (rank - 2)) if channels > 1 else np.asarray(scale[0])
         scale_name = model.make_new_name(f"{base}_scale")
         model.set_initializer(scale_name, mul_value.astype(np.float32))
         new_nodes.append(helper.make_node("Mul", [mt_out, scale_name], [out], name=f"{base}_scale"))
-    model.set_tensor_datatype(mt_out, out_dt)
+    # a fractional zero-point gives fractional levels - z: no integer datatype
+    model.set_tensor_datatype(mt_out, out_dt if out_bias.is_integer() else None)
     if needs_mul:
         model.set_tensor_datatype(out, None)
     if relu:
