@@ -17,11 +17,11 @@ from ._match import bypass, const_operand
 class AbsorbScalarMulAddIntoTopK(Transformation):
     """Drop a positive scalar ``Mul`` or any scalar ``Add`` feeding only a ``TopK`` (FINN name).
 
-    TopK's indices are invariant to ``x -> a*x + b`` for scalar ``a > 0``:
-    exact for the index output, which must be the only output in use (the
-    values output would change, so the pass skips nodes whose values are used).
-    Float rounding may merge two nearly equal values into a tie; ties keep the
-    lower index in both forms.
+    TopK's indices are invariant to ``x -> a*x + b`` for scalar ``a > 0`` in
+    real arithmetic, so only the index output may be in use (the pass skips
+    nodes whose values are read). Not bit-exact in float32: the dropped op's
+    rounding can merge two distinct logits into a tie (or split one), and the
+    lower index wins a tie, so the returned index can differ in such cases.
     """
 
     @override
