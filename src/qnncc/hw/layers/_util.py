@@ -12,9 +12,11 @@ written by FINN load unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import onnx
 from onnx import TensorProto, helper
+from typing_extensions import override
 
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import QnnccError, UnsupportedOpError
@@ -85,3 +87,21 @@ def identity_stand_in(node: onnx.NodeProto, outputs: Sequence[str]) -> onnx.Node
         return helper.make_graph(nodes, f"{outputs[0]}__copies_{tag}", [], infos)
 
     return helper.make_node("If", [x], list(outputs), then_branch=branch("then"), else_branch=branch("else"))
+
+
+class PassThroughType(HWLayer):
+    """A layer whose output datatype is its input's, named by the attribute ``datatype_attr``.
+
+    FINN names that attribute ``inputDataType`` (FMPadding, DuplicateStreams)
+    or ``dataType`` (StreamingMaxPool, StreamingDataWidthConverter, StreamingFIFO).
+    """
+
+    datatype_attr: ClassVar[str] = "inputDataType"
+
+    @override
+    def input_datatype(self, index: int = 0) -> DataType:
+        return DataType.from_name(self.attrs[self.datatype_attr])
+
+    @override
+    def output_datatype(self, index: int = 0) -> DataType:
+        return self.input_datatype()

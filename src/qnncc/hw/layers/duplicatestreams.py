@@ -18,15 +18,14 @@ import numpy as np
 import onnx
 from typing_extensions import override
 
-from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
-from ._util import identity_stand_in, parse_datatype, positive, stream_attributes
+from ._util import PassThroughType, identity_stand_in, parse_datatype, positive, stream_attributes
 from .base import ChannelwiseLayer
 
 
-class DuplicateStreams(ChannelwiseLayer):
+class DuplicateStreams(PassThroughType, ChannelwiseLayer):
     """Fork; input ``x [..., C]``, ``NumOutputStreams`` outputs equal to ``x``."""
 
     op_type = "DuplicateStreams"
@@ -51,14 +50,6 @@ class DuplicateStreams(ChannelwiseLayer):
                 f"number of outputs ({len(self.node.output)})"
             )
         super().validate()
-
-    @override
-    def input_datatype(self, index: int = 0) -> DataType:
-        return DataType.from_name(self.attrs["inputDataType"])
-
-    @override
-    def output_datatype(self, index: int = 0) -> DataType:
-        return self.input_datatype()
 
     @override
     def num_output_streams(self) -> int:

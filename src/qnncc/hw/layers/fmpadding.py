@@ -18,15 +18,14 @@ from typing import ClassVar
 import numpy as np
 from typing_extensions import override
 
-from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
-from ._util import pair, parse_datatype, positive, stream_attributes
-from .base import HWLayer, divisors
+from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
+from .base import divisors
 
 
-class FMPadding(HWLayer):
+class FMPadding(PassThroughType):
     """Zero padding; input ``x [N, H, W, C]``, output ``[N, H+top+bottom, W+left+right, C]``."""
 
     op_type = "FMPadding"
@@ -57,14 +56,6 @@ class FMPadding(HWLayer):
         if not parse_datatype(self, "inputDataType").allowed(0):
             raise UnsupportedOpError(f"{self.describe()}: {self.attrs['inputDataType']} cannot hold the zero padding")
         super().validate()
-
-    @override
-    def input_datatype(self, index: int = 0) -> DataType:
-        return DataType.from_name(self.attrs["inputDataType"])
-
-    @override
-    def output_datatype(self, index: int = 0) -> DataType:
-        return self.input_datatype()
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:

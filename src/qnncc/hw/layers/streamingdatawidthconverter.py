@@ -21,16 +21,17 @@ from typing import ClassVar
 import numpy as np
 from typing_extensions import override
 
-from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
-from ._util import parse_datatype, stream_attributes
-from .base import HWLayer, divisors
+from ._util import PassThroughType, parse_datatype, stream_attributes
+from .base import divisors
 
 
-class StreamingDataWidthConverter(HWLayer):
+class StreamingDataWidthConverter(PassThroughType):
     """Width converter; input ``in_shape``, output ``out_shape`` (same values)."""
+
+    datatype_attr = "dataType"
 
     op_type = "StreamingDataWidthConverter"
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
@@ -60,14 +61,6 @@ class StreamingDataWidthConverter(HWLayer):
         if self.attrs["impl_style"] == "hls" and max(iw, ow) % max(1, min(iw, ow)):
             raise UnsupportedOpError(f"{self.describe()}: impl_style hls needs one width to divide the other")
         super().validate()
-
-    @override
-    def input_datatype(self, index: int = 0) -> DataType:
-        return DataType.from_name(self.attrs["dataType"])
-
-    @override
-    def output_datatype(self, index: int = 0) -> DataType:
-        return self.input_datatype()
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:

@@ -16,16 +16,16 @@ from typing import ClassVar
 import numpy as np
 from typing_extensions import override
 
-from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
-from ._util import BINARY_FLAG, RAM_STYLES, parse_datatype, positive, stream_attributes
-from .base import HWLayer
+from ._util import BINARY_FLAG, RAM_STYLES, PassThroughType, parse_datatype, positive, stream_attributes
 
 
-class StreamingFIFO(HWLayer):
+class StreamingFIFO(PassThroughType):
     """FIFO; one input, one output, both ``normal_shape``."""
+
+    datatype_attr = "dataType"
 
     op_type = "StreamingFIFO"
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
@@ -57,14 +57,6 @@ class StreamingFIFO(HWLayer):
                 f"{self.describe()}: folded_shape {folded} is not normal_shape {normal} with its last axis split"
             )
         super().validate()
-
-    @override
-    def input_datatype(self, index: int = 0) -> DataType:
-        return DataType.from_name(self.attrs["dataType"])
-
-    @override
-    def output_datatype(self, index: int = 0) -> DataType:
-        return self.input_datatype()
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

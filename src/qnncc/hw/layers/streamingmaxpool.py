@@ -25,17 +25,18 @@ import numpy as np
 from onnx import helper
 from typing_extensions import override
 
-from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC, maxpool_nhwc, pool_output_dim
 
-from ._util import BINARY_FLAG, pair, parse_datatype, positive, stream_attributes
-from .base import HWLayer, divisors
+from ._util import BINARY_FLAG, PassThroughType, pair, parse_datatype, positive, stream_attributes
+from .base import divisors
 
 
-class StreamingMaxPool(HWLayer):
+class StreamingMaxPool(PassThroughType):
     """Max pooling, stride = window; input ``x [N, H, W, C]``, output ``[N, OH, OW, C]``."""
+
+    datatype_attr = "dataType"
 
     op_type = "StreamingMaxPool"
     folding_attrs = ("PE",)
@@ -65,14 +66,6 @@ class StreamingMaxPool(HWLayer):
         if not self.is_1d() and (h % kh or w % kw):
             raise UnsupportedOpError(f"{self.describe()}: a 2-D StreamingMaxPool needs ImgDim divisible by PoolDim")
         super().validate()
-
-    @override
-    def input_datatype(self, index: int = 0) -> DataType:
-        return DataType.from_name(self.attrs["dataType"])
-
-    @override
-    def output_datatype(self, index: int = 0) -> DataType:
-        return self.input_datatype()
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
