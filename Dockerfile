@@ -1,5 +1,5 @@
 # qnncc in a container: `docker build -t qnncc .` then `docker run --rm qnncc` runs the demo,
-# `docker run --rm -v $PWD:/work qnncc qnncc inspect /work/model.onnx` inspects a model.
+# `docker run --rm -v "$PWD":/data qnncc qnncc inspect /data/model.onnx` inspects a model.
 FROM python:3.11-slim
 
 # g++ and make: C++ simulation (cppsim) of the generated HLS code.
