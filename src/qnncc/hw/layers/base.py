@@ -17,12 +17,13 @@ import math
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
 from typing_extensions import override
 
 from qnncc.core.datatype import DataType
-from qnncc.core.errors import UnsupportedOpError
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, CustomOp
 
 if TYPE_CHECKING:
@@ -70,13 +71,32 @@ class HWLayer(CustomOp):
     def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
         """Unfolded shape of output ``index``."""
 
-    @abstractmethod
     def input_elems_per_word(self, index: int = 0) -> int:
-        """Elements carried by one word of input stream ``index`` (e.g. SIMD)."""
+        """Elements carried by one word of input stream ``index`` (e.g. SIMD).
 
-    @abstractmethod
+        Defaults to the value of the layer's single folding attribute; layers
+        with two (MVAU: SIMD in, PE out) or another rule override it.
+        """
+        return self._single_folding_value()
+
     def output_elems_per_word(self, index: int = 0) -> int:
-        """Elements carried by one word of output stream ``index`` (e.g. PE)."""
+        """Elements carried by one word of output stream ``index`` (e.g. PE); see :meth:`input_elems_per_word`."""
+        return self._single_folding_value()
+
+    def _single_folding_value(self) -> int:
+        if len(self.folding_attrs) != 1:
+            raise NotImplementedError(f"{type(self).__name__} must define its stream word sizes")
+        return int(self.attrs[self.folding_attrs[0]])
+
+    def check_nhwc_input(self, x: np.ndarray) -> None:
+        """Check that ``x`` is ``[N, H, W, C]`` with the layer's ``(H, W, C)``.
+
+        Raises:
+            ExecutionError: naming the node, the given and the expected shape.
+        """
+        expected = self.normal_input_shape()[1:]
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
 
     def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
         """Input shape with the last axis split into ``(words, elems_per_word)``."""
@@ -149,14 +169,6 @@ class ChannelwiseLayer(HWLayer):
     @override
     def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
         return self.normal_input_shape()
-
-    @override
-    def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
-
-    @override
-    def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
 
 
 def hw_attributes(**specific: AttrSpec) -> dict[str, AttrSpec]:

@@ -32,7 +32,7 @@ import numpy as np
 from onnx import helper
 from typing_extensions import override
 
-from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.custom_op.im2col import Im2Col, conv_output_dim, im2col_nhwc
 
@@ -92,19 +92,9 @@ class ConvolutionInputGenerator(HWLayer):
         return (1, *pair(self, "OFMDim"), kh * kw * int(self.attrs["IFMChannels"]))
 
     @override
-    def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"])
-
-    @override
-    def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"])
-
-    @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = np.asarray(inputs[0])
-        expected = self.normal_input_shape()[1:]
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        self.check_nhwc_input(x)
         kernel, stride, dilation = self.window()
         return [im2col_nhwc(x, kernel, stride, (0, 0, 0, 0), 0, dilation)]
 

@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 from typing_extensions import override
 
-from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
@@ -72,19 +72,9 @@ class FMPadding(PassThroughType):
         return (n, h + top + bottom, w + left + right, c)
 
     @override
-    def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"])
-
-    @override
-    def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"])
-
-    @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = np.asarray(inputs[0])
-        expected = self.normal_input_shape()[1:]
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        self.check_nhwc_input(x)
         top, left, bottom, right = self.padding()
         return [np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))]
 

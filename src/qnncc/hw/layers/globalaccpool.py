@@ -23,7 +23,7 @@ import numpy as np
 from typing_extensions import override
 
 from qnncc.core.datatype import DataType
-from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
 from ._util import parse_datatype, positive, stream_attributes
@@ -77,19 +77,9 @@ class GlobalAccPool(HWLayer):
         return (vectors(self.attrs)[0], 1, 1, int(self.attrs["NumChannels"]))
 
     @override
-    def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
-
-    @override
-    def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
-
-    @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = np.asarray(inputs[0])
-        expected = self.normal_input_shape()[1:]
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        self.check_nhwc_input(x)
         return [np.sum(x.astype(np.float64), axis=(1, 2), keepdims=True).astype(np.float32)]
 
     @override

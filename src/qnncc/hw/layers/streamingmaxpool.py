@@ -25,7 +25,7 @@ import numpy as np
 from onnx import helper
 from typing_extensions import override
 
-from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC, maxpool_nhwc, pool_output_dim
 
@@ -93,9 +93,7 @@ class StreamingMaxPool(PassThroughType):
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = np.asarray(inputs[0])
-        expected = self.normal_input_shape()[1:]
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, expected [N, *{list(expected)}]")
+        self.check_nhwc_input(x)
         kernel = pair(self, "PoolDim")
         return [maxpool_nhwc(x, kernel, kernel, (0, 0, 0, 0), bool(self.attrs["CeilMode"]))]
 

@@ -45,6 +45,28 @@ BRAM18_BITS = 36 * 512
 URAM_BITS = 72 * 4096
 
 
+def _bram18_tiles(width: int, depth: int, wide_ports: tuple[int, int, int]) -> int:
+    """RAMB18 tiling shared by the FINN-R and HLS rules.
+
+    The two differ only in the usable port widths of the 2K/1K/512-deep aspect
+    ratios: 9/18/36 bits with parity (FINN-R), 8/16/32 without (HLS).
+    """
+    if width <= 0 or depth <= 0:
+        return 0
+    w2k, w1k, w512 = wide_ports
+    if width == 1:
+        return math.ceil(depth / 16384)
+    if width == 2:
+        return math.ceil(depth / 8192)
+    if width <= 4:
+        return math.ceil(depth / 4096) * math.ceil(width / 4)
+    if width <= 9:
+        return math.ceil(depth / 2048) * math.ceil(width / w2k)
+    if width <= 18 or depth > 512:
+        return math.ceil(depth / 1024) * math.ceil(width / w1k)
+    return math.ceil(depth / 512) * math.ceil(width / w512)
+
+
 def bram18_finn_r(width: int, depth: int) -> int:
     """RAMB18 count of a ``width``-bit, ``depth``-deep memory in SDP mode.
 
@@ -61,19 +83,7 @@ def bram18_finn_r(width: int, depth: int) -> int:
     Returns:
         Number of RAMB18 primitives (0 for an empty memory).
     """
-    if width <= 0 or depth <= 0:
-        return 0
-    if width == 1:
-        return math.ceil(depth / 16384)
-    if width == 2:
-        return math.ceil(depth / 8192)
-    if width <= 4:
-        return math.ceil(depth / 4096) * math.ceil(width / 4)
-    if width <= 9:
-        return math.ceil(depth / 2048) * math.ceil(width / 9)
-    if width <= 18 or depth > 512:
-        return math.ceil(depth / 1024) * math.ceil(width / 18)
-    return math.ceil(depth / 512) * math.ceil(width / 36)
+    return _bram18_tiles(width, depth, (9, 18, 36))
 
 
 def bram18_hls(width: int, depth: int) -> int:
@@ -86,19 +96,7 @@ def bram18_hls(width: int, depth: int) -> int:
         width: Word width in bits.
         depth: Number of words.
     """
-    if width <= 0 or depth <= 0:
-        return 0
-    if width == 1:
-        return math.ceil(depth / 16384)
-    if width == 2:
-        return math.ceil(depth / 8192)
-    if width <= 4:
-        return math.ceil(depth / 4096) * math.ceil(width / 4)
-    if width <= 9:
-        return math.ceil(depth / 2048) * math.ceil(width / 8)
-    if width <= 18 or depth > 512:
-        return math.ceil(depth / 1024) * math.ceil(width / 16)
-    return math.ceil(depth / 512) * math.ceil(width / 32)
+    return _bram18_tiles(width, depth, (8, 16, 32))
 
 
 def _line_buffer_ram_width(depth: int) -> int:
