@@ -319,17 +319,18 @@ def test_width_converter_and_fifo_are_identities():
     )
     assert d.legal_folding() == {"inWidth": [4, 8, 12, 24], "outWidth": [4, 8, 12, 24]}
     assert f.folded_output_shape() == (1, 16, 2, 3) and f.outstream_width() == 12
-    with pytest.raises(UnsupportedOpError, match="hls"):
-        layer(
-            hw(
-                "StreamingDataWidthConverter",
-                ["x"],
-                in_shape=[1, 6],
-                out_shape=[1, 6],
-                inWidth=8,
-                outWidth=12,
-                dataType="UINT4",
-            )
+    # qnncc's converter handles non-multiple widths (2 -> 3 elements of 4 bits)
+    odd = layer(
+        hw(
+            "StreamingDataWidthConverter",
+            ["x"],
+            in_shape=[1, 6],
+            out_shape=[1, 6],
+            inWidth=8,
+            outWidth=12,
+            dataType="UINT4",
         )
+    )
+    assert (odd.input_elems_per_word(), odd.output_elems_per_word()) == (2, 3)
     with pytest.raises(UnsupportedOpError, match="folded_shape"):
         layer(hw("StreamingFIFO", ["x"], depth=2, normal_shape=[1, 6], folded_shape=[1, 4, 2], dataType="UINT4"))

@@ -23,6 +23,7 @@ from .infer_mlp import (
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
+from .insert_dwc import InsertDWC
 from .partition import CreateDataflowPartition, is_hw_node, partition_levels, split_by_budget
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "load_folding_config",
     "save_folding_config",
     "CreateDataflowPartition",
+    "InsertDWC",
     "is_hw_node",
     "partition_levels",
     "split_by_budget",

@@ -7,9 +7,9 @@ i.e. ``inWidth / bits(dataType)`` elements, and leaves in words of
 elements; the output is the input reshaped to it, batch kept).
 
 Legal widths: multiples of the element width whose element counts divide the
-last dimension of their shape; the ``hls`` implementation (finn-hlslib
-``StreamingDataWidthConverter_Batch``) also needs the larger width to be a
-multiple of the smaller.
+last dimension of their shape. qnncc's ``hls`` implementation
+(``hls_templates/include/qnncc/dwc.hpp``) converts between any two such
+widths (finn-hlslib's needs one to be a multiple of the other).
 """
 
 from __future__ import annotations
@@ -57,9 +57,6 @@ class StreamingDataWidthConverter(PassThroughType):
         ishape, oshape = self._shape("in_shape"), self._shape("out_shape")
         if math.prod(ishape) != math.prod(oshape):
             raise UnsupportedOpError(f"{self.describe()}: in_shape {list(ishape)} and out_shape {list(oshape)} differ")
-        iw, ow = int(self.attrs["inWidth"]), int(self.attrs["outWidth"])
-        if self.attrs["impl_style"] == "hls" and max(iw, ow) % max(1, min(iw, ow)):
-            raise UnsupportedOpError(f"{self.describe()}: impl_style hls needs one width to divide the other")
         super().validate()
 
     @override

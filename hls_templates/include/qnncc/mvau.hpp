@@ -1,0 +1,87 @@
+// Matrix-vector-activation unit (MVAU) with PE/SIMD folding.
+//
+// For each of NUMVEC input vectors x[MW] (read as MW/SIMD words of SIMD
+// elements) it computes acc[c] = sum_i x[i] * W[i][c] for the MH output
+// channels, PE channels at a time, and writes MH/PE words of PE activated
+// outputs. One word in per cycle: NUMVEC * (MW/SIMD) * (MH/PE) cycles per
+// frame at II=1 (Umuroglu et al., "FINN", FPGA 2017). The input vector is
+// buffered during the first neuron fold and replayed for the others.
+//
+// Weight memory layout: weights[pe][nf * SF + sf] holds, in lane s, the
+// weight W[sf * SIMD + s][nf * PE + pe] (SF = MW/SIMD, NF = MH/PE).
+// XNOR mode (BINARY input and weights encoding bipolar values): a lane
+// contributes 1 when its input and weight bits are equal (popcount of XNOR).
+#ifndef QNNCC_MVAU_HPP
+#define QNNCC_MVAU_HPP
+
+#include "qnncc/activation.hpp"
+#include "qnncc/types.hpp"
+
+namespace qnncc {
+
+// Dot product of one SIMD-wide input word and one weight word.
+template <unsigned SIMD, typename InT, typename WT, typename AccT, bool XNOR>
+struct Dot {
+  static AccT compute(const ap_uint<SIMD * InT::bits>& x, const ap_uint<SIMD * WT::bits>& w) {
+#pragma HLS INLINE
+    AccT sum = 0;
+    for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+      sum += get_elem<InT, SIMD>(x, s) * get_elem<WT, SIMD>(w, s);
+    }
+    return sum;
+  }
+};
+
+template <unsigned SIMD, typename InT, typename WT, typename AccT>
+struct Dot<SIMD, InT, WT, AccT, true> {
+  static AccT compute(const ap_uint<SIMD>& x, const ap_uint<SIMD>& w) {
+#pragma HLS INLINE
+    const ap_uint<SIMD> same = ~(x ^ w);
+    return AccT(popcount<SIMD>(same));
+  }
+};
+
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NUMVEC, typename InT, typename WT,
+          typename OutT, typename AccT, bool XNOR, typename Act, typename InWord, typename OutWord>
+void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
+          const ap_uint<SIMD * WT::bits> weights[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
+  static_assert(MW % SIMD == 0, "SIMD must divide MW");
+  static_assert(MH % PE == 0, "PE must divide MH");
+  const unsigned SF = MW / SIMD;
+  const unsigned NF = MH / PE;
+  ap_uint<SIMD * InT::bits> inbuf[MW / SIMD];
+  AccT acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+  unsigned sf = 0;
+  unsigned nf = 0;
+  for (unsigned i = 0; i < NUMVEC * SF * NF; i++) {
+#pragma HLS PIPELINE II = 1
+    ap_uint<SIMD * InT::bits> x;
+    if (nf == 0) {
+      x = in.read();
+      inbuf[sf] = x;
+    } else {
+      x = inbuf[sf];
+    }
+    for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+      const AccT partial = Dot<SIMD, InT, WT, AccT, XNOR>::compute(x, weights[pe][nf * SF + sf]);
+      acc[pe] = (sf == 0) ? partial : AccT(acc[pe] + partial);
+    }
+    if (++sf == SF) {
+      ap_uint<PE * OutT::bits> y = 0;
+      for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+        set_elem<OutT, PE>(y, pe, act.activate(nf, pe, acc[pe]));
+      }
+      out.write(OutWord(y));
+      sf = 0;
+      if (++nf == NF) nf = 0;
+    }
+  }
+}
+
+}  // namespace qnncc
+
+#endif  // QNNCC_MVAU_HPP
