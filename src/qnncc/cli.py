@@ -135,6 +135,89 @@ def estimate(
 
 
 @main.command()
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="Pynq-Z1", show_default=True, help="Target board (see `qnncc boards`).")
+@click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
+@click.option(
+    "--folding",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="FINN-format folding config (JSON); default: the optimiser folds.",
+)
+@click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Build folder.",
+)
+@click.option("--input-scale", default=None, help="Input was x*SCALE (e.g. 1/255): the accelerator takes integers x.")
+@click.option("--input-datatype", default="UINT8", show_default=True, help="Datatype of the integer input.")
+@click.option(
+    "--shell",
+    type=click.Choice(["zynq", "generic"]),
+    default=None,
+    help="Zynq shell with DMA, or generic IP [default: zynq on PYNQ boards].",
+)
+@click.option(
+    "--verify-data",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="NPZ with 'images' (and 'labels'): C++-simulate the partition and compare with execute.",
+)
+@click.option("--verify-count", type=int, default=None, help="Simulate only the first N images.")
+@_guard
+def build(
+    model_path: Path,
+    board: str,
+    clock_ns: float | None,
+    folding: Path | None,
+    target_fps: float | None,
+    output: Path,
+    input_scale: str | None,
+    input_datatype: str,
+    shell: str | None,
+    verify_data: Path | None,
+    verify_count: int | None,
+) -> None:
+    """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
+
+    Vivado/Vitis are not needed: run `make -f Makefile.vivado` in the build
+    folder where they are installed. With --verify-data the whole partition
+    is compiled with g++ and simulated bit-exactly against qnncc's execution.
+    """
+    from qnncc.build import BuildConfig
+    from qnncc.build import build as run_build
+
+    config = BuildConfig(
+        output_dir=output,
+        board=board,
+        clock_ns=clock_ns,
+        folding=folding,
+        target_fps=target_fps,
+        input_scale=input_scale,
+        input_datatype=input_datatype,
+        shell=shell,  # type: ignore[arg-type]
+        verify_data=verify_data,
+        verify_count=verify_count,
+    )
+    console = _console()
+    result = run_build(model_path, config, progress=lambda name: console.print(f"  step {name} ..."))
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.steps.items())
+    console.print(f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} ({steps})")
+    console.print(f"  estimated {result.fps:,.0f} FPS on {board}")
+    if result.verification is not None:
+        v = result.verification
+        acc = f", accuracy {v['accuracy']:.2%}" if "accuracy" in v else ""
+        console.print(
+            f"  cppsim: {v['images']} images bit-exact with execute{acc} "
+            f"(compile {v['compile_seconds']:.1f} s, simulation {v['simulation_seconds']:.1f} s)"
+        )
+
+
+@main.command()
 def boards() -> None:
     """List the supported boards with their parts and resources."""
     from qnncc.boards import get_board, list_boards

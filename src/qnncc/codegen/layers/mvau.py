@@ -10,7 +10,7 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
 from ..layer_code import LayerCode, cpp_datatype
-from ..literals import encode_bits, word_literals
+from ..literals import word_literals
 from ..render import CodegenError
 from ._common import frame_vectors, new_layer_code, param_header, required_initializer
 from .thresholds import threshold_activation
@@ -67,9 +67,8 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     w_t = cpp_datatype(wdt, f"{node.name} weights")
     out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
     words = weight_words(w, simd, pe)
-    patterns = encode_bits(words, wdt, f"{node.name} weights")
     wmem = words.shape[1]
-    literals = word_literals(patterns.reshape(pe * wmem, simd), wdt.bitwidth())
+    literals = word_literals(words.reshape(pe * wmem, simd), wdt, f"{node.name} weights")
     rows = [literals[p * wmem : (p + 1) * wmem] for p in range(pe)]
     init = "{" + ", ".join("{" + ", ".join(r) + "}" for r in rows) + "}"
     wvar = f"weights_{code.name}"
