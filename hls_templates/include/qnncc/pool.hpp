@@ -1,0 +1,105 @@
+// Pooling layers: max pooling with stride = window (StreamingMaxPool) and the
+// per-channel sum over the whole image (GlobalAccPool).
+#ifndef QNNCC_POOL_HPP
+#define QNNCC_POOL_HPP
+
+#include "qnncc/types.hpp"
+
+namespace qnncc {
+
+// Max pooling of an IH x IW image of C channels (C/PE words of PE channels
+// per pixel) over non-overlapping KH x KW windows; output OH x OW pixels in
+// the same word format. Window (oh, ow) covers rows oh*KH .. min(oh*KH+KH, IH)-1
+// and columns ow*KW .. min(ow*KW+KW, IW)-1: a partial last window (ceil mode)
+// takes the maximum of the pixels it covers, and pixels beyond OH*KH rows or
+// OW*KW columns (floor mode) are read and dropped.
+//
+// A buffer of OW*C/PE words holds the running maxima of one output row; an
+// output word leaves with the last input word of its window. One input word
+// per cycle at II=1: IH * IW * C/PE cycles per frame.
+template <unsigned IH, unsigned IW, unsigned C, unsigned PE, unsigned KH, unsigned KW, unsigned OH, unsigned OW,
+          typename DT, typename InWord, typename OutWord>
+void maxpool(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
+  static_assert(C % PE == 0, "PE must divide the channel count");
+  static_assert(OH >= 1 && OW >= 1 && (OH - 1) * KH < IH && (OW - 1) * KW < IW, "every window must start inside");
+  const unsigned CF = C / PE;
+  typedef ap_uint<PE * DT::bits> word_t;
+  word_t maxima[OW * CF];
+  unsigned h = 0, oh = 0, ph = 0;  // row, output row, row within the window
+  unsigned w = 0, ow = 0, pw = 0;  // column, output column, column within the window
+  unsigned cf = 0;
+  for (unsigned i = 0; i < IH * IW * CF; i++) {
+#pragma HLS PIPELINE II = 1
+    const word_t x = in.read();
+    if (oh < OH && ow < OW) {
+      const bool first = ph == 0 && pw == 0;
+      const bool last = (ph == KH - 1 || h == IH - 1) && (pw == KW - 1 || w == IW - 1);
+      const word_t old = maxima[ow * CF + cf];
+      word_t m = 0;
+      for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+        const typename DT::value_t a = get_elem<DT, PE>(x, pe);
+        const typename DT::value_t b = get_elem<DT, PE>(old, pe);
+        set_elem<DT, PE>(m, pe, (first || a > b) ? a : b);
+      }
+      if (last) {
+        out.write(OutWord(m));
+      } else {
+        maxima[ow * CF + cf] = m;
+      }
+    }
+    if (++cf == CF) {
+      cf = 0;
+      w++;
+      if (++pw == KW) {
+        pw = 0;
+        ow++;
+      }
+      if (w == IW) {
+        w = 0;
+        ow = 0;
+        pw = 0;
+        h++;
+        if (++ph == KH) {
+          ph = 0;
+          oh++;
+        }
+      }
+    }
+  }
+}
+
+// Per-channel sum over PIXELS pixels of C channels (C/PE words of PE channels
+// per pixel); writes C/PE words of PE sums of type OutT (whose range holds
+// every partial sum). An output word leaves with the last pixel's word of its
+// channels. One input word per cycle at II=1: PIXELS * C/PE cycles per frame.
+template <unsigned PIXELS, unsigned C, unsigned PE, typename InT, typename OutT, typename InWord, typename OutWord>
+void global_acc_pool(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
+  static_assert(C % PE == 0, "PE must divide the channel count");
+  const unsigned CF = C / PE;
+  typedef typename OutT::value_t acc_t;
+  acc_t acc[CF][PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+  unsigned pixel = 0;
+  unsigned cf = 0;
+  for (unsigned i = 0; i < PIXELS * CF; i++) {
+#pragma HLS PIPELINE II = 1
+    const ap_uint<PE * InT::bits> x = in.read();
+    ap_uint<PE * OutT::bits> y = 0;
+    for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+      const acc_t sum = (pixel == 0 ? acc_t(0) : acc[cf][pe]) + get_elem<InT, PE>(x, pe);
+      acc[cf][pe] = sum;
+      set_elem<OutT, PE>(y, pe, sum);
+    }
+    if (pixel == PIXELS - 1) out.write(OutWord(y));
+    if (++cf == CF) {
+      cf = 0;
+      pixel++;
+    }
+  }
+}
+
+}  // namespace qnncc
+
+#endif  // QNNCC_POOL_HPP

@@ -1,0 +1,91 @@
+// Sliding window generator (ConvolutionInputGenerator): Im2Col of a stream.
+//
+// Input: an (already padded) image of IH x IW pixels of C channels, C/SIMD
+// words of SIMD channels per pixel, row by row. Output: for each output pixel
+// (oh, ow) of OH x OW, the KH x KW window
+//     x[oh*SH + i*DH][ow*SW + j*DW][c]   in (i, j, c) order,
+// as KH*KW*C/SIMD words of SIMD channels (word (i*KW + j)*C/SIMD + cf holds
+// channels cf*SIMD .. cf*SIMD + SIMD-1 of kernel position (i, j)). Depthwise
+// window generators produce the same order.
+//
+// Line buffer: a circular buffer of ROWS image rows (ROWS >= SPAN, the
+// dilated kernel height DH*(KH-1)+1), passed in by the caller so that it can
+// bind its storage. Image row r lives in slot r % ROWS. One loop, II=1, reads
+// at most one input word and writes at most one output word per iteration:
+//   - output row oh may be emitted once rows oh*SH .. oh*SH + SPAN - 1 are in,
+//   - input row r may be read while output row oh is pending if r < oh*SH + ROWS
+//     (its slot then holds no row that output rows oh.. still need).
+// With ROWS = SPAN + SH the rows of output row oh+1 are read while row oh is
+// emitted, so a frame takes about max(IH*IW, OH*OW*KH*KW) * C/SIMD cycles.
+#ifndef QNNCC_SWG_HPP
+#define QNNCC_SWG_HPP
+
+#include "qnncc/types.hpp"
+
+namespace qnncc {
+
+template <unsigned IH, unsigned IW, unsigned C, unsigned SIMD, unsigned KH, unsigned KW, unsigned SH, unsigned SW,
+          unsigned DH, unsigned DW, unsigned OH, unsigned OW, unsigned ROWS, typename DT, typename InWord,
+          typename OutWord>
+void swg(hls::stream<InWord>& in, hls::stream<OutWord>& out, ap_uint<SIMD * DT::bits> buf[ROWS * IW * (C / SIMD)]) {
+  static_assert(C % SIMD == 0, "SIMD must divide the channel count");
+  const unsigned CF = C / SIMD;
+  const unsigned SPAN = DH * (KH - 1) + 1;
+  static_assert(ROWS >= SPAN && ROWS <= IH, "the line buffer holds SPAN .. IH rows");
+  static_assert(OH >= 1 && (OH - 1) * SH + SPAN <= IH, "the windows of OH rows must fit the image");
+  static_assert(OW >= 1 && (OW - 1) * SW + DW * (KW - 1) + 1 <= IW, "the windows of OW columns must fit the image");
+  const unsigned WORDS = ROWS * IW * CF;
+  // read side: image row rr, next buffer address wptr
+  unsigned rr = 0;
+  unsigned rword = 0;  // word within the row
+  unsigned wptr = 0;
+  // emit side: output row oh (top image row top = oh*SH in slot base), column ow, kernel (ki, kj), fold cf
+  unsigned oh = 0;
+  unsigned top = 0;
+  unsigned base = 0;
+  unsigned ow = 0;
+  unsigned ki = 0;
+  unsigned kj = 0;
+  unsigned cf = 0;
+  while (rr < IH || oh < OH) {
+#pragma HLS PIPELINE II = 1
+// the slot emitted in an iteration is never the one written in it
+#pragma HLS DEPENDENCE variable = buf intra false
+    const bool can_emit = oh < OH && rr >= top + SPAN;
+    const bool can_read = rr < IH && (oh == OH || rr < top + ROWS);
+    if (can_emit) {
+      unsigned slot = base + ki * DH;
+      if (slot >= ROWS) slot -= ROWS;
+      const unsigned col = ow * SW + kj * DW;
+      out.write(OutWord(buf[(slot * IW + col) * CF + cf]));
+      if (++cf == CF) {
+        cf = 0;
+        if (++kj == KW) {
+          kj = 0;
+          if (++ki == KH) {
+            ki = 0;
+            if (++ow == OW) {
+              ow = 0;
+              oh++;
+              top += SH;
+              base = top % ROWS;
+            }
+          }
+        }
+      }
+    }
+    if (can_read) {
+      const ap_uint<SIMD * DT::bits> word = in.read();
+      buf[wptr] = word;
+      if (++wptr == WORDS) wptr = 0;
+      if (++rword == IW * CF) {
+        rword = 0;
+        rr++;
+      }
+    }
+  }
+}
+
+}  // namespace qnncc
+
+#endif  // QNNCC_SWG_HPP

@@ -1,0 +1,125 @@
+// Vector-vector-activation unit (VVAU): the MAC of a depthwise convolution.
+//
+// For each of NUMPIX output pixels it reads the window of K kernel positions
+// x C channels in Im2Col order (flat index f = k*C + c, the order of the
+// sliding window generator), SIMD*PE elements per word (K*C/(SIMD*PE) words),
+// computes acc[c] = sum_k x[k][c] * W[k][c] and writes C/PE words of PE
+// activated outputs (channel c = nf*PE + pe in lane pe of word nf).
+//
+// Weight memory layout: weights[w] holds, in lane e, W[f / C][f % C] for
+// f = w*SIMD*PE + e (the weights in the same flat order as the window).
+//
+// Datapath: with G = gcd(SIMD*PE, C), a word is SUB = SIMD*PE/G chunks of G
+// consecutive channels of one kernel position; the accumulators form R = C/G
+// rows of G lanes, and a chunk updates one row (a word updates SUB rows, the
+// same row several times when SUB > R). A row is finished by its chunk of the
+// last kernel position, which stores the sums in a ping-pong result buffer
+// (one bank per pixel parity); the result buffer is drained, and activated,
+// PE channels per cycle while the next pixel is read. One loop at II=1 reads
+// at most one and writes at most one word per iteration: about
+// NUMPIX * K*C/(SIMD*PE) + C/PE cycles per frame.
+#ifndef QNNCC_VVAU_HPP
+#define QNNCC_VVAU_HPP
+
+#include "qnncc/activation.hpp"
+#include "qnncc/types.hpp"
+
+namespace qnncc {
+
+constexpr unsigned gcd_u(unsigned a, unsigned b) { return b == 0 ? a : gcd_u(b, a % b); }
+
+template <unsigned C, unsigned K, unsigned PE, unsigned SIMD, unsigned NUMPIX, typename InT, typename WT,
+          typename OutT, typename AccT, typename Act, typename InWord, typename OutWord>
+void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
+          const ap_uint<SIMD * PE * WT::bits> weights[K * C / (SIMD * PE)], const Act& act) {
+  static_assert(C % PE == 0, "PE must divide the channel count");
+  static_assert(K % SIMD == 0, "SIMD must divide the kernel size");
+  const unsigned SP = SIMD * PE;
+  const unsigned G = gcd_u(SP, C);
+  const unsigned R = C / G;
+  const unsigned SUB = SP / G;
+  const unsigned IN_WORDS = K * C / SP;
+  const unsigned OUT_PER_ROW = G / PE;
+  const unsigned ROW_STEP = SUB % R;  // a word advances the chunk position by SUB rows
+  const unsigned KP_STEP = SUB / R;
+  const unsigned ROW_BANKS = SUB == 1 ? 1 : R;  // rows touched in one cycle
+  AccT acc[R][G];
+  AccT res[2][R][G];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = acc cyclic factor = ROW_BANKS dim = 1
+#pragma HLS ARRAY_PARTITION variable = res complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = res cyclic factor = ROW_BANKS dim = 2
+  // read side: pixel, word within the pixel, (row, kernel position) of its first chunk
+  unsigned rd_pix = 0;
+  unsigned word = 0;
+  unsigned row0 = 0;
+  unsigned kp0 = 0;
+  // drain side: pixel, row, output word within the row
+  unsigned dr_pix = 0;
+  unsigned dr_row = 0;
+  unsigned dr_word = 0;
+  while (dr_pix < NUMPIX) {
+#pragma HLS PIPELINE II = 1
+    const bool can_drain = dr_pix < rd_pix;
+    const bool can_read = rd_pix < NUMPIX && rd_pix < dr_pix + 2;
+    if (can_drain) {
+      const unsigned bank = dr_pix & 1;
+      ap_uint<PE * OutT::bits> y = 0;
+      for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+        const AccT sum = res[bank][dr_row][dr_word * PE + pe];
+        set_elem<OutT, PE>(y, pe, act.activate(dr_row * OUT_PER_ROW + dr_word, pe, sum));
+      }
+      out.write(OutWord(y));
+      if (++dr_word == OUT_PER_ROW) {
+        dr_word = 0;
+        if (++dr_row == R) {
+          dr_row = 0;
+          dr_pix++;
+        }
+      }
+    }
+    if (can_read) {
+      const ap_uint<SP * InT::bits> x = in.read();
+      const ap_uint<SP * WT::bits> w = weights[word];
+      const unsigned bank = rd_pix & 1;
+      unsigned row = row0;
+      unsigned kp = kp0;
+      for (unsigned q = 0; q < SUB; q++) {
+#pragma HLS UNROLL
+        for (unsigned g = 0; g < G; g++) {
+#pragma HLS UNROLL
+          const unsigned e = q * G + g;
+          const AccT product = get_elem<InT, SP>(x, e) * get_elem<WT, SP>(w, e);
+          const AccT sum = (kp == 0 ? AccT(0) : acc[row][g]) + product;
+          if (kp == K - 1) {
+            res[bank][row][g] = sum;
+          } else {
+            acc[row][g] = sum;
+          }
+        }
+        if (++row == R) {
+          row = 0;
+          kp++;
+        }
+      }
+      if (++word == IN_WORDS) {
+        word = 0;
+        row0 = 0;
+        kp0 = 0;
+        rd_pix++;
+      } else {
+        row0 += ROW_STEP;
+        kp0 += KP_STEP;
+        if (row0 >= R) {
+          row0 -= R;
+          kp0++;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qnncc
+
+#endif  // QNNCC_VVAU_HPP
