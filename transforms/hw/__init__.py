@@ -24,6 +24,7 @@ from .infer_mlp import (
     InferThresholdingLayer,
 )
 from .insert_dwc import InsertDWC
+from .insert_fifo import InsertFIFO
 from .partition import CreateDataflowPartition, is_hw_node, partition_levels, split_by_budget
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "save_folding_config",
     "CreateDataflowPartition",
     "InsertDWC",
+    "InsertFIFO",
     "is_hw_node",
     "partition_levels",
     "split_by_budget",
