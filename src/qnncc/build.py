@@ -182,6 +182,56 @@ def build(
     )
 
 
+def _prefix_model(model: ModelWrapper, tensor: str) -> ModelWrapper:
+    """The part of ``model`` that computes ``tensor`` from the graph input, as a model whose output is ``tensor``."""
+    import onnx
+
+    prefix = model.copy()
+    graph = prefix.graph
+    needed: set[str] = {tensor}
+    keep = []
+    for node in reversed(prefix.topological_sort()):
+        if any(o in needed for o in node.output):
+            keep.append(node)
+            needed.update(i for i in node.input if i)
+    keep_ids = {id(n) for n in keep}
+    for node in list(graph.node):
+        if id(node) not in keep_ids:
+            graph.node.remove(node)
+    shape = model.get_tensor_shape(tensor)
+    del graph.output[:]
+    graph.output.append(onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, shape))
+    return prefix
+
+
+def _run_suffix(model: ModelWrapper, tensor: str, value: np.ndarray) -> np.ndarray:
+    """Run the nodes of ``model`` downstream of ``tensor`` on ``value``; the first graph output."""
+    from qnncc.execution import execute
+
+    out_name = model.graph.output[0].name
+    if tensor == out_name:
+        return value
+    suffix = model.copy()
+    graph = suffix.graph
+    reached: set[str] = {tensor}
+    keep = []
+    for node in suffix.topological_sort():
+        if any(i in reached for i in node.input):
+            keep.append(node)
+            reached.update(node.output)
+    keep_ids = {id(n) for n in keep}
+    for node in list(graph.node):
+        if id(node) not in keep_ids:
+            graph.node.remove(node)
+    import onnx
+
+    del graph.input[:]
+    graph.input.append(
+        onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, model.get_tensor_shape(tensor))
+    )
+    return next(iter(execute(suffix, {tensor: value.astype(np.float32)}).values()))
+
+
 def _verify(parent: ModelWrapper, child: ModelWrapper, config: BuildConfig, folder: Path) -> dict[str, Any]:
     """C++-simulate the partition on the verification images; compare with execute; write the figures."""
     from qnncc.codegen import build_partition_sim
@@ -199,9 +249,15 @@ def _verify(parent: ModelWrapper, child: ModelWrapper, config: BuildConfig, fold
         labels = labels[: config.verify_count] if labels is not None else None
     sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
     in_shape = parent.get_tensor_shape(parent.graph.input[0].name) or []
-    feed = images.reshape(len(images), *[int(d) for d in in_shape[1:]])
-    values = execute(parent, {parent.graph.input[0].name: feed}, backend="reference", return_all=True)
-    part_in, part_out = values[sdp.input[0]], values[sdp.output[0]]
+    try:
+        feed = images.reshape(len(images), *[int(d) for d in in_shape[1:]])
+    except ValueError:
+        raise QnnccError(
+            f"verification images of shape {list(images.shape)} do not fit the model input {in_shape}"
+        ) from None
+    prefix = _prefix_model(parent, sdp.input[0])
+    part_in = next(iter(execute(prefix, {prefix.graph.input[0].name: feed}).values()))
+    part_out = next(iter(execute(child, {child.graph.input[0].name: part_in}).values()))
     sim = build_partition_sim(child)
     start = time.perf_counter()
     got = sim.run([part_in.reshape(len(images), -1)])[0]
@@ -215,10 +271,11 @@ def _verify(parent: ModelWrapper, child: ModelWrapper, config: BuildConfig, fold
         "compile_seconds": round(sim.compile_seconds, 3),
         "simulation_seconds": round(sim_seconds, 3),
     }
-    producer = child.find_producer(child.graph.output[0].name)
-    if labels is not None and producer is not None and producer.op_type == "LabelSelect":
-        predictions = got.reshape(len(images), -1)[:, 0]
-        figures["accuracy"] = float(np.mean(predictions == labels.reshape(-1)))
+    if labels is not None:
+        final = _run_suffix(parent, sdp.output[0], got)  # software nodes after the partition, if any
+        if final.ndim >= 1 and np.issubdtype(final.dtype, np.integer):  # class indices (LabelSelect/TopK)
+            predictions = final.reshape(len(images), -1)[:, 0]
+            figures["accuracy"] = float(np.mean(predictions == labels.reshape(-1)))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "cppsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")
     np.save(folder / "cppsim_output.npy", got)

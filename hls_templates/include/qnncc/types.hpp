@@ -24,6 +24,7 @@ struct UInt {
   typedef ap_uint<N> value_t;
   static value_t decode(const ap_uint<N>& b) { return b; }
   static ap_uint<N> encode(const value_t& v) { return v; }
+  static int64_t decode_i64(uint64_t b) { return static_cast<int64_t>(b); }
 };
 
 // INTn, two's complement.
@@ -37,6 +38,9 @@ struct Int {
     return v;
   }
   static ap_uint<N> encode(const value_t& v) { return v(N - 1, 0); }
+  static int64_t decode_i64(uint64_t b) {
+    return N >= 64 ? static_cast<int64_t>(b) : static_cast<int64_t>(b << (64 - N)) >> (64 - N);
+  }
 };
 
 // BIPOLAR {-1, +1} in one bit: 1 is +1, 0 is -1.
@@ -45,6 +49,7 @@ struct Bipolar {
   typedef ap_int<2> value_t;
   static value_t decode(const ap_uint<1>& b) { return b ? value_t(1) : value_t(-1); }
   static ap_uint<1> encode(const value_t& v) { return v > 0 ? 1 : 0; }
+  static int64_t decode_i64(uint64_t b) { return b ? 1 : -1; }
 };
 
 // Element i of a word of E elements of type DT, decoded.
@@ -82,6 +87,26 @@ unsigned popcount(const ap_uint<N>& v) {
   return count;
 #endif
 }
+
+#ifndef __SYNTHESIS__
+// C simulation helpers: a word as 64-bit chunks, and a bit field of them.
+// Native integer arithmetic on these is far faster than ap_int emulation;
+// the library uses them only in C simulation, with the same results.
+template <int W>
+void word_chunks(const ap_uint<W>& v, uint64_t* out) {
+  for (int lo = 0; lo < W; lo += 64) {
+    const int hi = (lo + 63 < W) ? lo + 63 : W - 1;
+    out[lo / 64] = static_cast<uint64_t>(v(hi, lo).to_uint64());
+  }
+}
+
+inline uint64_t chunk_field(const uint64_t* chunks, unsigned lo, unsigned bits) {
+  const unsigned index = lo / 64, shift = lo % 64;
+  uint64_t value = chunks[index] >> shift;
+  if (shift + bits > 64) value |= chunks[index + 1] << (64 - shift);
+  return bits >= 64 ? value : value & ((uint64_t(1) << bits) - 1);
+}
+#endif
 
 }  // namespace qnncc
 
