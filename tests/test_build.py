@@ -32,13 +32,13 @@ def test_cli_build_tfc_writes_every_part_and_verifies(tmp_path, verify_npz):
     assert "300 images bit-exact" in result.output
     for sub in ("intermediate_models", "report", "hls", "stitch", "driver", "verification"):
         assert (out / sub).is_dir(), sub
-    for name in ("Makefile.vivado", "build_log.json", "stitch/stitch_ipi.tcl", "driver/driver.py"):
-        assert (out / name).is_file(), name
+    for name in ("Makefile.vivado", "build_log.json", "stitch/stitch_ipi.tcl", "driver/driver.py", "hls/qnncc_tlast_0"):
+        assert (out / name).exists(), name
     figures = json.loads((out / "verification" / "cppsim_results.json").read_text())
     assert figures["bit_exact"] and figures["images"] == 300
     assert figures["accuracy"] > 0.9
     log = json.loads((out / "build_log.json").read_text())
-    assert list(log["steps_seconds"]) == ["estimate", "prepare", "hls", "stitch", "driver", "verify"]
+    assert list(log["steps_seconds"]) == ["estimate", "prepare", "hls", "tlast", "stitch", "driver", "verify"]
     assert not (tmp_path / "tfc.incomplete").exists()
 
 

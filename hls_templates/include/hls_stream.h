@@ -6,6 +6,11 @@
 #ifndef QNNCC_HLS_STREAM_H
 #define QNNCC_HLS_STREAM_H
 
+#if defined(__VITIS_HLS__) || defined(__SYNTHESIS__)
+// Vitis HLS (csim and synthesis): the tool's own header, found after this folder.
+#include_next <hls_stream.h>
+#else
+
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -55,4 +60,5 @@ class stream {
 
 }  // namespace hls
 
+#endif  // __VITIS_HLS__ || __SYNTHESIS__
 #endif  // QNNCC_HLS_STREAM_H

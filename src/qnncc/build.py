@@ -6,7 +6,8 @@ Steps (each timed; see :class:`BuildResult`):
    (folding file, target FPS or fastest that fits), dataflow partition and
    the performance/resource reports (:func:`qnncc.estimate.estimate`);
 2. ``prepare`` — width converters between layers whose words differ (InsertDWC);
-3. ``hls`` — per-layer HLS C++ and Vitis HLS scripts (:func:`qnncc.codegen.generate_hls`);
+3. ``hls`` — per-layer HLS C++ and Vitis HLS scripts (:func:`qnncc.codegen.generate_hls`),
+   and in the Zynq shell ``tlast`` — the TLAST inserter IPs in front of the DMAs;
 4. ``stitch`` — Vivado IPI block design tcl (Zynq shell with DMA, or generic IP), bitstream tcl, Makefile;
 5. ``driver`` — the PYNQ driver;
 6. ``verify`` (with verification data) — C++ simulation of the whole partition
@@ -111,6 +112,7 @@ def build(
     """
     from qnncc.codegen import generate_hls, hw_partition, write_driver
     from qnncc.codegen.stitch import write_stitch
+    from qnncc.codegen.tlast import write_tlast_ips
     from qnncc.estimate import estimate, write_reports
     from qnncc.transforms.hw import InsertDWC
 
@@ -162,6 +164,8 @@ def build(
 
     child = step("prepare", prepare)
     project = step("hls", lambda: generate_hls(child, tmp, part=board.part, clock_ns=clock_ns))
+    if shell == "zynq":  # TLAST inserters before the DMAs' S2MM channels (see qnncc.codegen.tlast)
+        step("tlast", lambda: write_tlast_ips(child, tmp, board.part, clock_ns))
     step("stitch", lambda: write_stitch(child, tmp, board, clock_ns, shell))
     step("driver", lambda: write_driver(child, tmp, board=board.name))
     verification = None

@@ -159,11 +159,42 @@ class FakeDMA:
             self.buffer_max_size = shell.max_size
 
 
+class FakeTlast:
+    """A TLAST inserter ``qnncc_tlast_<k>``: AXI-Lite ``read``/``write`` of CTRL (0x00) and ``frames`` (0x10).
+
+    Setting ap_start arms it for one S2MM transfer of ``frames`` frames (the shell checks the count);
+    ``register_map`` mimics the one PYNQ builds from the .hwh (``None``: no register information).
+    """
+
+    def __init__(self, shell: FakeShell, index: int, register_map: bool = True) -> None:
+        self.shell, self.index = shell, index
+        self.regs = {0x00: 0x4, 0x10: 0}  # CTRL: ap_idle
+        self.writes: list[tuple[int, int]] = []
+        if register_map:
+            self.register_map = types.SimpleNamespace(
+                CTRL=types.SimpleNamespace(address=0x00), frames=types.SimpleNamespace(address=0x10)
+            )
+
+    def read(self, offset: int) -> int:
+        return self.regs[offset]
+
+    def write(self, offset: int, value: int) -> None:
+        assert offset in self.regs, f"write to unknown register 0x{offset:x}"
+        self.writes.append((offset, value))
+        if offset == 0x00 and value & 1:
+            assert self.regs[0x00] & 0x4, "ap_start while busy"
+            self.shell.tlast_started(self.index, self.regs[0x10])
+        else:
+            self.regs[offset] = value
+
+
 class FakeShell:
     """The accelerator behind the DMAs: runs the partition with qnncc on the bytes sent by MM2S.
 
     ``loopback=True`` instead copies MM2S bytes of DMA k to its S2MM buffer (sizes must match).
-    Checks that every S2MM transfer starts before any MM2S transfer of the same run.
+    Checks that every S2MM transfer starts before any MM2S transfer of the same run, and that the
+    TLAST inserter of each output was programmed with the transfer's frame count and started before
+    its S2MM transfer (``tlast_log`` records ``(output, frames)`` per start).
     """
 
     def __init__(self, model: ModelWrapper, max_size: int = 2**26, loopback: bool = False) -> None:
@@ -172,11 +203,22 @@ class FakeShell:
         self.max_size, self.loopback = max_size, loopback
         self.pending: dict[tuple[int, str], tuple[np.ndarray, int, int]] = {}
         self.runs: list[int] = []
+        self.armed: dict[int, int] = {}  # output -> frames of the started TLAST inserter
+        self.tlast_log: list[tuple[int, int]] = []
+
+    def tlast_started(self, index: int, frames: int) -> None:
+        assert index not in self.armed, "TLAST inserter started twice for one transfer"
+        self.armed[index] = frames
+        self.tlast_log.append((index, frames))
 
     def transfer(self, dma: int, direction: str, buf: np.ndarray, start: int, nbytes: int) -> None:
         if direction == "send":
             recvs = {k for (k, d) in self.pending if d == "recv"}
             assert recvs == set(range(len(self.context["outputs"]))), "start S2MM before MM2S"
+        else:
+            frame_bytes = self.context["outputs"][dma]["frame_bytes"]
+            assert dma in self.armed, "start the TLAST inserter before its S2MM transfer"
+            assert self.armed.pop(dma) * frame_bytes == nbytes, "TLAST frames differ from the S2MM transfer"
         assert (dma, direction) not in self.pending, "transfer on a busy channel"
         self.pending[(dma, direction)] = (buf, start, nbytes)
 
@@ -214,8 +256,11 @@ class FakeShell:
         self.runs.append(frames)
 
 
-def fake_pynq(shell: FakeShell) -> types.ModuleType:
-    """A ``pynq`` stand-in: ``Overlay`` exposes ``axi_dma_<k>`` cells of ``shell``; ``allocate`` gives FakeBuffers."""
+def fake_pynq(shell: FakeShell, register_map: bool = True) -> types.ModuleType:
+    """A ``pynq`` stand-in: ``Overlay`` exposes the ``axi_dma_<k>`` and ``qnncc_tlast_<k>`` cells of ``shell``.
+
+    ``allocate`` gives FakeBuffers; ``register_map=False`` gives TLAST inserters without a register map.
+    """
     module = types.ModuleType("pynq")
     allocations: list[tuple[tuple[int, ...], Any, dict[str, Any]]] = []
     streams = max(len(shell.context["inputs"]), len(shell.context["outputs"]))
@@ -225,6 +270,8 @@ def fake_pynq(shell: FakeShell) -> types.ModuleType:
             self.loaded = (bitfile_name, download)
             for k in range(streams):
                 setattr(self, f"axi_dma_{k}", FakeDMA(shell, k))
+            for k in range(len(shell.context["outputs"])):
+                setattr(self, f"qnncc_tlast_{k}", FakeTlast(shell, k, register_map))
 
     def allocate(shape: tuple[int, ...], dtype: Any = "u4", **kwargs: Any) -> FakeBuffer:
         allocations.append((tuple(shape), np.dtype(dtype), kwargs))
@@ -248,7 +295,8 @@ def test_context_of_tfc(tfc_parent: ModelWrapper, tfc_child: ModelWrapper) -> No
     assert (inp["frame_bytes"], inp["dma"], inp["channel"]) == (784, "axi_dma_0", "sendchannel")
     assert (out["name"], out["datatype"], out["stream_width"], out["axis_width"]) == ("global_out", "UINT4", 4, 8)
     assert out["folded_shape"] == [1, 1, 1] and out["packed_shape"] == [1, 1, 1] and out["frame_bytes"] == 1
-    assert (out["dma"], out["channel"]) == ("axi_dma_0", "recvchannel")
+    assert (out["dma"], out["channel"], out["tlast"]) == ("axi_dma_0", "recvchannel", "qnncc_tlast_0")
+    assert "tlast" not in inp
     assert ctx["meta"]["software_nodes"] == ["Reshape (Reshape_0)"]
     assert ctx["meta"]["board"] == "Pynq-Z1" and ctx["meta"]["hwh"] == "qnncc.hwh"
     child = driver_context(tfc_child)
@@ -388,6 +436,9 @@ def test_execute_tfc_on_fake_dma(
     np.testing.assert_array_equal(y, expected)
     np.testing.assert_array_equal(y[:4, 0], demo_inputs()[1])
     assert shell.runs == [5, 5, 4]
+    # before each S2MM transfer: frames = the batch's frame count, then ap_start
+    assert shell.tlast_log == [(0, 5), (0, 5), (0, 4)] and not shell.armed
+    assert accel.qnncc_tlast_0.writes == [(0x10, 5), (0x00, 1), (0x10, 5), (0x00, 1), (0x10, 4), (0x00, 1)]
     accel.batch_size = 14
     np.testing.assert_array_equal(accel.execute([tfc_images]), expected)
     assert shell.runs[-1] == 14
@@ -402,6 +453,7 @@ def test_execute_splits_transfers_at_the_dma_limit(
     accel = drv.QnnccAccelerator(batch_size=100)
     y = accel.execute(images)
     assert shell.runs == [32, 32, 32, 4]
+    assert shell.tlast_log == [(0, 32), (0, 32), (0, 32), (0, 4)]  # one TLAST batch per chunk
     expected = Executor(tfc_child).run({"Reshape_0_out0_pre_mul0": images})["global_out"]
     np.testing.assert_array_equal(y, expected)
     small = FakeShell(tfc_child, max_size=700)
@@ -438,8 +490,37 @@ def test_two_input_two_output_streams(tmp_path: Path, monkeypatch: pytest.Monkey
     o1, o2 = accel.execute([a, b])
     np.testing.assert_array_equal(o1, a + b)
     np.testing.assert_array_equal(o2, a + b)
+    assert shell.tlast_log == [(0, 9), (1, 9)]
     with pytest.raises(ValueError, match="2 input streams"):
         accel.execute(a)
+
+
+def test_tlast_offsets_fallback_busy_and_missing_cell(
+    tfc_child: ModelWrapper, tfc_driver: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shell = FakeShell(tfc_child)
+    drv = load_driver(tfc_driver, monkeypatch, fake_pynq(shell, register_map=False))
+    accel = drv.QnnccAccelerator(batch_size=3)
+    tlast = accel.qnncc_tlast_0
+    assert not hasattr(tlast, "register_map")
+    assert (accel.otlast[0].ctrl, accel.otlast[0].frames) == (drv.TLAST_CTRL, drv.TLAST_FRAMES) == (0x00, 0x10)
+    accel.execute_on_buffers()
+    assert tlast.writes == [(0x10, 3), (0x00, 1)] and shell.runs == [3]
+    tlast.regs[0x00] = 0  # previous batch never finished: not idle
+    monkeypatch.setattr(drv, "TLAST_IDLE_TIMEOUT", 0.01)
+    with pytest.raises(RuntimeError, match="qnncc_tlast_0 is still busy"):
+        accel.execute_on_buffers()
+    pynq = fake_pynq(FakeShell(tfc_child))
+    init = pynq.Overlay.__init__
+
+    def without_tlast(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        del self.qnncc_tlast_0
+
+    pynq.Overlay.__init__ = without_tlast
+    drv = load_driver(tfc_driver, monkeypatch, pynq)
+    with pytest.raises(RuntimeError, match=r"no IP cell 'qnncc_tlast_0'.*TLAST inserter"):
+        drv.QnnccAccelerator()
 
 
 def test_throughput_test_and_cli(

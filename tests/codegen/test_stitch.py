@@ -21,9 +21,18 @@ from qnncc.codegen.stitch import (
     render_vivado_makefile,
     write_stitch,
 )
-from qnncc.codegen.stitch_plan import Connection, stitch_plan
-from qnncc.codegen.stitch_shell import dma_stream_width
+from qnncc.codegen.stitch_plan import (
+    Cell,
+    Connection,
+    ExternalStream,
+    StitchPlan,
+    StreamPort,
+    hls_vlnv,
+    stitch_plan,
+)
+from qnncc.codegen.stitch_shell import TlastSpec, dma_stream_width, tlast_specs
 from qnncc.codegen.tclcheck import check_stitch_tcl
+from qnncc.codegen.tlast import write_tlast_ips
 from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
 from qnncc.estimate import estimate
@@ -134,7 +143,8 @@ def test_tfc_stitch_passes_check(tfc: ModelWrapper, tmp_path: Path, mode: str) -
     assert "hls/MVAU_0/project_MVAU_0/sol1/impl/ip" in text
     hls = [c for c in report.cells if report.cells[c].startswith("qnncc.org:hls:")]
     dwc = "StreamingDataWidthConverter"
-    assert hls == ["Thresholding_0", "MVAU_0", f"{dwc}_0", "MVAU_1", "MVAU_2", f"{dwc}_1", "MVAU_3", "LabelSelect_0"]
+    layers = ["Thresholding_0", "MVAU_0", f"{dwc}_0", "MVAU_1", "MVAU_2", f"{dwc}_1", "MVAU_3", "LabelSelect_0"]
+    assert hls == ([*layers, "qnncc_tlast_0"] if mode == "zynq" else layers)
     if mode == "zynq":
         assert report.cells["zynq_ps"].startswith("xilinx.com:ip:processing_system7:")
         assert [c for c in report.cells if c.startswith("axi_dma")] == ["axi_dma_0"]
@@ -142,7 +152,19 @@ def test_tfc_stitch_passes_check(tfc: ModelWrapper, tmp_path: Path, mode: str) -
         # 392-bit input: 8-bit DMA stream, integer-ratio width converter; 8-bit output: no converter
         assert "CONFIG.S_TDATA_NUM_BYTES {1} CONFIG.M_TDATA_NUM_BYTES {49}" in text
         assert "ipx::package_project" not in text
+        # TLAST inserter between the accelerator output and the DMA's S2MM, controlled by the PS
+        for net in (
+            "LabelSelect_0/out0_V] [get_bd_intf_pins qnncc_tlast_0/in0_V]",
+            "qnncc_tlast_0/out0_V] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]",
+            "axi_smc_ctrl/M01_AXI] [get_bd_intf_pins qnncc_tlast_0/s_axi_control]",
+        ):
+            assert f"connect_bd_intf_net [get_bd_intf_pins {net}\n" in text
+        assert "hls/qnncc_tlast_0/project_qnncc_tlast_0/sol1/impl/ip" in text
+        assert "CONFIG.NUM_SI {1} CONFIG.NUM_MI {2}" in text  # axi_smc_ctrl: DMA + TLAST inserter
+        assert "connect_bd_net [get_bd_pins zynq_ps/FCLK_CLK0] [get_bd_pins qnncc_tlast_0/ap_clk]" in text
+        assert "hls/qnncc_tlast_0/hls_synth.tcl" in files.makefile.read_text()
     else:
+        assert "qnncc_tlast" not in text and "qnncc_tlast" not in files.makefile.read_text()
         assert "make_bd_intf_pins_external -name s_axis_0 [get_bd_intf_pins Thresholding_0/in0_V]" in text
         assert "make_bd_intf_pins_external -name m_axis_0 [get_bd_intf_pins LabelSelect_0/out0_V]" in text
         assert "CONFIG.FREQ_HZ 100000000 [get_bd_ports ap_clk]" in text
@@ -335,3 +357,102 @@ def test_build_tcl_and_makefile() -> None:
         assert f"\n{target}" in make
     with pytest.raises(CodegenError, match="jobs"):
         render_build_tcl("zynq", jobs=0)
+
+
+# ---------------------------------------------------------------- TLAST inserters (zynq mode)
+def test_tfc_catalog_lists_the_tlast_inserter(tfc: ModelWrapper) -> None:
+    catalog = ip_catalog(stitch_plan(tfc), "Pynq-Z1", 10.0, "zynq")
+    tlast = next(c for c in catalog["cells"] if c["name"] == "qnncc_tlast_0")
+    assert tlast["kind"] == "tlast" and tlast["vlnv"] == "qnncc.org:hls:qnncc_tlast_0:1.0"
+    assert tlast["ip_repo"] == "hls/qnncc_tlast_0/project_qnncc_tlast_0/sol1/impl/ip"
+    assert (tlast["clock"], tlast["reset"]) == (["ap_clk"], ["ap_rst_n"])
+    assert tlast["interfaces"] == [
+        {"name": "in0_V", "mode": "slave", "width": 8},
+        {"name": "out0_V", "mode": "master", "width": 8},
+        {"name": "s_axi_control", "mode": "slave", "width": 0, "protocol": "aximm"},
+    ]
+    assert {"src": "axi_smc_ctrl/M01_AXI", "dst": "qnncc_tlast_0/s_axi_control"} in catalog["mm_nets"]
+    assert {"src": "qnncc_tlast_0/out0_V", "dst": "axi_dma_0/S_AXIS_S2MM", "width": 8} in catalog["streams"]
+    assert tlast_specs(stitch_plan(tfc)) == [TlastSpec("qnncc_tlast_0", 0, "global_out", 8, 1)]
+
+
+def test_removed_tlast_axi_lite_connection_fails(tfc: ModelWrapper, tmp_path: Path) -> None:
+    files = write_stitch(tfc, tmp_path, "Pynq-Z1", 10.0, "zynq")
+    text = files.stitch_tcl.read_text()
+    line = (
+        "connect_bd_intf_net [get_bd_intf_pins axi_smc_ctrl/M01_AXI] [get_bd_intf_pins qnncc_tlast_0/s_axi_control]\n"
+    )
+    assert line in text
+    files.stitch_tcl.write_text(text.replace(line, ""))
+    problems = check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).problems
+    assert "AXI interface pin qnncc_tlast_0/s_axi_control is not connected" in problems
+    assert "expected net axi_smc_ctrl/M01_AXI -> qnncc_tlast_0/s_axi_control is missing" in problems
+
+
+def test_s2mm_without_tlast_inserter_fails(tfc: ModelWrapper, tmp_path: Path) -> None:
+    files = write_stitch(tfc, tmp_path, "Pynq-Z1", 10.0, "zynq")
+    text = files.stitch_tcl.read_text()
+    to_tlast = "connect_bd_intf_net [get_bd_intf_pins LabelSelect_0/out0_V] [get_bd_intf_pins qnncc_tlast_0/in0_V]\n"
+    from_tlast = (
+        "connect_bd_intf_net [get_bd_intf_pins qnncc_tlast_0/out0_V] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]\n"
+    )
+    direct = "connect_bd_intf_net [get_bd_intf_pins LabelSelect_0/out0_V] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]\n"
+    assert to_tlast in text and from_tlast in text
+    files.stitch_tcl.write_text(text.replace(to_tlast, direct).replace(from_tlast, ""))
+    problems = check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).problems
+    assert any("axi_dma_0/S_AXIS_S2MM is fed by LabelSelect_0/out0_V, not by a TLAST inserter" in p for p in problems)
+    assert "AXI-Stream interface pin qnncc_tlast_0/in0_V is not connected" in problems
+
+
+def _one_layer_plan(width: int, words: int) -> StitchPlan:
+    """A single HLS cell ``layer`` with a ``width``-bit input and output of ``words`` words per frame."""
+    ports = (StreamPort("in0_V", "slave", width, width), StreamPort("out0_V", "master", width, width))
+    cell = Cell("layer", hls_vlnv("layer"), "hls", node="layer", op_type="Test", streams=ports, ip_repo="hls/l/ip")
+    inputs = (ExternalStream("s_axis_0", "x", "layer", "in0_V", width),)
+    outputs = (ExternalStream("m_axis_0", "y", "layer", "out0_V", width, words),)
+    return StitchPlan((cell,), (), inputs, outputs)
+
+
+def test_tlast_inserter_sits_after_the_output_width_converter(tmp_path: Path) -> None:
+    plan = _one_layer_plan(24, 5)  # 24-bit words: 8-bit DMA, converter 3 -> 1 bytes, 15 DMA words per frame
+    assert tlast_specs(plan) == [TlastSpec("qnncc_tlast_0", 0, "y", 8, 15)]
+    (tmp_path / "stitch").mkdir()
+    tcl = tmp_path / "stitch" / "stitch_ipi.tcl"
+    tcl.write_text(render_stitch_tcl(plan, "Pynq-Z1", 10.0, "zynq"))
+    report = check_stitch_tcl(tcl, ip_catalog(plan, "Pynq-Z1", 10.0, "zynq"), "Pynq-Z1", 10.0)
+    assert report.ok, report.problems
+    text = tcl.read_text()
+    for net in (
+        "layer/out0_V] [get_bd_intf_pins axis_dwc_out_0/S_AXIS]",
+        "axis_dwc_out_0/M_AXIS] [get_bd_intf_pins qnncc_tlast_0/in0_V]",
+        "qnncc_tlast_0/out0_V] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]",
+    ):
+        assert f"connect_bd_intf_net [get_bd_intf_pins {net}\n" in text
+
+
+def test_tlast_specs_need_words_per_frame() -> None:
+    with pytest.raises(CodegenError, match=r"'y': words per frame unknown"):
+        tlast_specs(_one_layer_plan(16, 0))
+
+
+def test_write_tlast_ips_for_tfc(tfc: ModelWrapper, tmp_path: Path) -> None:
+    assert write_tlast_ips(tfc, tmp_path, "xc7z020clg400-1", 8.0) == ["qnncc_tlast_0"]
+    ip = tmp_path / "hls" / "qnncc_tlast_0"
+    top = (ip / "top_qnncc_tlast_0.cpp").read_text()
+    assert "qnncc::tlast_insert<8, 1>(in0_V, out0_V, frames);" in top
+    assert "hls::stream<ap_axiu<8, 0, 0, 0> >& out0_V" in top
+    assert "#pragma HLS INTERFACE s_axilite port = frames bundle = control" in top
+    assert "#pragma HLS INTERFACE s_axilite port = return bundle = control" in top
+    synth = (ip / "hls_synth.tcl").read_text()
+    assert "set_top qnncc_tlast_0" in synth and "set_part xc7z020clg400-1" in synth and "-period 8 " in synth
+    assert "-ipname qnncc_tlast_0" in synth
+    assert (tmp_path / "hls" / "include" / "qnncc" / "tlast.hpp").is_file()
+    assert (tmp_path / "hls" / "include" / "ap_axi_sdata.h").is_file()
+
+
+def test_tlast_name_clash_is_rejected(tmp_path: Path) -> None:
+    model = residual_model("qnncc_tlast_0")
+    with pytest.raises(CodegenError, match="'qnncc_tlast_0' clashes with a TLAST inserter"):
+        write_tlast_ips(model, tmp_path)
+    with pytest.raises(CodegenError, match="'qnncc_tlast_0' clashes with a Zynq shell cell"):
+        write_stitch(model, tmp_path, "Pynq-Z1", mode="zynq")

@@ -9,7 +9,10 @@ board is the same code as in qnncc.
 
 Shell convention: stream ``k`` of the partition is served by the AXI DMA cell
 ``axi_dma_<k>``: its MM2S channel feeds input stream ``k``, its S2MM channel
-drains output stream ``k``.
+drains output stream ``k`` through the TLAST inserter ``qnncc_tlast_<k>``
+(:mod:`qnncc.codegen.tlast`). Before each receive transfer the driver writes
+the transfer's frame count to the inserter's ``frames`` register and starts
+it, so TLAST ends the transfer on its last word.
 
 Example:
     >>> path = write_driver(model, Path("build"))  # doctest: +SKIP
@@ -28,6 +31,8 @@ import onnx
 from qnncc.codegen import packing
 from qnncc.codegen.names import roundup8
 from qnncc.codegen.render import CodegenError, render
+from qnncc.codegen.stitch_shell import tlast_cell_name
+from qnncc.codegen.tlast import TLAST_AP_IDLE, TLAST_AP_START, TLAST_CTRL_OFFSET, TLAST_FRAMES_OFFSET
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 
@@ -102,6 +107,7 @@ def _stream(child: ModelWrapper, tensor: str, index: int, direction: str, layer:
     frame_bytes = 1
     for d in packed[1:]:
         frame_bytes *= d
+    tlast = {} if direction == "input" else {"tlast": tlast_cell_name(index)}
     return {
         "index": index,
         "name": tensor,
@@ -121,6 +127,7 @@ def _stream(child: ModelWrapper, tensor: str, index: int, direction: str, layer:
         "frame_bytes": frame_bytes,
         "dma": f"axi_dma_{index}",
         "channel": "sendchannel" if direction == "input" else "recvchannel",
+        **tlast,
     }
 
 
@@ -150,8 +157,9 @@ def driver_context(
         (``roundup8``), ``word_bytes``, ``normal_shape`` (batch 1 first),
         ``folded_shape`` ``[1, ..., words, elems]``, ``packed_shape``
         ``[1, ..., words, word_bytes]``, ``frame_shape`` (normal shape without
-        the batch axis), ``frame_bytes``, ``dma`` (cell name ``axi_dma_<k>``)
-        and ``channel`` (``sendchannel``/``recvchannel``). ``meta`` holds
+        the batch axis), ``frame_bytes``, ``dma`` (cell name ``axi_dma_<k>``),
+        ``channel`` (``sendchannel``/``recvchannel``) and, for outputs,
+        ``tlast`` (TLAST inserter cell ``qnncc_tlast_<k>``). ``meta`` holds
         ``qnncc_version``, ``model_name``, ``partition_id``,
         ``software_nodes``, ``board``, ``fclk_mhz``, ``bitfile`` and ``hwh``.
 
@@ -274,6 +282,12 @@ def write_driver(
             "io_literal": python_literal(io_config),
             "meta_literal": python_literal(context["meta"]),
             "packing_source": standalone_packing_source(),
+            "tlast_regs": {
+                "ctrl": f"0x{TLAST_CTRL_OFFSET:02X}",
+                "frames": f"0x{TLAST_FRAMES_OFFSET:02X}",
+                "ap_start": f"0x{TLAST_AP_START:X}",
+                "ap_idle": f"0x{TLAST_AP_IDLE:X}",
+            },
         },
     )
     driver_dir = Path(out_dir) / "driver"

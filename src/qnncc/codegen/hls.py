@@ -71,10 +71,10 @@ def hw_partition(model: ModelWrapper) -> ModelWrapper:
     if len(sdps) > 1:
         names = [n.name for n in sdps]
         raise CodegenError(f"model has {len(sdps)} dataflow partitions {names}; generate each child model separately")
+    child = model
     if sdps:  # the child keeps the parent's opsets (e.g. Reshape's allowzero needs opset 14)
-        child = ModelWrapper(get_custom_op(sdps[0]).child_model(list(model.model.opset_import)))  # type: ignore[attr-defined]
-    else:
-        child = model
+        partition = get_custom_op(sdps[0])
+        child = ModelWrapper(partition.child_model(list(model.model.opset_import)))  # type: ignore[attr-defined]
     for node in child.graph.node:
         if node.op_type not in PASS_THROUGH_OPS and not isinstance(get_custom_op_or_none(node), HWLayer):
             raise CodegenError(f"node {node.name!r} ({node.op_type}) is not a HW layer; it cannot go into HLS")

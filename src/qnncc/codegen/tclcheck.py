@@ -671,10 +671,10 @@ def _check_nets(vv: _Vivado, problems: list[str]) -> None:
     feeds = {dst: src for src, dst in got}
     for cell in vv.cells:
         if "S_AXIS_S2MM" in vv.ip(cell).intf and vv.cells[cell].vlnv.startswith("xilinx.com:ip:axi_dma:"):
-            src = feeds.get(f"{cell}/S_AXIS_S2MM")
-            if src is not None and kinds.get(src.partition("/")[0]) != "tlast":
+            feeder = feeds.get(f"{cell}/S_AXIS_S2MM")
+            if feeder is not None and kinds.get(feeder.partition("/")[0]) != "tlast":
                 problems.append(
-                    f"{cell}/S_AXIS_S2MM is fed by {src}, not by a TLAST inserter: "
+                    f"{cell}/S_AXIS_S2MM is fed by {feeder}, not by a TLAST inserter: "
                     "its receive transfers would never end"
                 )
 
