@@ -6,7 +6,7 @@ a small block-design model (project part, IP repositories, cells with VLNV
 and ``CONFIG``, ports, interface nets, plain nets, events such as validate
 and save). :mod:`qnncc.codegen.tclcheck` runs the script with it and checks
 the model. Interface pins of qnncc's HLS IPs come from the IP catalogue;
-those of the Xilinx IPs the stitch uses from :func:`_xilinx_ip`.
+those of the Xilinx IPs the stitch uses from :func:`xilinx_ip`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .render import CodegenError
+from .tcl_xilinx_ips import PS_FREQ_KEYS, XilinxIp, xilinx_ip
 
 __all__ = ["PS_FREQ_KEYS", "TclCheckReport", "VivadoStub"]
 
@@ -67,102 +68,6 @@ class TclCheckReport:
         """
         if self.problems:
             raise CodegenError(f"stitch tcl check failed ({len(self.problems)} problems): " + "; ".join(self.problems))
-
-
-@dataclass
-class _Ip:
-    """Pins of one IP: interfaces ``name -> (protocol, mode, width)``, clock/reset inputs and sources."""
-
-    intf: dict[str, tuple[str, str, int]]
-    clk_in: tuple[str, ...] = ()
-    rst_in: tuple[str, ...] = ()
-    clk_out: tuple[str, ...] = ()
-    rst_out: tuple[str, ...] = ()
-    pins: tuple[str, ...] = ()  # other plain pins
-
-
-def _num(cfg: Mapping[str, str], key: str, default: int) -> int:
-    try:
-        return int(float(cfg.get(key, default)))
-    except ValueError:
-        return default
-
-
-def _on(cfg: Mapping[str, str], key: str, default: bool) -> bool:
-    return str(cfg.get(key, "1" if default else "0")).lower() in ("1", "true")
-
-
-#: Zynq UltraScale+ AXI ports: (PSU__USE__ key, interface, clock pin, mode, enabled by default).
-_PSU_PORTS = (
-    ("M_AXI_GP0", "M_AXI_HPM0_FPD", "maxihpm0_fpd_aclk", "master", True),
-    ("M_AXI_GP1", "M_AXI_HPM1_FPD", "maxihpm1_fpd_aclk", "master", True),
-    ("M_AXI_GP2", "M_AXI_HPM0_LPD", "maxihpm0_lpd_aclk", "master", True),
-    ("S_AXI_GP2", "S_AXI_HP0_FPD", "saxihp0_fpd_aclk", "slave", False),
-)
-
-
-def _xilinx_ip(name: str, cfg: Mapping[str, str]) -> _Ip | None:
-    """Built-in description of the Xilinx IPs the stitch script uses (None for others)."""
-    if name == "axis_data_fifo":
-        w = 8 * _num(cfg, "TDATA_NUM_BYTES", 1)
-        intf = {"S_AXIS": ("axis", "slave", w), "M_AXIS": ("axis", "master", w)}
-        return _Ip(intf, ("s_axis_aclk",), ("s_axis_aresetn",))
-    if name == "axis_dwidth_converter":
-        s, m = 8 * _num(cfg, "S_TDATA_NUM_BYTES", 1), 8 * _num(cfg, "M_TDATA_NUM_BYTES", 1)
-        return _Ip({"S_AXIS": ("axis", "slave", s), "M_AXIS": ("axis", "master", m)}, ("aclk",), ("aresetn",))
-    if name == "axi_dma":
-        intf = {"S_AXI_LITE": ("aximm", "slave", 0)}
-        clk = ["s_axi_lite_aclk"]
-        if _on(cfg, "c_include_sg", True):
-            intf["M_AXI_SG"] = ("aximm", "master", 0)
-            clk.append("m_axi_sg_aclk")
-        if _on(cfg, "c_include_mm2s", True):
-            intf["M_AXI_MM2S"] = ("aximm", "master", 0)
-            intf["M_AXIS_MM2S"] = ("axis", "master", _num(cfg, "c_m_axis_mm2s_tdata_width", 32))
-            clk.append("m_axi_mm2s_aclk")
-        if _on(cfg, "c_include_s2mm", True):
-            intf["M_AXI_S2MM"] = ("aximm", "master", 0)
-            intf["S_AXIS_S2MM"] = ("axis", "slave", _num(cfg, "c_s_axis_s2mm_tdata_width", 32))
-            clk.append("m_axi_s2mm_aclk")
-        return _Ip(intf, tuple(clk), ("axi_resetn",), pins=("mm2s_introut", "s2mm_introut"))
-    if name == "smartconnect":
-        intf = {f"S{k:02d}_AXI": ("aximm", "slave", 0) for k in range(_num(cfg, "NUM_SI", 1))}
-        intf |= {f"M{k:02d}_AXI": ("aximm", "master", 0) for k in range(_num(cfg, "NUM_MI", 1))}
-        return _Ip(intf, ("aclk",), ("aresetn",))
-    if name == "proc_sys_reset":
-        return _Ip(
-            {},
-            ("slowest_sync_clk",),
-            ("ext_reset_in",),
-            rst_out=("peripheral_aresetn", "interconnect_aresetn"),
-            pins=("aux_reset_in", "mb_debug_sys_rst", "dcm_locked", "peripheral_reset", "bus_struct_reset", "mb_reset"),
-        )
-    if name == "processing_system7":
-        intf = {"DDR": ("ddr", "master", 0), "FIXED_IO": ("fixed_io", "master", 0)}
-        clk = []
-        if _on(cfg, "PCW_USE_M_AXI_GP0", True):
-            intf["M_AXI_GP0"] = ("aximm", "master", 0)
-            clk.append("M_AXI_GP0_ACLK")
-        if _on(cfg, "PCW_USE_S_AXI_HP0", False):
-            intf["S_AXI_HP0"] = ("aximm", "slave", 0)
-            clk.append("S_AXI_HP0_ACLK")
-        return _Ip(intf, tuple(clk), clk_out=("FCLK_CLK0",), rst_out=("FCLK_RESET0_N",), pins=("IRQ_F2P",))
-    if name == "zynq_ultra_ps_e":
-        intf = {}
-        clk = []
-        for key, pin, aclk, mode, default in _PSU_PORTS:
-            if _on(cfg, f"PSU__USE__{key}", default):
-                intf[pin] = ("aximm", mode, 0)
-                clk.append(aclk)
-        return _Ip(intf, tuple(clk), clk_out=("pl_clk0",), rst_out=("pl_resetn0",), pins=("pl_ps_irq0",))
-    return None
-
-
-#: Configuration key of the fabric clock (MHz) of each processing system.
-PS_FREQ_KEYS = {
-    "processing_system7": "PCW_FPGA0_PERIPHERAL_FREQMHZ",
-    "zynq_ultra_ps_e": "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ",
-}
 
 
 @dataclass
@@ -440,7 +345,7 @@ class VivadoStub:
                 self._problem(f"cell {name}: IP repository {repo} of {vlnv} is not on ip_repo_paths")
             elif not self.catalog_updated:
                 self._problem(f"cell {name}: update_ip_catalog was not run after setting ip_repo_paths")
-        elif not vlnv.startswith("xilinx.com:ip:") or _xilinx_ip(vlnv.split(":")[2], {}) is None:
+        elif not vlnv.startswith("xilinx.com:ip:") or xilinx_ip(vlnv.split(":")[2], {}) is None:
             self._problem(f"cell {name}: IP {vlnv} is neither in the catalogue nor a Xilinx IP the checker knows")
         self.cells[name] = _Cell(vlnv, self.line)
         self.report.cells[name] = vlnv
@@ -451,14 +356,14 @@ class VivadoStub:
     def _norm(path: Path) -> str:
         return str(PurePosixPath(*Path(path).resolve().parts))
 
-    def ip(self, cell: str) -> _Ip:
+    def ip(self, cell: str) -> XilinxIp:
         """Pins of ``cell`` (from the catalogue or the built-in Xilinx descriptions)."""
         c = self.cells[cell]
         entry = self.qnncc_ips.get(c.vlnv)
         if entry is not None:
             intf = {i["name"]: (i.get("protocol", "axis"), i["mode"], int(i["width"])) for i in entry["interfaces"]}
-            return _Ip(intf, tuple(entry["clock"]), tuple(entry["reset"]))
-        return _xilinx_ip(c.vlnv.split(":")[2], c.config) or _Ip({})
+            return XilinxIp(intf, tuple(entry["clock"]), tuple(entry["reset"]))
+        return xilinx_ip(c.vlnv.split(":")[2], c.config) or XilinxIp({})
 
     def create_bd_port(self, *args: str) -> str:
         """Stub of Vivado's ``create_bd_port``: records its effect on the block-design model."""
