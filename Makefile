@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_execute.py
 	$(BIN)/python benchmarks/bench_folding.py
 	$(BIN)/python benchmarks/bench_cppsim.py
+	$(BIN)/python benchmarks/bench_fifo.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

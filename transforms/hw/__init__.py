@@ -25,7 +25,14 @@ from .infer_mlp import (
 )
 from .insert_dwc import InsertDWC
 from .insert_fifo import InsertFIFO
-from .partition import CreateDataflowPartition, is_hw_node, partition_levels, split_by_budget
+from .partition import (
+    CreateDataflowPartition,
+    explain_software_nodes,
+    is_hw_node,
+    partition_levels,
+    split_by_budget,
+)
+from .set_fifo_depths import SetFIFODepths
 
 __all__ = [
     "ApplyFoldingConfig",
@@ -35,8 +42,10 @@ __all__ = [
     "load_folding_config",
     "save_folding_config",
     "CreateDataflowPartition",
+    "explain_software_nodes",
     "InsertDWC",
     "InsertFIFO",
+    "SetFIFODepths",
     "is_hw_node",
     "partition_levels",
     "split_by_budget",

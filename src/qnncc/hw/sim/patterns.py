@@ -1,0 +1,365 @@
+"""Per-layer token patterns: one frame of a layer's pipelined loop, as the simulator sees it.
+
+Each HW layer is modelled by a :class:`Program`: the iterations of the
+``#pragma HLS PIPELINE II=1`` loop of its template in
+``hls_templates/include/qnncc/*.hpp`` for one frame, each iteration reading
+one word from some input streams and writing one word to some output
+streams. The read/write decisions of every template depend only on loop
+counters, never on data, so the pattern is static and computed here once
+(run-length encoded, vectorised; the line-buffer and VVAU loops in chunks
+between counter events). Sources of the patterns, loop by loop:
+
+* ``mvau.hpp``: ``NUMVEC * SF * NF`` iterations (``SF = MW/SIMD``,
+  ``NF = MH/PE``); an iteration reads a word only during the first neuron fold
+  (``nf == 0``), writes one at the end of each synapse fold (``sf == SF - 1``).
+* ``thresholding.hpp``, ``channelwise.hpp``: ``NUMVEC * C/PE`` iterations,
+  each reads and writes one word.
+* ``labelselect.hpp``: per vector ``LABELS/PE`` reading iterations, then
+  ``K`` writing iterations.
+* ``dwc.hpp``: reads while it holds fewer than ``O`` elements, writes
+  whenever it holds at least ``O`` (both in the same iteration possible).
+* ``fmpadding.hpp``: one write per iteration, a read only inside the image.
+* ``pool.hpp`` ``maxpool``: one read per iteration, a write with the last
+  input word of a window; ``global_acc_pool``: writes with the last pixel.
+* ``swg.hpp``: emits while the rows of the current output row are in,
+  reads while the line buffer has a free row (``ROWS = SPAN + SH`` rows,
+  :func:`qnncc.codegen.layers.sliding.swg_buffer_rows`).
+* ``vvau.hpp``: reads a pixel while at most one result bank is full, drains
+  ``C/PE`` words of a pixel once it is read.
+* ``streams.hpp``: AddStreams reads both inputs and writes each iteration,
+  DuplicateStreams reads once and writes every output each iteration.
+
+Pipeline latency (:data:`DEFAULT_LATENCY`): cycles from an iteration's issue
+to its writes. These are *assumed* typical Vitis HLS pipeline depths of the
+loop bodies (read, compute, write), not measured from HLS reports; they
+delay outputs and cost one pipeline drain per frame (the template function
+returns after each frame), and can be overridden per op type or node.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from qnncc.core.errors import QnnccError
+from qnncc.hw.layers.base import HWLayer
+
+__all__ = [
+    "DEFAULT_LATENCY",
+    "Program",
+    "SimulationError",
+    "layer_latency",
+    "layer_program",
+    "sink_program",
+    "source_program",
+]
+
+
+class SimulationError(QnnccError):
+    """A model cannot be simulated (unsupported layer, inconsistent streams, deadlock when one was not allowed)."""
+
+
+#: Assumed pipeline depth (cycles from an iteration's issue to its writes) by op type; 2 for others.
+DEFAULT_LATENCY: Mapping[str, int] = {
+    "MVAU": 5,  # input buffer, weight read, dot product / popcount, accumulate, activation + write
+    "VVAU": 5,
+    "Thresholding": 3,  # read, compare with all thresholds and count, write
+    "ConvolutionInputGenerator": 3,  # address, line-buffer read, write
+    "ChannelwiseOp": 2,
+    "AddStreams": 2,
+    "DuplicateStreams": 1,
+    "StreamingDataWidthConverter": 1,
+    "FMPadding": 1,
+    "StreamingMaxPool": 2,
+    "GlobalAccPool": 2,
+    "LabelSelect": 2,
+}
+
+
+@dataclass(frozen=True)
+class Program:
+    """One frame of a layer's loop, run-length encoded.
+
+    Run ``j`` is ``length[j]`` consecutive iterations that each read one word
+    from every input port whose bit is set in ``rmask[j]`` and write one word
+    to every output port whose bit is set in ``wmask[j]``.
+
+    Attributes:
+        rmask: int64 ``[runs]``, bit ``k`` = reads input port ``k``.
+        wmask: int64 ``[runs]``, bit ``k`` = writes output port ``k``.
+        length: int64 ``[runs]``, iterations per run (>= 1).
+        n_in: input ports.
+        n_out: output ports.
+        latency: pipeline depth in cycles (writes of an iteration happen
+            ``latency`` pipeline advances after its issue).
+    """
+
+    rmask: np.ndarray
+    wmask: np.ndarray
+    length: np.ndarray
+    n_in: int
+    n_out: int
+    latency: int
+
+    @property
+    def iterations(self) -> int:
+        """Loop iterations per frame."""
+        return int(self.length.sum())
+
+    @property
+    def runs(self) -> int:
+        """Number of runs."""
+        return len(self.length)
+
+    def reads(self, port: int) -> int:
+        """Words read from input ``port`` per frame."""
+        return int(self.length[(self.rmask >> port) & 1 == 1].sum())
+
+    def writes(self, port: int) -> int:
+        """Words written to output ``port`` per frame."""
+        return int(self.length[(self.wmask >> port) & 1 == 1].sum())
+
+    def expand(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-iteration ``(rmask, wmask)`` arrays (for tests and small layers)."""
+        return np.repeat(self.rmask, self.length), np.repeat(self.wmask, self.length)
+
+
+# ---------------------------------------------------------------- run-length helpers
+def _merge(r: np.ndarray, w: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop empty runs and merge neighbours with equal masks."""
+    keep = n > 0
+    r, w, n = r[keep], w[keep], n[keep]
+    if len(n) == 0:
+        return r, w, n
+    new = np.ones(len(n), dtype=bool)
+    new[1:] = (r[1:] != r[:-1]) | (w[1:] != w[:-1])
+    starts = np.flatnonzero(new)
+    return r[starts], w[starts], np.add.reduceat(n, starts)
+
+
+def _program(
+    runs: list[tuple[int, int, int]] | tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_in: int,
+    n_out: int,
+    latency: int,
+    repeat: int = 1,
+) -> Program:
+    """A :class:`Program` from ``(rmask, wmask, length)`` runs, the runs tiled ``repeat`` times."""
+    if isinstance(runs, list):
+        arr = np.asarray(runs, dtype=np.int64).reshape(-1, 3)
+        r, w, n = arr[:, 0], arr[:, 1], arr[:, 2]
+    else:
+        r, w, n = (np.asarray(a, dtype=np.int64) for a in runs)
+    r, w, n = _merge(r, w, n)
+    if repeat > 1:
+        r, w, n = _merge(np.tile(r, repeat), np.tile(w, repeat), np.tile(n, repeat))
+    return Program(r, w, n, n_in, n_out, latency)
+
+
+def _from_masks(r: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run-length encode per-iteration mask arrays."""
+    r = np.asarray(r, dtype=np.int64).ravel()
+    w = np.asarray(w, dtype=np.int64).ravel()
+    return _merge(r, w, np.ones(len(r), dtype=np.int64))
+
+
+# ---------------------------------------------------------------- per-layer patterns
+def _frame_vectors(layer: HWLayer, index: int = 0) -> int:
+    """Vectors per frame (``qnncc.codegen.layers._common.frame_vectors``)."""
+    return math.prod(int(d) for d in layer.normal_input_shape(index)[1:-1])
+
+
+def _words(layer: HWLayer, index: int = 0) -> int:
+    """Words per frame of input ``index``."""
+    return math.prod(int(d) for d in layer.normal_input_shape(index)[1:]) // layer.input_elems_per_word(index)
+
+
+def _mvau(layer: HWLayer, lat: int) -> Program:
+    sf = int(layer.attrs["MW"]) // int(layer.attrs["SIMD"])
+    nf = int(layer.attrs["MH"]) // int(layer.attrs["PE"])
+    # one vector: nf == 0 reads every iteration; every synapse fold ends with a write
+    runs = [(1, 0, sf - 1), (1, 1, 1)] + [(0, 0, sf - 1), (0, 1, 1)] * (nf - 1)
+    return _program(runs, 1, 1, lat, _frame_vectors(layer))
+
+
+def _read_write_each(layer: HWLayer, lat: int) -> Program:
+    """Thresholding, ChannelwiseOp: one word in and one out per iteration."""
+    return _program([(1, 1, _words(layer))], 1, 1, lat)
+
+
+def _add_streams(layer: HWLayer, lat: int) -> Program:
+    return _program([(3, 1, _words(layer))], 2, 1, lat)
+
+
+def _duplicate_streams(layer: HWLayer, lat: int) -> Program:
+    n_out = layer.num_output_streams()
+    return _program([(1, (1 << n_out) - 1, _words(layer))], 1, n_out, lat)
+
+
+def _label_select(layer: HWLayer, lat: int) -> Program:
+    labels, pe, k = (int(layer.attrs[a]) for a in ("Labels", "PE", "K"))
+    return _program([(1, 0, labels // pe), (0, 1, k)], 1, 1, lat, _frame_vectors(layer))
+
+
+def _dwc(layer: HWLayer, lat: int) -> Program:
+    i, o = layer.input_elems_per_word(), layer.output_elems_per_word()
+    elems = math.prod(int(d) for d in layer.normal_input_shape()[1:])
+    period = math.lcm(i, o)
+    runs: list[tuple[int, int, int]] = []
+    have = written = 0
+    while written < period // o:  # dwc.hpp, one period of lcm(I, O) elements (have returns to 0)
+        read = have < o
+        if read:
+            have += i
+        write = have >= o
+        if write:
+            have -= o
+            written += 1
+        runs.append((int(read), int(write), 1))
+    return _program(runs, 1, 1, lat, elems // period)
+
+
+def _fmpadding(layer: HWLayer, lat: int) -> Program:
+    _, h, w, c = (int(d) for d in layer.normal_input_shape())
+    top, left, bottom, right = (int(p) for p in layer.attrs["Padding"])
+    cf = c // layer.input_elems_per_word()
+    inside = np.zeros((top + h + bottom, left + w + right), dtype=np.int64)
+    inside[top : top + h, left : left + w] = 1
+    r = np.repeat(inside.ravel(), cf)
+    return _program(_from_masks(r, np.ones_like(r)), 1, 1, lat)  # one image per call, as the template
+
+
+def _maxpool(layer: HWLayer, lat: int) -> Program:
+    _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
+    _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["PoolDim"])
+    cf = c // layer.input_elems_per_word()
+    h = np.arange(ih)[:, None]
+    w = np.arange(iw)[None, :]
+    last = ((h % kh == kh - 1) | (h == ih - 1)) & ((w % kw == kw - 1) | (w == iw - 1))
+    last &= (h // kh < oh) & (w // kw < ow)
+    wmask = np.repeat(last.astype(np.int64).ravel(), cf)
+    return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
+
+
+def _global_acc_pool(layer: HWLayer, lat: int) -> Program:
+    _, h, w, c = (int(d) for d in layer.normal_input_shape())
+    cf = c // int(layer.attrs["PE"])
+    return _program([(1, 0, (h * w - 1) * cf), (1, 1, cf)], 1, 1, lat)
+
+
+def _swg(layer: HWLayer, lat: int) -> Program:
+    from qnncc.codegen.layers.sliding import swg_buffer_rows
+
+    _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
+    _, oh_n, ow_n, _ = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
+    sh, _ = (int(s) for s in layer.attrs["Stride"])
+    dh, _ = (int(d) for d in layer.attrs["Dilation"])
+    cf = c // int(layer.attrs["SIMD"])
+    span = dh * (kh - 1) + 1
+    rows = swg_buffer_rows(span, sh, ih)
+    row_words, emit_words = iw * cf, ow_n * kw * kh * cf
+    runs: list[tuple[int, int, int]] = []
+    rr = rword = oh = top = emitted = 0
+    while rr < ih or oh < oh_n:  # swg.hpp, in chunks between row events
+        can_emit = oh < oh_n and rr >= top + span
+        can_read = rr < ih and (oh == oh_n or rr < top + rows)
+        if not (can_emit or can_read):
+            raise SimulationError(f"{layer.describe()}: the window generator loop stalls (rows={rows})")
+        k = min(emit_words - emitted if can_emit else emit_words, row_words - rword if can_read else row_words)
+        runs.append((int(can_read), int(can_emit), k))
+        if can_emit:
+            emitted += k
+            if emitted == emit_words:
+                emitted, oh, top = 0, oh + 1, top + sh
+        if can_read:
+            rword += k
+            if rword == row_words:
+                rword, rr = 0, rr + 1
+    return _program(runs, 1, 1, lat)
+
+
+def _vvau(layer: HWLayer, lat: int) -> Program:
+    channels, pe, simd = (int(layer.attrs[a]) for a in ("Channels", "PE", "SIMD"))
+    kh, kw = (int(k) for k in layer.attrs["Kernel"])
+    oh, ow = (int(d) for d in layer.attrs["Dim"])
+    pixels = oh * ow
+    in_words, out_words = kh * kw * channels // (simd * pe), channels // pe
+    runs: list[tuple[int, int, int]] = []
+    rd_pix = word = dr_pix = dr_word = 0
+    while dr_pix < pixels:  # vvau.hpp, in chunks between pixel events
+        can_drain = dr_pix < rd_pix
+        can_read = rd_pix < pixels and rd_pix < dr_pix + 2
+        k = min(out_words - dr_word if can_drain else out_words, in_words - word if can_read else in_words)
+        runs.append((int(can_read), int(can_drain), k))
+        if can_drain:
+            dr_word += k
+            if dr_word == out_words:
+                dr_word, dr_pix = 0, dr_pix + 1
+        if can_read:
+            word += k
+            if word == in_words:
+                word, rd_pix = 0, rd_pix + 1
+    return _program(runs, 1, 1, lat)
+
+
+_PATTERNS: Mapping[str, Callable[[HWLayer, int], Program]] = {
+    "MVAU": _mvau,
+    "Thresholding": _read_write_each,
+    "ChannelwiseOp": _read_write_each,
+    "AddStreams": _add_streams,
+    "DuplicateStreams": _duplicate_streams,
+    "LabelSelect": _label_select,
+    "StreamingDataWidthConverter": _dwc,
+    "FMPadding": _fmpadding,
+    "StreamingMaxPool": _maxpool,
+    "GlobalAccPool": _global_acc_pool,
+    "ConvolutionInputGenerator": _swg,
+    "VVAU": _vvau,
+}
+
+
+def layer_latency(op_type: str, name: str = "", overrides: Mapping[str, int] | None = None) -> int:
+    """Pipeline latency of a layer: ``overrides[name]``, ``overrides[op_type]``, :data:`DEFAULT_LATENCY` or 2."""
+    overrides = overrides or {}
+    for key in (name, op_type):
+        if key and key in overrides:
+            value = int(overrides[key])
+            if value < 0:
+                raise SimulationError(f"latency of {key!r} must be >= 0, got {value}")
+            return value
+    return DEFAULT_LATENCY.get(op_type, 2)
+
+
+def layer_program(layer: HWLayer, latency: int | None = None) -> Program:
+    """The per-frame token pattern of a HW layer (see the module docstring for the sources).
+
+    Args:
+        layer: the layer (its node's op type selects the pattern).
+        latency: pipeline depth; default :func:`layer_latency` of the op type.
+
+    Raises:
+        SimulationError: the op type has no pattern (e.g. ``StreamingFIFO``,
+            which the simulator models as a stream's capacity).
+    """
+    op_type = layer.node.op_type
+    pattern = _PATTERNS.get(op_type)
+    if pattern is None:
+        raise SimulationError(
+            f"{layer.describe()}: no cycle-level pattern for {op_type} (have: {', '.join(sorted(_PATTERNS))})"
+        )
+    return pattern(layer, layer_latency(op_type) if latency is None else latency)
+
+
+def source_program(words: int) -> Program:
+    """An external input (DMA) writing ``words`` words per frame, one per cycle when there is space."""
+    return _program([(0, 1, words)], 0, 1, 0)
+
+
+def sink_program(words: int) -> Program:
+    """An external output reading ``words`` words per frame, one per cycle when there is one."""
+    return _program([(1, 0, words)], 1, 0, 0)
