@@ -58,3 +58,12 @@ def tensor_sparsity(model: ModelWrapper, name: str) -> dict[str, Any] | None:
                         return None
                     return value if isinstance(value, dict) else None
     return None
+
+
+def unique_node_name(model: ModelWrapper, prefix: str) -> str:
+    """``prefix`` plus the smallest counter no node is named with yet (FINN style: ``StreamingFIFO_0``, ...)."""
+    used = {n.name for n in model.graph.node}
+    i = 0
+    while f"{prefix}{i}" in used:
+        i += 1
+    return f"{prefix}{i}"

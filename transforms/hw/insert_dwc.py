@@ -11,7 +11,7 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 
-from ._util import hw_node, is_hw, new_tensor
+from ._util import hw_node, is_hw, new_tensor, unique_node_name
 
 __all__ = ["InsertDWC", "STREAM_PASS_THROUGH"]
 
@@ -23,15 +23,6 @@ def _stream_index(model: ModelWrapper, node: onnx.NodeProto, tensor: str) -> int
     """Index of ``tensor`` among the node's stream (non-initializer) inputs."""
     streams = [t for t in node.input if t and model.get_initializer(t) is None]
     return streams.index(tensor)
-
-
-def _node_name(model: ModelWrapper, prefix: str) -> str:
-    """``prefix`` plus the smallest counter no node is named with yet (FINN's ``StreamingDataWidthConverter_0``...)."""
-    used = {n.name for n in model.graph.node}
-    i = 0
-    while f"{prefix}{i}" in used:
-        i += 1
-    return f"{prefix}{i}"
 
 
 class InsertDWC(Transformation):
@@ -96,7 +87,7 @@ class InsertDWC(Transformation):
             "StreamingDataWidthConverter",
             [cut],
             [new],
-            _node_name(model, "StreamingDataWidthConverter_"),
+            unique_node_name(model, "StreamingDataWidthConverter_"),
             dataType=dt.name,
             in_shape=shape,
             out_shape=shape,

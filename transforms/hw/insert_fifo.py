@@ -15,7 +15,7 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 
-from ._util import ensure_hw_domain, hw_node, is_hw, new_tensor
+from ._util import ensure_hw_domain, hw_node, is_hw, new_tensor, unique_node_name
 
 __all__ = ["InsertFIFO", "fifo_style"]
 
@@ -78,14 +78,6 @@ def _declared_depth(layer: HWLayer, attr: str, index: int) -> int:
     """Entry ``index`` of a layer's ``inFIFODepths``/``outFIFODepths`` attribute, 0 if it has none."""
     depths = layer.attrs.get(attr) or []
     return int(depths[index]) if index < len(depths) else 0
-
-
-def _node_name(model: ModelWrapper, prefix: str) -> str:
-    used = {n.name for n in model.graph.node}
-    i = 0
-    while f"{prefix}{i}" in used:
-        i += 1
-    return f"{prefix}{i}"
 
 
 class InsertFIFO(Transformation):
@@ -189,7 +181,7 @@ class InsertFIFO(Transformation):
             "StreamingFIFO",
             [src],
             [dst],
-            _node_name(model, "StreamingFIFO_"),
+            unique_node_name(model, "StreamingFIFO_"),
             depth=depth,
             folded_shape=list(folded),
             normal_shape=list(shape),

@@ -16,18 +16,10 @@ from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.sim.fifo_sizing import FIFOSizing, size_fifos
 from qnncc.hw.sim.network import DEFAULT_STREAM_DEPTH, Network, SimStream, build_network
 
-from ._util import ensure_hw_domain, hw_node, new_tensor
+from ._util import ensure_hw_domain, hw_node, new_tensor, unique_node_name
 from .insert_fifo import MAX_LUT_BITS, MAX_SRL_DEPTH, fifo_style
 
 __all__ = ["SetFIFODepths"]
-
-
-def _node_name(model: ModelWrapper, prefix: str) -> str:
-    used = {n.name for n in model.graph.node}
-    i = 0
-    while f"{prefix}{i}" in used:
-        i += 1
-    return f"{prefix}{i}"
 
 
 class SetFIFODepths(Transformation):
@@ -102,7 +94,7 @@ class SetFIFODepths(Transformation):
             self._size(model)
             return model, False
         attr = next(a for a in sdps[0].attribute if a.name == "model")
-        child = ModelWrapper(get_custom_op(sdps[0]).child_model(list(model.model.opset_import)))  # type: ignore[attr-defined]
+        child = ModelWrapper(get_custom_op(sdps[0]).child_model(list(model.model.opset_import)))
         self._size(child)
         attr.g.CopyFrom(child.graph)
         return model, False
@@ -159,7 +151,7 @@ class SetFIFODepths(Transformation):
             "StreamingFIFO",
             [tensor],
             [new],
-            _node_name(model, "StreamingFIFO_"),
+            unique_node_name(model, "StreamingFIFO_"),
             depth=depth,
             folded_shape=list(layer.folded_output_shape(k)),
             normal_shape=list(shape),
