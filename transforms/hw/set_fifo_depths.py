@@ -12,6 +12,7 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import StreamingDataflowPartition
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.sim.fifo_sizing import FIFOSizing, size_fifos
 from qnncc.hw.sim.network import DEFAULT_STREAM_DEPTH, Network, SimStream, build_network
@@ -94,7 +95,9 @@ class SetFIFODepths(Transformation):
             self._size(model)
             return model, False
         attr = next(a for a in sdps[0].attribute if a.name == "model")
-        child = ModelWrapper(get_custom_op(sdps[0]).child_model(list(model.model.opset_import)))
+        partition = get_custom_op(sdps[0])
+        assert isinstance(partition, StreamingDataflowPartition)
+        child = ModelWrapper(partition.child_model(list(model.model.opset_import)))
         self._size(child)
         attr.g.CopyFrom(child.graph)
         return model, False
