@@ -173,7 +173,8 @@ def maxpool_cases(draw: st.DrawFn) -> Case:
     kind = draw(st.sampled_from(["2d", "row", "column"]))
     if kind == "2d":
         kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-        h, w = kh * draw(st.integers(1, 4)), kw * draw(st.integers(1, 4))
+        # image sizes that tile and that do not (floor drops, ceil keeps the partial windows)
+        h, w = kh * draw(st.integers(1, 4)) + draw(st.integers(0, kh - 1)), kw * draw(st.integers(1, 4))
     elif kind == "row":  # H = kh = 1: W need not be a multiple of kw
         h = kh = 1
         w = draw(st.integers(1, 10))
@@ -280,6 +281,17 @@ def test_layer_cppsim_equals_execute_many(op_type, data):
 def single(case: Case) -> tuple[ModelWrapper, Any]:
     model = batch_model([case])
     return model, model.graph.node[0]
+
+
+@pytest.mark.parametrize("ceil", [0, 1])
+def test_maxpool_that_does_not_tile(ceil):
+    attrs = {"ImgDim": [14, 14], "PoolDim": [3, 3], "NumChannels": 4, "PE": 2, "CeilMode": ceil, "dataType": "UINT4"}
+    model, node = single(Case("StreamingMaxPool", attrs, (1, 14, 14, 4)))
+    x = random_values(np.random.default_rng(ceil), DataType["UINT4"], (3, 14, 14, 4))
+    (y,) = build_layer_sim(model, node).run([x])
+    expected = qnncc.execute(model, {"x0": x}, backend="reference")["y0"]
+    assert expected.shape == ((3, 5, 5, 4) if ceil else (3, 4, 4, 4))
+    np.testing.assert_array_equal(y, expected)
 
 
 def test_single_layer_sim_of_a_strided_dilated_window():

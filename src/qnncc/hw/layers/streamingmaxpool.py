@@ -8,9 +8,10 @@ each non-overlapping ``kh x kw`` window, ``OH = H // kh`` (rounded up with
 pixels it covers), i.e. :func:`qnncc.custom_op.maxpool_nhwc.maxpool_nhwc`
 with ``strides = kernel`` and no padding.
 
-As in FINN, a 2-D pooling needs ``H % kh == 0`` and ``W % kw == 0``
-(finn-hlslib ``StreamingMaxPool``); only a 1-D pooling (``H = kh = 1`` or
-``W = kw = 1``) may round up. ``dataType`` is the datatype of both streams.
+Unlike finn-hlslib's ``StreamingMaxPool`` (2-D pooling needs ``H % kh == 0``
+and ``W % kw == 0``), qnncc's implementation (``pool.hpp``) pools any image
+size: floor mode drops the rows/columns past the last whole window, ceil
+mode keeps a partial last window. ``dataType`` is the datatype of both streams.
 
 Folding: a 1-D pooling reads ``PE`` channels per word; the 2-D hlslib
 kernel reads all ``C`` channels of a pixel per word (``PE`` is then unused).
@@ -63,8 +64,6 @@ class StreamingMaxPool(PassThroughType):
         parse_datatype(self, "dataType")
         if kh > h or kw > w:
             raise UnsupportedOpError(f"{self.describe()}: PoolDim {[kh, kw]} larger than ImgDim {[h, w]}")
-        if not self.is_1d() and (h % kh or w % kw):
-            raise UnsupportedOpError(f"{self.describe()}: a 2-D StreamingMaxPool needs ImgDim divisible by PoolDim")
         super().validate()
 
     @override
