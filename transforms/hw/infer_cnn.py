@@ -88,9 +88,8 @@ class InferConvInpGen(Transformation):
 class InferStreamingMaxPool(Transformation):
     """``MaxPoolNHWC`` with ``strides == kernel_shape`` and no padding to ``StreamingMaxPool`` (FINN name).
 
-    Integer input, batch 1. As in FINN, a 2-D pooling must tile the image
-    (``H % kh == 0``, ``W % kw == 0``); a 1-D pooling may round up
-    (``ceil_mode``) but not on BIPOLAR data. Exact: same window maxima.
+    Integer input, batch 1, any image size (floor or ceil mode; a 1-D
+    pooling in ceil mode not on BIPOLAR data). Exact: same window maxima.
     """
 
     @override
