@@ -247,6 +247,58 @@ def graph_specs(draw: st.DrawFn, kinds: tuple[str, ...] = ("mlp", "cnn")) -> Gra
     )
 
 
+@st.composite
+def residual_cnn_specs(draw: st.DrawFn) -> GraphSpec:
+    """Strategy for CNNs built around residual blocks that the whole HW flow can map (batch 1).
+
+    An unsigned 8-bit input quantizer, an optional first convolution with a
+    per-tensor ``relu_quant`` activation, one or two Brevitas residual blocks
+    (shared-scale quantizers before the ``Add``, integer weights), optional
+    2x2 max pools, and a fully connected head (float logits, quantized
+    logits or top-1 indices). Every op before the head has a HW layer.
+    """
+    dyadic = draw(st.booleans())
+    layers: list[Layer] = []
+    if draw(st.booleans()):
+        layers.append(
+            ConvSpec(
+                channels=draw(st.integers(1, 4)),
+                kernel=draw(st.sampled_from((3, 1))),
+                pad=draw(st.sampled_from((1, 0))),
+                weight=WeightSpec(bits=draw(st.integers(2, 6)), per_channel=draw(st.booleans())),
+                bn=draw(st.booleans()),
+                act=ActSpec(kind="relu_quant", bits=draw(st.integers(2, 5))),
+            )
+        )
+    for _ in range(draw(st.integers(1, 2))):
+        layers.append(
+            ResidualSpec(
+                kernel=draw(st.sampled_from((3, 1))),
+                weight=WeightSpec(bits=draw(st.integers(2, 6)), per_channel=draw(st.booleans())),
+                bits=draw(st.integers(2, 6)),
+                bn=draw(st.booleans()),
+            )
+        )
+        if draw(st.integers(0, 3)) == 0:
+            layers.append(PoolSpec())
+    size = draw(st.sampled_from((4, 6, 8)))
+    return GraphSpec(
+        kind="cnn",
+        batch=1,
+        input_shape=(draw(st.integers(1, 3)), size, size),
+        input_quant=draw(st.sampled_from(("u8_255", "u8_random"))),
+        layers=tuple(layers),
+        flatten=draw(st.sampled_from(("flatten", "reshape"))),
+        head_weight=WeightSpec(bits=draw(st.integers(2, 6)), per_channel=draw(st.booleans())),
+        head_op=draw(st.sampled_from(("gemm", "matmul"))),
+        head_bias=draw(st.booleans()),
+        classes=draw(st.integers(2, 10)),
+        head=draw(st.sampled_from(("float", "quant", "topk"))),
+        dyadic=dyadic,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
 # ----------------------------------------------------------------- building
 
 

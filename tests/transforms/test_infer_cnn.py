@@ -110,9 +110,9 @@ def test_conv_inp_gen_and_maxpool_units():
     model = make_model(im2col, {"x": ([1, 6, 6, 4], "INT4")}, list("abcdef"), {})
     model.model.opset_import.add(domain=QONNX, version=1)
     converted, ops = convert(model, InferConvInpGen(), InferStreamingMaxPool())
-    # c: padding with 1 (FMPadding pads zeros); e: overlapping windows; f: 6 % 4 != 0
+    # c: padding with 1 (FMPadding pads zeros); e: overlapping windows; f (6 % 4 != 0) converts, floor mode
     assert ops == Counter(
-        {"ConvolutionInputGenerator": 2, "FMPadding": 1, "StreamingMaxPool": 1, "Im2Col": 1, "MaxPoolNHWC": 2}
+        {"ConvolutionInputGenerator": 2, "FMPadding": 1, "StreamingMaxPool": 2, "Im2Col": 1, "MaxPoolNHWC": 1}
     )
     swg = converted.get_node_by_name(converted.find_producer("a").name)  # type: ignore[union-attr]
     assert swg is not None and converted.get_nodeattr(swg, "depthwise") == 1
@@ -331,9 +331,6 @@ def brevitas_to_hw(name: str) -> ModelWrapper:
 
 
 HEAD = ["Mul", "Add", "TopK"]  # float per-class scale and bias of the classifier, then top-1
-RES2_BLOCKS = """Reshape Transpose Mul MultiThreshold Mul Transpose Im2Col MatMul MultiThreshold Transpose Mul Add
-    MultiThreshold Mul MultiThreshold Mul Transpose Im2Col MatMul MultiThreshold Transpose Mul Add MultiThreshold
-    MaxPool Reshape"""
 BREVITAS = {
     "cnv3_w2a2": (
         {"Thresholding": 1, "FMPadding": 2, "ConvolutionInputGenerator": 3, "MVAU": 4, "StreamingMaxPool": 2},
@@ -343,11 +340,19 @@ BREVITAS = {
         {"Thresholding": 2, "FMPadding": 3, "ConvolutionInputGenerator": 3, "VVAU": 2, "MVAU": 4, "GlobalAccPool": 1},
         ["Reshape", "Reshape", *HEAD],
     ),
-    # the residual branches carry float scales into their Adds (streamlining does not factor them out),
-    # so the convolutions reading them and the Adds stay in software
+    # both residual blocks in HW: the shared scale moves past the Add (MoveSharedScalePastAdd), the forks
+    # become DuplicateStreams, the joins AddStreams and the requantizers Thresholding
     "res2_w3a3": (
-        {"Thresholding": 1, "FMPadding": 3, "ConvolutionInputGenerator": 3, "MVAU": 4, "StreamingMaxPool": 1},
-        [*RES2_BLOCKS.split(), *HEAD],
+        {
+            "Thresholding": 5,
+            "FMPadding": 5,
+            "ConvolutionInputGenerator": 5,
+            "MVAU": 6,
+            "StreamingMaxPool": 2,
+            "DuplicateStreams": 2,
+            "AddStreams": 2,
+        },
+        ["Reshape", "Reshape", *HEAD],
     ),
 }
 

@@ -11,8 +11,10 @@ For every graph drawn by :mod:`qnn_graphs` (tiny Brevitas-style MLPs and CNNs):
    sorted thresholds, integer thresholds wherever a ``MultiThreshold`` reads an
    integer ``MatMul``/``Conv``, and for plain quantized MLPs exactly FINN's
    ``MultiThreshold (MatMul MultiThreshold)* MatMul`` chain;
-4. the lowering passes (``LowerConvsToMatMul``, NHWC, XNOR-popcount) after
-   streamlining, each against the model before it (if ``transforms.lower`` exists).
+4. the lowering passes (``LowerConvsToMatMul``, NHWC including the residual
+   joins, XNOR-popcount) after streamlining, each against the model before it
+   (if ``transforms.lower`` exists). The whole HW flow on residual CNNs is
+   checked pass by pass in ``test_residual_property.py``.
 
 After conversion, streamlining and lowering, every integer datatype annotation
 must hold for the constant and for every value computed on the test inputs.
@@ -220,7 +222,11 @@ def lowering_passes() -> list[Transformation] | None:
         "LowerConvsToMatMul",
         "MakeMaxPoolNHWC",
         "AbsorbTransposeIntoMultiThreshold",
+        "MoveTransposeBeforeMultiThreshold",
+        "MoveTransposePastJoinAdd",
+        "MergeParallelTransposes",
         "RemoveConsecutiveTransposes",
+        "CollapseConsecutiveReshapes",
         "InferDataLayouts",
     )
     if not all(hasattr(lower, n) for n in names):

@@ -4,7 +4,8 @@ Every HW node (domain ``qnncc.hw``) gets a partition level: the number of
 software stretches between it and the graph inputs along the worst path.
 HW nodes of one level form one dataflow partition, so each partition is a
 convex block that can be streamed on the FPGA; the nodes left in the parent
-graph run in software and are listed in :attr:`CreateDataflowPartition.software_nodes`.
+graph run in software and are listed in :attr:`CreateDataflowPartition.software_nodes`,
+with the reasons in :attr:`CreateDataflowPartition.software_report`.
 """
 
 from __future__ import annotations
@@ -37,17 +38,40 @@ SHAPE_ONLY_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
 
 
 def _stream_reshapes(model: ModelWrapper) -> set[int]:
-    """Indices of shape-only nodes fed by a HW layer and read only by HW layers (kept inside partitions)."""
-    producer = {t: n for n in model.graph.node for t in n.output if t}
-    found = set()
-    for i, node in enumerate(model.graph.node):
-        if node.op_type not in SHAPE_ONLY_OPS or node.output[0] in model.graph_output_names():
-            continue
-        src = producer.get(node.input[0])
-        readers = model.find_consumers(node.output[0])
-        if src is not None and is_hw_node(src) and readers and all(is_hw_node(r) for r in readers):
-            found.add(i)
-    return found
+    """Indices of shape-only nodes between HW layers (kept inside partitions).
+
+    A shape-only node qualifies when, looking through chains of shape-only
+    nodes, its input comes from a HW layer and all its readers are HW layers,
+    e.g. ``Thresholding -> Reshape -> Reshape -> MVAU`` (a global pool's
+    ``[1, 1, 1, C]`` turned into NCHW, then flattened). None may write a graph output.
+    """
+    nodes = list(model.graph.node)
+    outputs = set(model.graph_output_names())
+    producer = {t: i for i, n in enumerate(nodes) for t in n.output if t}
+    readers: dict[str, list[int]] = {}
+    for i, n in enumerate(nodes):
+        for t in dict.fromkeys(n.input):
+            if t:
+                readers.setdefault(t, []).append(i)
+    candidates = {
+        i
+        for i, n in enumerate(nodes)
+        if n.op_type in SHAPE_ONLY_OPS and n.domain in ("", "ai.onnx") and n.output[0] not in outputs
+    }
+
+    def fed_by_hw(i: int, seen: frozenset[int] = frozenset()) -> bool:
+        src = producer.get(nodes[i].input[0])
+        if src is None or src in seen:
+            return False
+        return is_hw_node(nodes[src]) or (src in candidates and fed_by_hw(src, seen | {i}))
+
+    def read_by_hw(i: int, seen: frozenset[int] = frozenset()) -> bool:
+        rs = readers.get(nodes[i].output[0], [])
+        return bool(rs) and all(
+            is_hw_node(nodes[r]) or (r in candidates and r not in seen and read_by_hw(r, seen | {i})) for r in rs
+        )
+
+    return {i for i in candidates if fed_by_hw(i) and read_by_hw(i)}
 
 
 def partition_levels(model: ModelWrapper) -> dict[int, int]:
@@ -84,6 +108,8 @@ class CreateDataflowPartition(Transformation):
     Attributes:
         software_nodes: ``(name, op_type)`` of the nodes left in software,
             filled by :meth:`apply`.
+        software_report: one line per reason why nodes stay in software
+            (see :func:`explain_software_nodes`), filled by :meth:`apply`.
 
     Raises:
         TransformationError: if ``splits`` decreases along a stream.
@@ -92,6 +118,7 @@ class CreateDataflowPartition(Transformation):
     def __init__(self, splits: Mapping[str, int] | None = None) -> None:
         self.splits = dict(splits or {})
         self.software_nodes: list[tuple[str, str]] = []
+        self.software_report: list[str] = []
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
@@ -123,8 +150,9 @@ class CreateDataflowPartition(Transformation):
         self.software_nodes = [
             (n.name, n.op_type) for n in model.graph.node if n.op_type != "StreamingDataflowPartition"
         ]
-        if self.software_nodes:
-            log.info("nodes left in software: %s", ", ".join(f"{n} ({t})" for n, t in self.software_nodes))
+        self.software_report = explain_software_nodes(model)
+        for line in self.software_report:
+            log.info("%s", line)
         return model, False
 
     def _split_of(self, model: ModelWrapper, idx: int) -> int:
@@ -147,6 +175,92 @@ class CreateDataflowPartition(Transformation):
                 if b < a:
                     edge = f"{model.graph.node[i].name} -> {node.name}"
                     raise TransformationError(f"partition split decreases along the stream {edge} ({a} -> {b})")
+
+
+#: Ops of the float classifier head Brevitas exports after the last layer (scale, bias).
+_HEAD_OPS = ("Mul", "Add")
+
+
+def _constant_operand(model: ModelWrapper, node: onnx.NodeProto) -> np.ndarray | None:
+    values = [model.get_initializer(t) for t in node.input]
+    consts = [v for v in values if v is not None]
+    return consts[0] if len(node.input) == 2 and len(consts) == 1 else None
+
+
+def _float_head(model: ModelWrapper, topk: onnx.NodeProto) -> list[onnx.NodeProto]:
+    """The chain of constant ``Mul``/``Add`` nodes (in graph order) feeding ``topk`` through private tensors."""
+    chain: list[onnx.NodeProto] = []
+    tensor = topk.input[0]
+    while True:
+        node = model.find_producer(tensor)
+        if node is None or node.op_type not in _HEAD_OPS or _constant_operand(model, node) is None:
+            break
+        if len(model.find_consumers(tensor)) != 1 or tensor in model.graph_output_names():
+            break
+        chain.insert(0, node)
+        tensor = next(t for t in node.input if model.get_initializer(t) is None)
+    return chain
+
+
+def _describe_constant(node: onnx.NodeProto, value: np.ndarray) -> str:
+    if value.size == 1:
+        what = "positive scalar" if node.op_type == "Mul" and float(value.reshape(-1)[0]) > 0 else "scalar"
+        return f"{node.name} ({node.op_type}, {what})"
+    kind = "scale" if node.op_type == "Mul" else "bias"
+    return f"{node.name} ({node.op_type}, per-class {kind} {list(value.shape)})"
+
+
+def explain_software_nodes(model: ModelWrapper) -> list[str]:
+    """One line per reason why the non-partition nodes of a partitioned model stay in software.
+
+    A float classifier head (constant ``Mul``/``Add`` nodes feeding a
+    ``TopK``) gets one line naming its nodes: argmax is invariant to a
+    positive per-tensor scale and a shared offset only (which
+    :class:`~qnncc.transforms.streamline.AbsorbScalarMulAddIntoTopK` removes),
+    so a per-class scale or bias cannot be folded into an integer
+    ``LabelSelect`` exactly. Every other node gets a line with its op, and
+    whether it reads a float (non-integer) tensor.
+    """
+    software = [n for n in model.graph.node if n.op_type != "StreamingDataflowPartition"]
+    lines: list[str] = []
+    explained: set[str] = set()
+    for topk in [n for n in software if n.op_type == "TopK"]:
+        head = _float_head(model, topk)
+        if not head:
+            continue
+        values = [_constant_operand(model, node) for node in head]
+        parts = [_describe_constant(node, value) for node, value in zip(head, values, strict=True) if value is not None]
+        if any(value is not None and value.size > 1 for value in values):
+            reason = (
+                "argmax is invariant only to a positive per-tensor scale and a shared offset, so a per-class "
+                "scale or bias cannot be absorbed into an integer LabelSelect exactly"
+            )
+        else:
+            reason = (
+                "dropping the scalar scale/offset was not shown to keep the order of every logit the layer "
+                "can produce (float32 rounding could create a tie), so it is not absorbed into a LabelSelect"
+            )
+        lines.append(f"float classifier head kept in software: {' -> '.join(parts)} -> {topk.name} (TopK): {reason}")
+        explained.update(n.name for n in (*head, topk))
+    inputs = set(model.graph_input_names())
+    for node in software:
+        if node.name in explained:
+            continue
+        lines.append(f"{node.name} ({node.op_type}) kept in software: {_software_reason(model, node, inputs)}")
+    return lines
+
+
+def _software_reason(model: ModelWrapper, node: onnx.NodeProto, graph_inputs: set[str]) -> str:
+    if node.op_type == "Transpose" and node.input[0] in graph_inputs:
+        return "converts the graph input to the channels-last (NHWC) stream the accelerator reads"
+    value = _constant_operand(model, node)
+    if node.op_type in _HEAD_OPS and value is not None and not bool(np.all(value == np.round(value))):
+        what = "scale" if node.op_type == "Mul" else "bias"
+        shape = "scalar" if value.size == 1 else f"per-channel {list(value.shape)}"
+        return f"applies a non-integer {shape} {what} (float arithmetic, no integer HW layer)"
+    dynamic = [t for t in node.input if t and model.get_initializer(t) is None]
+    floats = [t for t in dynamic if not model.get_tensor_datatype(t).is_integer()]
+    return f"reads the float tensor {floats[0]!r}" if floats else "no HW layer was inferred for it"
 
 
 def split_by_budget(layers: Sequence[tuple[str, Any]], budget: Mapping[str, float]) -> dict[str, int]:

@@ -8,6 +8,11 @@ under the names FINN users know:
 * :class:`InferDataLayouts`: ``NCHW``/``NHWC``/``NC``/... annotations;
 * :class:`MakeMaxPoolNHWC`: ``MaxPool`` next to transposes -> ``MaxPoolNHWC``;
 * :class:`AbsorbTransposeIntoMultiThreshold`: ``MultiThreshold`` in NHWC;
+* :class:`MoveTransposeBeforeMultiThreshold`: ``MultiThreshold -> Transpose(NCHW->NHWC)``
+  becomes ``Transpose -> MultiThreshold`` in NHWC (e.g. the input quantizer);
+* :class:`MoveTransposePastJoinAdd`: equal transposes on both inputs of an ``Add``
+  move past it (residual joins);
+* :class:`MergeParallelTransposes`: equal transposes of one tensor become one;
 * :class:`RemoveConsecutiveTransposes`: transpose pairs that cancel;
 * :class:`ConvertBipolarMatMulToXnorPopcount`: bipolar ``MatMul`` ->
   ``XnorPopcountMatMul`` on binary encodings.
@@ -22,13 +27,28 @@ Typical order after streamlining::
 """
 
 from .conv import LowerConvsToMatMul
-from .flatten import AbsorbTransposeIntoFlatten, ConvertToNHWC, TransposeToReshape
+from .flatten import (
+    AbsorbTransposeIntoFlatten,
+    CollapseConsecutiveReshapes,
+    ConvertToNHWC,
+    TransposeToReshape,
+    channels_last_passes,
+    reshape_cleanup_passes,
+)
 from .layouts import InferDataLayouts
-from .nhwc import AbsorbTransposeIntoMultiThreshold, MakeMaxPoolNHWC, RemoveConsecutiveTransposes
+from .nhwc import (
+    AbsorbTransposeIntoMultiThreshold,
+    MakeMaxPoolNHWC,
+    MergeParallelTransposes,
+    MoveTransposeBeforeMultiThreshold,
+    MoveTransposePastJoinAdd,
+    RemoveConsecutiveTransposes,
+)
 from .xnor import ConvertBipolarMatMulToXnorPopcount
 
 __all__ = [
     "AbsorbTransposeIntoFlatten",
+    "CollapseConsecutiveReshapes",
     "ConvertToNHWC",
     "TransposeToReshape",
     "AbsorbTransposeIntoMultiThreshold",
@@ -36,5 +56,10 @@ __all__ = [
     "InferDataLayouts",
     "LowerConvsToMatMul",
     "MakeMaxPoolNHWC",
+    "MergeParallelTransposes",
+    "MoveTransposeBeforeMultiThreshold",
+    "MoveTransposePastJoinAdd",
     "RemoveConsecutiveTransposes",
+    "channels_last_passes",
+    "reshape_cleanup_passes",
 ]

@@ -5,6 +5,7 @@
   that layer's weight rows (FINN's ``RemoveCNVtoFCFlatten`` idea);
 * :class:`TransposeToReshape` turns a Transpose that only moves size-1 axes
   (e.g. ``NCHW -> NHWC`` of a one-channel input) into a Reshape;
+* :class:`CollapseConsecutiveReshapes` merges back-to-back reshapes;
 * :class:`ConvertToNHWC` repeats the channels-last passes until the
   transposes between layers are gone.
 """
@@ -19,8 +20,16 @@ from typing_extensions import override
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 
+from .._graph import drop_tensor_metadata
 from ._util import NHWC_TO_NCHW, is_graph_output, is_transpose, transpose_perm
-from .nhwc import AbsorbTransposeIntoMultiThreshold, MakeMaxPoolNHWC, RemoveConsecutiveTransposes
+from .nhwc import (
+    AbsorbTransposeIntoMultiThreshold,
+    MakeMaxPoolNHWC,
+    MergeParallelTransposes,
+    MoveTransposeBeforeMultiThreshold,
+    MoveTransposePastJoinAdd,
+    RemoveConsecutiveTransposes,
+)
 
 
 def _sole(model: ModelWrapper, tensor: str) -> onnx.NodeProto | None:
@@ -103,23 +112,89 @@ class TransposeToReshape(Transformation):
         return model, False
 
 
+#: Ops that keep the row-major element order and only change the shape.
+RESHAPES = ("Reshape", "Flatten")
+
+
+class CollapseConsecutiveReshapes(Transformation):
+    """``Reshape|Flatten -> Reshape|Flatten`` becomes one ``Reshape`` to the final static shape.
+
+    Pattern: a ``Reshape`` or ``Flatten`` reading the private output of
+    another one (one reader, not a graph output), the final output shape
+    known. Typical after a global pool: ``[1, 1, 1, C]`` (NHWC) reshaped to
+    NCHW ``[1, C, 1, 1]``, then flattened to ``[1, C]``.
+
+    Why it is exact: both ops keep the row-major order of the elements, so
+    their composition is a reshape of the first input to the final shape.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for second in list(model.graph.node):
+            if second.op_type not in RESHAPES or second.domain not in ("", "ai.onnx"):
+                continue
+            first = model.find_producer(second.input[0])
+            if first is None or first.op_type not in RESHAPES or first.domain not in ("", "ai.onnx"):
+                continue
+            reader = _sole(model, first.output[0])
+            if reader is None or reader is not second:
+                continue
+            shape = model.get_tensor_shape(second.output[0])
+            if shape is None or any(d <= 0 for d in shape):
+                continue
+            name = model.make_new_name(f"{second.name or second.op_type}_shape")
+            model.set_initializer(name, np.array(shape, dtype=np.int64))
+            idx = model.get_node_index(second)
+            reshape = helper.make_node(
+                "Reshape", [first.input[0], name], [second.output[0]], name=second.name or "Reshape"
+            )
+            model.remove_node(second)
+            model.graph.node.insert(idx, reshape)
+            model.remove_node(first)
+            drop_tensor_metadata(model, first.output[0])
+            return model, True
+        return model, False
+
+
+def channels_last_passes() -> list[Transformation]:
+    """Fresh instances of the layout passes :class:`ConvertToNHWC` repeats, in order."""
+    return [
+        MakeMaxPoolNHWC(),
+        AbsorbTransposeIntoMultiThreshold(),
+        MoveTransposeBeforeMultiThreshold(),
+        MoveTransposePastJoinAdd(),
+        MergeParallelTransposes(),
+        RemoveConsecutiveTransposes(),
+        AbsorbTransposeIntoFlatten(),
+    ]
+
+
+def reshape_cleanup_passes() -> list[Transformation]:
+    """Fresh instances of the passes :class:`ConvertToNHWC` runs once the layout passes are done."""
+    return [TransposeToReshape(), CollapseConsecutiveReshapes()]
+
+
 class ConvertToNHWC(Transformation):
     """Run the channels-last passes to a fixpoint after :class:`LowerConvsToMatMul`.
 
-    Repeats :class:`MakeMaxPoolNHWC`, :class:`AbsorbTransposeIntoMultiThreshold`,
-    :class:`RemoveConsecutiveTransposes`, :class:`AbsorbTransposeIntoFlatten`
-    and :class:`TransposeToReshape` (each exact) until none applies.
+    Repeats :func:`channels_last_passes` (:class:`MakeMaxPoolNHWC`,
+    :class:`AbsorbTransposeIntoMultiThreshold`, :class:`MoveTransposeBeforeMultiThreshold`,
+    :class:`MoveTransposePastJoinAdd`, :class:`MergeParallelTransposes`,
+    :class:`RemoveConsecutiveTransposes`, :class:`AbsorbTransposeIntoFlatten`) until none applies, then
+    :func:`reshape_cleanup_passes` (:class:`TransposeToReshape`,
+    :class:`CollapseConsecutiveReshapes`), and again while anything changes.
+    Each pass is exact. The cleanup waits for the layout passes: a
+    transpose of a one-channel tensor turned into a reshape too early could
+    no longer cancel with its partner or be absorbed.
     """
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         before = model.serialize()
-        for step in (
-            MakeMaxPoolNHWC(),
-            AbsorbTransposeIntoMultiThreshold(),
-            RemoveConsecutiveTransposes(),
-            AbsorbTransposeIntoFlatten(),
-            TransposeToReshape(),
-        ):
+        for step in channels_last_passes():
+            model = step.run(model)
+        if model.serialize() != before:
+            return model, True
+        for step in reshape_cleanup_passes():
             model = step.run(model)
         return model, model.serialize() != before

@@ -204,6 +204,59 @@ class AbsorbTransposeIntoMultiThreshold(Transformation):
         return model, changed
 
 
+class MoveTransposeBeforeMultiThreshold(Transformation):
+    """``MultiThreshold -> Transpose(NCHW->NHWC)`` becomes ``Transpose -> MultiThreshold`` in NHWC.
+
+    Pattern: a 4-D ``MultiThreshold`` (``data_layout`` unset or ``NCHW``)
+    whose only consumer is a ``Transpose(NCHW->NHWC)``, and whose input is
+    not a ``Transpose(NHWC->NCHW)`` (that case is
+    :class:`AbsorbTransposeIntoMultiThreshold`'s). Typical: the input
+    quantizer of a multi-channel image, followed by the first lowered
+    convolution (on a one-channel graph input the transpose is left to
+    :class:`~.flatten.TransposeToReshape`). Rewrite: ``x -> Transpose(NCHW->NHWC) -> MultiThreshold(NHWC)
+    -> y`` where ``y`` is the old transpose's output; the transpose moves
+    towards the graph input, leaving the thresholds on the channels-last stream.
+
+    Why it is exact: the thresholds compare each element with those of its
+    own channel; with ``data_layout="NHWC"`` the channel is read from axis 3,
+    so thresholding commutes with the transpose. All matches are rewritten in one round.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        for node in list(model.graph.node):
+            if node.op_type != "MultiThreshold":
+                continue
+            if str(model.get_nodeattr(node, "data_layout", "") or "") not in ("", "NCHW"):
+                continue
+            pre, post = _channels_last_sandwich(model, node)
+            x, y = node.input[0], node.output[0]
+            x_shape = model.get_tensor_shape(x)
+            if pre is not None or post is None or x_shape is None or len(x_shape) != 4:
+                continue
+            if x_shape[1] == 1 and x in model.graph_input_names():
+                continue  # TransposeToReshape makes it a free reshape of the stream, inside the accelerator
+            base = node.name or "MultiThreshold"
+            src = model.make_new_name(f"{base}_in_nhwc")
+            tr_name = model.make_new_name(f"{base}_to_nhwc")
+            tr = helper.make_node("Transpose", [x], [src], name=tr_name, perm=NCHW_TO_NHWC)
+            model.set_tensor_shape(src, _nhwc(x_shape))
+            model.set_tensor_datatype(src, model.get_tensor_datatype(x))
+            model.set_tensor_layout(src, "NHWC")
+            dt = model.get_tensor_datatype(y)
+            node.input[0] = src
+            node.output[0] = post.output[0]
+            model.set_nodeattr(node, "data_layout", "NHWC")
+            if model.get_tensor_datatype(post.output[0]).is_float() and not dt.is_float():
+                model.set_tensor_datatype(post.output[0], dt)
+            model.remove_node(post)
+            drop_tensor_metadata(model, y)
+            insert_nodes(model, model.get_node_index(node), [tr])
+            changed = True
+        return model, changed
+
+
 class RemoveConsecutiveTransposes(Transformation):
     """Remove ``Transpose -> Transpose`` pairs that cancel (FINN's ``AbsorbConsecutiveTransposes``).
 
@@ -241,4 +294,127 @@ class RemoveConsecutiveTransposes(Transformation):
             if removed:
                 remove_if_dead(model, first)
                 changed = True
+        return model, changed
+
+
+class MoveTransposePastJoinAdd(Transformation):
+    """Move the ``Transpose`` nodes on the inputs of an ``Add`` past it (FINN's ``MoveTransposePastJoinAdd``).
+
+    Patterns, ``a`` and ``b`` non-constant with equal static shapes (no broadcasting):
+
+    * ``Add(Transpose(a, perm), Transpose(b, perm)) -> z``, any ``perm``: the
+      two branches of a lowered residual block both return to NCHW;
+    * ``Add(Transpose(a, NHWC->NCHW), b) -> z`` (either order) where ``b`` is
+      not such a transpose: a branch still in NCHW, e.g. a shortcut
+      quantizer reading the block input. ``b`` gets a new
+      ``Transpose(NCHW->NHWC)``, which the other passes move up its branch.
+
+    Rewrite: ``Add(a, b') -> m -> Transpose(m, perm) -> z`` (``b'`` is ``b``
+    resp. its new transpose); ``m`` has ``a``'s shape and layout and ``z``'s
+    datatype. A transpose whose output nothing else reads is removed. The
+    transpose after the join can then cancel with the next one or be absorbed
+    by the next ``MultiThreshold``, leaving the join in NHWC. Only transposes
+    back to NCHW move down on one side, so the rewrite cannot undo itself.
+
+    Why it is exact: an elementwise sum of equally shaped tensors commutes
+    with any permutation of the axes, and a transpose followed by its
+    inverse is the identity; the same float32 additions are done.
+    All matches are rewritten in one round.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        for node in list(model.graph.node):
+            if node.op_type != "Add" or node.domain not in ("", "ai.onnx") or len(node.input) != 2:
+                continue
+            if any(not t or model.is_constant(t) for t in node.input):
+                continue
+            ensure_shapes(model, [*node.input, node.output[0]])
+            changed |= _move_transposes_past_add(model, node)
+        return model, changed
+
+
+def _plain_transpose(model: ModelWrapper, node: onnx.NodeProto | None) -> list[int] | None:
+    if node is None or node.op_type != "Transpose" or node.domain not in ("", "ai.onnx"):
+        return None
+    return transpose_perm(model, node)
+
+
+def _move_transposes_past_add(model: ModelWrapper, node: onnx.NodeProto) -> bool:
+    z = node.output[0]
+    pre = [model.find_producer(t) for t in node.input]
+    perms = [_plain_transpose(model, p) for p in pre]
+    z_shape = model.get_tensor_shape(z)
+    if z_shape is None or any(model.get_tensor_shape(t) != z_shape for t in node.input):
+        return False
+    before: list[onnx.NodeProto] = []
+    if perms[0] is not None and perms[0] == perms[1]:
+        perm = perms[0]
+        new_inputs = [str(p.input[0]) for p in pre if p is not None]
+        shape = model.get_tensor_shape(new_inputs[0])
+        if shape is None or shape != model.get_tensor_shape(new_inputs[1]):
+            return False
+    elif NHWC_TO_NCHW in perms and len(z_shape) == 4:
+        perm = NHWC_TO_NCHW
+        k = perms.index(NHWC_TO_NCHW)
+        src, other = pre[k], str(node.input[1 - k])
+        assert src is not None
+        shape = model.get_tensor_shape(src.input[0])
+        if shape is None or shape != _nhwc(z_shape):
+            return False
+        moved = model.make_new_name(f"{other}_nhwc")
+        model.set_tensor_shape(moved, shape)
+        dt = model.get_tensor_datatype(other)
+        model.set_tensor_datatype(moved, None if dt.is_float() else dt)
+        model.set_tensor_layout(moved, "NHWC")
+        name = model.make_new_name(f"{node.name or 'Add'}_{other}_to_nhwc")
+        before.append(helper.make_node("Transpose", [other], [moved], name=name, perm=NCHW_TO_NHWC))
+        new_inputs = [str(src.input[0]), moved] if k == 0 else [moved, str(src.input[0])]
+    else:
+        return False
+    m = model.make_new_name(f"{node.name or 'Add'}_pre_transpose")
+    model.set_tensor_shape(m, shape)
+    dt = model.get_tensor_datatype(z)
+    model.set_tensor_datatype(m, None if dt.is_float() else dt)
+    layout = model.get_tensor_layout(new_inputs[0])
+    if layout is not None:
+        model.set_tensor_layout(m, layout)
+    node.input[0], node.input[1] = new_inputs
+    node.output[0] = m
+    tr_name = model.make_new_name(f"{node.name or 'Add'}_transpose")
+    idx = model.get_node_index(node)
+    insert_nodes(model, idx + 1, [helper.make_node("Transpose", [m], [z], name=tr_name, perm=perm)])
+    insert_nodes(model, idx, before)
+    for p in {id(p): p for p in pre if p is not None and _plain_transpose(model, p) is not None}.values():
+        remove_if_dead(model, p)
+    return True
+
+
+class MergeParallelTransposes(Transformation):
+    """Transposes with the same input and ``perm`` become one (common-subexpression elimination).
+
+    Pattern: two or more default-domain ``Transpose`` nodes reading the same
+    tensor with the same permutation, e.g. after a fork whose branches both
+    move to NHWC. Rewrite: the first one stays; readers of the others read
+    its output, and the others are removed (unless their output is a graph
+    output). Why it is exact: the nodes compute the same tensor.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        seen: dict[tuple[str, tuple[int, ...]], onnx.NodeProto] = {}
+        for node in list(model.graph.node):
+            perm = _plain_transpose(model, node)
+            if perm is None:
+                continue
+            key = (str(node.input[0]), tuple(perm))
+            first = seen.setdefault(key, node)
+            if first is node or is_graph_output(model, node.output[0]):
+                continue
+            replace_input(model, node.output[0], first.output[0])
+            model.remove_node(node)
+            drop_tensor_metadata(model, node.output[0])
+            changed = True
         return model, changed

@@ -10,6 +10,7 @@ from .absorb import (
     Absorb1BitMulIntoMatMul,
     AbsorbAddIntoMultiThreshold,
     AbsorbMulIntoMultiThreshold,
+    AbsorbNegativeScaleIntoWeights,
     AbsorbSignBiasIntoMultiThreshold,
     FactorOutMulSignMagnitude,
     RoundAndClipThresholds,
@@ -27,6 +28,7 @@ from .reorder import (
     MoveScalarMulPastConv,
     MoveScalarMulPastMatMul,
 )
+from .residual import MoveLinearPastFork, MoveSharedScalePastAdd
 from .sequence import Streamline, streamline_passes
 from .topk import AbsorbScalarMulAddIntoTopK, InsertInputScaling, InsertTopK
 
@@ -35,6 +37,7 @@ __all__ = [
     "Absorb1BitMulIntoMatMul",
     "AbsorbAddIntoMultiThreshold",
     "AbsorbMulIntoMultiThreshold",
+    "AbsorbNegativeScaleIntoWeights",
     "AbsorbScalarMulAddIntoTopK",
     "AbsorbSignBiasIntoMultiThreshold",
     "BatchNormToAffine",
@@ -50,12 +53,14 @@ __all__ = [
     "MoveAddPastConv",
     "MoveAddPastMul",
     "MoveLinearPastEltwiseAdd",
+    "MoveLinearPastFork",
     "MoveLinearPastTranspose",
     "MoveMulPastMaxPool",
     "MoveScalarAddPastMatMul",
     "MoveScalarLinearPastInvariants",
     "MoveScalarMulPastConv",
     "MoveScalarMulPastMatMul",
+    "MoveSharedScalePastAdd",
     "RoundAndClipThresholds",
     "Streamline",
     "streamline_passes",

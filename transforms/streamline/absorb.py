@@ -255,6 +255,65 @@ class Absorb1BitMulIntoConv(Transformation):
         return model, _absorb_1bit(model, "Conv")
 
 
+class AbsorbNegativeScaleIntoWeights(Transformation):
+    """A ``MultiThreshold`` with ``out_scale < 0`` after a MatMul/Conv gets ``-out_scale``; the weights are negated.
+
+    :class:`AbsorbMulIntoMultiThreshold` absorbs an all-negative factor as
+    ``out_scale < 0`` (counting ``x < T``), which HW thresholding cannot
+    express. Pattern: ``MatMul|Conv(v, W[, B]) -> x -> MultiThreshold(T)``
+    with ``W`` (and a Conv bias ``B``) constant, ``x`` private to the
+    thresholds and ``out_scale = s < 0``. Rewrite: weights ``-W`` (and
+    ``-B``), so the node computes ``x' = -x``; thresholds ``T'[c, k] =
+    next_float32_up(-T[c, k])`` sorted per channel; ``out_scale = -s``,
+    ``out_bias = b + s * steps``.
+
+    Exactness: negating every weight negates each product exactly, and
+    round-to-nearest-even is symmetric, so ``x' = -x`` bit for bit. Then
+    ``x >= T`` iff ``x' <= -T`` iff not ``x' >= T'``, so with ``n`` of the
+    ``steps`` thresholds crossed by ``x``, ``x'`` crosses ``steps - n`` of
+    ``T'`` and ``-s (steps - n) + b + s steps = s n + b``: the same output.
+    The weight datatype annotation is kept while the negated values still fit it.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for mt in model.get_nodes_by_op_type("MultiThreshold"):
+            scale = float(model.get_nodeattr(mt, "out_scale", 1.0))
+            thr = model.get_initializer(mt.input[1])
+            producer = model.find_producer(mt.input[0])
+            if not scale < 0 or thr is None or producer is None or producer.op_type not in ("MatMul", "Conv"):
+                continue
+            reader = sole_consumer(model, mt.input[0])
+            if reader is None or reader is not mt:
+                continue
+            weights = model.get_initializer(producer.input[1])
+            has_bias = len(producer.input) > 2 and bool(producer.input[2])
+            bias = model.get_initializer(producer.input[2]) if has_bias else None
+            if weights is None or model.get_initializer(producer.input[0]) is not None or (has_bias and bias is None):
+                continue
+            base = producer.name or producer.op_type
+            dt = model.get_tensor_datatype(producer.input[1])
+            w_name = model.make_new_name(f"{base}_weights_negated")
+            model.set_initializer(w_name, (-weights).astype(weights.dtype))
+            keep = dt.is_integer() and bool(np.all(dt.allowed(-weights)))
+            model.set_tensor_datatype(w_name, dt if keep else None)
+            producer.input[1] = w_name
+            if bias is not None:
+                b_name = model.make_new_name(f"{base}_bias_negated")
+                model.set_initializer(b_name, (-bias).astype(bias.dtype))
+                producer.input[2] = b_name
+            flipped = np.nextafter(-thr.astype(np.float32), np.float32(np.inf)).astype(np.float32)
+            t_name = model.make_new_name(f"{mt.name or 'MultiThreshold'}_thresholds")
+            model.set_initializer(t_name, np.sort(flipped, axis=1))
+            mt.input[1] = t_name
+            out_bias = float(model.get_nodeattr(mt, "out_bias", 0.0))
+            model.set_nodeattr(mt, "out_scale", -scale)
+            model.set_nodeattr(mt, "out_bias", out_bias + scale * thr.shape[1])
+            model.set_tensor_datatype(mt.input[0], None)  # re-derived from the negated weights
+            return model, True
+        return model, False
+
+
 class RoundAndClipThresholds(Transformation):
     """Integer thresholds for ``MultiThreshold`` nodes on integer-typed inputs (FINN name).
 

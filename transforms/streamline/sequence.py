@@ -17,6 +17,7 @@ from .absorb import (
     Absorb1BitMulIntoMatMul,
     AbsorbAddIntoMultiThreshold,
     AbsorbMulIntoMultiThreshold,
+    AbsorbNegativeScaleIntoWeights,
     AbsorbSignBiasIntoMultiThreshold,
     FactorOutMulSignMagnitude,
     RoundAndClipThresholds,
@@ -32,6 +33,7 @@ from .reorder import (
     MoveScalarMulPastConv,
     MoveScalarMulPastMatMul,
 )
+from .residual import MoveLinearPastFork, MoveSharedScalePastAdd
 from .topk import AbsorbScalarMulAddIntoTopK
 
 
@@ -53,6 +55,7 @@ def streamline_passes() -> list[Transformation]:
         AbsorbAddIntoMultiThreshold(),
         FactorOutMulSignMagnitude(),
         AbsorbMulIntoMultiThreshold(),
+        AbsorbNegativeScaleIntoWeights(),
         Absorb1BitMulIntoMatMul(),
         Absorb1BitMulIntoConv(),
         MoveAddPastMul(),
@@ -61,6 +64,8 @@ def streamline_passes() -> list[Transformation]:
         MoveScalarMulPastMatMul(),
         MoveScalarMulPastConv(),
         MoveMulPastMaxPool(),
+        MoveSharedScalePastAdd(),
+        MoveLinearPastFork(),
         AbsorbScalarMulAddIntoTopK(),
         CollapseRepeatedAdd(),
         CollapseRepeatedMul(),

@@ -13,15 +13,50 @@ from qnncc.core.transformation import Transformation
 
 from ._match import bypass, const_operand
 
+#: Most values :func:`reachable_values` enumerates.
+MAX_VALUES = 1 << 22
+
+
+def reachable_values(model: ModelWrapper, tensor: str, depth: int = 4) -> np.ndarray | None:
+    """Every float32 value ``tensor`` can take, if it is small and known, sorted and unique.
+
+    Known: ``tensor`` is integer-typed (its datatype's integer range, at most
+    :data:`MAX_VALUES` values), or the output of a scalar-constant
+    ``Mul``/``Add`` whose input is known (the op applied in float32), up to
+    ``depth`` such ops back.
+    """
+    dt = model.get_tensor_datatype(tensor)
+    if dt.is_integer():
+        lo, hi = int(dt.min()), int(dt.max())
+        if hi - lo + 1 > MAX_VALUES or max(abs(lo), abs(hi)) >= 2**24:
+            return None
+        return np.arange(lo, hi + 1, dtype=np.float32)
+    producer = model.find_producer(tensor)
+    if depth == 0 or producer is None or producer.op_type not in ("Mul", "Add"):
+        return None
+    operand = const_operand(model, producer)
+    if operand is None or operand[1].size != 1:
+        return None
+    inner = reachable_values(model, operand[0], depth - 1)
+    if inner is None:
+        return None
+    c = np.float32(operand[1].reshape(-1)[0])
+    return np.unique((inner * c) if producer.op_type == "Mul" else (inner + c)).astype(np.float32)
+
 
 class AbsorbScalarMulAddIntoTopK(Transformation):
-    """Drop a positive scalar ``Mul`` or any scalar ``Add`` feeding only a ``TopK`` (FINN name).
+    """Drop a positive scalar ``Mul`` or a scalar ``Add`` feeding only a ``TopK`` (FINN name).
 
     TopK's indices are invariant to ``x -> a*x + b`` for scalar ``a > 0`` in
     real arithmetic, so only the index output may be in use (the pass skips
-    nodes whose values are read). Not bit-exact in float32: the dropped op's
-    rounding can merge two distinct logits into a tie (or split one), and the
-    lower index wins a tie, so the returned index can differ in such cases.
+    nodes whose values are read). In float32 the dropped op's rounding could
+    merge two distinct logits into a tie (the lower index wins a tie) or
+    split one, so the pass checks exactness first: every value the op's
+    input can take is enumerated (:func:`reachable_values`, e.g. the integer
+    range of an MVAU accumulator, through earlier scalar ``Mul``/``Add``
+    nodes), and the op must map them strictly increasingly. Then equal
+    logits stay equal and unequal ones keep their order, so the indices are
+    the same for every input. Unknown inputs are left alone.
     """
 
     @override
@@ -42,8 +77,15 @@ class AbsorbScalarMulAddIntoTopK(Transformation):
             operand = const_operand(model, producer)
             if operand is None or operand[1].size != 1:
                 continue
-            if producer.op_type == "Mul" and not float(operand[1].reshape(-1)[0]) > 0:
+            c = np.float32(operand[1].reshape(-1)[0])
+            if producer.op_type == "Mul" and not c > 0:
                 continue
+            values = reachable_values(model, operand[0])
+            if values is None:
+                continue
+            mapped = (values * c) if producer.op_type == "Mul" else (values + c)
+            if not bool(np.all(np.diff(mapped.astype(np.float32)) > 0)):
+                continue  # two logits would merge into a tie
             bypass(model, producer, operand[0])
             return model, True
         return model, False

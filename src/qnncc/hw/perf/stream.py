@@ -56,8 +56,9 @@ def estimate_add_streams(a: Attrs) -> LayerEstimate:
     ch, pe = a.get_int("NumChannels"), a.get_int("PE")
     fold = a.divides("PE", pe, "NumChannels", ch)
     cycles = fold * prod(a.get_ints("numInputVectors", [1]))
-    if a.has("inputDataTypes"):
-        dtypes = list(a.get_dtypes("inputDataTypes"))
+    listed = list(a.get_dtypes("inputDataTypes")) if a.has("inputDataTypes") else []
+    if listed:  # the layer's defaults list an empty inputDataTypes when inputDataType is set
+        dtypes = listed
         if len(dtypes) != 2:
             raise a.error(f"attribute 'inputDataTypes' must list 2 datatypes, got {len(dtypes)}")
     else:
