@@ -44,3 +44,14 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: docker notebooks
+
+## Build the Docker image's test stage and run the CI tests inside it (needs a Docker engine).
+docker:
+	docker build --target test -t qnncc-test .
+	docker run --rm qnncc-test
+
+## Execute the notebooks (as CI does, through tests/build/test_notebooks.py).
+notebooks: install
+	$(BIN)/python -m pytest tests/build/test_notebooks.py $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from qnncc.build import BuildConfig, build
+from qnncc.build_steps import step_names
 from qnncc.cli import main
 from qnncc.data import demo_model_path
 
@@ -38,7 +39,10 @@ def test_cli_build_tfc_writes_every_part_and_verifies(tmp_path, verify_npz):
     assert figures["bit_exact"] and figures["images"] == 300
     assert figures["accuracy"] > 0.9
     log = json.loads((out / "build_log.json").read_text())
-    assert list(log["steps_seconds"]) == ["estimate", "prepare", "hls", "tlast", "stitch", "driver", "verify"]
+    assert list(log["steps_seconds"]) == list(step_names())  # every step, verify included
+    assert log["status"] == "complete"
+    for name in ("build.log", "report/summary.md", "report/summary.html", "report/estimate_layer_cycles.json"):
+        assert (out / name).exists(), name
     assert not (tmp_path / "tfc.incomplete").exists()
 
 

@@ -5,6 +5,10 @@ Top-level API::
     import qnncc
     model = qnncc.load("model.onnx")
     out = qnncc.execute(model, {"global_in": x})
+    result = qnncc.build("model.onnx", qnncc.BuildConfig(output_dir="build", board="Pynq-Z1"))
+
+``qnncc.build`` is the build function (the module is ``qnncc.build`` in
+``sys.modules``: ``from qnncc.build import BuildResult`` works as usual).
 """
 
 from qnncc.core import (
@@ -17,9 +21,14 @@ from qnncc.core import (
 from qnncc.execution import Executor, execute
 from qnncc.ingest import load
 
+# after the imports above: binds the name ``build`` to the function, not the submodule
+from qnncc.build import BuildConfig, BuildResult, build  # isort: skip
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildConfig",
+    "BuildResult",
     "DataType",
     "Executor",
     "ModelWrapper",
@@ -27,6 +36,7 @@ __all__ = [
     "QnnccError",
     "Transformation",
     "__version__",
+    "build",
     "execute",
     "load",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 import numpy as np
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
@@ -26,6 +27,7 @@ from qnncc.summary import layer_table
 
 EXIT_USER_ERROR = 2
 EXIT_OVER_BUDGET = 3
+EXIT_VERIFY_FAILED = 1
 
 
 def _console() -> Console:
@@ -140,7 +142,7 @@ def estimate(
 @click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
 @click.option(
     "--folding",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="FINN-format folding config (JSON); default: the optimiser folds.",
 )
@@ -163,51 +165,89 @@ def estimate(
 )
 @click.option(
     "--verify-data",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="NPZ with 'images' (and 'labels'): C++-simulate the partition and compare with execute.",
 )
 @click.option("--verify-count", type=int, default=None, help="Simulate only the first N images.")
+@click.option(
+    "--fifo-sizing",
+    type=click.Choice(["sim", "largefifo", "off"]),
+    default="sim",
+    show_default=True,
+    help="FIFO depths: cycle-level simulation, one frame per stream, or none.",
+)
+@click.option("--steps", default=None, help="Comma-separated steps to run, in flow order [default: all needed].")
+@click.option("--from-step", default=None, help="Resume a previous build of --output at this step.")
+@click.option("--to-step", default=None, help="Stop after this step.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Build configuration (JSON or YAML); options given here override it.",
+)
+@click.option("--strict-folding", is_flag=True, help="Fail on any folding entry that names no layer.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib import).")
+@click.option("--list-steps", is_flag=True, help="Print the build steps and exit.")
 @_guard
-def build(
-    model_path: Path,
-    board: str,
-    clock_ns: float | None,
-    folding: Path | None,
-    target_fps: float | None,
-    output: Path,
-    input_scale: str | None,
-    input_datatype: str,
-    shell: str | None,
-    verify_data: Path | None,
-    verify_count: int | None,
-) -> None:
+def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
     """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
 
-    Vivado/Vitis are not needed: run `make -f Makefile.vivado` in the build
-    folder where they are installed. With --verify-data the whole partition
-    is compiled with g++ and simulated bit-exactly against qnncc's execution.
+    Steps: load, tidy, qonnx_to_finn, prepare_io, streamline, lower,
+    convert_to_hw, names, fold, partition, estimate, insert_dwc, fifo, hls,
+    stitch, driver, verify (with --verify-data). Each step's model is saved in
+    intermediate_models/, so --from-step resumes a build. Vivado/Vitis are
+    not needed: run `make -f Makefile.vivado` in the build folder where they
+    are installed. With --verify-data the whole partition is compiled with
+    g++ and simulated bit-exactly against qnncc's execution.
     """
-    from qnncc.build import BuildConfig
     from qnncc.build import build as run_build
+    from qnncc.build_config import OUTPUTS, load_build_config, make_build_config
+    from qnncc.build_steps import step_names
 
-    config = BuildConfig(
-        output_dir=output,
-        board=board,
-        clock_ns=clock_ns,
-        folding=folding,
-        target_fps=target_fps,
-        input_scale=input_scale,
-        input_datatype=input_datatype,
-        shell=shell,  # type: ignore[arg-type]
-        verify_data=verify_data,
-        verify_count=verify_count,
-    )
+    if list_steps:
+        click.echo("\n".join(step_names()))
+        return
+    ctx = click.get_current_context()
+    given = {
+        k: v
+        for k, v in options.items()
+        if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    }
+    renames = {"output": "output_dir"}
+    if no_plots:
+        given["generate_outputs"] = tuple(o for o in OUTPUTS if o != "plots")
+    if config_file is not None:
+        config = load_build_config(config_file, {renames.get(k, k): v for k, v in given.items()})
+    else:
+        values = {renames.get(k, k): v for k, v in options.items()}
+        if no_plots:
+            values["generate_outputs"] = given["generate_outputs"]
+        config = make_build_config(None, **values)
     console = _console()
-    result = run_build(model_path, config, progress=lambda name: console.print(f"  step {name} ..."))
-    steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.steps.items())
-    console.print(f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} ({steps})")
-    console.print(f"  estimated {result.fps:,.0f} FPS on {board}")
+    t0 = time.perf_counter()
+    with _BuildProgress(console) as progress:
+        result = run_build(model_path, config, progress=progress)
+    for message in result.warnings:
+        console.print(f"[yellow]warning[/yellow]: {message}")
+    resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
+    console.print(
+        f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} "
+        f"in {time.perf_counter() - t0:.2f} s ({len(result.steps)} steps{resumed})"
+    )
+    if result.estimate is not None:
+        e = result.estimate
+        util = ", ".join(f"{k} {e['utilisation_percent'][k]:.1f}%" for k in ("LUT", "BRAM_18K") if k in e["used"])
+        console.print(
+            f"  estimated {result.fps:,.0f} FPS on {e['board']} (bottleneck {e['bottleneck']}, "
+            f"{e['max_cycles']} cycles at {e['clock_ns']:g} ns); {util}"
+        )
+    if result.fifo_depths:
+        depths = ", ".join(f"{k} {v}" for k, v in result.fifo_depths.items())
+        console.print(f"  FIFOs ({config.fifo_sizing}): {depths}")
+    elif "fifo" in result.steps:
+        console.print(f"  FIFOs ({config.fifo_sizing}): none needed")
     if result.verification is not None:
         v = result.verification
         acc = f", accuracy {v['accuracy']:.2%}" if "accuracy" in v else ""
@@ -215,6 +255,95 @@ def build(
             f"  cppsim: {v['images']} images bit-exact with execute{acc} "
             f"(compile {v['compile_seconds']:.1f} s, simulation {v['simulation_seconds']:.1f} s)"
         )
+    if (result.output_dir / "report" / "summary.md").exists():
+        console.print(f"  report: {result.output_dir / 'report' / 'summary.md'} (and summary.html)")
+
+
+class _BuildProgress:
+    """Build observer: a live progress bar on a terminal, one line per finished step everywhere."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _BuildProgress:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description:<16}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def step_started(self, name: str, index: int, total: int) -> None:
+        self.index, self.total = index, total
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task(name, total=total)
+            self.progress.update(self.task, description=name, completed=index - 1)
+
+    def step_finished(self, name: str, seconds: float) -> None:
+        width = len(str(self.total))
+        self.console.print(f"  [{self.index:>{width}}/{self.total}] {name:<14} {seconds:8.3f} s")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.index)
+
+
+@main.command()
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="NPZ with 'images' (model input values) and optionally 'labels'.",
+)
+@click.option("--count", type=int, default=None, help="Simulate only the first N images.")
+@_guard
+def verify(build_dir: Path, data: Path, count: int | None) -> None:
+    """C++-simulate a finished build's partition and compare it with qnncc's execution.
+
+    Compiles the partition of BUILD_DIR's last intermediate model with g++,
+    runs the images, and checks every output word against execute (bit-exact)
+    and, with labels, the accuracy. Writes BUILD_DIR/verification/ and
+    refreshes the report. Exit status 1 if any image differs.
+    """
+    from qnncc.build import verify_build
+
+    if count is not None and count < 1:
+        raise QnnccError(f"--count must be at least 1, got {count}")
+    figures = verify_build(build_dir, data, count)
+    acc = f", accuracy {figures['accuracy']:.2%}" if "accuracy" in figures else ""
+    timing = f"(compile {figures['compile_seconds']:.1f} s, simulation {figures['simulation_seconds']:.1f} s)"
+    if figures["bit_exact"]:
+        _console().print(f"cppsim: {figures['images']} images bit-exact with execute{acc} {timing}")
+        return
+    click.echo(
+        f"qnncc: verification failed: {figures['mismatching_images']} of {figures['images']} images differ "
+        f"from execute{acc} (see {build_dir / 'verification'})",
+        err=True,
+    )
+    sys.exit(EXIT_VERIFY_FAILED)
 
 
 @main.command()
@@ -288,6 +417,15 @@ def demo() -> None:
     if not ok:
         sys.exit(1)
 
+
+def _register_commands() -> None:
+    """Commands defined in their own modules."""
+    from qnncc.quantize_cli import quantize_command
+
+    main.add_command(quantize_command, "quantize")
+
+
+_register_commands()
 
 if __name__ == "__main__":
     main()

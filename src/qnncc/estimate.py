@@ -56,6 +56,7 @@ class EstimateResult:
         partitions: one estimate per dataflow partition (several when the
             network was split to fit the device).
         network: partitions run in turn with reconfiguration (fpgaConvNet's network level).
+        software_report: one line per reason why nodes stay in software.
     """
 
     model: ModelWrapper
@@ -69,6 +70,7 @@ class EstimateResult:
     unmatched_folding_keys: list[str] = field(default_factory=list)
     partitions: list[PartitionEstimate] = field(default_factory=list)
     network: NetworkEstimate | None = None
+    software_report: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Readable Markdown table of layers, cycles and resources plus the totals."""
@@ -92,6 +94,7 @@ class EstimateResult:
         )
         if self.software_nodes:
             lines.append("Software nodes: " + ", ".join(f"{n} ({t})" for n, t in self.software_nodes) + ".")
+            lines.extend(f"- {line}" for line in self.software_report)
         return "\n".join(lines)
 
 
@@ -253,10 +256,33 @@ def estimate(
         QnnccError: for bad input, an unknown board, an unreachable target or a
             failing step (the message names it).
     """
-    from qnncc.transforms.hw import ApplyFoldingConfig, CreateDataflowPartition, extract_folding_config, split_by_budget
+    from qnncc.transforms.hw import CreateDataflowPartition
 
     the_board = get_board(board)
     clk = clock_ns or the_board.default_clk_ns
+    work, scale, dtype = prepare_input(model, input_scale, input_datatype)
+    pipeline = hw_pipeline(scale, dtype, insert_topk)
+    work = pipeline.run(work)
+    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split)
+    work = work.transform(CreateDataflowPartition(splits))
+    result = finish_estimate(work, the_board, clk, splits, margin, reconfiguration_ms, pipeline.records, unmatched)
+    if output_dir is not None:
+        write_reports(result, Path(output_dir))
+    return result
+
+
+def prepare_input(
+    model: ModelWrapper | str | Path, input_scale: float | str | None = None, input_datatype: str = "UINT8"
+) -> tuple[ModelWrapper, float | None, str]:
+    """Load (or copy) a model and settle its input convention: ``(model, scale, datatype)``.
+
+    The scale is ``input_scale`` or, when None, the one of a leading Brevitas
+    input quantizer (:func:`detect_input_scale`); the model is not changed yet
+    (``hw_pipeline``'s ``prepare_io`` step inserts the scaling).
+
+    Raises:
+        QnnccError: for a bad model file, scale or datatype.
+    """
     # onnxsim is skipped: importing it alone takes 0.6 s, and Tidy folds the same constant
     # subgraphs (shape computations included) for the graphs this flow accepts.
     work = load(model, simplify=False) if isinstance(model, (str, Path)) else model.copy()
@@ -264,9 +290,29 @@ def estimate(
     dtype = DataType[input_datatype].name
     if scale is None and (detected := detect_input_scale(work)) is not None:
         scale, dtype = detected
-    pipeline = hw_pipeline(scale, dtype, insert_topk)
-    work = pipeline.run(work)
-    budget = {k: v * margin for k, v in the_board.resources.as_dict().items()}
+    return work, scale, dtype
+
+
+def fold_model(
+    work: ModelWrapper,
+    board: Board,
+    clock_ns: float,
+    folding: str | Path | Mapping[str, Any] | None = None,
+    target_fps: float | None = None,
+    margin: float = 0.85,
+    split: bool = True,
+) -> tuple[ModelWrapper, list[str], dict[str, int]]:
+    """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
+
+    With ``folding`` the FINN-format config is applied; otherwise the
+    optimiser folds for ``target_fps`` (or as fast as ``board`` allows within
+    ``margin`` of each resource) and, when even the most folded design does
+    not fit and ``split`` is set, assigns the layers to partitions that each
+    fit (``splits``: layer name -> partition index; empty for one partition).
+    """
+    from qnncc.transforms.hw import ApplyFoldingConfig, split_by_budget
+
+    budget = {k: v * margin for k, v in board.resources.as_dict().items()}
     unmatched: list[str] = []
     splits: dict[str, int] = {}
     if folding is not None:
@@ -274,8 +320,8 @@ def estimate(
         work = work.transform(apply)
         unmatched = apply.unmatched
     else:
-        specs = layer_specs(work, the_board)
-        plan: FoldingPlan = optimize_folding(specs, budget, clk, target_fps)
+        specs = layer_specs(work, board)
+        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
         if not plan.fits and split and target_fps is None:
             most_folded = [
                 (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values})) for s in specs
@@ -283,11 +329,42 @@ def estimate(
             splits = split_by_budget(most_folded, budget)
             for k in sorted(set(splits.values())):
                 members = [s for s in specs if splits[s.name] == k]
-                sub = optimize_folding(members, budget, clk, None)
+                sub = optimize_folding(members, budget, clock_ns, None)
                 plan.choice.update(sub.choice)
         work = work.transform(ApplyFoldingConfig(plan.folding_config()))
-    partition = CreateDataflowPartition(splits)
-    work = work.transform(partition)
+    return work, unmatched, splits
+
+
+def finish_estimate(
+    work: ModelWrapper,
+    board: Board,
+    clock_ns: float,
+    splits: Mapping[str, int] | None = None,
+    margin: float = 0.85,
+    reconfiguration_ms: float = 50.0,
+    records: Sequence[StepRecord] = (),
+    unmatched: Sequence[str] = (),
+) -> EstimateResult:
+    """Estimates, fit and FINN-format reports of a folded, partitioned model (``CreateDataflowPartition`` done).
+
+    Args:
+        work: the partitioned model.
+        board: the target board.
+        clock_ns: clock period in ns.
+        splits: layer name -> partition index from :func:`fold_model` (empty: one partition).
+        margin: usable fraction of each board resource.
+        reconfiguration_ms: time of one device reconfiguration between partitions, ms.
+        records: step records to keep in the result.
+        unmatched: folding-file keys that matched no layer.
+
+    Raises:
+        QnnccError: if no layer was mapped to hardware.
+    """
+    from qnncc.transforms.hw import extract_folding_config
+    from qnncc.transforms.hw.partition import explain_software_nodes
+
+    splits = dict(splits or {})
+    budget = {k: v * margin for k, v in board.resources.as_dict().items()}
     layers = estimate_layers(work)
     if not layers:
         raise QnnccError("no layer of the model could be mapped to hardware; see the software nodes")
@@ -298,27 +375,26 @@ def estimate(
     part = max(parts, key=lambda p: p.interval_cycles)
     worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
     totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
-    fit = check_fit(the_board, totals, margin)
-    network = estimate_network(parts, reconfiguration_ms, clk_ns=clk, batch_sizes=(1, 100, 10000))
+    fit = check_fit(board, totals, margin)
+    network = estimate_network(parts, reconfiguration_ms, clk_ns=clock_ns, batch_sizes=(1, 100, 10000))
     result = EstimateResult(
         model=work,
         layers=layers,
         partition=part,
         fit=fit,
         folding=extract_folding_config(work),
-        software_nodes=partition.software_nodes,
-        records=pipeline.records,
-        unmatched_folding_keys=unmatched,
+        software_nodes=[(n.name, n.op_type) for n in work.graph.node if n.op_type != "StreamingDataflowPartition"],
+        records=list(records),
+        unmatched_folding_keys=list(unmatched),
         partitions=parts,
         network=network,
+        software_report=explain_software_nodes(work),
     )
     result.reports = {
         "estimate_layer_cycles.json": layer_cycles_report(layers),
         "estimate_layer_resources.json": layer_resources_report(layers),
-        "estimate_network_performance.json": _network_report(parts, network, clk),
+        "estimate_network_performance.json": _network_report(parts, network, clock_ns),
     }
-    if output_dir is not None:
-        write_reports(result, Path(output_dir))
     return result
 
 
