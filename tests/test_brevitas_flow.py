@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -73,22 +74,19 @@ def reference(name: str, count: int) -> np.ndarray:
     return np.load(DATA / "brevitas_dev" / name / "ref_preds.npy")[:count]
 
 
-def predict(model: ModelWrapper, x: np.ndarray, batch: int = 500) -> np.ndarray:
+def predict(model: ModelWrapper, x: np.ndarray, batch: int = 250) -> np.ndarray:
     name_in, name_out = model.graph_input_names()[0], model.graph_output_names()[0]
     out = np.concatenate([qnncc.execute(model, {name_in: x[i : i + batch]})[name_out] for i in range(0, len(x), batch)])
     flat = out.reshape(len(x), -1)
     return flat.reshape(-1) if flat.shape[1] == 1 else flat.argmax(-1)  # top-1 index, or the logits' argmax
 
 
-@functools.cache
-def flow_steps(name: str, export: str) -> tuple[tuple[str, ModelWrapper], ...]:
-    """The model after each step of the estimate flow (do not mutate)."""
+def flow_steps(name: str, export: str) -> Iterator[tuple[str, ModelWrapper]]:
+    """The model after each step of the estimate flow, one step at a time (not kept: executors hold memory)."""
     model = load(DATA / "brevitas_dev" / name / export, simplify=False)
-    steps = []
     for step, body in hw_pipeline(1 / 255, "UINT8", insert_topk=True).steps:
         model = Pipeline([(step, body)]).run(model)
-        steps.append((step, model.copy()))
-    return tuple(steps)
+        yield step, model.copy()
 
 
 @functools.cache
@@ -125,7 +123,7 @@ def check_predictions(name: str, export: str, mnist: tuple[np.ndarray, np.ndarra
     for step, model in flow_steps(name, export):
         x = pixels[:per_step] / np.float32(255) if step in FLOAT_INPUT_STEPS else pixels[:per_step]
         np.testing.assert_array_equal(predict(model, x), reference(name, per_step), err_msg=f"after step {step!r}")
-    partitioned = estimated(name, export).model
+    partitioned = estimated(name, export).model.copy()  # the executor is cached on the copy, freed after the test
     np.testing.assert_array_equal(predict(partitioned, pixels[:final]), reference(name, final), err_msg="partitioned")
 
 
