@@ -68,3 +68,23 @@ def test_failed_build_leaves_no_finished_folder(tmp_path):
 def test_build_config_rejects_unknown_fields(tmp_path):
     with pytest.raises(ValueError, match="extra"):
         BuildConfig(output_dir=tmp_path, bord="Pynq-Z1")  # type: ignore[call-arg]
+
+
+def test_model_with_unmappable_op_reports_software_and_builds(tmp_path):
+    """A Softmax appended to a Brevitas CNN stays in software with a reason; the rest builds."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(Path(__file__).parent / "data" / "brevitas_dev" / "cnv3_w2a2" / "model_qonnx.onnx"))
+    out = model.graph.output[0]
+    model.graph.node.append(helper.make_node("Softmax", [out.name], ["probs"], name="appended_softmax", axis=-1))
+    del model.graph.output[:]
+    model.graph.output.append(helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, [1, 10]))
+    path = tmp_path / "cnv3_softmax.onnx"
+    onnx.save(model, str(path))
+    result = CliRunner().invoke(main, ["build", str(path), "--input-scale", "1/255", "-o", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "Softmax" in result.output and "kept in software" in result.output
+    summary = (tmp_path / "b" / "report" / "summary.md").read_text()
+    assert "Softmax" in summary and "kept in software" in summary
+    assert (tmp_path / "b" / "hls" / "ConvolutionInputGenerator_0").is_dir()

@@ -63,6 +63,7 @@ def estimate_figures(result: EstimateResult, board: Board, clock_ns: float, targ
         "fits": fit.fits,
         "over_budget": list(fit.over_budget),
         "software_nodes": [f"{n} ({t})" for n, t in result.software_nodes],
+        "software_report": list(result.software_report),
         "unmatched_folding_keys": list(result.unmatched_folding_keys),
     }
 
@@ -236,7 +237,10 @@ def write_summary(
         if (report_dir / "resource_utilisation.png").exists():
             doc.image("resource_utilisation.png", "resource utilisation against the board")
         if est["software_nodes"]:
-            doc.para("Nodes left in software: " + ", ".join(est["software_nodes"]) + ".")
+            doc.para(
+                "Nodes left in software (run before/after the accelerator): " + ", ".join(est["software_nodes"]) + "."
+            )
+            doc.items(est.get("software_report", []))
     if fifo:
         doc.heading("FIFOs")
         rows = [

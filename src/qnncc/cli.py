@@ -243,6 +243,8 @@ def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots
             f"  estimated {result.fps:,.0f} FPS on {e['board']} (bottleneck {e['bottleneck']}, "
             f"{e['max_cycles']} cycles at {e['clock_ns']:g} ns); {util}"
         )
+        for line in e.get("software_report", []):
+            console.print(f"  software: {line}")
     if result.fifo_depths:
         depths = ", ".join(f"{k} {v}" for k, v in result.fifo_depths.items())
         console.print(f"  FIFOs ({config.fifo_sizing}): {depths}")
