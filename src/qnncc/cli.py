@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
+from qnncc.cli_errors import EXIT_OVER_BUDGET, EXIT_VERIFY_FAILED, guard
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline
@@ -25,31 +25,9 @@ from qnncc.execution import execute
 from qnncc.ingest import load
 from qnncc.summary import layer_table
 
-EXIT_USER_ERROR = 2
-EXIT_OVER_BUDGET = 3
-EXIT_VERIFY_FAILED = 1
-
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=160)
-
-
-def _guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn a QnnccError into one clear line on stderr and exit status 2."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        ctx = click.get_current_context()
-        try:
-            fn(*args, **kwargs)
-        except QnnccError as exc:
-            if ctx.find_root().params.get("debug"):
-                raise
-            click.echo(f"qnncc: error: {exc}", err=True)
-            sys.exit(EXIT_USER_ERROR)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,7 +48,7 @@ def _layer_table_view(model: ModelWrapper, title: str) -> Table:
 
 @main.command()
 @click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
-@_guard
+@guard
 def inspect(model_path: Path) -> None:
     """Load MODEL_PATH, check it, and print its layer table (shapes, datatypes)."""
     model = load(model_path)
@@ -95,7 +73,7 @@ def inspect(model_path: Path) -> None:
 )
 @click.option("--input-scale", default=None, help="Input was x*SCALE (e.g. 1/255): the accelerator takes integers x.")
 @click.option("--input-datatype", default="UINT8", show_default=True, help="Datatype of the integer input.")
-@_guard
+@guard
 def estimate(
     model_path: Path,
     board: str,
@@ -190,7 +168,7 @@ def estimate(
 @click.option("--strict-folding", is_flag=True, help="Fail on any folding entry that names no layer.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib import).")
 @click.option("--list-steps", is_flag=True, help="Print the build steps and exit.")
-@_guard
+@guard
 def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
     """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
 
@@ -321,7 +299,7 @@ class _BuildProgress:
     help="NPZ with 'images' (model input values) and optionally 'labels'.",
 )
 @click.option("--count", type=int, default=None, help="Simulate only the first N images.")
-@_guard
+@guard
 def verify(build_dir: Path, data: Path, count: int | None) -> None:
     """C++-simulate a finished build's partition and compare it with qnncc's execution.
 
@@ -370,7 +348,7 @@ def boards() -> None:
 
 
 @main.command()
-@_guard
+@guard
 def demo() -> None:
     """Run the main job on the embedded TFC-W1A1 model and check it.
 

@@ -5,38 +5,17 @@ Registered on the main command group by ``main.add_command(quantize_command, "qu
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
+from qnncc.cli_errors import guard
 from qnncc.core.errors import QnnccError
 
-EXIT_USER_ERROR = 2
-
 __all__ = ["quantize_command", "run_quantize"]
-
-
-def _guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn a QnnccError into one line on stderr and exit status 2 (``--debug``: traceback)."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        ctx = click.get_current_context()
-        try:
-            fn(*args, **kwargs)
-        except QnnccError as exc:
-            if ctx.find_root().params.get("debug"):
-                raise
-            click.echo(f"qnncc: error: {exc}", err=True)
-            sys.exit(EXIT_USER_ERROR)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def run_quantize(
@@ -160,7 +139,7 @@ def run_quantize(
     help="With --sparsity: also a Q+AS+TR(TAU) row, every ReLU thresholded at TAU; repeatable.",
 )
 @click.option("--encoding", default=None, help="Add RLE/Huffman compression ratios of this format (e.g. bfp8-channel).")
-@_guard
+@guard
 def quantize_command(
     model_path: Path,
     calib_path: Path,
