@@ -5,7 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from conftest import DATA
 
-from qnncc.cli import EXIT_USER_ERROR, main
+from qnncc.cli import main
+from qnncc.cli_errors import EXIT_USER_ERROR
 from qnncc.data import demo_model_path
 
 

@@ -22,8 +22,9 @@ from qnncc.analysis import (
     rle_encode,
     sparsity_report,
 )
+from qnncc.cli_errors import EXIT_USER_ERROR
 from qnncc.core.errors import QnnccError
-from qnncc.quantize_cli import EXIT_USER_ERROR, quantize_command
+from qnncc.quantize_cli import quantize_command
 
 MODEL = DATA / "mnist_conv" / "model.onnx"
 NPZ = DATA / "mnist_test.npz"
