@@ -15,10 +15,11 @@ Example (``child`` is the HW partition of TFC-W1A1 with width converters)::
 sizing to a model (inserts and updates ``StreamingFIFO`` nodes).
 """
 
-from .engine import UNBOUNDED, Deadlock, DeadlockError, LayerStats, SimResult, engine_available, simulate
+from .engine import engine_available, simulate
 from .fifo_sizing import FIFOSizing, practical_depth, size_fifos
 from .network import DEFAULT_STREAM_DEPTH, Network, SimLayer, SimStream, build_network, hw_model
 from .patterns import DEFAULT_LATENCY, Program, SimulationError, layer_latency, layer_program
+from .results import UNBOUNDED, Deadlock, DeadlockError, LayerStats, SimResult
 
 __all__ = [
     "DEFAULT_LATENCY",

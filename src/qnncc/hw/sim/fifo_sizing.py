@@ -46,9 +46,10 @@ from typing import Any, Literal
 
 from qnncc.core.model_wrapper import ModelWrapper
 
-from .engine import UNBOUNDED, SimResult, simulate
+from .engine import simulate
 from .network import DEFAULT_STREAM_DEPTH, Network, build_network
 from .patterns import SimulationError
+from .results import UNBOUNDED, SimResult
 
 __all__ = ["FIFOSizing", "practical_depth", "size_fifos"]
 
