@@ -23,7 +23,7 @@ import json
 import logging
 import math
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,7 @@ from qnncc.boards import Board
 from qnncc.build_config import BuildConfig
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.pipeline import Pipeline, StepBody
-from qnncc.core.transformation import Transformation
+from qnncc.core.pipeline import Pipeline, run_step_body
 
 __all__ = [
     "STATE_KEY",
@@ -248,16 +247,6 @@ class BuildContext:
 
 
 StepFn = Callable[[BuildContext, ModelWrapper | None], ModelWrapper]
-
-
-def _run_body(body: StepBody, model: ModelWrapper) -> ModelWrapper:
-    if isinstance(body, Transformation):
-        return body.run(model)
-    if isinstance(body, Sequence):
-        for t in body:
-            model = t.run(model)
-        return model
-    return body(model)
 
 
 def _need(model: ModelWrapper | None, step: str) -> ModelWrapper:
@@ -516,4 +505,4 @@ def run_step(name: str, ctx: BuildContext, model: ModelWrapper | None) -> ModelW
     bodies = dict(ctx.pipeline().steps)
     if name not in bodies:
         raise QnnccError(f"unknown step {name!r}; steps are {', '.join(step_names())}")
-    return _run_body(bodies[name], _need(model, name))
+    return run_step_body(bodies[name], _need(model, name))

@@ -86,7 +86,7 @@ class Pipeline:
         for k, (name, body) in enumerate(self.steps[start:], start=start):
             t0 = time.perf_counter()
             try:
-                model = _run_body(body, model)
+                model = run_step_body(body, model)
             except TransformationError as exc:
                 raise TransformationError(f"step {name!r}: {exc}") from exc
             seconds = time.perf_counter() - t0
@@ -98,7 +98,8 @@ class Pipeline:
         return model
 
 
-def _run_body(body: StepBody, model: ModelWrapper) -> ModelWrapper:
+def run_step_body(body: StepBody, model: ModelWrapper) -> ModelWrapper:
+    """Run one step's body: a transformation, a sequence of them in order, or a function of the model."""
     if isinstance(body, Transformation):
         return body.run(model)
     if isinstance(body, Sequence):
