@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import onnx
@@ -82,10 +83,19 @@ class LowerConvsToMatMul(Transformation):
         return model, changed
 
 
-def _explicit_pads(
-    model: ModelWrapper, node: onnx.NodeProto, hw: list[int], kernel: list[int], strides: list[int], dil: list[int]
+def explicit_pads(
+    model: ModelWrapper,
+    node: onnx.NodeProto,
+    hw: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dil: Sequence[int],
 ) -> list[int]:
-    """``[top, left, bottom, right]`` from ``pads`` or ``auto_pad`` (ONNX rules)."""
+    """``[top, left, bottom, right]`` padding of a 2-D Conv from ``pads`` or ``auto_pad`` (ONNX rules).
+
+    Raises:
+        UnsupportedOpError: for ``pads`` of another rank or an unknown ``auto_pad``.
+    """
     auto_pad = str(model.get_nodeattr(node, "auto_pad", "NOTSET"))
     if auto_pad in ("NOTSET", ""):
         pads = [int(p) for p in model.get_nodeattr(node, "pads", [0, 0, 0, 0])]
@@ -147,7 +157,7 @@ def _lower(model: ModelWrapper, node: onnx.NodeProto, in_shape: list[int]) -> No
         )
     if list(w.shape[2:]) != kernel or w.shape[1] * group != ic:
         raise UnsupportedOpError(f"Conv node {base!r}: weights {list(w.shape)} do not match the input/kernel_shape")
-    pads = _explicit_pads(model, node, [h, wd], kernel, strides, dil)
+    pads = explicit_pads(model, node, [h, wd], kernel, strides, dil)
     oh = conv_output_dim(h, kernel[0], strides[0], pads[0] + pads[2], dil[0])
     ow = conv_output_dim(wd, kernel[1], strides[1], pads[1] + pads[3], dil[1])
     in_dt = model.get_tensor_datatype(x)

@@ -47,6 +47,7 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op, is_custom_node
 from qnncc.hw.perf import SparsityHint, sparse_window_cycles
 
+from ..lower.conv import explicit_pads
 from .calibrate import DEFAULT_BATCH, CalibrationData, as_batches, run_exposed
 
 __all__ = [
@@ -175,21 +176,10 @@ class LayerSparsity:
 
 
 def conv_pads(model: ModelWrapper, node: onnx.NodeProto, hw: Sequence[int], kernel: Sequence[int]) -> list[int]:
-    """``[top, left, bottom, right]`` padding of a 2-D Conv from ``pads`` or ``auto_pad`` (ONNX rules)."""
+    """``[top, left, bottom, right]`` padding of a 2-D Conv (:func:`qnncc.transforms.lower.conv.explicit_pads`)."""
     strides = [int(s) for s in model.get_nodeattr(node, "strides", [1, 1])]
     dil = [int(d) for d in model.get_nodeattr(node, "dilations", [1, 1])]
-    auto_pad = str(model.get_nodeattr(node, "auto_pad", "NOTSET"))
-    if auto_pad in ("NOTSET", ""):
-        return [int(p) for p in model.get_nodeattr(node, "pads", [0, 0, 0, 0])]
-    if auto_pad == "VALID":
-        return [0, 0, 0, 0]
-    begin, end = [], []
-    for size, k, s, d in zip(hw, kernel, strides, dil, strict=True):
-        total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
-        small, large = total // 2, total - total // 2
-        begin.append(small if auto_pad == "SAME_UPPER" else large)
-        end.append(large if auto_pad == "SAME_UPPER" else small)
-    return begin + end
+    return explicit_pads(model, node, hw, kernel, strides, dil)
 
 
 def _zero_windows(
