@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hw_graphs import hw_graph_model as graph_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 from qnncc.transforms import InferDataTypes, InferShapes
 from qnncc.transforms.hw import InsertDWC
 
@@ -54,20 +55,6 @@ INT_TYPES = [
 
 
 # ------------------------------------------------------------------ helpers
-def graph_model(
-    nodes: list[Any], inputs: dict[str, list[int]], outputs: list[str], consts: dict[str, np.ndarray]
-) -> ModelWrapper:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in consts.items()],
-    )
-    imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
-    return ModelWrapper(helper.make_model(graph, opset_imports=imports))
-
-
 def hw(op_type: str, inputs: list[str], outputs: list[str], name: str | None = None, **attrs: Any) -> Any:
     return helper.make_node(op_type, inputs, outputs, name=name or f"{op_type}_0", domain=HW_DOMAIN, **attrs)
 

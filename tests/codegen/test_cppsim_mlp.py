@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hw_graphs import hw_graph_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 from qnncc.transforms.hw import InsertDWC
 
 import qnncc
@@ -43,15 +44,7 @@ def single_node(
     dts: dict[str, str],
     out_type: int = TensorProto.FLOAT,
 ) -> Any:
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(o, out_type, None) for o in node.output],
-        [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in consts.items()],
-    )
-    imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
-    model = ModelWrapper(helper.make_model(graph, opset_imports=imports))
+    model = hw_graph_model([node], inputs, node.output, consts, out_type=out_type)
     for name, dt in dts.items():
         model.set_tensor_datatype(name, dt)
     return model

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from hw_graphs import hw_graph_model
+from onnx import helper
 from qnncc.transforms import InferDataTypes, InferShapes
 
 import qnncc
@@ -22,15 +23,7 @@ RNG = np.random.default_rng(7)
 def graph_model(
     nodes: list[Any], inputs: dict[str, list[int]], outputs: list[str], consts: dict[str, np.ndarray], opset: int = 13
 ) -> ModelWrapper:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in consts.items()],
-    )
-    imports = [helper.make_opsetid(d, v) for d, v in (("", opset), (HW_DOMAIN, 1), (QONNX, 1))]
-    return ModelWrapper(helper.make_model(graph, opset_imports=imports))
+    return hw_graph_model(nodes, inputs, outputs, consts, opset=opset, domains=[(QONNX, 1)])
 
 
 def hw(op_type: str, inputs: list[str], outputs: list[str] | None = None, **attrs: Any) -> Any:

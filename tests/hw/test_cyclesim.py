@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from hw_graphs import hw_graph_model as make_model
+from onnx import helper
 from qnncc.transforms.hw import InsertDWC
 from qnncc.transforms.hw.insert_fifo import InsertFIFO
 from qnncc.transforms.hw.set_fifo_depths import SetFIFODepths
@@ -57,18 +58,6 @@ def layer(node: Any) -> HWLayer:
     op = get_custom_op(node)
     assert isinstance(op, HWLayer)
     return op
-
-
-def make_model(nodes: list[Any], inputs: dict[str, list[int]], outputs: list[str], consts: dict[str, Any]) -> Any:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in consts.items()],
-    )
-    imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
-    return ModelWrapper(helper.make_model(graph, opset_imports=imports))
 
 
 def residual_cnn(h: int = 8, c: int = 4, simd: int = 4) -> ModelWrapper:

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from hw_graphs import hw_graph_model
+from onnx import helper
 from qnncc.transforms import InferDataTypes, InferShapes
 from qnncc.transforms.hw import InsertDWC
 from qnncc.transforms.hw.insert_fifo import InsertFIFO, fifo_style
@@ -26,15 +27,7 @@ def hw(op_type: str, inputs: list[str], outputs: list[str], name: str, **attrs: 
 
 
 def finish(nodes: list[Any], inputs: dict[str, list[int]], outputs: list[str], consts: dict[str, Any]) -> ModelWrapper:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
-        [numpy_helper.from_array(np.asarray(v), n) for n, v in consts.items()],
-    )
-    imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
-    model = ModelWrapper(helper.make_model(graph, opset_imports=imports))
+    model = hw_graph_model(nodes, inputs, outputs, consts, float_consts=False)
     for name in inputs:
         model.set_tensor_datatype(name, DataType["INT4"])
     return model.transform(InferShapes()).transform(InferDataTypes())
