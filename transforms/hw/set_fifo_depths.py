@@ -12,7 +12,7 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import StreamingDataflowPartition
+from qnncc.custom_op.partition import partition_child
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.sim.fifo_sizing import FIFOSizing, size_fifos
 from qnncc.hw.sim.network import DEFAULT_STREAM_DEPTH, Network, SimStream, build_network
@@ -95,9 +95,7 @@ class SetFIFODepths(Transformation):
             self._size(model)
             return model, False
         attr = next(a for a in sdps[0].attribute if a.name == "model")
-        partition = get_custom_op(sdps[0])
-        assert isinstance(partition, StreamingDataflowPartition)
-        child = ModelWrapper(partition.child_model(list(model.model.opset_import)))
+        child = partition_child(model, sdps[0])
         self._size(child)
         attr.g.CopyFrom(child.graph)
         return model, False

@@ -26,6 +26,7 @@ from onnx import helper
 
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import partition_child
 from qnncc.execution import execute
 from qnncc.transforms.quantize import read_tensor_sparsity, sparsity_hint
 
@@ -100,7 +101,7 @@ def _node_model(model: ModelWrapper, node: onnx.NodeProto) -> ModelWrapper:
 def _child(model: ModelWrapper, node: onnx.NodeProto) -> ModelWrapper:
     from qnncc.transforms.hw import InsertDWC
 
-    child = ModelWrapper(get_custom_op(node).child_model(list(model.model.opset_import)))  # type: ignore[attr-defined]
+    child = partition_child(model, node)
     return child.transform(InsertDWC())
 
 

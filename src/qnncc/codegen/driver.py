@@ -45,7 +45,7 @@ DRIVER_TEMPLATE = "driver.py.j2"
 def _partition(model: ModelWrapper) -> tuple[ModelWrapper, dict[str, Any]]:
     """The HW child model and facts about its parent (partition id, software nodes around it)."""
     from qnncc.custom_op import get_custom_op
-    from qnncc.custom_op.partition import StreamingDataflowPartition
+    from qnncc.custom_op.partition import StreamingDataflowPartition, partition_child
 
     partitions = [n for n in model.graph.node if n.op_type == PARTITION_OP]
     if not partitions:
@@ -57,7 +57,7 @@ def _partition(model: ModelWrapper) -> tuple[ModelWrapper, dict[str, Any]]:
     op = get_custom_op(sdp)
     if not isinstance(op, StreamingDataflowPartition):
         raise CodegenError(f"node {sdp.name!r}: {PARTITION_OP} is not qnncc's partition op")
-    child = ModelWrapper(op.child_model())
+    child = partition_child(model, sdp)
     software = [f"{n.op_type} ({n.name or n.output[0]})" for n in model.graph.node if n is not sdp]
     return child, {
         "partition_id": int(op.attrs.get("partition_id", 0)),

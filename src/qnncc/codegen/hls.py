@@ -20,7 +20,7 @@ import onnx
 
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import StreamingDataflowPartition
+from qnncc.custom_op.partition import partition_child
 from qnncc.hw.layers.base import HWLayer
 
 from .layer_code import LayerCode, Port
@@ -73,10 +73,8 @@ def hw_partition(model: ModelWrapper) -> ModelWrapper:
         names = [n.name for n in sdps]
         raise CodegenError(f"model has {len(sdps)} dataflow partitions {names}; generate each child model separately")
     child = model
-    if sdps:  # the child keeps the parent's opsets (e.g. Reshape's allowzero needs opset 14)
-        partition = get_custom_op(sdps[0])
-        assert isinstance(partition, StreamingDataflowPartition)
-        child = ModelWrapper(partition.child_model(list(model.model.opset_import)))
+    if sdps:
+        child = partition_child(model, sdps[0])
     for node in child.graph.node:
         if node.op_type not in PASS_THROUGH_OPS and not isinstance(get_custom_op_or_none(node), HWLayer):
             raise CodegenError(f"node {node.name!r} ({node.op_type}) is not a HW layer; it cannot go into HLS")

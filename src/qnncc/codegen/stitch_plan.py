@@ -28,7 +28,7 @@ import onnx
 
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import StreamingDataflowPartition
+from qnncc.custom_op.partition import partition_child
 from qnncc.hw.layers import HW_DOMAIN, HWLayer
 
 from .names import roundup8, safe_identifier
@@ -253,9 +253,7 @@ def _partition_child(model: ModelWrapper) -> ModelWrapper:
     if len(partitions) > 1:
         names = ", ".join(repr(n.name) for n in partitions)
         raise CodegenError(f"model has {len(partitions)} dataflow partitions ({names}); stitch each child model")
-    op = get_custom_op(partitions[0])
-    assert isinstance(op, StreamingDataflowPartition)
-    return ModelWrapper(op.child_model())
+    return partition_child(model, partitions[0])
 
 
 def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:

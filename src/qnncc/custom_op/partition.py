@@ -96,3 +96,21 @@ class StreamingDataflowPartition(CustomOp):
 def _imports_for(graph: onnx.GraphProto, opset: int = 13) -> list[onnx.OperatorSetIdProto]:
     domains = sorted({n.domain for n in graph.node if n.domain})
     return [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in domains]
+
+
+def partition_child(parent: ModelWrapper, node: onnx.NodeProto) -> ModelWrapper:
+    """The child model of the partition ``node`` of ``parent``, with the parent's opset imports.
+
+    The parent's opsets keep the child valid (e.g. ``Reshape``'s ``allowzero``
+    needs opset 14) and executable by the same runtime as the parent.
+
+    Raises:
+        UnsupportedOpError: if ``node`` is not a StreamingDataflowPartition.
+    """
+    from qnncc.core.model_wrapper import ModelWrapper
+    from qnncc.custom_op import get_custom_op
+
+    op = get_custom_op(node)
+    if not isinstance(op, StreamingDataflowPartition):
+        raise UnsupportedOpError(f"node {node.name!r} ({node.op_type}) is not a StreamingDataflowPartition")
+    return ModelWrapper(op.child_model(list(parent.model.opset_import)))

@@ -25,6 +25,7 @@ import onnx
 
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import partition_child
 from qnncc.hw.layers.base import HW_DOMAIN, HWLayer
 
 from .patterns import Program, SimulationError, layer_latency, layer_program, sink_program, source_program
@@ -143,7 +144,7 @@ def hw_model(model: ModelWrapper) -> ModelWrapper:
         return model
     if len(sdps) > 1:
         raise SimulationError(f"model has {len(sdps)} dataflow partitions; simulate each child model separately")
-    return ModelWrapper(get_custom_op(sdps[0]).child_model())  # type: ignore[attr-defined]
+    return partition_child(model, sdps[0])
 
 
 def _layer(node: onnx.NodeProto) -> HWLayer:
