@@ -153,7 +153,8 @@ class ChannelwiseLayer(HWLayer):
     """A layer streaming ``[..., NumChannels]`` in and out, ``PE`` channels per word.
 
     Shapes, stream words and legal folding of Thresholding, AddStreams,
-    DuplicateStreams and ChannelwiseOp; subclasses add semantics.
+    DuplicateStreams and ChannelwiseOp (and GlobalAccPool, which overrides
+    the output shape); subclasses add semantics.
     """
 
     folding_attrs = ("PE",)

@@ -27,14 +27,13 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
 from ._util import parse_datatype, positive, stream_attributes
-from .base import HWLayer, divisors, vectors
+from .base import ChannelwiseLayer, vectors
 
 
-class GlobalAccPool(HWLayer):
+class GlobalAccPool(ChannelwiseLayer):
     """Sum over H and W; input ``x [N, H, W, C]``, output ``[N, 1, 1, C]``."""
 
     op_type = "GlobalAccPool"
-    folding_attrs = ("PE",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"inputDataType": AttrSpec("s", required=True)},
         NumChannels=AttrSpec("i", required=True),
@@ -63,14 +62,6 @@ class GlobalAccPool(HWLayer):
         idt = self.input_datatype()
         _, h, w = vectors(self.attrs)
         return DataType.smallest_for_range(h * w * idt.min(), h * w * idt.max())
-
-    @override
-    def legal_folding(self) -> dict[str, list[int]]:
-        return {"PE": divisors(int(self.attrs["NumChannels"]))}
-
-    @override
-    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
-        return (*vectors(self.attrs), int(self.attrs["NumChannels"]))
 
     @override
     def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
