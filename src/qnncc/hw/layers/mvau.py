@@ -31,6 +31,18 @@ def activation_out(counts: np.ndarray, bipolar: bool, act_val: int) -> np.ndarra
     return (2 * counts - 1) if bipolar else (counts + act_val)
 
 
+def threshold_activation(layer: HWLayer, acc: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The layer's thresholding of ``acc`` (channels last) with ``thresholds [C or 1, steps]``, float32.
+
+    Shared by the MVAU, VVAU and Thresholding layers: counts from
+    :func:`multithreshold`, then :func:`activation_out` with the layer's
+    output datatype and ``ActVal``.
+    """
+    counts = multithreshold(acc, np.asarray(thresholds, np.float32), axis=acc.ndim - 1)
+    bipolar = layer.output_datatype().name == "BIPOLAR"
+    return activation_out(counts, bipolar, int(layer.attrs["ActVal"])).astype(np.float32)
+
+
 def lower_activation(layer: HWLayer, ctx: LoweringContext, acc: str, rank: int, thr_index: int) -> None:
     """Emit the thresholding of ``acc`` (channels last) into the layer's output, via MultiThreshold's lowering."""
     bipolar = layer.output_datatype().name == "BIPOLAR"
@@ -109,9 +121,7 @@ class MVAU(HWLayer):
             acc = np.matmul(x.astype(np.float64), w.astype(np.float64)).astype(np.float32)
         if not self.has_thresholds:
             return [acc]
-        counts = multithreshold(acc, np.asarray(inputs[2], np.float32), axis=acc.ndim - 1)
-        bipolar = self.output_datatype().name == "BIPOLAR"
-        return [activation_out(counts, bipolar, int(self.attrs["ActVal"])).astype(np.float32)]
+        return [threshold_activation(self, acc, inputs[2])]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:

@@ -14,10 +14,9 @@ import numpy as np
 from typing_extensions import override
 
 from qnncc.custom_op.base import AttrSpec, LoweringContext
-from qnncc.custom_op.multithreshold import multithreshold
 
 from .base import ChannelwiseLayer, hw_attributes
-from .mvau import MEM_MODES, activation_out, lower_activation
+from .mvau import MEM_MODES, lower_activation, threshold_activation
 
 
 class Thresholding(ChannelwiseLayer):
@@ -40,10 +39,7 @@ class Thresholding(ChannelwiseLayer):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x = np.asarray(inputs[0], np.float32)
-        counts = multithreshold(x, np.asarray(inputs[1], np.float32), axis=x.ndim - 1)
-        bipolar = self.output_datatype().name == "BIPOLAR"
-        return [activation_out(counts, bipolar, int(self.attrs["ActVal"])).astype(np.float32)]
+        return [threshold_activation(self, np.asarray(inputs[0], np.float32), inputs[1])]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:

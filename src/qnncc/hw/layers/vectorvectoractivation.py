@@ -31,11 +31,10 @@ from typing_extensions import override
 
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
-from qnncc.custom_op.multithreshold import multithreshold
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
-from .mvau import MEM_MODES, activation_out, lower_activation
+from .mvau import MEM_MODES, lower_activation, threshold_activation
 
 
 class VVAU(HWLayer):
@@ -125,9 +124,7 @@ class VVAU(HWLayer):
         acc = np.sum(windows * w, axis=-2).astype(np.float32)
         if not self.has_thresholds:
             return [acc]
-        counts = multithreshold(acc, np.asarray(inputs[2], np.float32), axis=acc.ndim - 1)
-        bipolar = self.output_datatype().name == "BIPOLAR"
-        return [activation_out(counts, bipolar, int(self.attrs["ActVal"])).astype(np.float32)]
+        return [threshold_activation(self, acc, inputs[2])]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:
