@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qnncc.codegen.hls.ap_types import ap_types_dir
-from qnncc.codegen.render import CodegenError, include_dir
+from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir
 from qnncc.codegen.vivado.tlast import tlast_sources
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
@@ -55,7 +55,8 @@ def test_tlast_top_csim(tmp_path: Path) -> None:
     (tmp_path / "top_qnncc_tlast_0.cpp").write_text(tlast_sources(24, 4, "qnncc_tlast_0")["top_qnncc_tlast_0.cpp"])
     (tmp_path / "tb.cpp").write_text(BENCH)
     exe = tmp_path / "tb"
-    cmd = ["g++", "-std=c++14", "-O0", "-w", "-I", str(include_dir()), "-I", str(ap_types_dir()), "-I", str(tmp_path)]
+    cmd = ["g++", "-std=c++14", "-O0", "-w", "-I", str(csim_include_dir()), "-I", str(include_dir())]
+    cmd += ["-I", str(ap_types_dir()), "-I", str(tmp_path)]
     subprocess.run([*cmd, str(tmp_path / "tb.cpp"), "-o", str(exe)], check=True, capture_output=True, text=True)
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -67,16 +68,17 @@ def test_tlast_top_csim(tmp_path: Path) -> None:
         assert [r[3] for r in batch] == [r[4] for r in batch] == [0] * (count - 1) + [1]
 
 
-def test_ap_axi_sdata_defers_to_vitis_hls(tmp_path: Path) -> None:
-    """Under Vitis HLS (``__VITIS_HLS__``) the stand-in includes the tool's own header next on the path."""
-    vitis = tmp_path / "vitis_include"
-    vitis.mkdir()
-    (vitis / "ap_axi_sdata.h").write_text("#define VITIS_AP_AXI_SDATA 1\n")
-    source = ["#include <ap_axi_sdata.h>", "#ifndef VITIS_AP_AXI_SDATA", "#error stand-in used", "#endif"]
-    (tmp_path / "t.cpp").write_text("\n".join([*source, "int main() { return 0; }", ""]))
-    cmd = ["g++", "-std=c++14", "-fsyntax-only", "-D__VITIS_HLS__", "-I", str(include_dir()), "-I", str(vitis)]
+def test_csim_stand_ins_are_off_the_synthesis_include_path(tmp_path: Path) -> None:
+    """Vitis HLS sees only ``include_dir()``: the stand-ins are not there, and use no ``#include_next``."""
+    assert not list(include_dir().rglob("*.h"))
+    for header in ("hls_stream.h", "ap_axi_sdata.h"):
+        text = (csim_include_dir() / header).read_text()
+        assert "#include_next" not in text
+    # the synthesis include path alone cannot find them: the tool's own headers are used
+    (tmp_path / "t.cpp").write_text("#include <ap_axi_sdata.h>\nint main() { return 0; }\n")
+    cmd = ["g++", "-std=c++14", "-fsyntax-only", "-I", str(include_dir()), "-I", str(ap_types_dir())]
     proc = subprocess.run([*cmd, str(tmp_path / "t.cpp")], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode != 0 and "ap_axi_sdata.h" in proc.stderr
 
 
 def test_tlast_sources_validate_arguments() -> None:

@@ -24,7 +24,7 @@ template <unsigned SIMD, typename InT, typename WT, typename AccT, bool XNOR>
 struct Dot {
   static AccT compute(const ap_uint<SIMD * InT::bits>& x, const ap_uint<SIMD * WT::bits>& w) {
 #pragma HLS INLINE
-#ifndef __SYNTHESIS__
+#ifdef QNNCC_CSIM_FAST
     if (AccT::width <= 62) {  // C simulation: the same sum in native 64-bit integers
       uint64_t xc[(SIMD * InT::bits + 63) / 64], wc[(SIMD * WT::bits + 63) / 64];
       word_chunks<SIMD * InT::bits>(x, xc);

@@ -10,7 +10,8 @@
 //
 // Line buffer: a circular buffer of ROWS image rows (ROWS >= SPAN, the
 // dilated kernel height DH*(KH-1)+1), passed in by the caller so that it can
-// bind its storage. Image row r lives in slot r % ROWS. One loop, II=1, reads
+// bind its storage. Image row r lives in slot r % ROWS (kept
+// incrementally: no division unit in the loop). One loop, II=1, reads
 // at most one input word and writes at most one output word per iteration:
 //   - output row oh may be emitted once rows oh*SH .. oh*SH + SPAN - 1 are in,
 //   - input row r may be read while output row oh is pending if r < oh*SH + ROWS
@@ -49,8 +50,11 @@ void swg(hls::stream<InWord>& in, hls::stream<OutWord>& out, ap_uint<SIMD * DT::
   unsigned cf = 0;
   while (rr < IH || oh < OH) {
 #pragma HLS PIPELINE II = 1
-// the slot emitted in an iteration is never the one written in it
-#pragma HLS DEPENDENCE variable = buf intra false
+// proof: the slot emitted in an iteration is never the one written in it or in
+// a later iteration before the emit (a row is read only into a slot no pending
+// output row needs: rr < top + ROWS), so buf carries no true dependence.
+#pragma HLS DEPENDENCE variable = buf type = intra false
+#pragma HLS DEPENDENCE variable = buf type = inter false
     const bool can_emit = oh < OH && rr >= top + SPAN;
     const bool can_read = rr < IH && (oh == OH || rr < top + ROWS);
     if (can_emit) {
@@ -68,7 +72,8 @@ void swg(hls::stream<InWord>& in, hls::stream<OutWord>& out, ap_uint<SIMD * DT::
               ow = 0;
               oh++;
               top += SH;
-              base = top % ROWS;
+              base += SH % ROWS;  // slot of row top: no modulo unit on this loop-carried path
+              if (base >= ROWS) base -= ROWS;
             }
           }
         }

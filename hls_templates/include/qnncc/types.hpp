@@ -15,6 +15,15 @@
 
 #include <cstdint>
 
+// C simulation fast paths (native 64-bit arithmetic instead of ap_int
+// emulation, same results) are on only in a g++ C simulation: never when
+// Vitis HLS synthesises (__SYNTHESIS__), and never when the simulation is
+// asked for the synthesis code path (QNNCC_SYNTHESIS_PATH, qnncc's cppsim
+// with synthesis_path=True), which must equal `execute` bit for bit too.
+#if !defined(__SYNTHESIS__) && !defined(QNNCC_SYNTHESIS_PATH)
+#define QNNCC_CSIM_FAST 1
+#endif
+
 namespace qnncc {
 
 // UINTn (BINARY is UInt<1>).
@@ -71,7 +80,7 @@ void set_elem(ap_uint<E * DT::bits>& word, unsigned i, const V& v) {
 template <int N>
 unsigned popcount(const ap_uint<N>& v) {
 #pragma HLS INLINE
-#ifndef __SYNTHESIS__
+#ifdef QNNCC_CSIM_FAST
   unsigned count = 0;
   for (int lo = 0; lo < N; lo += 64) {
     const int hi = (lo + 63 < N) ? lo + 63 : N - 1;
@@ -88,7 +97,7 @@ unsigned popcount(const ap_uint<N>& v) {
 #endif
 }
 
-#ifndef __SYNTHESIS__
+#ifdef QNNCC_CSIM_FAST
 // C simulation helpers: a word as 64-bit chunks, and a bit field of them.
 // Native integer arithmetic on these is far faster than ap_int emulation;
 // the library uses them only in C simulation, with the same results.

@@ -49,6 +49,13 @@ void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
 #pragma HLS ARRAY_PARTITION variable = acc cyclic factor = ROW_BANKS dim = 1
 #pragma HLS ARRAY_PARTITION variable = res complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = res cyclic factor = ROW_BANKS dim = 2
+  // SUB = 1: a word updates one accumulator row and the next update of that
+  // row comes R words later (DIST = R; R = 1 leaves one row of registers).
+  const unsigned DIST = (SUB == 1 && R >= 2) ? R : 2;
+#pragma HLS DEPENDENCE variable = acc type = inter direction = RAW dependent = true distance = DIST
+// proof: the read side writes bank rd_pix & 1 and the drain reads bank
+// dr_pix & 1 with dr_pix < rd_pix < dr_pix + 2, so they never share a bank.
+#pragma HLS DEPENDENCE variable = res type = inter false
   // read side: pixel, word within the pixel, (row, kernel position) of its first chunk
   unsigned rd_pix = 0;
   unsigned word = 0;

@@ -16,7 +16,7 @@ import jinja2
 
 from qnncc.core.errors import QnnccError
 
-__all__ = ["CodegenError", "include_dir", "render", "template_dir"]
+__all__ = ["CodegenError", "csim_include_dir", "include_dir", "render", "template_dir"]
 
 
 class CodegenError(QnnccError):
@@ -31,6 +31,15 @@ def template_dir() -> Path:
 def include_dir() -> Path:
     """Folder of qnncc's header-only C++ library (``#include "qnncc/mvau.hpp"`` resolves under it)."""
     return Path(str(resources.files("qnncc.hls_templates"))) / "include"
+
+
+def csim_include_dir() -> Path:
+    """Folder of the g++ stand-ins for Vitis HLS's ``hls_stream.h`` and ``ap_axi_sdata.h``.
+
+    Only qnncc's C simulation puts it on the include path; the Vitis HLS
+    scripts include :func:`include_dir` alone, so the tool uses its own headers.
+    """
+    return Path(str(resources.files("qnncc.hls_templates"))) / "csim"
 
 
 @functools.lru_cache(maxsize=1)

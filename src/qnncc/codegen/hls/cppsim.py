@@ -6,6 +6,13 @@ frame into stream words, calls the top function once per frame and unpacks
 the outputs. Object files are cached by the SHA-256 of their sources, the
 library headers, the compiler version and the flags, so an unchanged layer is
 never recompiled (``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``).
+
+``synthesis_path=True`` compiles with ``-DQNNCC_SYNTHESIS_PATH``: every C
+simulation fast path of the library (``QNNCC_CSIM_FAST`` in ``types.hpp``,
+normally on when ``__SYNTHESIS__`` is not defined) is off, so the code Vitis
+HLS synthesises is what runs. The g++ stand-ins for ``hls_stream.h`` and
+``ap_axi_sdata.h`` come from :func:`~qnncc.codegen.render.csim_include_dir`,
+a folder only this module puts on the include path.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import onnx
 from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.project import PASS_THROUGH_OPS, hw_partition, layer_code, partition_source, render_layer
-from qnncc.codegen.render import CodegenError, include_dir, render
+from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
@@ -37,6 +44,9 @@ from qnncc.hw.layers.base import HWLayer
 __all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir"]
 
 CXXFLAGS = ("-O2", "-std=c++14", "-w")
+
+#: Define that turns every C-simulation fast path of the library off (the synthesis code path).
+SYNTHESIS_PATH_DEFINE = "-DQNNCC_SYNTHESIS_PATH"
 
 
 def cache_dir() -> Path:
@@ -107,8 +117,21 @@ class CppSim:
             return [np.load(p).reshape(frames, *shape) for p, shape in zip(out_paths, self.output_shapes, strict=True)]
 
 
-def build_layer_sim(model: ModelWrapper, node: onnx.NodeProto, cache: Path | None = None) -> CppSim:
+def build_layer_sim(
+    model: ModelWrapper,
+    node: onnx.NodeProto,
+    cache: Path | None = None,
+    synthesis_path: bool = False,
+    library: Path | None = None,
+) -> CppSim:
     """Compile the C++ simulation of one HW node (top function + test bench).
+
+    Args:
+        model: the model holding ``node``.
+        node: a HW node.
+        cache: cache folder (default :func:`cache_dir`).
+        synthesis_path: compile the synthesis code path (fast paths off, see the module docstring).
+        library: folder of the ``qnncc/*.hpp`` library (default :func:`~qnncc.codegen.render.include_dir`).
 
     Raises:
         CodegenError: if the node cannot be generated or g++ fails.
@@ -117,15 +140,19 @@ def build_layer_sim(model: ModelWrapper, node: onnx.NodeProto, cache: Path | Non
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
     shapes = [tuple(layer.normal_output_shape(i)[1:]) for i in range(len(node.output))]
-    return _build({}, code.name, code.ports, shapes, cache, bench_files=render_layer(code))
+    return _build({}, code.name, code.ports, shapes, cache, _Toolchain.of(synthesis_path, library), render_layer(code))
 
 
-def build_partition_sim(model: ModelWrapper, cache: Path | None = None) -> CppSim:
+def build_partition_sim(
+    model: ModelWrapper, cache: Path | None = None, synthesis_path: bool = False, library: Path | None = None
+) -> CppSim:
     """Compile the C++ simulation of a whole partition (every layer top chained by streams).
 
     Args:
         model: a HW partition model or a model with one StreamingDataflowPartition node.
         cache: cache folder (default :func:`cache_dir`).
+        synthesis_path: compile the synthesis code path (fast paths off, see the module docstring).
+        library: folder of the ``qnncc/*.hpp`` library (default :func:`~qnncc.codegen.render.include_dir`).
 
     Raises:
         CodegenError: if a layer cannot be generated, streams do not match, or g++ fails.
@@ -144,27 +171,49 @@ def build_partition_sim(model: ModelWrapper, cache: Path | None = None) -> CppSi
         if shape is None:
             raise CodegenError(f"partition output {out.name!r} has no shape")
         shapes.append(tuple(int(d) for d in shape[1:]))
-    return _build(units, name, ports, shapes, cache)
+    return _build(units, name, ports, shapes, cache, _Toolchain.of(synthesis_path, library))
 
 
-@functools.lru_cache(maxsize=1)
-def _toolchain_key() -> str:
+@dataclass(frozen=True)
+class _Toolchain:
+    """Compiler flags and include folders of one kind of simulation build."""
+
+    flags: tuple[str, ...]
+    library: Path
+
+    @staticmethod
+    def of(synthesis_path: bool, library: Path | None) -> _Toolchain:
+        flags = CXXFLAGS + ((SYNTHESIS_PATH_DEFINE,) if synthesis_path else ())
+        return _Toolchain(flags, Path(library) if library is not None else include_dir())
+
+    def includes(self) -> list[str]:
+        """``-I`` options: the csim stand-ins, the library, the ap_int headers."""
+        return ["-I", str(csim_include_dir()), "-I", str(self.library), "-I", str(ap_types_dir())]
+
+    @functools.cached_property
+    def key(self) -> str:
+        """SHA-256 of the compiler version, the headers and the flags."""
+        return _toolchain_key(self.flags, self.library)
+
+
+@functools.lru_cache(maxsize=8)
+def _toolchain_key(flags: tuple[str, ...], library: Path) -> str:
     compiler = shutil.which("g++")
     if compiler is None:
         raise CodegenError("g++ not found; C++ simulation needs a C++14 compiler on PATH")
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
     digest = hashlib.sha256(version.encode())
-    for folder in (include_dir(), ap_types_dir()):
+    for folder in (csim_include_dir(), library, ap_types_dir()):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 digest.update(path.name.encode())
                 digest.update(path.read_bytes())
-    digest.update(" ".join(CXXFLAGS).encode())
+    digest.update(" ".join(flags).encode())
     return digest.hexdigest()
 
 
-def _hash(files: Mapping[str, str]) -> str:
-    digest = hashlib.sha256(_toolchain_key().encode())
+def _hash(files: Mapping[str, str], tc: _Toolchain) -> str:
+    digest = hashlib.sha256(tc.key.encode())
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     return digest.hexdigest()[:32]
@@ -183,16 +232,16 @@ PCH_TEXT = """// qnncc cppsim precompiled header (generated)
 """
 
 
-def _precompiled_header(cache: Path) -> Path:
+def _precompiled_header(cache: Path, tc: _Toolchain) -> Path:
     """Path of the precompiled common header (built on first use; about 3x faster compiles)."""
-    folder = cache / "pch" / _toolchain_key()[:32]
+    folder = cache / "pch" / tc.key[:32]
     header = folder / "qnncc_pch.h"
     if (folder / "qnncc_pch.h.gch").exists():
         return header
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"tmp{os.getpid()}.h"
     tmp.write_text(PCH_TEXT)
-    cmd = ["g++", *CXXFLAGS, "-I", str(include_dir()), "-I", str(ap_types_dir()), "-x", "c++-header", str(tmp)]
+    cmd = ["g++", *tc.flags, *tc.includes(), "-x", "c++-header", str(tmp)]
     proc = subprocess.run([*cmd, "-o", f"{tmp}.gch"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise CodegenError(f"g++ failed to precompile the common header: {proc.stderr[-300:]}")
@@ -201,18 +250,18 @@ def _precompiled_header(cache: Path) -> Path:
     return header
 
 
-def _compile_unit(files: Mapping[str, str], source: str, cache: Path) -> tuple[Path, bool]:
+def _compile_unit(files: Mapping[str, str], source: str, cache: Path, tc: _Toolchain) -> tuple[Path, bool]:
     """Object file of one translation unit (``source`` plus the other files it includes); True if compiled."""
-    obj = cache / "obj" / f"{_hash(files)}.o"
+    obj = cache / "obj" / f"{_hash(files, tc)}.o"
     if obj.exists():
         return obj, False
     obj.parent.mkdir(parents=True, exist_ok=True)
-    pch = _precompiled_header(cache)
+    pch = _precompiled_header(cache, tc)
     with tempfile.TemporaryDirectory(prefix="qnncc-cc-") as tmp:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text)
         out = Path(tmp) / "unit.o"
-        cmd = ["g++", *CXXFLAGS, "-I", str(include_dir()), "-I", str(ap_types_dir()), "-I", tmp, "-include", str(pch)]
+        cmd = ["g++", *tc.flags, "-I", tmp, *tc.includes(), "-include", str(pch)]
         proc = subprocess.run([*cmd, "-c", str(Path(tmp) / source), "-o", str(out)], capture_output=True, text=True)
         if proc.returncode != 0:
             errors = [line for line in proc.stderr.splitlines() if "error" in line][:3]
@@ -227,6 +276,7 @@ def _build(
     ports: list[Port],
     shapes: list[tuple[int, ...]],
     cache: Path | None,
+    tc: _Toolchain,
     bench_files: Mapping[str, str] | None = None,
 ) -> CppSim:
     """Compile ``units`` (one object each) and the test bench, link, and describe the binary.
@@ -249,11 +299,11 @@ def _build(
     all_units = [(files, next(n for n in files if n.endswith(".cpp"))) for files in units.values()]
     all_units.append((bench, f"{dut}_main.cpp"))
     start = time.perf_counter()
-    _precompiled_header(cache)
+    _precompiled_header(cache, tc)
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(lambda unit: _compile_unit(unit[0], unit[1], cache), all_units))
+        results = list(pool.map(lambda unit: _compile_unit(unit[0], unit[1], cache, tc), all_units))
     objects = [obj for obj, _ in results]
-    binary = cache / "bin" / f"{_hash({o.name: '' for o in objects})}_{dut}"
+    binary = cache / "bin" / f"{_hash({o.name: '' for o in objects}, tc)}_{dut}"
     if not binary.exists():
         binary.parent.mkdir(parents=True, exist_ok=True)
         tmp_bin = binary.with_suffix(f".tmp{os.getpid()}")

@@ -7,6 +7,8 @@ Output layout under the build directory::
     hls/<layer>/thresh_<layer>.h     thresholds [pe][nf][step]
     hls/<layer>/hls_synth.tcl        Vitis HLS: csynth_design + export_design (IP catalog)
     hls/include/                     qnncc's header-only library (a copy, so the folder is self-contained)
+    hls/csim/                        g++ stand-ins for hls_stream.h/ap_axi_sdata.h (C simulation only;
+                                     never on the Vitis HLS include path)
     hls/partition/<name>.cpp         the partition as a DATAFLOW function chaining the layer tops
 """
 
@@ -21,7 +23,7 @@ import onnx
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.layers import LAYER_BUILDERS
 from qnncc.codegen.names import safe_identifier
-from qnncc.codegen.render import CodegenError, include_dir, render
+from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
@@ -226,6 +228,7 @@ def generate_hls(
     if lib.exists():
         shutil.rmtree(lib)
     shutil.copytree(include_dir(), lib)
+    shutil.copytree(csim_include_dir(), root / "csim", dirs_exist_ok=True)
     name = "qnncc_partition"
     text, ports = partition_source(child, codes, name)
     (root / "partition").mkdir(parents=True, exist_ok=True)

@@ -171,24 +171,30 @@ def render_stitch_tcl(
     return render("stitch_ipi.tcl.j2", context)
 
 
-def render_build_tcl(mode: Mode = "zynq", jobs: int = 8, build_dir_var: str = "qnncc_build_dir") -> str:
+def render_build_tcl(
+    mode: Mode = "zynq", jobs: int = 8, build_dir_var: str = "qnncc_build_dir", clock_ns: float = 10.0
+) -> str:
     """Tcl that synthesises and implements the stitched project.
 
     In zynq mode it writes the bitstream and copies it with the hardware
     handoff to ``bitfile/qnncc.bit`` and ``bitfile/qnncc.hwh``; in generic mode
     (a packaged IP with no pin constraints) it runs out-of-context synthesis
-    and place-and-route only. Both write utilisation and timing reports to
-    ``reports/``. ``jobs`` is the default of ``-jobs`` (environment variable
-    ``QNNCC_JOBS`` overrides it).
+    and place-and-route only, with ``create_clock -period clock_ns`` on the
+    ``ap_clk`` port in an out-of-context XDC. Both write utilisation and
+    timing reports to ``reports/``. ``jobs`` is the default of ``-jobs``
+    (environment variable ``QNNCC_JOBS`` overrides it).
+
+    Raises:
+        CodegenError: for an unknown mode, ``jobs < 1`` or a non-positive clock period.
     """
     if mode not in ("zynq", "generic"):
         raise CodegenError(f"unknown stitch mode {mode!r}; use 'zynq' or 'generic'")
     if jobs < 1:
         raise CodegenError(f"jobs must be >= 1, got {jobs}")
-    return render(
-        "build_bitstream.tcl.j2",
-        {"mode": mode, "jobs": jobs, "bv": build_dir_var, "bd_name": BD_NAME, "project": PROJECT_NAME},
-    )
+    if not clock_ns > 0:
+        raise CodegenError(f"clock period must be > 0 ns, got {clock_ns}")
+    context = {"mode": mode, "jobs": jobs, "bv": build_dir_var, "bd_name": BD_NAME, "project": PROJECT_NAME}
+    return render("build_bitstream.tcl.j2", {**context, "clock_ns": f"{clock_ns:g}"})
 
 
 def render_vivado_makefile(layer_tops: list[str], mode: Mode = "zynq") -> str:
@@ -297,7 +303,7 @@ def write_stitch(
         out / "Makefile.vivado",
     )
     files.stitch_tcl.write_text(stitch_tcl)
-    files.build_tcl.write_text(render_build_tcl(mode, jobs))
+    files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk))
     files.catalog.write_text(json.dumps(ip_catalog(plan, b, clk, mode), indent=2) + "\n")
     tops = [c.name for c in block_design(plan, b, clk, mode).cells if c.ip_repo]
     files.makefile.write_text(render_vivado_makefile(tops, mode))

@@ -32,7 +32,7 @@ from pathlib import Path
 import onnx
 
 from qnncc.codegen.names import safe_identifier
-from qnncc.codegen.render import CodegenError, include_dir, render
+from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
 from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.shell import tlast_specs
 from qnncc.core.model_wrapper import ModelWrapper
@@ -142,4 +142,5 @@ def write_tlast_ips(
             (ip_dir / filename).write_text(text)
     if specs:
         shutil.copytree(include_dir(), root / "include", dirs_exist_ok=True)
+        shutil.copytree(csim_include_dir(), root / "csim", dirs_exist_ok=True)
     return [s.name for s in specs]

@@ -1,15 +1,12 @@
 // qnncc's stand-in for Vitis HLS's hls_stream.h, for C simulation with g++.
-// Vitis HLS uses its own header when synthesising; this one only needs the
-// subset of hls::stream that qnncc's library and generated code use.
+// It lives in hls_templates/csim/, a folder only qnncc's g++ simulation puts
+// on the include path: Vitis HLS (csim and synthesis) never sees it and uses
+// its own header. It implements the subset of hls::stream that qnncc's
+// library and generated code use.
 // A read from an empty stream is a dataflow error (a producer wrote too few
 // words): it prints the stream's name and aborts instead of returning garbage.
 #ifndef QNNCC_HLS_STREAM_H
 #define QNNCC_HLS_STREAM_H
-
-#if defined(__VITIS_HLS__) || defined(__SYNTHESIS__)
-// Vitis HLS (csim and synthesis): the tool's own header, found after this folder.
-#include_next <hls_stream.h>
-#else
 
 #include <cstdio>
 #include <cstdlib>
@@ -60,5 +57,4 @@ class stream {
 
 }  // namespace hls
 
-#endif  // __VITIS_HLS__ || __SYNTHESIS__
 #endif  // QNNCC_HLS_STREAM_H

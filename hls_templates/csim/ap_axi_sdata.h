@@ -1,16 +1,11 @@
 // qnncc's stand-in for Vitis HLS's ap_axi_sdata.h, for C simulation with g++.
-// Vitis HLS uses its own header (csim and synthesis define __VITIS_HLS__,
-// synthesis __SYNTHESIS__), found after this folder on the include path;
-// this one only declares the AXI-Stream words with side channels that
-// qnncc's library uses: ap_axiu<D, U, TI, TD> (unsigned data) and
+// It lives in hls_templates/csim/, a folder only qnncc's g++ simulation puts
+// on the include path (Vitis HLS uses its own header). It declares only the
+// AXI-Stream words with side channels that qnncc's library uses: ap_axiu<D, U, TI, TD> (unsigned data) and
 // ap_axis<D, U, TI, TD> (signed data) with members data, keep, strb and
 // last, plus user, id and dest only when U, TI and TD are non-zero.
 #ifndef QNNCC_AP_AXI_SDATA_H
 #define QNNCC_AP_AXI_SDATA_H
-
-#if defined(__VITIS_HLS__) || defined(__SYNTHESIS__)
-#include_next <ap_axi_sdata.h>
-#else
 
 #include <ap_int.h>
 
@@ -57,7 +52,5 @@ struct ap_axis : qnncc_axis::user_field<U>, qnncc_axis::id_field<TI>, qnncc_axis
   ap_uint<(D + 7) / 8> strb;
   ap_uint<1> last;
 };
-
-#endif  // __VITIS_HLS__ || __SYNTHESIS__
 
 #endif  // QNNCC_AP_AXI_SDATA_H
