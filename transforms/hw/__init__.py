@@ -23,6 +23,7 @@ from .infer_mlp import (
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
+from .identity_thresholds import RemoveIdentityThresholds, is_identity_thresholding
 from .insert_dwc import InsertDWC
 from .insert_fifo import InsertFIFO
 from .partition import (
@@ -44,6 +45,8 @@ __all__ = [
     "CreateDataflowPartition",
     "explain_software_nodes",
     "InsertDWC",
+    "RemoveIdentityThresholds",
+    "is_identity_thresholding",
     "InsertFIFO",
     "SetFIFODepths",
     "is_hw_node",

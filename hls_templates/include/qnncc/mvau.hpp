@@ -64,6 +64,10 @@ void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
   const unsigned SF = MW / SIMD;
   const unsigned NF = MH / PE;
   ap_uint<SIMD * InT::bits> inbuf[MW / SIMD];
+  // inbuf[sf] is written in neuron fold 0 and read in folds 1.. NF-1, at
+  // least SF iterations later (SF = 1 leaves one register).
+  const unsigned DIST = SF >= 2 ? SF : 2;
+#pragma HLS DEPENDENCE variable = inbuf type = inter direction = RAW dependent = true distance = DIST
   AccT acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
   unsigned sf = 0;

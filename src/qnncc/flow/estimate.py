@@ -174,6 +174,7 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
 
 #: HW conversion passes in the order they are tried (those not yet available are skipped).
 CONVERSION_PASSES: Sequence[str] = (
+    "RemoveIdentityThresholds",  # an identity MultiThreshold would cost a Thresholding layer for a no-op
     "InferConvInpGen",
     "InferStreamingMaxPool",
     "InferVectorVectorActivation",

@@ -21,7 +21,25 @@ from qnncc.core.datatype import DataType, Kind
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-__all__ = ["LayerCode", "Port", "cpp_datatype", "stream_inputs", "stream_ports"]
+__all__ = ["MAX_STREAM_BITS", "LayerCode", "Port", "check_stream_width", "cpp_datatype", "stream_inputs", "stream_ports"]
+
+#: Widest AXI-Stream TDATA qnncc generates (bits): the AXI4-Stream limit (ARM IHI 0051, TDATA <= 512 bytes)
+#: and Vitis HLS's ``AP_INT_MAX_W`` ceiling used by the generated tops.
+MAX_STREAM_BITS = 4096
+
+
+def check_stream_width(bits: int, where: str) -> int:
+    """``bits`` if it is a legal stream width.
+
+    Raises:
+        CodegenError: if ``bits`` exceeds :data:`MAX_STREAM_BITS` (names ``where``; fold less wide).
+    """
+    if bits > MAX_STREAM_BITS:
+        raise CodegenError(
+            f"{where}: stream of {bits} bits exceeds the {MAX_STREAM_BITS}-bit AXI-Stream limit; "
+            "lower PE/SIMD of the layer"
+        )
+    return bits
 
 
 @dataclass(frozen=True)
@@ -115,13 +133,15 @@ def stream_ports(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> l
         shape = layer.folded_input_shape(i)
         ctype = cpp_datatype(layer.input_datatype(i), f"{node.name} input {tensor!r}")
         words = _words_per_frame(shape)
-        ports.append(Port(f"in{i}_V", "in", roundup8(layer.instream_width(i)), elems, ctype, words, tensor))
+        width = check_stream_width(roundup8(layer.instream_width(i)), f"{node.name} input {tensor!r}")
+        ports.append(Port(f"in{i}_V", "in", width, elems, ctype, words, tensor))
     for i, tensor in enumerate(node.output):
         elems = layer.output_elems_per_word(i)
         shape = layer.folded_output_shape(i)
         ctype = cpp_datatype(layer.output_datatype(i), f"{node.name} output {tensor!r}")
         words = _words_per_frame(shape)
-        ports.append(Port(f"out{i}_V", "out", roundup8(layer.outstream_width(i)), elems, ctype, words, tensor))
+        width = check_stream_width(roundup8(layer.outstream_width(i)), f"{node.name} output {tensor!r}")
+        ports.append(Port(f"out{i}_V", "out", width, elems, ctype, words, tensor))
     return ports
 
 
