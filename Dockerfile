@@ -9,9 +9,9 @@
 # runs `pytest -m "not slow"`), and the default `runtime` (qnncc only, as an unprivileged user).
 FROM python:3.11-slim AS base
 
-# g++ and make: C++ simulation (cppsim) of the generated HLS code.
+# g++ and make: C++ simulation (cppsim) of the generated HLS code; clang: its syntax check.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends g++ make \
+    && apt-get install -y --no-install-recommends g++ make clang \
     && rm -rf /var/lib/apt/lists/*
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /opt/qnncc

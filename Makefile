@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-full lint format bench clean
+.PHONY: install demo test test-full lint format bench clean clang
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ install: $(STAMP)
 ## Run the main job on the embedded TFC-W1A1 model.
 demo: install
 	$(BIN)/qnncc demo
+
+## Debian's clang for the clang -fsyntax-only check of the generated HLS tops (idempotent, quiet;
+## needs root or sudo; without clang that check is skipped with its reason).
+clang:
+	@command -v clang++ >/dev/null 2>&1 || { \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang >/dev/null; }
 
 ## Fast suite (CI): everything except tests marked slow.
 test: install
