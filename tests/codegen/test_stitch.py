@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from qnncc.transforms.hw import InsertDWC
 from vivado_stub.check import check_stitch_tcl
 
 from qnncc import ModelWrapper
-from qnncc.codegen.render import CodegenError
+from qnncc.boards import get_board
+from qnncc.codegen.hls import generate_hls
+from qnncc.codegen.render import CodegenError, include_dir
 from qnncc.codegen.vivado.plan import (
     Cell,
     Connection,
@@ -26,19 +29,32 @@ from qnncc.codegen.vivado.plan import (
 )
 from qnncc.codegen.vivado.shell import TlastSpec, dma_stream_width, tlast_specs
 from qnncc.codegen.vivado.stitch import (
+    StitchFiles,
     ip_catalog,
     render_build_tcl,
     render_stitch_tcl,
     render_vivado_makefile,
-    write_stitch,
 )
-from qnncc.codegen.vivado.tlast import write_tlast_ips
+from qnncc.codegen.vivado.stitch import write_stitch as _write_stitch
+from qnncc.codegen.vivado.tlast import tlast_sources, write_tlast_ips
 from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
 from qnncc.flow.estimate import estimate
 from qnncc.hw.layers import HW_DOMAIN
 
 FOLDING = Path(__file__).parents[2] / "src" / "qnncc" / "data" / "tfc_w1a1_folding_config.json"
+
+
+def write_stitch(
+    model: ModelWrapper, out: Path, board: str, clock_ns: float | None = None, mode: str = "zynq"
+) -> StitchFiles:
+    """The stitch scripts plus the HLS tops the tcl check derives the HLS IP pins from (as ``qnncc build``)."""
+    b = get_board(board)
+    clk = b.default_clk_ns if clock_ns is None else clock_ns
+    generate_hls(model, out, b.part, clk)
+    if mode == "zynq":
+        write_tlast_ips(model, out, b.part, clk)
+    return _write_stitch(model, out, board, clock_ns, mode)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +218,33 @@ def test_width_mismatch_in_catalog_is_detected(tfc: ModelWrapper, tmp_path: Path
     assert mvau2["interfaces"][0] == {"name": "in0_V", "mode": "slave", "width": 8}
     mvau2["interfaces"][0]["width"] = 16
     report = check_stitch_tcl(files.stitch_tcl, catalog, "Pynq-Z1", 10.0)
-    assert any(re.search(r"width mismatch on MVAU_1/out0_V -> MVAU_2/in0_V: 8 vs 16 bits", p) for p in report.problems)
+    want = "cell MVAU_2: catalogue interface in0_V (16-bit slave) differs from the HLS top's (8-bit slave)"
+    assert want in report.problems
+
+
+def test_hls_pins_come_from_the_generated_tops(tfc: ModelWrapper, tmp_path: Path) -> None:
+    """The check derives HLS IP pins from the tops by Vitis HLS's rules: a top edit the catalogue misses is caught."""
+    files = write_stitch(tfc, tmp_path, "Pynq-Z1", 10.0, "zynq")
+    assert check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).ok
+    top = tmp_path / "hls" / "MVAU_2" / "top_MVAU_2.cpp"
+    text = top.read_text()
+    # a 9-bit word: Vitis HLS rounds TDATA up to 16 bits, the producer's is 8
+    top.write_text(text.replace("hls::stream<ap_uint<8> >& in0_V", "hls::stream<ap_uint<9> >& in0_V", 1))
+    problems = check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).problems
+    assert any("width mismatch on MVAU_1/out0_V -> MVAU_2/in0_V: 8 vs 16 bits" in p for p in problems), problems
+    # an argument renamed: Vitis HLS names the pin after it, so the stitch's MVAU_2/in0_V does not exist
+    top.write_text(text.replace("in0_V", "in0"))
+    problems = check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).problems
+    assert any("MVAU_2/in0_V" in p and "interface pin" in p for p in problems), problems
+    # a TLAST inserter without its AXI-Lite control bundle has no s_axi_control pin
+    tlast = tmp_path / "hls" / "qnncc_tlast_0" / "top_qnncc_tlast_0.cpp"
+    tlast.write_text(tlast.read_text().replace("bundle = control", "bundle = ctrl"))
+    top.write_text(text)
+    problems = check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).problems
+    assert any("qnncc_tlast_0/s_axi_control" in p for p in problems), problems
+    top.unlink()
+    problems = check_stitch_tcl(files.stitch_tcl, files.catalog, "Pynq-Z1", 10.0).problems
+    assert "HLS IP MVAU_2: no generated top hls/MVAU_2/top_MVAU_2.cpp" in problems
 
 
 def test_width_mismatch_in_tcl_config_is_detected(tfc: ModelWrapper, tmp_path: Path) -> None:
@@ -420,6 +462,18 @@ def test_tlast_inserter_sits_after_the_output_width_converter(tmp_path: Path) ->
     (tmp_path / "stitch").mkdir()
     tcl = tmp_path / "stitch" / "stitch_ipi.tcl"
     tcl.write_text(render_stitch_tcl(plan, "Pynq-Z1", 10.0, "zynq"))
+    # the HLS tops the check derives the pins from: a 24-bit copy layer and the TLAST inserter
+    shutil.copytree(include_dir(), tmp_path / "hls" / "include")
+    (tmp_path / "hls" / "layer").mkdir()
+    (tmp_path / "hls" / "layer" / "top_layer.cpp").write_text(
+        '#include "qnncc/fifo.hpp"\n'
+        "void layer(hls::stream<ap_uint<24> >& in0_V, hls::stream<ap_uint<24> >& out0_V) {\n"
+        "#pragma HLS INTERFACE axis port = in0_V\n#pragma HLS INTERFACE axis port = out0_V\n"
+        "  qnncc::stream_copy<5>(in0_V, out0_V);\n}\n"
+    )
+    (tmp_path / "hls" / "qnncc_tlast_0").mkdir()
+    for name, text in tlast_sources(8, 15, "qnncc_tlast_0").items():
+        (tmp_path / "hls" / "qnncc_tlast_0" / name).write_text(text)
     report = check_stitch_tcl(tcl, ip_catalog(plan, "Pynq-Z1", 10.0, "zynq"), "Pynq-Z1", 10.0)
     assert report.ok, report.problems
     text = tcl.read_text()
@@ -458,4 +512,4 @@ def test_tlast_name_clash_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(CodegenError, match="'qnncc_tlast_0' clashes with a TLAST inserter"):
         write_tlast_ips(model, tmp_path)
     with pytest.raises(CodegenError, match="'qnncc_tlast_0' clashes with a Zynq shell cell"):
-        write_stitch(model, tmp_path, "Pynq-Z1", mode="zynq")
+        _write_stitch(model, tmp_path, "Pynq-Z1", mode="zynq")

@@ -4,14 +4,19 @@
 (``tkinter.Tcl()``) with a stub for every Vivado command it may use. The
 stubs record a small block-design model: the project part, IP repositories,
 cells with their VLNV and ``CONFIG`` properties, ports, interface nets and
-plain nets. Interface pins come from the IP catalogue JSON written by
-:func:`qnncc.codegen.vivado.stitch.write_stitch` for qnncc's HLS IPs (AXI-Stream
-pins, and AXI-Lite slaves such as the TLAST inserters' ``s_axi_control``)
-and from a built-in description of the Xilinx IPs the stitch uses (their
-stream widths computed from the recorded ``CONFIG``). Then it checks:
+plain nets. Interface pins of qnncc's HLS IPs are derived from the generated
+tops (``hls/<top>/top_<top>.cpp``) by Vitis HLS's naming rules
+(:mod:`vivado_stub.hls_pins`: AXI-Stream pins named after the arguments,
+TDATA in whole bytes, direction from the use, AXI-Lite ``s_axi_<bundle>``,
+``ap_clk``/``ap_rst_n``), never from qnncc's catalogue; those of the Xilinx
+IPs from a built-in description (stream widths computed from the recorded
+``CONFIG``). The catalogue JSON written by
+:func:`qnncc.codegen.vivado.stitch.write_stitch` gives the cells and nets the
+design must have. Then it checks:
 
 * every catalogued cell exists with its VLNV, and no other cell does; HLS IP
-  repositories are on ``ip_repo_paths`` (inside the build directory);
+  repositories are on ``ip_repo_paths`` (inside the build directory); the
+  catalogue's interfaces of each HLS IP are the ones its top makes;
 * every AXI-Stream and enabled AXI memory-mapped interface pin is connected
   exactly once, master to slave, and the nets are the catalogue's;
 * connected stream widths match, and Xilinx IP widths from ``CONFIG`` match
@@ -169,6 +174,18 @@ def _final_checks(vv: VivadoStub, board: Board, clock_ns: float) -> list[str]:
             problems.append(f"cell {name} has VLNV {vv.cells[name].vlnv}, expected {entry['vlnv']}")
     problems += [f"cell {n} ({c.vlnv}) is not in the catalogue" for n, c in vv.cells.items() if n not in expected]
     for name, entry in expected.items():
+        if name in vv.cells and not entry["vlnv"].startswith("xilinx.com:"):
+            derived = vv.ip(name).intf
+            for i in entry["interfaces"]:
+                want = (i.get("protocol", "axis"), i["mode"], int(i["width"]))
+                got = derived.get(i["name"])
+                if got is None:
+                    problems.append(f"cell {name}: the catalogue's interface {i['name']} is not a pin of its HLS top")
+                elif (got[0], got[1]) != want[:2] or (got[0] == "axis" and got[2] != want[2]):
+                    problems.append(
+                        f"cell {name}: catalogue interface {i['name']} ({want[2]}-bit {want[1]}) differs from "
+                        f"the HLS top's ({got[2]}-bit {got[1]})"
+                    )
         if name in vv.cells and entry["vlnv"].startswith("xilinx.com:"):
             intf = vv.ip(name).intf
             for i in entry["interfaces"]:

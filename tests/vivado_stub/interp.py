@@ -5,8 +5,9 @@ qnncc's stitch script may use into a ``tkinter.Tcl()`` interpreter and records
 a small block-design model (project part, IP repositories, cells with VLNV
 and ``CONFIG``, ports, interface nets, plain nets, events such as validate
 and save). :mod:`vivado_stub.check` runs the script with it and checks
-the model. Interface pins of qnncc's HLS IPs come from the IP catalogue;
-those of the Xilinx IPs the stitch uses from :func:`xilinx_ip`.
+the model. Interface pins of qnncc's HLS IPs are derived from their generated
+tops by Vitis HLS's naming rules (:func:`~vivado_stub.hls_pins.hls_ip_pins`, not
+from qnncc's catalogue); those of the Xilinx IPs the stitch uses from :func:`xilinx_ip`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from qnncc.codegen.render import CodegenError
+from vivado_stub.hls_pins import HlsPinError, hls_ip_pins
 from vivado_stub.xilinx_ips import PS_FREQ_KEYS, XilinxIp, xilinx_ip
 
 __all__ = ["PS_FREQ_KEYS", "TclCheckReport", "VivadoStub"]
@@ -108,6 +110,7 @@ class VivadoStub:
         self.events: dict[str, int] = {}  # event -> order index of the last occurrence
         self.step = 0
         self.line = 0
+        self._hls_pins: dict[str, XilinxIp] = {}
 
     # ------------------------------------------------------------ plumbing
     def install(self) -> None:
@@ -359,11 +362,26 @@ class VivadoStub:
     def ip(self, cell: str) -> XilinxIp:
         """Pins of ``cell`` (from the catalogue or the built-in Xilinx descriptions)."""
         c = self.cells[cell]
-        entry = self.qnncc_ips.get(c.vlnv)
-        if entry is not None:
-            intf = {i["name"]: (i.get("protocol", "axis"), i["mode"], int(i["width"])) for i in entry["interfaces"]}
-            return XilinxIp(intf, tuple(entry["clock"]), tuple(entry["reset"]))
+        if c.vlnv in self.qnncc_ips:
+            return self.hls_pins(c.vlnv.split(":")[2])
         return xilinx_ip(c.vlnv.split(":")[2], c.config) or XilinxIp({})
+
+    def hls_pins(self, top: str) -> XilinxIp:
+        """Pins of the HLS IP of ``top``, from ``hls/<top>/top_<top>.cpp`` by Vitis HLS's naming rules."""
+        if top not in self._hls_pins:
+            source = self.build_dir / "hls" / top / f"top_{top}.cpp"
+            library_dir = self.build_dir / "hls" / "include" / "qnncc"
+            library = {p.name: p.read_text() for p in sorted(library_dir.glob("*.hpp"))}
+            pins = XilinxIp({}, ("ap_clk",), ("ap_rst_n",))
+            if not source.is_file():
+                self.report.problems.append(f"HLS IP {top}: no generated top {source.relative_to(self.build_dir)}")
+            else:
+                try:
+                    pins = hls_ip_pins(source, library)
+                except HlsPinError as err:
+                    self.report.problems.append(f"HLS IP {top}: {err}")
+            self._hls_pins[top] = pins
+        return self._hls_pins[top]
 
     def create_bd_port(self, *args: str) -> str:
         """Stub of Vivado's ``create_bd_port``: records its effect on the block-design model."""

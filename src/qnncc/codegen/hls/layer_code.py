@@ -21,7 +21,15 @@ from qnncc.core.datatype import DataType, Kind
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-__all__ = ["MAX_STREAM_BITS", "LayerCode", "Port", "check_stream_width", "cpp_datatype", "stream_inputs", "stream_ports"]
+__all__ = [
+    "MAX_STREAM_BITS",
+    "LayerCode",
+    "Port",
+    "check_stream_width",
+    "cpp_datatype",
+    "stream_inputs",
+    "stream_ports",
+]
 
 #: Widest AXI-Stream TDATA qnncc generates (bits): the AXI4-Stream limit (ARM IHI 0051, TDATA <= 512 bytes)
 #: and Vitis HLS's ``AP_INT_MAX_W`` ceiling used by the generated tops.
