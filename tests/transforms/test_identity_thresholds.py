@@ -7,13 +7,13 @@ import pytest
 from conftest import DATA
 from hw_graphs import hw_graph_model
 from onnx import helper
+from qnncc.transforms import InferShapes
+from qnncc.transforms.hw import RemoveIdentityThresholds, is_identity_thresholding
 
 import qnncc
 from qnncc.core.datatype import DataType
 from qnncc.core.pipeline import Pipeline
 from qnncc.flow.estimate import hw_pipeline
-from qnncc.transforms import InferShapes
-from qnncc.transforms.hw import RemoveIdentityThresholds, is_identity_thresholding
 
 
 def _mt_model(thresholds: np.ndarray, in_dt: str = "UINT8", out_dt: str = "UINT8") -> qnncc.ModelWrapper:

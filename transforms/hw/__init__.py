@@ -8,6 +8,7 @@ from .folding import (
     load_folding_config,
     save_folding_config,
 )
+from .identity_thresholds import RemoveIdentityThresholds, is_identity_thresholding
 from .infer_cnn import (
     InferAddStreamsLayer,
     InferChannelwiseLinearLayer,
@@ -23,7 +24,6 @@ from .infer_mlp import (
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
-from .identity_thresholds import RemoveIdentityThresholds, is_identity_thresholding
 from .insert_dwc import InsertDWC
 from .insert_fifo import InsertFIFO
 from .partition import (
