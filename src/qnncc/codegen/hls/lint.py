@@ -36,7 +36,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,9 @@ __all__ = ["MAX_UNROLL", "MAX_UNROLL_NEST", "LintProblem", "lint_call", "lint_hl
 MAX_UNROLL = 4096
 #: Most lanes of a nest of unrolled loops in one pipelined loop (PE x SIMD of the widest foldings).
 MAX_UNROLL_NEST = 65536
+
+#: Callback of the rule checks: (rule, message).
+Reporter = Callable[[str, str], None]
 
 _CALL = re.compile(r"qnncc::(\w+)<")
 _PRAGMA = re.compile(r"#pragma\s+HLS\s+(\w+)(.*)")
@@ -121,8 +124,8 @@ def _eval(expr: str, names: Mapping[str, int]) -> int | None:
         tree = ast.parse(e, mode="eval")
     except SyntaxError:
         return None
-    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Constant, ast.Name, ast.Load)
-    allowed += (ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.Call)
+    allowed: tuple[type, ...] = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Constant)
+    allowed += (ast.Name, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.Call)
     for node in ast.walk(tree):
         if not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id not in names and node.id != "gcd"):
             return None
@@ -205,7 +208,7 @@ class _Loop:
 
 
 def _loops(body: str, inside_pipeline: bool = False) -> list[_Loop]:
-    found = []
+    found: list[_Loop] = []
     pos = 0
     while True:
         m = _LOOP.search(body, pos)
@@ -294,14 +297,14 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
     return problems
 
 
-def _check_widths(fn: _Function, names: Mapping[str, int], report) -> None:  # type: ignore[no-untyped-def]
+def _check_widths(fn: _Function, names: Mapping[str, int], report: Reporter) -> None:
     for m in re.finditer(r"ap_u?int<([^<>]*(?:<[^<>]*>[^<>]*)*)>", _strip_comments(fn.signature + fn.body)):
         bits = _eval(_scoped(m[1]), names)
         if bits is not None and bits > MAX_STREAM_BITS:
             report("width", f"`{m[0]}` is {bits} bits wide (> {MAX_STREAM_BITS})")
 
 
-def _check_nest(loop: _Loop, names: Mapping[str, int], unrolled: Mapping[str, int], report) -> None:  # type: ignore[no-untyped-def]
+def _check_nest(loop: _Loop, names: Mapping[str, int], unrolled: Mapping[str, int], report: Reporter) -> None:
     lanes = 1
     for sub in _loops(loop.body):
         var, trip = _trip(sub, names)
@@ -311,7 +314,7 @@ def _check_nest(loop: _Loop, names: Mapping[str, int], unrolled: Mapping[str, in
         report("unroll", f"loop `{loop.header}` unrolls nests of {lanes} > {MAX_UNROLL_NEST} lanes")
 
 
-def _check_arith(loop: _Loop, consts: Mapping[str, int], report) -> None:  # type: ignore[no-untyped-def]
+def _check_arith(loop: _Loop, consts: Mapping[str, int], report: Reporter) -> None:
     text = re.sub(r"#pragma[^\n]*", "", loop.direct)
     operand = r"(\w+(?:::\w+)?|\([^()]*(?:\([^()]*\)[^()]*)*\))"
     for m in re.finditer(operand + r"\s*([%/])\s*" + operand, text):
@@ -332,7 +335,7 @@ def _array_dims(fn: _Function, name: str, names: Mapping[str, int]) -> list[int 
     return [_eval(_scoped(d), names) for d in re.findall(r"\[([^\]]+)\]", decl[1])]
 
 
-def _check_rams(fn: _Function, loop: _Loop, names: Mapping[str, int], report) -> None:  # type: ignore[no-untyped-def]
+def _check_rams(fn: _Function, loop: _Loop, names: Mapping[str, int], report: Reporter) -> None:
     text = _strip_comments(loop.body)
     written = set(re.findall(r"\b(\w+)\s*(?:\[[^\]]*\])+\s*=(?!=)", text))
     for arr in sorted(written):
