@@ -35,7 +35,9 @@ from qnncc.hw.perf import (
     layer_cycles_report,
     layer_resources_report,
     network_performance_report,
+    throughput_fps,
 )
+from qnncc.hw.perf.shell import ShellEstimate
 from qnncc.ingest import load
 
 
@@ -212,8 +214,8 @@ def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSp
 
 
 def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
-    """Per-layer estimates of every HW layer (attributes as set on the nodes)."""
-    return [(s.name, estimate_layer(s.op_type, s.attrs)) for s in layer_specs(model)]
+    """Per-layer estimates of every HW layer (attributes as set on the nodes), of the hardware qnncc emits."""
+    return [(s.name, estimate_layer(s.op_type, s.attrs, emitted=True)) for s in layer_specs(model)]
 
 
 def estimate(
@@ -325,7 +327,8 @@ def fold_model(
         plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
         if not plan.fits and split and target_fps is None:
             most_folded = [
-                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values})) for s in specs
+                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values}, emitted=True))
+                for s in specs
             ]
             splits = split_by_budget(most_folded, budget)
             for k in sorted(set(splits.values())):
@@ -377,7 +380,14 @@ def finish_estimate(
     worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
     totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
     fit = check_fit(board, totals, margin)
-    network = estimate_network(parts, reconfiguration_ms, clk_ns=clock_ns, batch_sizes=(1, 100, 10000))
+    shells = _dma_shells(work, len(parts)) if board.shell == "zynq" else None
+    network = estimate_network(
+        parts,
+        reconfiguration_ms,
+        clk_ns=clock_ns,
+        batch_sizes=(1, 100, 10000),
+        shell_cycles=[s.cycles for s in shells] if shells else None,
+    )
     result = EstimateResult(
         model=work,
         layers=layers,
@@ -394,17 +404,51 @@ def finish_estimate(
     result.reports = {
         "estimate_layer_cycles.json": layer_cycles_report(layers),
         "estimate_layer_resources.json": layer_resources_report(layers),
-        "estimate_network_performance.json": _network_report(parts, network, clock_ns),
+        "estimate_network_performance.json": _network_report(parts, network, clock_ns, shells),
     }
     return result
 
 
-def _network_report(parts: list[PartitionEstimate], network: NetworkEstimate, clk_ns: float) -> dict[str, Any]:
-    """FINN's network report; for several partitions, run in turn, with batch-10000 throughput."""
+def _dma_shells(work: ModelWrapper, count: int) -> list[ShellEstimate] | None:
+    """The Zynq shell's DMA cycles per frame of each partition (None if a partition has no DMA stream)."""
+    from qnncc.custom_op.partition import partition_child
+    from qnncc.hw.perf.shell import estimate_dma_shell, partition_dma_streams
+
+    nodes = work.get_nodes_by_op_type("StreamingDataflowPartition")
+    children = [partition_child(work, n) for n in nodes] if nodes else [work]
+    if len(children) != count:
+        return None
+    shells = []
+    for child in children:
+        streams = partition_dma_streams(child)
+        if not streams:
+            return None
+        shells.append(estimate_dma_shell(streams))
+    return shells
+
+
+def _network_report(
+    parts: list[PartitionEstimate], network: NetworkEstimate, clk_ns: float, shells: list[ShellEstimate] | None = None
+) -> dict[str, Any]:
+    """FINN's network report; for several partitions, run in turn, with batch-10000 throughput.
+
+    With the Zynq shell's DMA streams (``shells``), ``dma_shell_cycles`` and
+    ``dma_shell_bottleneck`` name the slowest DMA stream, and the throughput
+    is the slower of accelerator and shell (``max_cycles`` stays the
+    accelerator's, as in FINN).
+    """
+    shell_keys: dict[str, Any] = {}
+    if shells:
+        slow = max(shells, key=lambda s: s.cycles)
+        shell_keys = {"dma_shell_cycles": slow.cycles, "dma_shell_bottleneck": slow.bottleneck}
     if len(parts) == 1:
-        return network_performance_report(parts[0], clk_ns)
+        report: dict[str, Any] = dict(network_performance_report(parts[0], clk_ns))
+        if shells:
+            report["estimated_throughput_fps"] = throughput_fps(max(parts[0].interval_cycles, shells[0].cycles), clk_ns)
+        return {**report, **shell_keys}
     slowest = max(parts, key=lambda p: p.interval_cycles)
     return {
+        **shell_keys,
         "critical_path_cycles": sum(p.latency_cycles for p in parts),
         "max_cycles": slowest.interval_cycles,
         "max_cycles_node_name": slowest.bottleneck,

@@ -119,8 +119,8 @@ def layer_candidates(layer: LayerSpec, weights: Mapping[str, float]) -> list[Can
     raw: list[Candidate] = []
     for combo in itertools.product(*(options[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
-        est = estimate_layer(layer.op_type, {**layer.attrs, **values})
-        raw.append(Candidate(values, int(est.cycles), _resources(est)))
+        est = estimate_layer(layer.op_type, {**layer.attrs, **values}, emitted=True)  # the hardware qnncc emits
+        raw.append(Candidate(values, int(est.frame_cycles), _resources(est)))
     raw.sort(key=lambda c: (c.cycles, _cost(c, weights)))
     front: list[Candidate] = []
     best = math.inf

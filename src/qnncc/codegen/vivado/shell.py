@@ -35,6 +35,7 @@ from typing import Literal
 from qnncc.boards import Board, get_board
 from qnncc.codegen.render import CodegenError
 from qnncc.codegen.vivado.plan import Cell, Connection, ExternalStream, StitchPlan, StreamPort, hls_ip_repo, hls_vlnv
+from qnncc.hw.perf.shell import dma_stream_width as perf_dma_stream_width
 
 __all__ = [
     "XILINX_IP_VERSIONS",
@@ -147,11 +148,10 @@ def dma_stream_width(width: int) -> int:
     """AXI DMA stream width (bits) for an accelerator stream of TDATA ``width`` bits.
 
     The largest power-of-two number of bytes, at most 128 (1024 bits), that
-    divides ``width / 8``: equal to ``width`` for 8..1024-bit power-of-two
-    widths, otherwise a divisor, so the width converter ratio is an integer.
+    divides ``width / 8`` (:func:`qnncc.hw.perf.shell.dma_stream_width`, shared
+    with the perf model's DMA shell estimate).
     """
-    nbytes = max(1, width // 8)
-    return 8 * min(nbytes & -nbytes, 128)
+    return perf_dma_stream_width(width)
 
 
 def tlast_cell_name(index: int) -> str:

@@ -80,6 +80,9 @@ class LayerEstimate:
             depth (FIFOs, width converters).
         bram_efficiency: Payload bits over allocated BRAM bits (1.0 if no BRAM).
         uram_efficiency: Payload bits over allocated URAM bits (1.0 if no URAM).
+        drain_cycles: Cycles per frame on top of ``cycles`` in the hardware
+            qnncc emits: the pipeline drain of the layer's HLS loop, which
+            returns after every frame (:mod:`.pipeline`); 0 in FINN's model.
     """
 
     cycles: int
@@ -92,6 +95,12 @@ class LayerEstimate:
     latency_cycles: int = -1
     bram_efficiency: float = 1.0
     uram_efficiency: float = 1.0
+    drain_cycles: int = 0
+
+    @property
+    def frame_cycles(self) -> int:
+        """Cycles between frames of the layer alone: ``cycles + drain_cycles``."""
+        return self.cycles + self.drain_cycles
 
     def __post_init__(self) -> None:
         if self.latency_cycles < 0:

@@ -6,16 +6,27 @@ and the legacy ``_Batch`` suffix, and mapping old names
 to the current ones. The suffix, or the ``preferred_impl_style`` attribute,
 selects the backend where FINN's estimates differ between HLS and RTL
 (MVAU, Thresholding, ConvolutionInputGenerator).
+
+``emitted=True`` estimates the hardware qnncc itself emits (its HLS library
+``hls_templates/include/qnncc``; backend ``"qnncc"`` for the estimators)
+instead of FINN's: HLS thresholding costed as qnncc's unrolled comparators,
+max pooling, GlobalAccPool, LabelSelect and VVAU cycles as their loops
+iterate, the sliding window's line buffer as generated, and the per-frame
+pipeline drain of every loop (:mod:`.pipeline`). The qnncc flow
+(estimate, folding, build) uses it; FINN op types without it keep FINN's
+formulas.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from .estimate import Attrs, EstimateError, LayerEstimate, NoEstimatorError, SparsityHint
 from .mvau import estimate_mvau, estimate_vvau
+from .pipeline import pipeline_depth
 from .stream import estimate_add_streams, estimate_duplicate_streams, estimate_dwc, estimate_fifo, estimate_label_select
 from .thresholding import estimate_channelwise, estimate_thresholding
 from .window import (
@@ -26,7 +37,10 @@ from .window import (
     estimate_swg,
 )
 
-__all__ = ["ESTIMATED_OP_TYPES", "estimate_layer", "normalize_op_type"]
+__all__ = ["EMITTED", "ESTIMATED_OP_TYPES", "estimate_layer", "normalize_op_type"]
+
+#: Backend name of the hardware qnncc emits (its own HLS library).
+EMITTED = "qnncc"
 
 _Estimator = Callable[[Attrs, str, SparsityHint | None, str | None], LayerEstimate]
 
@@ -45,14 +59,14 @@ _DEFAULT_BACKEND: Mapping[str, str] = MappingProxyType({"Thresholding": "rtl"})
 _ESTIMATORS: Mapping[str, _Estimator] = MappingProxyType(
     {
         "MVAU": lambda a, be, sp, part: estimate_mvau(a, backend=be, sparsity=sp, fpga_part=part),
-        "VVAU": lambda a, be, sp, part: estimate_vvau(a, sparsity=sp),
+        "VVAU": lambda a, be, sp, part: estimate_vvau(a, sparsity=sp, emitted=be == EMITTED),
         "Thresholding": lambda a, be, sp, part: estimate_thresholding(a, backend=be),
         "ConvolutionInputGenerator": lambda a, be, sp, part: estimate_swg(a, backend=be),
         "FMPadding": lambda a, be, sp, part: estimate_fmpadding(a),
-        "StreamingMaxPool": lambda a, be, sp, part: estimate_streaming_maxpool(a),
+        "StreamingMaxPool": lambda a, be, sp, part: estimate_streaming_maxpool(a, emitted=be == EMITTED),
         "Pool": lambda a, be, sp, part: estimate_pool(a),
-        "GlobalAccPool": lambda a, be, sp, part: estimate_global_acc_pool(a),
-        "LabelSelect": lambda a, be, sp, part: estimate_label_select(a),
+        "GlobalAccPool": lambda a, be, sp, part: estimate_global_acc_pool(a, emitted=be == EMITTED),
+        "LabelSelect": lambda a, be, sp, part: estimate_label_select(a, emitted=be == EMITTED),
         "AddStreams": lambda a, be, sp, part: estimate_add_streams(a),
         "DuplicateStreams": lambda a, be, sp, part: estimate_duplicate_streams(a),
         "ChannelwiseOp": lambda a, be, sp, part: estimate_channelwise(a),
@@ -95,6 +109,7 @@ def estimate_layer(
     *,
     sparsity: SparsityHint | None = None,
     fpga_part: str | None = None,
+    emitted: bool = False,
 ) -> LayerEstimate:
     """Cycles and resources of one streaming layer from its FINN attributes.
 
@@ -106,6 +121,9 @@ def estimate_layer(
             model (MVAU and VVAU only; not used by default).
         fpga_part: Target part, only used where FINN's estimate depends on the
             device (DSP58 vs DSP48 in ``MVAU_rtl``).
+        emitted: estimate the hardware qnncc emits (see the module docstring)
+            rather than FINN's for the op type; adds the per-frame pipeline
+            drain (``drain_cycles``).
 
     Returns:
         The estimate; cycles per frame and resources with a module breakdown.
@@ -124,4 +142,9 @@ def estimate_layer(
         )
     if sparsity is not None and base not in _SPARSE_OPS:
         raise EstimateError(f"{op_type}: the sparse cycle model applies to {' and '.join(_SPARSE_OPS)} only")
-    return estimator(Attrs(op_type, attrs), backend, sparsity, fpga_part)
+    if not emitted:
+        return estimator(Attrs(op_type, attrs), backend, sparsity, fpga_part)
+    est = estimator(Attrs(op_type, attrs), EMITTED, sparsity, fpga_part)
+    if base == "StreamingFIFO":  # stitched as a Xilinx axis_data_fifo, no HLS loop
+        return est
+    return dataclasses.replace(est, drain_cycles=pipeline_depth(base))

@@ -174,13 +174,15 @@ def _mvau_thresholds(a: Attrs, odt: DataType, acc: int, pe: int, tmem: int, cycl
     return ModuleEstimate("thresholds", cycles=cycles)
 
 
-def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None) -> LayerEstimate:
+def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bool = False) -> LayerEstimate:
     """VVAU (FINN ``VectorVectorActivation``): depthwise dot products of ``K_h*K_w`` terms.
 
     Cycles: ``(Channels * K_h * K_w) / PE / SIMD * H * W`` (FINN
     ``vectorvectoractivation.py`` ``get_exp_cycles``); ``Dim`` gives ``[H, W]``,
     else ``prod(numInputVectors)`` pixels. With a :class:`SparsityHint`,
     each window costs :func:`sparse_window_cycles` with ``fine = SIMD``.
+    ``emitted`` (qnncc's ``vvau.hpp``): the last pixel's ``Channels/PE``
+    results drain after its last word, ``Channels/PE`` cycles more per frame.
 
     Resources: FINN-R LUT model (module docstring) with ``acc`` bounded for
     ``K_h*K_w`` terms and threshold LUTs ``(2**B-1)*acc*TMEM/64`` plus
@@ -203,7 +205,7 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None) -> LayerEst
     res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
 
     if sparsity is None:
-        cycles = nf * sf * pixels
+        cycles = nf * sf * pixels + (nf if emitted else 0)
     else:
         if sparsity.kernel_elems != k_h * k_w:
             raise a.error(f"SparsityHint.kernel_elems={sparsity.kernel_elems} but Kernel is {k_h}x{k_w}")

@@ -134,8 +134,10 @@ def estimate_partition(
             names, forming a DAG. ``None`` means a chain in the given order.
 
     Returns:
-        Interval (max cycles, bottleneck name), latency along the longest
-        path (sum of ``latency_cycles``), resource totals.
+        Interval (the largest ``frame_cycles`` of a layer: its cycles plus
+        the per-frame pipeline drain of qnncc's loops when estimated with
+        ``emitted=True``), bottleneck name, latency along the longest path
+        (sum of ``latency_cycles``), resource totals.
 
     Raises:
         EstimateError: no layers, duplicate names, unknown names in edges,
@@ -151,9 +153,9 @@ def estimate_partition(
     if edges is None:
         edges = list(itertools.pairwise(names))
     path = _longest_path(names, {n: est[n].latency_cycles for n in names}, edges)
-    bottleneck = max(names, key=lambda n: (est[n].cycles, -names.index(n)))
+    bottleneck = max(names, key=lambda n: (est[n].frame_cycles, -names.index(n)))
     return PartitionEstimate(
-        interval_cycles=est[bottleneck].cycles,
+        interval_cycles=est[bottleneck].frame_cycles,
         bottleneck=bottleneck,
         latency_cycles=sum(est[n].latency_cycles for n in path),
         critical_path=tuple(path),
@@ -191,22 +193,28 @@ def estimate_network(
     *,
     clk_ns: float | Sequence[float],
     batch_sizes: Sequence[int] = (1,),
+    shell_cycles: Sequence[int] | None = None,
 ) -> NetworkEstimate:
     """Network time when partitions run one after the other with reconfiguration.
 
     For a batch of ``B`` frames: partition ``p`` streams all frames in
     ``(latency_p + (B - 1) * interval_p) * clk_p`` ns, and every partition
-    after the first costs one reconfiguration (fpgaConvNet's model).
+    after the first costs one reconfiguration (fpgaConvNet's model). With
+    ``shell_cycles`` (cycles per frame of each partition's DMA shell,
+    :mod:`qnncc.hw.perf.shell`) a partition's interval is the larger of the
+    two, and its latency at least the shell's cycles (frames enter and leave
+    through the DMA streams).
 
     Args:
         partitions: Partition estimates, in execution order.
         reconfiguration_ms: Full reconfiguration time of the device, ms.
         clk_ns: Clock period (ns), one for all partitions or one per partition.
         batch_sizes: Batch sizes to report throughput for.
+        shell_cycles: DMA shell cycles per frame, one per partition (None: no shell).
 
     Raises:
         EstimateError: no partitions, a negative reconfiguration time, a
-            non-positive clock or batch size, or a clock list of the wrong length.
+            non-positive clock or batch size, or a clock or shell list of the wrong length.
     """
     if not partitions:
         raise EstimateError("a network needs at least one partition")
@@ -218,12 +226,16 @@ def estimate_network(
     if not batch_sizes or any(b < 1 for b in batch_sizes):
         raise EstimateError(f"batch sizes must be positive, got {list(batch_sizes)}")
     reconf_ns = (len(partitions) - 1) * reconfiguration_ms * 1e6
+    shells = [0] * len(partitions) if shell_cycles is None else [int(s) for s in shell_cycles]
+    if len(shells) != len(partitions) or any(s < 0 for s in shells):
+        raise EstimateError(f"need one shell cycle count >= 0 per partition, got {shells} for {len(partitions)}")
+    timing = [
+        (max(p.latency_cycles, s), max(p.interval_cycles, s), c)
+        for p, s, c in zip(partitions, shells, clocks, strict=True)
+    ]
 
     def batch_ns(batch: int) -> float:
-        stream = sum(
-            (p.latency_cycles + (batch - 1) * p.interval_cycles) * c for p, c in zip(partitions, clocks, strict=True)
-        )
-        return stream + reconf_ns
+        return sum((lat + (batch - 1) * ii) * c for lat, ii, c in timing) + reconf_ns
 
     times = {b: batch_ns(b) for b in batch_sizes}
     return NetworkEstimate(

@@ -18,11 +18,13 @@ __all__ = [
 FIFO_LATENCY_CYCLES = 2  # pipeline depth of a streaming FIFO (write to first read)
 
 
-def estimate_label_select(a: Attrs) -> LayerEstimate:
+def estimate_label_select(a: Attrs, *, emitted: bool = False) -> LayerEstimate:
     """LabelSelect: indices of the ``K`` largest of ``Labels`` scores.
 
     Cycles: ``Labels/PE * prod(numInputVectors)`` (FINN ``labelselect.py``
-    ``get_exp_cycles``, batch 1: ``Labels/PE``).
+    ``get_exp_cycles``, batch 1: ``Labels/PE``); ``emitted`` (qnncc's
+    ``labelselect.hpp``): ``(Labels/PE + K) * prod(numInputVectors)``, the
+    ``K`` output words leave in their own loop after each vector.
 
     Resources: FINN has no estimate (its reports show 0 LUT, a silent zero).
     qnncc's model of finn-hlslib ``LabelSelect_Batch``: ``K`` sorted slots of
@@ -34,7 +36,7 @@ def estimate_label_select(a: Attrs) -> LayerEstimate:
     fold = a.divides("PE", pe, "Labels", labels)
     if k > labels:
         raise a.error(f"K={k} must not exceed Labels={labels}")
-    cycles = fold * prod(a.get_ints("numInputVectors", [1]))
+    cycles = (fold + (k if emitted else 0)) * prod(a.get_ints("numInputVectors", [1]))
     bits = a.get_dtype("inputDataType").bitwidth()
     idx_bits = max(1, ceil_log2(labels))
     modules = [

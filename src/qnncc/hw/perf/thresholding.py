@@ -97,6 +97,34 @@ def _param_memory_hls(a: Attrs, pe: int, tmem: int, in_bits: int, cycles: int) -
     ]
 
 
+def _qnncc_hls_thresholds(a: Attrs, pe: int, fold: int, steps: int, cycles: int) -> list[ModuleEstimate]:
+    """Comparators, count adders and threshold ROM of qnncc's HLS thresholding.
+
+    Source: qnncc's ``activation.hpp`` ``Thresholds::activate`` (the step loop
+    fully unrolled in the II=1 loop of ``thresholding.hpp``): per PE lane
+    ``numSteps`` comparators of ``T`` bits (one LUT per bit on the carry
+    chain) and a ``numSteps``-input count (about one LUT per input); the
+    thresholds of a lane are a ROM of ``C/PE`` words of ``numSteps * T``
+    bits (constants folded into the comparators when ``C/PE == 1``), in
+    LUTs (64 words per LUT) unless ``ram_style == "block"`` (least wasteful
+    BRAM18 shape).
+    """
+    t_bits = a.get_dtype("weightDataType", a.get_dtype("inputDataType")).bitwidth()
+    style = a.get_str("ram_style", "distributed", choices=("auto", "distributed", "block", "ultra"))
+    width = steps * t_bits
+    rom = ModuleEstimate("threshold_rom")
+    if fold > 1 and style == "block":
+        _, count, _ = best_primitive(width, fold, {k: v for k, v in MEM_PRIMITIVES.items() if k.startswith("BRAM")})
+        rom = ModuleEstimate("threshold_rom", bram_18k=pe * count)
+    elif fold > 1:
+        rom = ModuleEstimate("threshold_rom", lut=pe * width * math.ceil(fold / 64))
+    return [
+        ModuleEstimate("comparators", cycles=cycles, lut=pe * steps * t_bits),
+        ModuleEstimate("count", cycles=cycles, lut=pe * steps, ff=pe * ceil_log2(steps + 1)),
+        rom,
+    ]
+
+
 def estimate_thresholding(a: Attrs, *, backend: str = "rtl") -> LayerEstimate:
     """Thresholding: ``numSteps`` thresholds per channel map inputs to ``outputDataType``.
 
@@ -107,7 +135,8 @@ def estimate_thresholding(a: Attrs, *, backend: str = "rtl") -> LayerEstimate:
     the default, as in FINN): stage memories of ``T`` bits (``weightDataType``,
     defaulting to ``inputDataType``), see :func:`_threshold_rtl_memory`.
     ``backend == "hls"`` (FINN ``Thresholding_hls``): see
-    :func:`_param_memory_hls`.
+    :func:`_param_memory_hls`. ``backend == "qnncc"`` (the HLS thresholding
+    qnncc emits): see :func:`_qnncc_hls_thresholds`.
     """
     ch, pe = a.get_int("NumChannels"), a.get_int("PE")
     fold = a.divides("PE", pe, "NumChannels", ch)
@@ -119,6 +148,8 @@ def estimate_thresholding(a: Attrs, *, backend: str = "rtl") -> LayerEstimate:
     )
     if backend == "hls":
         return layer_from_modules(cycles, [control, *_param_memory_hls(a, pe, fold, idt.bitwidth(), cycles)])
+    if backend == "qnncc":
+        return layer_from_modules(cycles, [control, *_qnncc_hls_thresholds(a, pe, fold, steps, cycles)])
     memory, bram_eff, uram_eff = _threshold_rtl_memory(a, pe, fold)
     return layer_from_modules(cycles, [control, memory], bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 

@@ -44,6 +44,16 @@ def _buffer_module(name: str, width: int, depth: int, count: int, ram_style: str
     return ModuleEstimate(name, bram_18k=count * bram18_line_buffer(width, depth))
 
 
+def swg_line_buffer_rows(span: int, stride: int, height: int) -> int:
+    """Rows of qnncc's sliding-window line buffer: ``min(span + stride, height)``.
+
+    ``span`` is the dilated kernel height ``D_h*(K_h-1)+1``; one stride more
+    lets the next output row's rows stream in while the current one is
+    emitted (``swg.hpp``; the generator sizes it with the same rule).
+    """
+    return min(span + stride, height)
+
+
 def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
     """ConvolutionInputGenerator (sliding window generator, SWG).
 
@@ -54,7 +64,9 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
                  + OFM_H * max(OFM_W * K_w * K_h * C/SIMD, S_w * IFM_W * C/SIMD)
 
     and ``K_h + S_h`` line buffers of ``IFM_W * C/SIMD`` words of
-    ``SIMD * bits``; LUT = 300 + LUTRAM (64 words/LUT). FINN indexes the
+    ``SIMD * bits``; LUT = 300 + LUTRAM (64 words/LUT). ``backend ==
+    "qnncc"`` (qnncc's ``swg.hpp``, same loop): the line buffer has
+    :func:`swg_line_buffer_rows` rows, ``min(span + S_h, IFM_H)``. FINN indexes the
     square-kernel case with ``[0]``; qnncc uses the row-direction values
     (``K_h``, ``S_h``, ``IFM_W``), identical for square windows.
 
@@ -88,7 +100,8 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
         write_block = ofm_w * k_w * k_h * cf
         read_block = s_w * ifm_w * cf
         cycles = ifm_w * k_h * d_h * cf + ofm_h * max(write_block, read_block)
-        memory = _buffer_module("line_buffer", width, ifm_w * cf, k_h + s_h, ram_style, lut_words=64)
+        rows = k_h + s_h if backend != "qnncc" else swg_line_buffer_rows(d_h * (k_h - 1) + 1, s_h, ifm_h)
+        memory = _buffer_module("line_buffer", width, ifm_w * cf, rows, ram_style, lut_words=64)
     control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=2 * width + 4 * ceil_log2(out_words))
     window = ModuleEstimate("window_output", cycles=out_words)
     return layer_from_modules(cycles, [control, memory, window])
@@ -155,7 +168,7 @@ def estimate_fmpadding(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, modules)
 
 
-def estimate_streaming_maxpool(a: Attrs) -> LayerEstimate:
+def estimate_streaming_maxpool(a: Attrs, *, emitted: bool = False) -> LayerEstimate:
     """StreamingMaxPool: non-overlapping max pooling (stride = kernel).
 
     Cycles (FINN ``streamingmaxpool.py`` ``get_exp_cycles``): 1D (``[1, W]``
@@ -164,12 +177,34 @@ def estimate_streaming_maxpool(a: Attrs) -> LayerEstimate:
     resource estimate; qnncc's model: a comparator and a mux per lane bit
     (lanes = C in 2D, PE in 1D) and a running-max buffer of ``OFM_W`` (2D) or
     ``C/PE`` (1D) words, in the least wasteful BRAM18/LUTRAM primitive.
+
+    ``emitted`` (qnncc's ``pool.hpp``, 1D and 2D alike): one input word of
+    ``L`` channels per iteration (``L = PE`` in 1D, ``C`` in 2D as the
+    layer's stream), ``IFM_H * IFM_W * C/L`` cycles; ``L`` lanes and a
+    buffer of ``OFM_W * C/L`` words (a register when it is one word).
     """
     ifm = list(a.get_ints("ImgDim", length=2))
     k = list(a.get_ints("PoolDim", length=2))
     ch = a.get_int("NumChannels")
     dtype = a.get_dtype("inputDataType") if a.has("inputDataType") else a.get_dtype("dataType")
     ceil_mode = bool(a.get_int("CeilMode", 0, minimum=0))
+    if emitted:
+        one_d = (ifm[0] == 1 and k[0] == 1) or (ifm[1] == 1 and k[1] == 1)
+        lanes = a.get_int("PE", 1) if one_d else ch  # 2D: a word holds every channel (the layer's stream)
+        nf = a.divides("PE", lanes, "NumChannels", ch)
+        cycles = ifm[0] * ifm[1] * nf
+        depth = pool_out_dim(ifm[1], k[1], k[1], ceil_mode) * nf
+        width = lanes * dtype.bitwidth()
+        kind, count, _ = best_primitive(width, depth, _BRAM_OR_LUTRAM) if depth > 1 else ("REG", 0, 0)
+        buffer = ModuleEstimate(
+            "max_buffer",
+            lut=count if kind == "LUTRAM" else 0,
+            ff=width if kind == "REG" else 0,
+            bram_18k=count if kind == "BRAM18" else 0,
+        )
+        return layer_from_modules(
+            cycles, [ModuleEstimate("comparators", cycles=cycles, lut=2 * width, ff=width), buffer]
+        )
     if ifm[1] == 1:
         ifm, k = ifm[::-1], k[::-1]
     if ifm[0] == 1 and k[0] == 1:
@@ -219,19 +254,21 @@ def estimate_pool(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, modules)
 
 
-def estimate_global_acc_pool(a: Attrs) -> LayerEstimate:
+def estimate_global_acc_pool(a: Attrs, *, emitted: bool = False) -> LayerEstimate:
     """GlobalAccPool: sum over all pixels per channel.
 
     Cycles: ``prod(numInputVectors) * C/PE + C/PE`` (FINN ``globalaccpool.py``
     ``get_exp_cycles``: read every input word, then emit the sums). FINN has
     no resource estimate; qnncc's model: ``PE`` adders of ``acc`` bits and a
     ``C/PE``-deep, ``PE * acc``-bit accumulator memory (least wasteful
-    BRAM18/LUTRAM), ``acc = in_bits + ceil(log2(pixels))``.
+    BRAM18/LUTRAM), ``acc = in_bits + ceil(log2(pixels))``. ``emitted``
+    (qnncc's ``pool.hpp``): the sums leave with the last pixel's words, so
+    ``prod(numInputVectors) * C/PE`` cycles.
     """
     ch, pe = a.get_int("NumChannels"), a.get_int("PE")
     folds = a.divides("PE", pe, "NumChannels", ch)
     vecs = a.get_ints("numInputVectors", [1])
-    cycles = prod(vecs) * folds + folds
+    cycles = prod(vecs) * folds + (0 if emitted else folds)
     pixels = prod(vecs[1:]) if len(vecs) > 1 else 1
     acc = a.get_dtype("inputDataType").bitwidth() + ceil_log2(pixels)
     kind, count, _ = best_primitive(pe * acc, folds, _BRAM_OR_LUTRAM)

@@ -46,6 +46,7 @@ import numpy as np
 
 from qnncc.core.errors import QnnccError
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.perf.pipeline import PIPELINE_DEPTH
 
 __all__ = [
     "DEFAULT_LATENCY",
@@ -62,21 +63,9 @@ class SimulationError(QnnccError):
     """A model cannot be simulated (unsupported layer, inconsistent streams, deadlock when one was not allowed)."""
 
 
-#: Assumed pipeline depth (cycles from an iteration's issue to its writes) by op type; 2 for others.
-DEFAULT_LATENCY: Mapping[str, int] = {
-    "MVAU": 5,  # input buffer, weight read, dot product / popcount, accumulate, activation + write
-    "VVAU": 5,
-    "Thresholding": 3,  # read, compare with all thresholds and count, write
-    "ConvolutionInputGenerator": 3,  # address, line-buffer read, write
-    "ChannelwiseOp": 2,
-    "AddStreams": 2,
-    "DuplicateStreams": 1,
-    "StreamingDataWidthConverter": 1,
-    "FMPadding": 1,
-    "StreamingMaxPool": 2,
-    "GlobalAccPool": 2,
-    "LabelSelect": 2,
-}
+#: Assumed pipeline depth (cycles from an iteration's issue to its writes) by op type; 2 for others
+#: (the perf model's table, :data:`qnncc.hw.perf.pipeline.PIPELINE_DEPTH`).
+DEFAULT_LATENCY: Mapping[str, int] = PIPELINE_DEPTH
 
 
 @dataclass(frozen=True)
