@@ -10,7 +10,8 @@ from conftest import DATA
 
 from qnncc.cli import EXIT_OVER_BUDGET, main
 from qnncc.data import demo_model_path
-from qnncc.flow.estimate import estimate
+from qnncc.flow.estimate import estimate, layer_specs
+from qnncc.hw.perf import estimate_layer
 
 SEED_FOLDING = {
     "Thresholding_0": {"PE": 49},
@@ -34,15 +35,22 @@ def tfc_seed(tmp_path_factory):
 
 
 def test_seed_folding_matches_finn(tfc_seed):
+    """FINN's formulas (``emitted=False``) reproduce FINN; the flow estimates the hardware qnncc emits."""
     result, _ = tfc_seed
     assert [n for n, _ in result.layers] == ["Thresholding_0", "MVAU_0", "MVAU_1", "MVAU_2", "MVAU_3", "LabelSelect_0"]
-    assert [e.cycles for _, e in result.layers] == FINN_CYCLES
-    for (name, e), lut, bram in zip(result.layers, FINN_LUT, FINN_BRAM, strict=False):
+    finn = [(s.name, estimate_layer(s.op_type, s.attrs)) for s in layer_specs(result.model)]
+    assert [e.cycles for _, e in finn] == FINN_CYCLES
+    for (name, e), lut, bram in zip(finn, FINN_LUT, FINN_BRAM, strict=False):
         assert abs(e.lut - lut) <= 0.15 * lut, (name, e.lut, lut)
         assert abs(e.bram_18k - bram) <= 0.15 * bram, (name, e.bram_18k, bram)
+    # qnncc's LabelSelect writes its K index words in a loop of their own (labelselect.hpp)
+    assert [e.cycles for _, e in result.layers] == [*FINN_CYCLES[:-1], FINN_CYCLES[-1] + 1]
     perf = result.reports["estimate_network_performance.json"]
-    assert perf["max_cycles"] == 64 and perf["max_cycles_node_name"] == "MVAU_0"
-    assert perf["estimated_throughput_fps"] == pytest.approx(1_562_500)
+    # MVAU_0: 64 iterations + its 5-cycle pipeline drain per frame
+    assert perf["max_cycles"] == 64 + 5 and perf["max_cycles_node_name"] == "MVAU_0"
+    # the 8-bit DMA stream moves the 16 x 392-bit input words in 784 cycles: the shell bounds the frame rate
+    assert perf["dma_shell_cycles"] == 784
+    assert perf["estimated_throughput_fps"] == pytest.approx(1e9 / (784 * 10.0))
 
 
 def test_reports_are_written_in_finn_format(tfc_seed):
@@ -55,6 +63,8 @@ def test_reports_are_written_in_finn_format(tfc_seed):
         "max_cycles_node_name",
         "estimated_throughput_fps",
         "estimated_latency_ns",
+        "dma_shell_cycles",  # qnncc: the Zynq shell's slowest DMA stream
+        "dma_shell_bottleneck",
     }
     cycles = json.loads((out / "estimate_layer_cycles.json").read_text())
     assert cycles["MVAU_1"] == 64

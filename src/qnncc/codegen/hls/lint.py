@@ -289,10 +289,10 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
         for kind, opts in loop.pragmas:
             if kind == "PIPELINE" and not re.search(r"\bII\s*=\s*1\b", opts):
                 report("pipeline", f"loop `{loop.header}` is pipelined with `{opts.strip()}`, not II = 1")
+        if _is_pipelined(loop) or loop.parent_pipelined:  # unrolled loops inside a pipeline too
+            _check_arith(loop, {**names, **{v: 1 for v in unrolled}}, report)
         if _is_pipelined(loop):
-            consts = {**names, **{v: 1 for v in unrolled}}
             _check_nest(loop, names, unrolled, report)
-            _check_arith(loop, consts, report)
             _check_rams(fn, loop, names, report)
     return problems
 
