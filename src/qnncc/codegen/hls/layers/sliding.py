@@ -16,6 +16,7 @@ from qnncc.codegen.hls.layers.vvau import vvau_code
 from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.perf.window import swg_line_buffer_rows
 
 __all__ = ["BUILDERS", "fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code", "swg_buffer_rows"]
 
@@ -52,9 +53,10 @@ def swg_buffer_rows(span: int, stride: int, height: int) -> int:
 
     ``span + stride`` rows (the dilated kernel height plus one stride) let the
     rows of the next output row stream in while the current one is emitted;
-    never more than the image has.
+    never more than the image has. The perf model sizes the buffer with the
+    same rule (:func:`qnncc.hw.perf.window.swg_line_buffer_rows`).
     """
-    return min(span + stride, height)
+    return swg_line_buffer_rows(span, stride, height)
 
 
 def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
