@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cppsim_sliding import Case, batch_model, input_datatype, random_values, vvau_case
 from onnx import helper
+from test_cppsim_sliding import Case, batch_model, input_datatype, random_values, vvau_case
 
 import qnncc
 from qnncc import DataType
