@@ -37,6 +37,7 @@ from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.project import PASS_THROUGH_OPS, hw_partition, layer_code, partition_source, render_layer
 from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
+from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
@@ -47,12 +48,6 @@ CXXFLAGS = ("-O2", "-std=c++14", "-w")
 
 #: Define that turns every C-simulation fast path of the library off (the synthesis code path).
 SYNTHESIS_PATH_DEFINE = "-DQNNCC_SYNTHESIS_PATH"
-
-
-def cache_dir() -> Path:
-    """Folder of cached objects and binaries: ``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``."""
-    env = os.environ.get("QNNCC_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "qnncc" / "cppsim"
 
 
 @dataclass

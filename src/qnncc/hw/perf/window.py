@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
+
 from .estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
 from .memory import MEM_PRIMITIVES, best_primitive, bram18_line_buffer, uram_blocks
 
@@ -49,9 +51,10 @@ def swg_line_buffer_rows(span: int, stride: int, height: int) -> int:
 
     ``span`` is the dilated kernel height ``D_h*(K_h-1)+1``; one stride more
     lets the next output row's rows stream in while the current one is
-    emitted (``swg.hpp``; the generator sizes it with the same rule).
+    emitted (``swg.hpp``). The same rule as the HLS generator's
+    (:func:`qnncc.hw.layers.convolutioninputgenerator.swg_buffer_rows`).
     """
-    return min(span + stride, height)
+    return swg_buffer_rows(span, stride, height)
 
 
 def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
