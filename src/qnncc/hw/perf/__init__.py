@@ -6,8 +6,11 @@ Levels (fpgaConvNet): *module* (a block inside a layer) -> *layer*
 resource totals) -> *network* (:func:`estimate_network`: partitions in turn
 with reconfiguration). Layer formulas re-implement FINN's analytic estimates
 (each estimator's docstring names its source); where FINN has none, qnncc's
-own model is documented as such. A missing estimator raises
-:class:`NoEstimatorError`, never returns zero.
+own model is documented as such. ``estimate_layer(..., emitted=True)``
+models the hardware qnncc itself emits instead (its HLS library, the
+per-frame pipeline drain of :mod:`.pipeline`); the qnncc flow uses it, and
+:mod:`.shell` adds the Zynq shell's DMA streams to the network estimate.
+A missing estimator raises :class:`NoEstimatorError`, never returns zero.
 
 Example:
     >>> from qnncc.hw.perf import estimate_layer
