@@ -165,10 +165,11 @@ def check_residual_flow(spec: GraphSpec) -> None:
     assert hw["DuplicateStreams"] == blocks, (hw, spec)
     top = [n.op_type for n in partitioned.graph.node]
     assert top.count("StreamingDataflowPartition") == 1, (top, partition.software_report, spec)
-    # before the accelerator at most the NCHW -> NHWC transpose of a multi-channel input
+    # before the accelerator at most the NCHW -> NHWC transpose of a multi-channel input, or the
+    # single-channel input's reshape once RemoveIdentityThresholds dropped an identity input quantizer
     leading = top[: top.index("StreamingDataflowPartition")]
-    assert leading in ([], ["Transpose"]), (top, spec)
-    assert not leading or spec.input_shape[0] > 1, (top, spec)
+    assert leading in ([], ["Transpose"], ["Reshape"]), (top, spec)
+    assert leading != ["Transpose"] or spec.input_shape[0] > 1, (top, spec)
     head = top[top.index("StreamingDataflowPartition") + 1 :]
     assert set(head) <= {"Mul", "Add", "TopK", "MultiThreshold"}, (top, spec)
 
