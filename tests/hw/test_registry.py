@@ -63,3 +63,11 @@ def test_the_flow_converts_in_registry_order() -> None:
     assert names[: len(expected)] == expected
     assert expected[:2] == ["InferConvInpGen", "InferStreamingMaxPool"]
     assert expected[-1] == "InferLabelSelectLayer"
+
+
+def test_static_step_names_are_the_pipelines() -> None:
+    from qnncc.flow.config import BUILD_STEPS, PIPELINE_STEPS
+    from qnncc.flow.steps import step_names
+
+    assert tuple(hw_pipeline(1 / 255, "UINT8", True).step_names) == PIPELINE_STEPS
+    assert step_names() == BUILD_STEPS
