@@ -38,6 +38,7 @@ from qnncc.hw.perf import (
     throughput_fps,
 )
 from qnncc.hw.perf.shell import ShellEstimate
+from qnncc.hw.registry import LAYERS
 from qnncc.ingest import load
 
 
@@ -148,7 +149,7 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
         Streamline,
         Tidy,
     )
-    from qnncc.transforms import hw as hwt
+    from qnncc.transforms.hw import RemoveIdentityThresholds
 
     prep: list[Any] = []
     if input_scale is not None:
@@ -158,7 +159,8 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     prep.append(InferShapes())
 
     def convert() -> list[Any]:
-        return [getattr(hwt, name)() for name in CONVERSION_PASSES if hasattr(hwt, name)]
+        # an identity MultiThreshold would cost a Thresholding layer for a no-op: removed first
+        return [RemoveIdentityThresholds(), *(cls() for desc in LAYERS for cls in desc.infer_passes())]
 
     return Pipeline(
         [
@@ -172,23 +174,6 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
             ("names", GiveUniqueNodeNames()),
         ]
     )
-
-
-#: HW conversion passes in the order they are tried (those not yet available are skipped).
-CONVERSION_PASSES: Sequence[str] = (
-    "RemoveIdentityThresholds",  # an identity MultiThreshold would cost a Thresholding layer for a no-op
-    "InferConvInpGen",
-    "InferStreamingMaxPool",
-    "InferVectorVectorActivation",
-    "InferGlobalAccPoolLayer",
-    "InferBinaryMatrixVectorActivation",
-    "InferQuantizedMatrixVectorActivation",
-    "InferThresholdingLayer",
-    "InferAddStreamsLayer",
-    "InferDuplicateStreamsLayer",
-    "InferChannelwiseLinearLayer",
-    "InferLabelSelectLayer",
-)
 
 
 def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ with reconfiguration). Layer formulas re-implement FINN's analytic estimates
 (each estimator's docstring names its source); where FINN has none, qnncc's
 own model is documented as such. ``estimate_layer(..., emitted=True)``
 models the hardware qnncc itself emits instead (its HLS library, the
-per-frame pipeline drain of :mod:`.pipeline`); the qnncc flow uses it, and
+per-frame pipeline drain, the registry descriptor's ``latency``); the qnncc flow uses it, and
 :mod:`.shell` adds the Zynq shell's DMA streams to the network estimate.
 A missing estimator raises :class:`NoEstimatorError`, never returns zero.
 
@@ -20,13 +20,13 @@ Example:
 """
 
 from .estimate import EstimateError, LayerEstimate, ModuleEstimate, NoEstimatorError, SparsityHint
-from .layer import ESTIMATED_OP_TYPES, estimate_layer, normalize_op_type
+from .layer import estimate_layer, estimated_op_types, normalize_op_type
 from .partition import NetworkEstimate, PartitionEstimate, estimate_network, estimate_partition, throughput_fps
 from .reports import layer_cycles_report, layer_resources_report, network_performance_report
 from .sparse import sparse_window_cycles
 
 __all__ = [
-    "ESTIMATED_OP_TYPES",
+    "estimated_op_types",
     "EstimateError",
     "LayerEstimate",
     "ModuleEstimate",

@@ -31,6 +31,11 @@ __all__ = [
 ]
 
 
+#: Backend name of the hardware qnncc emits (its own HLS library): estimators given it model
+#: qnncc's loops instead of FINN's (``estimate_layer(..., emitted=True)``).
+EMITTED = "qnncc"
+
+
 class EstimateError(QnnccError, ValueError):
     """A layer's attributes cannot be estimated (missing, malformed or inconsistent)."""
 
@@ -82,7 +87,8 @@ class LayerEstimate:
         uram_efficiency: Payload bits over allocated URAM bits (1.0 if no URAM).
         drain_cycles: Cycles per frame on top of ``cycles`` in the hardware
             qnncc emits: the pipeline drain of the layer's HLS loop, which
-            returns after every frame (:mod:`.pipeline`); 0 in FINN's model.
+            returns after every frame (the layer descriptor's ``latency`` in
+            :mod:`qnncc.hw.registry`); 0 in FINN's model.
     """
 
     cycles: int
