@@ -60,7 +60,8 @@ def test_the_flow_converts_in_registry_order() -> None:
     step = dict(hw_pipeline(None, "UINT8", False).steps)["convert_to_hw"]
     names = [type(p).__name__ for p in step]
     expected = [cls.__name__ for d in LAYERS for cls in d.infer_passes()]
-    assert names[: len(expected)] == expected
+    # identity thresholdings go first (RemoveIdentityThresholds), then the registry's passes in order
+    assert names[: len(expected) + 1] == ["RemoveIdentityThresholds", *expected]
     assert expected[:2] == ["InferConvInpGen", "InferStreamingMaxPool"]
     assert expected[-1] == "InferLabelSelectLayer"
 
