@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_folding.py
 	$(BIN)/python benchmarks/bench_cppsim.py
 	$(BIN)/python benchmarks/bench_fifo.py
+	$(BIN)/python benchmarks/bench_perf_vs_sim.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
