@@ -98,11 +98,12 @@ class DaskExecutor(Executor):
         from distributed import as_completed
 
         items: dict[str, Pending] = {}
-        futures = as_completed()
+        first = []
         for item in pending:
             fut = self._submit(item)
             items[fut.key] = item
-            futures.add(fut)
+            first.append(fut)
+        futures = as_completed(first)
         for batch in futures.batches():
             finished = [f for f in batch if f.status == "finished"]
             rerun = self.client.run_on_scheduler(_suspicious, [f.key for f in finished]) if finished else {}
