@@ -17,8 +17,8 @@ import pytest
 
 from qnncc.core.errors import QnnccError
 from qnncc.data import demo_model_path
+from qnncc.flow.sweep import COLUMNS, SweepSpec, estimate_point, load_sweep_spec, run_sweep, sweep_points
 from qnncc.jobs import DaskExecutor, JobEvent, LocalExecutor
-from qnncc.sweep import COLUMNS, SweepSpec, estimate_point, load_sweep_spec, run_sweep, sweep_points
 
 LFC = Path(__file__).resolve().parents[1] / "data" / "lfc_w1a1" / "LFCW1A1.onnx"
 BOARDS = ["Pynq-Z1", "ZCU104", "Ultra96"]
@@ -42,7 +42,7 @@ def local_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 
 
 def test_sweep_table_and_plot(local_sweep: tuple[Path, Any]) -> None:
-    out, result = local_sweep
+    out, _ = local_sweep
     rows = list(csv.DictReader((out / "sweep.csv").open()))
     assert len(rows) == 2 * 3 * 4 and list(rows[0]) == list(COLUMNS)
     assert all(r["status"] == "ok" for r in rows)
@@ -95,7 +95,7 @@ def test_dask_sweep_equals_local_with_a_worker_killed(
 def test_bad_descriptions(tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text("models: [nowhere.onnx]\n")
-    with pytest.raises(QnnccError, match="sweep input 'nowhere.onnx' not found"):
+    with pytest.raises(QnnccError, match=r"sweep input 'nowhere\.onnx' not found"):
         run_sweep(spec, tmp_path / "out")
     spec.write_text("models: [a.onnx]\nboardz: [Pynq-Z1]\n")
     with pytest.raises(QnnccError, match="boardz: Extra inputs"):

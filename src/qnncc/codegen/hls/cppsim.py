@@ -12,8 +12,10 @@ process pool, or the Dask cluster named by ``$QNNCC_SCHEDULER``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import itertools
 import math
 import os
 import shutil
@@ -36,7 +38,7 @@ from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 from qnncc.jobs import Executor, Job, get_executor
 
-__all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir"]
+__all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir", "run_sharded"]
 
 CXXFLAGS = ("-O2", "-std=c++14", "-w")
 
@@ -107,6 +109,64 @@ class CppSim:
                 raise CodegenError(f"cppsim {self.binary.name} failed (exit {proc.returncode}): {tail}")
             assert frames is not None
             return [np.load(p).reshape(frames, *shape) for p, shape in zip(out_paths, self.output_shapes, strict=True)]
+
+
+def simulate_job(sim: CppSim, binary: bytes, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """One shard of frames simulated by a worker: :meth:`CppSim.run` of ``inputs``.
+
+    A worker on another machine has no ``sim.binary``; it writes ``binary``
+    (the executable's bytes) into its own cache folder first.
+
+    Raises:
+        CodegenError: as :meth:`CppSim.run`.
+    """
+    if not sim.binary.exists():
+        local = cache_dir() / "bin" / sim.binary.name
+        if not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            tmp = local.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(binary)
+            tmp.chmod(0o755)
+            os.replace(tmp, local)
+        sim = dataclasses.replace(sim, binary=local)
+    return sim.run(inputs)
+
+
+def run_sharded(sim: CppSim, inputs: Sequence[np.ndarray], executor: Executor, shards: int) -> list[np.ndarray]:
+    """Simulate ``N`` frames split into ``shards`` jobs of ``executor`` (one :meth:`CppSim.run` for 1 shard).
+
+    Args:
+        sim: the compiled simulation.
+        inputs: one array ``[N, ...]`` per input stream (as :meth:`CppSim.run`).
+        executor: runs the shards.
+        shards: number of jobs (at most ``N``).
+
+    Returns:
+        One int64 array ``[N, *output_shape]`` per output stream, frames in order.
+
+    Raises:
+        CodegenError: as :meth:`CppSim.run`, naming the failing shard.
+    """
+    frames = len(inputs[0]) if inputs else 0
+    shards = max(1, min(shards, frames))
+    if shards == 1:
+        return sim.run(inputs)
+    binary = sim.binary.read_bytes()
+    edges = np.linspace(0, frames, shards + 1).astype(int)
+    jobs = [
+        Job(
+            simulate_job,
+            (sim, binary, [np.asarray(x)[a:b] for x in inputs]),
+            name=f"cppsim {sim.binary.name} frames {a}:{b}",
+            cacheable=False,
+        )
+        for a, b in itertools.pairwise(edges.tolist())
+    ]
+    results = executor.run(jobs, lambda event: None, cache=False)
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        raise CodegenError(f"{failed.name}: {failed.error.removeprefix('CodegenError: ')}")
+    return [np.concatenate([r.value[k] for r in results]) for k in range(len(sim.outputs))]
 
 
 def build_layer_sim(

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import qnncc
 from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
-from qnncc.estimate import finish_estimate, fold_model, hw_pipeline, prepare_input
+from qnncc.flow.estimate import finish_estimate, fold_model, hw_pipeline, prepare_input
 from qnncc.jobs import EventHandler, Executor, Job, JobResult, ResultCache, content_key, get_executor
 
 __all__ = ["COLUMNS", "SweepResult", "SweepSpec", "estimate_point", "load_sweep_spec", "run_sweep", "sweep_points"]
@@ -225,7 +225,7 @@ def _hw_model(model: str, digest: str, scale: str | None, fmt: str | None, calib
     source: Any = model
     if fmt:
         from qnncc.analysis import load_npz, quantize
-        from qnncc.estimate import parse_scale
+        from qnncc.flow.estimate import parse_scale
         from qnncc.ingest import load
 
         assert calib is not None
@@ -420,7 +420,7 @@ def run_sweep(
     ]
     result.files["jobs"] = _write(out / "jobs.json", json.dumps({"executor": description, "jobs": log}, indent=1))
     if plot:
-        from qnncc.sweep_plot import pareto_plot
+        from qnncc.flow.sweep_plot import pareto_plot
 
         result.files["plot"] = pareto_plot(rows, out / "pareto.png")
     return result

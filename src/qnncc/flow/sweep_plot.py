@@ -2,8 +2,10 @@
 
 Each model has one colour; every estimated point is a marker (hollow when the
 design does not fit the board), and each model's Pareto front (no other point
-of that model and board has fewer resources and more FPS) is a step line. The
-dashed vertical line is the board's amount of the resource.
+of that model and board fits and has fewer resources and more FPS) is a step
+line through the designs that fit. The dashed vertical line is the board's
+amount of the resource. Resource axes are logarithmic, or symmetric-log
+(linear below 1) when a design uses none of the resource, so it sits at 0.
 """
 
 from __future__ import annotations
@@ -56,20 +58,30 @@ def pareto_plot(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
         available = get_board(board).resources.as_dict() if board != "(none)" else {}
         for c, resource in enumerate(RESOURCES):
             ax = axes[b][c]
+            largest = float(available.get(resource, 0))
+            smallest = largest or 1.0
             for s, name in enumerate(series):
                 mine = [r for r in ok if r["board"] == board and _series(r) == name]
                 if not mine:
                     continue
                 colour = colours(s % 10)
-                xs = [max(float(r[resource]), 0.5) for r in mine]
+                xs = [float(r[resource]) for r in mine]
+                largest = max(largest, *xs)
+                smallest = min(smallest, *xs)
                 ys = [float(r["fps"]) for r in mine]
                 faces = [colour if r.get("fits") else "none" for r in mine]
                 ax.scatter(xs, ys, s=22, facecolors=faces, edgecolors=[colour] * len(mine), label=name)
-                front = pareto_front(list(zip(xs, ys, strict=True)))
+                fitting = [(x, y) for x, y, r in zip(xs, ys, mine, strict=True) if r.get("fits")]
+                front = pareto_front(fitting)
                 ax.step([p[0] for p in front], [p[1] for p in front], where="post", color=colour, lw=1.1)
             if available.get(resource):
                 ax.axvline(available[resource], color="grey", ls="--", lw=0.8)
-            ax.set_xscale("log")
+            if smallest > 0:
+                ax.set_xscale("log")
+                ax.set_xlim(smallest / 1.6, max(largest, 1.0) * 1.6)
+            else:  # symmetric-log: 0 (no DSP, no BRAM) stays on the axis
+                ax.set_xscale("symlog", linthresh=1.0)
+                ax.set_xlim(0, max(largest, 1.0) * 1.6)
             ax.set_yscale("log")
             ax.set_xlabel(resource)
             ax.set_ylabel("FPS" if c == 0 else "")
