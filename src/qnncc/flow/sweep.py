@@ -250,6 +250,9 @@ def estimate_point(point: dict[str, Any]) -> dict[str, Any]:
 
     row: dict[str, Any] = {c: None for c in COLUMNS}
     row.update({k: v for k, v in _public(point).items() if k in COLUMNS})
+    board = get_board(point["board"])
+    clock = point.get("clock_ns") or board.default_clk_ns
+    row["clock_ns"] = clock
     try:
         base = _hw_model(
             point["model"],
@@ -258,8 +261,6 @@ def estimate_point(point: dict[str, Any]) -> dict[str, Any]:
             point.get("quant_format"),
             point.get("calib"),
         )
-        board = get_board(point["board"])
-        clock = point.get("clock_ns") or board.default_clk_ns
         work, unmatched, splits = fold_model(base.copy(), board, clock, point.get("folding"), point.get("target_fps"))
         work = work.transform(CreateDataflowPartition(splits))
         result = finish_estimate(work, board, clock, splits, unmatched=unmatched)
@@ -271,7 +272,6 @@ def estimate_point(point: dict[str, Any]) -> dict[str, Any]:
     row.update(
         status="ok",
         error="",
-        clock_ns=clock,
         fps=round(float(perf["estimated_throughput_fps"]), 3),
         latency_us=round(float(perf["estimated_latency_ns"]) / 1e3, 4),
         interval_cycles=int(part.interval_cycles),
