@@ -3,9 +3,10 @@
 A sweep description (YAML or JSON, :class:`SweepSpec`) names models, boards,
 clocks, target FPS values or folding files, and quantization formats; their
 product is a list of points. Each point is one job
-(:func:`estimate_point`: :func:`qnncc.estimate.estimate`, optionally preceded
-by post-training quantization) run by a :mod:`qnncc.jobs` executor (local
-process pool, or a Dask cluster). Results are cached in ``<out>/.cache`` by
+(:func:`~qnncc.flow.sweep_point.estimate_point`: :func:`qnncc.estimate.estimate`,
+optionally preceded by post-training quantization and followed by a build with
+C++ simulation) run by a :mod:`qnncc.jobs` executor (local process pool, or a
+Dask cluster). Results are cached in ``<out>/.cache`` by
 the content hash of the point (model, folding and calibration file contents,
 options, qnncc version), so a sweep that was interrupted or extended only runs
 the missing points. Outputs: ``sweep.csv`` (and ``sweep.parquet`` when pyarrow
@@ -16,8 +17,6 @@ times and workers).
 from __future__ import annotations
 
 import csv
-import functools
-import hashlib
 import io
 import itertools
 import json
@@ -30,37 +29,21 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-import qnncc
 from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
-from qnncc.flow.estimate import finish_estimate, fold_model, hw_pipeline, prepare_input
-from qnncc.jobs import EventHandler, Executor, Job, JobResult, ResultCache, content_key, get_executor
+from qnncc.flow.sweep_point import COLUMNS, estimate_point, point_job, public
+from qnncc.jobs import EventHandler, Executor, JobResult, ResultCache, content_key, get_executor
 
-__all__ = ["COLUMNS", "SweepResult", "SweepSpec", "estimate_point", "load_sweep_spec", "run_sweep", "sweep_points"]
-
-#: Columns of the sweep table, in order (resources are the worst partition's, as ``qnncc estimate``).
-COLUMNS = (
-    "point",
-    "model",
-    "quant_format",
-    "board",
-    "clock_ns",
-    "target_fps",
-    "folding",
-    "status",
-    "error",
-    "fps",
-    "latency_us",
-    "interval_cycles",
-    "LUT",
-    "FF",
-    "BRAM_18K",
-    "URAM",
-    "DSP",
-    "fits",
-    "partitions",
-    "bottleneck",
-)
+__all__ = [
+    "COLUMNS",
+    "SweepModel",
+    "SweepResult",
+    "SweepSpec",
+    "estimate_point",
+    "load_sweep_spec",
+    "run_sweep",
+    "sweep_points",
+]
 
 
 class SweepModel(BaseModel):
@@ -95,7 +78,12 @@ class SweepSpec(BaseModel):
         quant_formats: post-training quantization formats (``qnncc quantize``) applied to
             float models before estimating; needs ``calib``.
         calib: ``.npz`` of calibration images for ``quant_formats``.
+        calib_items: ``"START:STOP"`` range of the calibration images (default: all).
         input_scale: the models' inputs were ``x * input_scale`` (e.g. ``"1/255"``).
+        build: also build every point that fits (``qnncc build`` into ``<out>/points/<point>``).
+        verify_data: ``.npz`` of images the builds C++-simulate and check against
+            execute (needs ``build``).
+        verify_count: simulate only the first images.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -107,7 +95,11 @@ class SweepSpec(BaseModel):
     folding: tuple[str, ...] = ()
     quant_formats: tuple[str, ...] = ()
     calib: str | None = None
+    calib_items: str | None = None
     input_scale: str | None = None
+    build: bool = False
+    verify_data: str | None = None
+    verify_count: int | None = Field(default=None, gt=0)
 
     @field_validator("models", "boards", "folding", "quant_formats", "clocks_ns", "target_fps", mode="before")
     @classmethod
@@ -123,6 +115,8 @@ class SweepSpec(BaseModel):
     def _consistent(self) -> SweepSpec:
         if self.quant_formats and self.calib is None:
             raise ValueError("quant_formats need calib (an .npz of calibration images)")
+        if self.verify_data is not None and not self.build:
+            raise ValueError("verify_data needs build: true")
         for fps in self.target_fps:
             if fps is not None and fps <= 0:
                 raise ValueError(f"target_fps {fps} is not positive")
@@ -152,13 +146,6 @@ def load_sweep_spec(path: str | Path) -> tuple[SweepSpec, Path]:
         raise QnnccError(f"sweep description {path}: {where}: {err['msg']}") from None
 
 
-def _file_hash(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise QnnccError(f"sweep input {path} cannot be read: {exc.strerror}") from None
-
-
 def sweep_points(spec: SweepSpec, base: Path) -> list[dict[str, Any]]:
     """The points of ``spec`` in table order (model, format, board, clock, target/folding).
 
@@ -183,6 +170,7 @@ def sweep_points(spec: SweepSpec, base: Path) -> list[dict[str, Any]]:
     folds: list[tuple[float | None, str | None]] = [(fps, None) for fps in spec.target_fps]
     folds += [(None, resolve(f)) for f in spec.folding]
     calib = resolve(spec.calib) if spec.calib else None
+    verify_data = resolve(spec.verify_data) if spec.verify_data else None
     points = []
     for (model, scale), fmt, board, clock, (fps, folding) in itertools.product(
         models, spec.quant_formats or (None,), spec.boards, spec.clocks_ns, folds or [(None, None)]
@@ -196,105 +184,14 @@ def sweep_points(spec: SweepSpec, base: Path) -> list[dict[str, Any]]:
             "folding": folding,
             "input_scale": scale,
             "calib": calib if fmt else None,
+            "calib_items": spec.calib_items if fmt else None,
+            "build": spec.build,
+            "verify_data": verify_data,
+            "verify_count": spec.verify_count,
         }
-        point["point"] = content_key(_public(point))[:10]
+        point["point"] = content_key(public(point))[:10]
         points.append(point)
     return points
-
-
-def _public(point: dict[str, Any]) -> dict[str, Any]:
-    """The point as the table shows it (file names instead of absolute paths)."""
-    out = dict(point)
-    for key in ("model", "folding", "calib"):
-        if out.get(key):
-            out[key] = _label(Path(out[key]))
-    return out
-
-
-def _label(path: Path) -> str:
-    """``parent/name`` of a file, enough to tell the sweep's models apart."""
-    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-
-
-@functools.lru_cache(maxsize=8)
-def _hw_model(model: str, digest: str, scale: str | None, fmt: str | None, calib: str | None) -> Any:
-    """The unfolded HW model of a point's model (memoised per worker process: points share it).
-
-    ``digest`` (the file's hash) keys the memo so a changed file is compiled again.
-    """
-    source: Any = model
-    if fmt:
-        from qnncc.analysis import load_npz, quantize
-        from qnncc.flow.estimate import parse_scale
-        from qnncc.ingest import load
-
-        assert calib is not None
-        loaded = load(model)
-        source = quantize(loaded, fmt, load_npz(calib, loaded, None, parse_scale(scale)).images)
-    work, the_scale, dtype = prepare_input(source, scale)
-    return hw_pipeline(the_scale, dtype, True).run(work)
-
-
-def estimate_point(point: dict[str, Any]) -> dict[str, Any]:
-    """One sweep point (a job): quantize if asked, estimate, and return its table row.
-
-    The same figures as :func:`qnncc.estimate.estimate` with the point's
-    options; the HW model before folding is shared by the points of a model
-    that run in the same worker process.
-
-    A :class:`~qnncc.core.errors.QnnccError` (unreachable target, unsupported
-    model, ...) is a result of the point: the row has ``status`` ``error`` and
-    the message; any other exception fails the job.
-    """
-    from qnncc.transforms.hw import CreateDataflowPartition
-
-    row: dict[str, Any] = {c: None for c in COLUMNS}
-    row.update({k: v for k, v in _public(point).items() if k in COLUMNS})
-    board = get_board(point["board"])
-    clock = point.get("clock_ns") or board.default_clk_ns
-    row["clock_ns"] = clock
-    try:
-        base = _hw_model(
-            point["model"],
-            _file_hash(Path(point["model"])),
-            point.get("input_scale"),
-            point.get("quant_format"),
-            point.get("calib"),
-        )
-        work, unmatched, splits = fold_model(base.copy(), board, clock, point.get("folding"), point.get("target_fps"))
-        work = work.transform(CreateDataflowPartition(splits))
-        result = finish_estimate(work, board, clock, splits, unmatched=unmatched)
-    except QnnccError as exc:
-        row.update(status="error", error=" ".join(str(exc).split())[:300])
-        return row
-    perf = result.reports["estimate_network_performance.json"]
-    part = result.partition
-    row.update(
-        status="ok",
-        error="",
-        fps=round(float(perf["estimated_throughput_fps"]), 3),
-        latency_us=round(float(perf["estimated_latency_ns"]) / 1e3, 4),
-        interval_cycles=int(part.interval_cycles),
-        LUT=round(float(result.fit.used["LUT"]), 1),
-        FF=round(float(result.fit.used["FF"]), 1),
-        BRAM_18K=round(float(result.fit.used["BRAM_18K"]), 1),
-        URAM=round(float(result.fit.used["URAM"]), 1),
-        DSP=round(float(result.fit.used["DSP"]), 1),
-        fits=bool(result.fit.fits),
-        partitions=len(result.partitions),
-        bottleneck=part.bottleneck,
-    )
-    return row
-
-
-def point_job(point: dict[str, Any]) -> Job:
-    """The job of one point, keyed by the point and the contents of the files it reads."""
-    files = [_file_hash(Path(point[k])) for k in ("model", "folding", "calib") if point.get(k)]
-    key = content_key("qnncc-sweep-point/1", qnncc.__version__, _public(point), files)
-    label = f"{Path(point['model']).parent.name}/{point['board']}"
-    detail = point["quant_format"] or ""
-    target = point["target_fps"] if point["folding"] is None else Path(point["folding"]).name
-    return Job(estimate_point, (point,), name=f"{label}/{detail}{'/' if detail else ''}{target}", key=key)
 
 
 @dataclass
@@ -391,7 +288,7 @@ def run_sweep(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(out / ".cache")
-    jobs = [point_job(p) for p in points]
+    jobs = [point_job(p, out / "points") for p in points]
     owned = executor is None
     ex = executor or get_executor(scheduler)
     try:
@@ -406,7 +303,7 @@ def run_sweep(
             rows.append(res.value)
         else:
             row: dict[str, Any] = {c: None for c in COLUMNS}
-            row.update({k: v for k, v in _public(point).items() if k in COLUMNS})
+            row.update({k: v for k, v in public(point).items() if k in COLUMNS and k != "build"})
             row.update(status="failed", error=res.error[:300])
             rows.append(row)
     result = SweepResult(rows, results, executor=description)

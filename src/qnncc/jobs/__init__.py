@@ -20,6 +20,7 @@ from typing import Any
 from .cache import ResultCache, default_cache_dir
 from .cluster import DaskExecutor
 from .executor import EventHandler, Executor, log_event, values
+from .inline import InlineExecutor
 from .job import Job, JobError, JobEvent, JobResult, content_key
 from .local import LocalExecutor, available_cores
 
@@ -27,6 +28,7 @@ __all__ = [
     "DaskExecutor",
     "EventHandler",
     "Executor",
+    "InlineExecutor",
     "Job",
     "JobError",
     "JobEvent",
@@ -48,7 +50,10 @@ SCHEDULER_ENV = "QNNCC_SCHEDULER"
 
 
 def scheduler_address(scheduler: str | None = None) -> str | None:
-    """The scheduler in force: ``scheduler``, else ``$QNNCC_SCHEDULER``; None (or ``local``) means the local pool."""
+    """The scheduler in force: ``scheduler``, else ``$QNNCC_SCHEDULER``.
+
+    None (or ``local``) means the local pool; ``inline`` means this process.
+    """
     name = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV, "")
     name = name.strip()
     return None if name in ("", "local") else name
@@ -58,15 +63,19 @@ def get_executor(scheduler: str | None = None, workers: int | None = None, **opt
     """The executor for ``scheduler`` (see :func:`scheduler_address`).
 
     Args:
-        scheduler: ``tcp://HOST:PORT`` of a Dask scheduler, ``local``, or None
-            (then ``$QNNCC_SCHEDULER``, else the local pool).
+        scheduler: ``tcp://HOST:PORT`` of a Dask scheduler, ``local``, ``inline``
+            (one job after another in this process), or None (then
+            ``$QNNCC_SCHEDULER``, else the local pool).
         workers: local pool size (default: the cores); ignored for a cluster.
         **options: executor options (``cache``, ``max_attempts``, ``error_retries``).
 
     Returns:
-        A :class:`LocalExecutor` or a :class:`DaskExecutor` (use it as a context manager).
+        A :class:`LocalExecutor`, :class:`InlineExecutor` or :class:`DaskExecutor`
+        (use it as a context manager).
     """
     address = scheduler_address(scheduler)
     if address is None:
         return LocalExecutor(workers, **options)
+    if address == "inline":
+        return InlineExecutor(**options)
     return DaskExecutor(address, **options)
