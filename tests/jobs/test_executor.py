@@ -121,3 +121,19 @@ def test_dask_executor_same_results(dask_cluster: Any) -> None:
         results = ex.run(_jobs(), events.append, cache=False)
     _check_results(results, events)
     assert {r.worker.rsplit(":", 1)[1] for r in results[:3]} != {str(os.getpid())}  # ran in worker processes
+
+
+def test_jobs_package_imports_only_core() -> None:
+    """qnncc.jobs is a low floor: it may import qnncc.core (and distributed, lazily), nothing else of qnncc."""
+    import ast
+    from pathlib import Path
+
+    import qnncc.jobs
+
+    for path in Path(qnncc.jobs.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            for name in names:
+                assert not name.startswith("qnncc") or name.startswith("qnncc.core"), f"{path.name} imports {name}"

@@ -63,3 +63,12 @@ def test_build_and_verify_points(tmp_path: Path) -> None:
     result = run_sweep(spec, tmp_path / "out", executor=InlineExecutor(), on_event=lambda e: None, plot=False)
     folded = result.rows[1]
     assert folded["bit_exact"] is True and folded["accuracy"] >= 0.9
+
+
+def test_parquet_table_when_pyarrow_is_installed(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")  # optional dependency: not installed by `make install`
+    spec = SweepSpec(models=[str(demo_model_path())], target_fps=[1000, 1e9])
+    result = run_sweep(spec, tmp_path / "out", executor=InlineExecutor(), on_event=lambda e: None, plot=False)
+    table = pq.read_table(result.files["parquet"]).to_pylist()
+    assert table == [{k: r[k] for k in table[0]} for r in result.rows]
+    assert table[0]["fps"] > 1000 and table[1]["status"] == "error"

@@ -162,7 +162,7 @@ def run_sharded(sim: CppSim, inputs: Sequence[np.ndarray], executor: Executor, s
         )
         for a, b in itertools.pairwise(edges.tolist())
     ]
-    results = executor.run(jobs, lambda event: None, cache=False)
+    results = executor.run(jobs, cache=False)
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         raise CodegenError(f"{failed.name}: {failed.error.removeprefix('CodegenError: ')}")
@@ -324,7 +324,7 @@ def _compile_all(units: list[tuple[dict[str, str], str]], cache: Path, executor:
     ]
     ex = executor or get_executor()
     try:
-        results = ex.run(jobs, lambda event: None)
+        results = ex.run(jobs)  # per-job progress and failures on the qnncc.jobs logger
     finally:
         if executor is None:
             ex.close()
