@@ -94,6 +94,13 @@ class DaskExecutor(Executor):
         key = f"qnncc-{label}-{job.key[:12]}-a{attempt}-{uuid.uuid4().hex[:8]}"
         return self.client.submit(run_job, job.fn, job.args, dict(job.kwargs), key=key, pure=False)
 
+    def _rescheduled(self, keys: list[str]) -> dict[str, int]:
+        """Times the scheduler re-ran each task after losing its worker ({} if the scheduler does not say)."""
+        try:
+            return dict(self.client.run_on_scheduler(_suspicious, keys))
+        except Exception:  # a scheduler that refuses run_on_scheduler: re-runs stay unreported, results do not
+            return {}
+
     def _execute(self, pending: list[Pending], tracker: Tracker) -> None:
         from distributed import as_completed
 
@@ -105,8 +112,8 @@ class DaskExecutor(Executor):
             first.append(fut)
         futures = as_completed(first)
         for batch in futures.batches():
-            finished = [f for f in batch if f.status == "finished"]
-            rerun = self.client.run_on_scheduler(_suspicious, [f.key for f in finished]) if finished else {}
+            finished = [f.key for f in batch if f.status == "finished"]
+            rerun = self._rescheduled(finished) if finished else {}
             for fut in batch:
                 item = items.pop(fut.key)
                 if fut.status == "finished":
