@@ -12,11 +12,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import qnncc
 from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
 from qnncc.flow.estimate import finish_estimate, fold_model, hw_pipeline, prepare_input
 from qnncc.jobs import Job, content_key
+from qnncc.version import __version__
 
 __all__ = ["COLUMNS", "estimate_point", "file_hash", "point_job", "public"]
 
@@ -187,7 +187,7 @@ def point_job(point: dict[str, Any], build_root: Path | None = None) -> Job:
     ``build_root`` (where builds go) is not part of the key.
     """
     files = [file_hash(Path(point[k])) for k in FILE_KEYS if point.get(k)]
-    key = content_key("qnncc-sweep-point/2", qnncc.__version__, public(point), files)
+    key = content_key("qnncc-sweep-point/2", __version__, public(point), files)
     label = f"{Path(point['model']).parent.name}/{point['board']}"
     detail = point["quant_format"] or ""
     target = point["target_fps"] if point["folding"] is None else Path(point["folding"]).name
