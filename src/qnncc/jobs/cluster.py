@@ -42,7 +42,7 @@ class DaskExecutor(Executor):
     Args:
         address: scheduler address such as ``tcp://HOST:PORT``.
         client: an existing ``distributed.Client`` (instead of ``address``; not closed by :meth:`close`).
-        timeout: seconds to wait for the scheduler when connecting.
+        timeout: seconds to wait for the scheduler when connecting (default :attr:`connect_timeout`).
         **options: :class:`~qnncc.jobs.executor.Executor` options (cache, retries).
 
     Raises:
@@ -50,13 +50,17 @@ class DaskExecutor(Executor):
     """
 
     kind = "dask"
+    #: seconds to wait for the scheduler when no ``timeout`` is given.
+    connect_timeout = 10.0
 
-    def __init__(self, address: str | None = None, client: Any = None, timeout: float = 20.0, **options: Any) -> None:
+    def __init__(
+        self, address: str | None = None, client: Any = None, timeout: float | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         if address is None and client is None:
             raise QnnccError("a Dask executor needs a scheduler address (tcp://HOST:PORT) or a client")
         self.address = address
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else self.connect_timeout
         self._client = client
         self._own_client = client is None
 
