@@ -121,6 +121,10 @@ def test_dask_executor_same_results(dask_cluster: Any) -> None:
         results = ex.run(_jobs(), events.append, cache=False)
     _check_results(results, events)
     assert {r.worker.rsplit(":", 1)[1] for r in results[:3]} != {str(os.getpid())}  # ran in worker processes
+    retried: list[JobEvent] = []
+    with DaskExecutor(dask_cluster.scheduler_address, error_retries=1) as ex:
+        (bad,) = ex.run([Job(math.sqrt, (-2.0,), name="bad")], retried.append, cache=False)
+    assert not bad.ok and bad.attempts == 2 and [e.kind for e in retried] == ["retry", "failed"]
 
 
 def test_jobs_package_imports_only_core() -> None:

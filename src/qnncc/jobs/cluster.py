@@ -115,6 +115,13 @@ class DaskExecutor(Executor):
             items[fut.key] = item
             first.append(fut)
         futures = as_completed(first)
+
+        def again(item: Pending) -> None:
+            retry = (item[0], item[1], item[2] + 1)
+            new = self._submit(retry)
+            items[new.key] = retry
+            futures.add(new)
+
         for batch in futures.batches():
             finished = [f.key for f in batch if f.status == "finished"]
             rerun = self._rescheduled(finished) if finished else {}
@@ -123,10 +130,7 @@ class DaskExecutor(Executor):
                 if fut.status == "finished":
                     ok, value, seconds, worker = fut.result()
                     if tracker.outcome(item, ok, value, seconds, worker):
-                        again = (item[0], item[1], item[2] + 1)
-                        new = self._submit(again)
-                        items[new.key] = again
-                        futures.add(new)
+                        again(item)
                     elif fut.key in rerun:
                         tracker.rescheduled(item[0], item[1], rerun[fut.key], "a worker died while running it")
                     continue
@@ -134,12 +138,9 @@ class DaskExecutor(Executor):
                 if exc is None or _is_lost(exc):
                     reason = f"worker lost ({one_line(exc)})" if exc is not None else f"task {fut.status}"
                     if tracker.lost(item, reason):
-                        again = (item[0], item[1], item[2] + 1)
-                        new = self._submit(again)
-                        items[new.key] = again
-                        futures.add(new)
-                    continue
-                tracker.outcome(item, False, one_line(exc), 0.0, "")
+                        again(item)
+                elif tracker.outcome(item, False, one_line(exc), 0.0, ""):  # e.g. an argument that cannot be pickled
+                    again(item)
                 fut.release()
 
     def close(self) -> None:
