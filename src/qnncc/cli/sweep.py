@@ -55,7 +55,8 @@ def sweep_command(
 
     The description names models, boards, clocks_ns, target_fps (or folding
     files) and quant_formats (with calib); their product is the set of
-    points (docs/sweep.md). Points run on a local process pool or the Dask
+    points (docs/sweep.md); with build: true the designs that fit are also
+    built (and verified with verify_data) into OUTPUT/points/. Points run on a local process pool or the Dask
     cluster of --scheduler; results are cached in OUTPUT/.cache, so running
     the same command again (after an interruption, or with more points) only
     runs the missing points. Exit status 1 if a point's job failed.
