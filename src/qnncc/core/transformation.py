@@ -55,6 +55,7 @@ class Transformation(ABC):
                 ``max_iterations`` rounds, or fails with an unexpected error.
         """
         for _ in range(self.max_iterations):
+            model.mark_changed()  # a pass may edit initializer bytes in place
             try:
                 model, changed = self.apply(model)
             except QnnccError:

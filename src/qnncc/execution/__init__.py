@@ -24,6 +24,8 @@ from onnx import helper
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.execution.batching import make_batch_dynamic
+from qnncc.execution.constant_fold import fold_constants
+from qnncc.execution.fingerprint import model_fingerprint
 from qnncc.execution.lowering import lower_to_standard_onnx
 from qnncc.execution.reference import ReferenceRunner
 
@@ -49,7 +51,7 @@ class Executor:
         self.output_names = model.graph_output_names()
         self._declared = {n: model.get_tensor_shape(n) for n in self.input_names}
         self._elem = {n: model.get_tensor_elem_type(n) or onnx.TensorProto.FLOAT for n in self.input_names}
-        base = lower_to_standard_onnx(model) if backend == "fast" else _copy(model.model)
+        base = fold_constants(lower_to_standard_onnx(model)) if backend == "fast" else _copy(model.model)
         dyn = _copy(base)
         self._can_batch = make_batch_dynamic(dyn)
         self._runners: dict[bool, Any] = {}
@@ -132,10 +134,11 @@ def _ort_session(proto: onnx.ModelProto) -> Any:
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    # BASIC (constant folding, redundancy removal) keeps every kernel's rounding;
-    # the EXTENDED/ALL fusions (e.g. Conv+Add) change float results in the last
-    # bits, which would break bit-exact agreement with the reference path.
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    # No graph optimizations: even the BASIC level fuses MatMul+BatchNormalization
+    # (and Conv+BatchNormalization/Add/Mul) into one Gemm/Conv, which rounds
+    # differently and flips thresholds near zero (a binarized TFC's logits moved
+    # by up to 8). The reference path runs the same kernels node by node.
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         return ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
@@ -152,8 +155,11 @@ def execute(
     """Execute a model on named inputs.
 
     The compiled executor is cached on the ModelWrapper and rebuilt when the
-    model's contents change (detected by comparing the serialized model, a
-    few ms for an 11 MB model); for tight loops build an :class:`Executor` once.
+    model changes, detected by :func:`~qnncc.execution.fingerprint.model_fingerprint`
+    (its structure, small constants, and the wrapper's edit counter; not the
+    bytes of large weights, so a repeated call costs about as much as running
+    the model). After overwriting a large initializer's bytes directly on the
+    protobuf, call :meth:`ModelWrapper.mark_changed`.
 
     Args:
         model: a ModelWrapper or ModelProto.
@@ -170,7 +176,7 @@ def execute(
         UnsupportedOpError: on an op qnncc cannot execute.
     """
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
-    key = wrapper.serialize()  # compared by memcmp: cheaper than hashing a large model
+    key = model_fingerprint(wrapper)
     cache = wrapper._exec_cache
     entry = cache.get(backend)
     if entry is None or entry[0] != key:

@@ -52,7 +52,7 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
         new_inits.extend(ctx.initializers)
     proto = work.model
     del proto.graph.node[:]
-    proto.graph.node.extend(new_nodes)
+    proto.graph.node.extend(_unique_names(new_nodes))
     proto.graph.initializer.extend(new_inits)
     del proto.graph.quantization_annotation[:]
     del proto.graph.value_info[:]
@@ -62,3 +62,18 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
     if not any(imp.domain == "" for imp in proto.opset_import):
         proto.opset_import.add(domain="", version=opset)
     return proto
+
+
+def _unique_names(nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """``nodes`` with duplicate names suffixed (onnxruntime refuses a graph with two nodes of one name)."""
+    seen: set[str] = set()
+    for node in nodes:
+        if not node.name:
+            continue
+        name, k = node.name, 0
+        while name in seen:
+            k += 1
+            name = f"{node.name}__{k}"
+        node.name = name
+        seen.add(name)
+    return nodes
