@@ -92,5 +92,5 @@ def _evaluate(proto: onnx.ModelProto, nodes: list[onnx.NodeProto], outputs: list
     try:
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         return list(sess.run(outputs, {}))
-    except Exception:  # noqa: BLE001 - a graph ORT cannot fold still runs unfolded
+    except Exception:  # a graph onnxruntime cannot fold still runs unfolded
         return None
