@@ -69,7 +69,7 @@ class StreamingDataflowPartition(CustomOp):
         from qnncc.execution.lowering import lower_to_standard_onnx
 
         child = ModelWrapper(self.child_model(_imports_for(self.graph, ctx.opset)))
-        lowered = lower_to_standard_onnx(child, prefix=f"{ctx.prefix}_p")
+        lowered = lower_to_standard_onnx(child, prefix=f"{ctx.prefix}_p", float64=ctx.float_dtype == np.float64)
         ctx.nodes.extend(lowered.graph.node)
         ctx.initializers.extend(lowered.graph.initializer)
 

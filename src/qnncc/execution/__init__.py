@@ -7,7 +7,10 @@ Two back ends compute the same function:
 * ``"reference"`` runs node by node in numpy and can return every
   intermediate tensor for debugging.
 
-Both agree exactly on integer-valued tensors (tested on the golden models).
+Both agree bit for bit (the fast path runs onnxruntime without graph
+fusions and folds constants with the reference's kernels). A model whose
+integer datatypes or accumulators exceed float32's exact range (``2**24``)
+runs in float64 in both (:mod:`qnncc.execution.precision`).
 
 Example:
     >>> out = qnncc.execute(model, {"global_in": images})  # doctest: +SKIP
@@ -23,10 +26,12 @@ from onnx import helper
 
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.shapes import infer_shapes
 from qnncc.execution.batching import make_batch_dynamic
 from qnncc.execution.constant_fold import fold_constants
 from qnncc.execution.fingerprint import model_fingerprint
 from qnncc.execution.lowering import lower_to_standard_onnx
+from qnncc.execution.precision import exact_integer_convs, needs_float64, widen_to_float64
 from qnncc.execution.reference import ReferenceRunner
 
 Backend = Literal["fast", "reference"]
@@ -50,8 +55,19 @@ class Executor:
         self.input_names = model.graph_input_names()
         self.output_names = model.graph_output_names()
         self._declared = {n: model.get_tensor_shape(n) for n in self.input_names}
-        self._elem = {n: model.get_tensor_elem_type(n) or onnx.TensorProto.FLOAT for n in self.input_names}
-        base = fold_constants(lower_to_standard_onnx(model)) if backend == "fast" else _copy(model.model)
+        #: Whether the model runs in float64 (integers beyond 2**24, see qnncc.execution.precision).
+        self.float64 = needs_float64(model)
+        if self.float64:
+            model = model.copy()
+            infer_shapes(model)
+            exact_integer_convs(model)
+        base = lower_to_standard_onnx(model, float64=self.float64) if backend == "fast" else _copy(model.model)
+        if self.float64:
+            widen_to_float64(base)
+        if backend == "fast":
+            base = fold_constants(base)
+        elems = {vi.name: vi.type.tensor_type.elem_type for vi in base.graph.input}
+        self._elem = {n: elems.get(n) or onnx.TensorProto.FLOAT for n in self.input_names}
         dyn = _copy(base)
         self._can_batch = make_batch_dynamic(dyn)
         self._runners: dict[bool, Any] = {}

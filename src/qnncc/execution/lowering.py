@@ -7,6 +7,7 @@ intermediate tensor of the original graph still exists in the lowered one.
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import numpy_helper
 
@@ -15,12 +16,14 @@ from qnncc.core.shapes import infer_shapes
 from qnncc.custom_op import LoweringContext, get_custom_op, is_custom_domain, is_custom_node
 
 
-def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.ModelProto:
+def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw", float64: bool = False) -> onnx.ModelProto:
     """Standard-ONNX copy of ``model`` with every custom op lowered.
 
     Args:
         model: the model; it is not modified.
         prefix: prefix of generated tensor names (distinct per nested graph).
+        float64: emit float constants as float64 (for a model that runs in
+            float64, see :mod:`qnncc.execution.precision`).
 
     Returns:
         A new ModelProto using only default-domain ops, with custom-domain
@@ -47,6 +50,8 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
             new_nodes.append(node)
             continue
         ctx = LoweringContext(opset=opset, prefix=f"{prefix}{idx}", constants=constants, ranks=ranks)
+        if float64:
+            ctx.float_dtype = np.float64
         get_custom_op(node).lower(ctx)
         new_nodes.extend(ctx.nodes)
         new_inits.extend(ctx.initializers)
