@@ -19,6 +19,7 @@ from onnx import external_data_helper, numpy_helper
 
 from qnncc.core.errors import GraphError, ModelLoadError, UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.optional_inputs import drop_undefined_optional_inputs
 from qnncc.core.shapes import infer_shapes
 from qnncc.custom_op import CUSTOM_OPS, is_custom_domain, is_custom_node
 
@@ -31,7 +32,8 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
     Steps: parse; reject text fields that are not UTF-8; check external-data
     paths stay inside the model's folder and load them; check every
     initializer decodes; declare missing custom-op domains; reject unsupported op
-    types (all listed); reject cycles and sort the graph; pin a symbolic
+    types (all listed); treat optional inputs that nothing defines as absent
+    (with a warning); reject cycles and sort the graph; pin a symbolic
     batch dimension to 1; run ``onnx.checker``; simplify with onnxsim when the
     graph has no custom ops (pure float/standard parts); infer shapes.
 
@@ -61,6 +63,7 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
     _check_initializers(model.model)
     _declare_custom_domains(model.model)
     _reject_unsupported_ops(model.model)
+    drop_undefined_optional_inputs(model.model)
     model.check()
     _sort_in_place(model)
     _pin_batch_dimension(model)

@@ -26,6 +26,7 @@ from onnx import helper
 
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.optional_inputs import drop_undefined_optional_inputs
 from qnncc.core.shapes import infer_shapes
 from qnncc.execution.batching import make_batch_dynamic
 from qnncc.execution.constant_fold import fold_constants
@@ -57,6 +58,9 @@ class Executor:
         self._declared = {n: model.get_tensor_shape(n) for n in self.input_names}
         #: Whether the model runs in float64 (integers beyond 2**24, see qnncc.execution.precision).
         self.float64 = needs_float64(model)
+        if _has_dangling_inputs(model.model):
+            model = model.copy()
+            drop_undefined_optional_inputs(model.model)
         if self.float64:
             model = model.copy()
             infer_shapes(model)
@@ -137,6 +141,13 @@ class Executor:
         if mismatch and not self._can_batch:
             raise ExecutionError("the graph has a fixed batch size other than 1; feed inputs with the declared shape")
         return mismatch
+
+
+def _has_dangling_inputs(proto: onnx.ModelProto) -> bool:
+    graph = proto.graph
+    known = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    known.update(t for n in graph.node for t in n.output if t)
+    return any(t and t not in known for n in graph.node for t in n.input)
 
 
 def _copy(proto: onnx.ModelProto) -> onnx.ModelProto:

@@ -7,6 +7,8 @@ intermediate tensor of the original graph still exists in the lowered one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -33,12 +35,13 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw", float64: b
         UnsupportedOpError: if a custom op is unknown or cannot be lowered.
     """
     work = model.copy()
+    stale = _ranks(work.graph.value_info)
     if any(is_custom_node(n) for n in work.graph.node):
+        # Shapes inferred afresh: a FINN model's value infos can be stale after its passes
+        # (a rank from before a flatten was removed); the old ones only fill gaps.
+        del work.graph.value_info[:]
         infer_shapes(work)
-    ranks: dict[str, int] = {}
-    for vi in list(work.graph.input) + list(work.graph.value_info) + list(work.graph.output):
-        if vi.type.tensor_type.HasField("shape"):
-            ranks[vi.name] = len(vi.type.tensor_type.shape.dim)
+    ranks = {**stale, **_ranks([*work.graph.input, *work.graph.value_info, *work.graph.output])}
     constants = {i.name: numpy_helper.to_array(i) for i in work.graph.initializer}
     for name, value in constants.items():
         ranks.setdefault(name, value.ndim)
@@ -67,6 +70,12 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw", float64: b
     if not any(imp.domain == "" for imp in proto.opset_import):
         proto.opset_import.add(domain="", version=opset)
     return proto
+
+
+def _ranks(infos: Iterable[onnx.ValueInfoProto]) -> dict[str, int]:
+    return {
+        vi.name: len(vi.type.tensor_type.shape.dim) for vi in infos if vi.type.tensor_type.HasField("shape")
+    }
 
 
 def _unique_names(nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:

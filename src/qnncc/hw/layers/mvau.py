@@ -16,6 +16,7 @@ import numpy as np
 from onnx import helper
 from typing_extensions import override
 
+from qnncc.core.errors import ExecutionError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
@@ -118,7 +119,7 @@ class MVAU(HWLayer):
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         ft = float_type(*inputs)
-        x, w = np.asarray(inputs[0], ft), np.asarray(inputs[1], ft)
+        x, w = self._stream_input(np.asarray(inputs[0], ft)), np.asarray(inputs[1], ft)
         if self.attrs["binaryXnorMode"]:
             acc = xnor_popcount_matmul(x, w)
         else:
@@ -127,9 +128,30 @@ class MVAU(HWLayer):
             return [acc]
         return [threshold_activation(self, acc, inputs[2])]
 
+    def _stream_input(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as ``[N, *numInputVectors[1:], MW]`` when its last axis is not ``MW``.
+
+        A HW layer reads a stream, so FINN feeds it tensors of any shape with
+        the right number of elements: after ``RemoveCNVtoFCFlatten`` the first
+        FC layer reads the last conv layer's ``[N, H, W, C]`` output directly.
+
+        Raises:
+            ExecutionError: if the element count does not fit.
+        """
+        normal = self.normal_input_shape()
+        if x.shape[-1] == normal[-1]:
+            return x
+        per_image = int(np.prod(normal[1:]))
+        if x.ndim == 0 or x.size % per_image or x.size // per_image != x.shape[0]:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)} does not stream as {list(normal)}")
+        return x.reshape(-1, *normal[1:])
+
     @override
     def lower(self, ctx: LoweringContext) -> None:
         x, w = self.node.input[0], self.node.input[1]
+        normal = self.normal_input_shape()
+        if ctx.ranks.get(x, len(normal)) != len(normal):  # see _stream_input
+            x = ctx.op("Reshape", [x, ctx.const([-1, *normal[1:]], np.int64, "shape")])
         out = self.node.output[0] if not self.has_thresholds else ctx.fresh("acc")
         if self.attrs["binaryXnorMode"]:
             XnorPopcountMatMul(helper.make_node("XnorPopcountMatMul", [x, w], [out], domain="qnncc")).lower(ctx)
