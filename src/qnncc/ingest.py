@@ -22,6 +22,8 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.optional_inputs import drop_undefined_optional_inputs
 from qnncc.core.shapes import infer_shapes
 from qnncc.custom_op import CUSTOM_OPS, is_custom_domain, is_custom_node
+from qnncc.hw.layers import HW_DOMAIN
+from qnncc.hw.layers.finn_names import adopt_finn_layers
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,9 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
 
     Steps: parse; reject text fields that are not UTF-8; check external-data
     paths stay inside the model's folder and load them; check every
-    initializer decodes; declare missing custom-op domains; reject unsupported op
+    initializer decodes; declare missing custom-op domains; adopt FINN's HW
+    nodes (``MVAU_hls``, ``Thresholding_rtl``, ... become qnncc's layers with
+    ``preferred_impl_style`` recorded); reject unsupported op
     types (all listed); treat optional inputs that nothing defines as absent
     (with a warning); reject cycles and sort the graph; pin a symbolic
     batch dimension to 1; run ``onnx.checker``; simplify with onnxsim when the
@@ -62,6 +66,7 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
     _load_external_data(model.model, path.parent)
     _check_initializers(model.model)
     _declare_custom_domains(model.model)
+    adopt_finn_layers(model.model, HW_DOMAIN)
     _reject_unsupported_ops(model.model)
     drop_undefined_optional_inputs(model.model)
     model.check()

@@ -20,6 +20,8 @@ from qnncc.custom_op.partition import StreamingDataflowPartition
 from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
 from qnncc.hw.layers import HW_LAYERS
+from qnncc.hw.layers.finn_names import FINN_LAYER_NAMES
+from qnncc.hw.layers.finn_plus import FINN_PLUS_OPS
 
 _OPS: tuple[type[CustomOp], ...] = (
     MultiThreshold,
@@ -31,7 +33,16 @@ _OPS: tuple[type[CustomOp], ...] = (
     MaxPoolNHWC,
     StreamingDataflowPartition,
 )
-CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType({cls.op_type: cls for cls in (*_OPS, *HW_LAYERS)})
+_BY_NAME: dict[str, type[CustomOp]] = {cls.op_type: cls for cls in (*_OPS, *HW_LAYERS, *FINN_PLUS_OPS)}
+#: Op type -> class, including FINN's specialized and older names of the HW layers
+#: (``MVAU_hls``, ``MatrixVectorActivation``, ..., see :mod:`qnncc.hw.layers.finn_names`).
+CUSTOM_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
+    {
+        **{finn: _BY_NAME[ours] for finn, (ours, _) in FINN_LAYER_NAMES.items()},
+        **{f"{cls.op_type}_{style}": cls for cls in FINN_PLUS_OPS for style in ("hls", "rtl")},
+        **_BY_NAME,
+    }
+)
 
 
 def is_custom_node(node: onnx.NodeProto) -> bool:

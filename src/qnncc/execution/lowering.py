@@ -73,9 +73,7 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw", float64: b
 
 
 def _ranks(infos: Iterable[onnx.ValueInfoProto]) -> dict[str, int]:
-    return {
-        vi.name: len(vi.type.tensor_type.shape.dim) for vi in infos if vi.type.tensor_type.HasField("shape")
-    }
+    return {vi.name: len(vi.type.tensor_type.shape.dim) for vi in infos if vi.type.tensor_type.HasField("shape")}
 
 
 def _unique_names(nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
