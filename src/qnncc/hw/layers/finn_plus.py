@@ -169,7 +169,10 @@ class _AxesOp(CustomOp):
 
     @override
     def shape_compatible_node(self) -> onnx.NodeProto:
-        return helper.make_node(self.op_type, [self.node.input[0]], [self.node.output[0]], axes=self.attrs["axes"])
+        shape = [int(d) for d in self.attrs["out_shape"]]
+        if not shape:
+            raise UnsupportedOpError(f"{self.describe()}: attribute out_shape is missing")
+        return helper.make_node("RandomNormal", [], [self.node.output[0]], shape=shape)
 
     @override
     def infer_datatype(self, model: Any) -> list[DataType]:
@@ -267,7 +270,21 @@ class StreamingSplit(CustomOp):
 
     @override
     def shape_compatible_node(self) -> onnx.NodeProto:
-        return helper.make_node("Split", [self.node.input[0]], list(self.node.output), axis=-1, split=self._sizes())
+        """An ``If`` on the input whose branches make constants of the outputs' shapes (shapes only)."""
+        lead = [int(v) for v in self.attrs["numInputVectors"]]
+
+        def branch(tag: str) -> onnx.GraphProto:
+            names = [f"{out}__{tag}" for out in self.node.output]
+            nodes = [
+                helper.make_node("RandomNormal", [], [name], shape=[*lead, size])
+                for name, size in zip(names, self._sizes(), strict=True)
+            ]
+            infos = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in names]
+            return helper.make_graph(nodes, f"{self.node.output[0]}__split_{tag}", [], infos)
+
+        return helper.make_node(
+            "If", [self.node.input[0]], list(self.node.output), then_branch=branch("a"), else_branch=branch("b")
+        )
 
     @override
     def infer_datatype(self, model: Any) -> list[DataType]:
