@@ -396,3 +396,27 @@ def test_the_grid_covers_the_mirrored_tests():
     kinds = {k.split("-")[0] for k in CASES}
     assert len(kinds) == 17 and len(CASES) > 900, (len(kinds), len(CASES))
     assert sum(itertools.starmap(lambda k, _: k.startswith(("mvau-hls", "mvau-rtl")), CASES.items())) > 30
+
+
+def vvau_interleaved_case(channels: int, pe: int) -> Case:
+    """FINN's VVAU test input with ``PE < Channels``: the windows interleaved by PE, ``[C/PE, k*k, PE]``."""
+    k, dim = 3, 4
+    x = ints(-8, 7, (1, dim, dim, k * k * channels))
+    w = ints(-8, 7, (channels, 1, k, k))
+    acc = fs.vvau(x, w, k * k, channels)
+    finn_x = x.reshape(1, dim, dim, k * k, channels // pe, pe).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+    attrs = {"PE": pe, "SIMD": 1, "Dim": [dim, dim], "Channels": channels, "Kernel": [k, k], "inputDataType": "INT4",
+             "weightDataType": "INT4", "outputDataType": "INT32", "noActivation": 1}  # fmt: skip
+    node = finn_node("VVAU", "hls", ["x", "w"], ["y"], **attrs)
+    return Case(model_of(node, {"x": list(x.shape)}, ["y"], {"w": w}), {"x": finn_x}, {"y": acc})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="qnncc's VVAU reads windows in Im2Col order (i, j, c); FINN's Python model of a VVAU with PE < Channels "
+    "reads them interleaved by PE. End to end (SWG -> VVAU) both agree; a lone VVAU fed FINN's order does not.",
+)
+@pytest.mark.parametrize(("channels", "pe"), [(4, 1), (4, 2), (6, 2), (6, 3)])
+def test_vvau_with_pe_below_channels_reads_finn_order(channels, pe):
+    case = vvau_interleaved_case(channels, pe)
+    np.testing.assert_array_equal(qnncc.execute(case.model, case.feeds)["y"], case.expected["y"])
