@@ -18,7 +18,8 @@ test_move_mul_past_dw_conv, test_move_mul_past_maxpool,
 test_move_scalar_past_conv, test_move_scalar_past_matmul,
 test_move_scalar_past_convtranspose, test_move_transpose_past_scalar_mul,
 test_round_thresholds, test_scale_resize_nhwc, test_sign_to_thres; and
-tests/transformation/test_batchnorm_to_affine_bnn_pynq's BatchNormalization.
+tests/transformation/test_batchnorm_to_affine_bnn_pynq's BatchNormalization;
+tests/fpgadataflow/test_convert_to_hw_pool_batch's MaxPool and QuantAvgPool2d.
 """
 
 from __future__ import annotations
@@ -226,6 +227,25 @@ def maxpool_standard(k: int, stride: int, pads: int, ceil: int) -> Case:
     return Case(model, {"x": f32(1, 2, 7, 7)}, onnxruntime=bool(ceil))
 
 
+def quant_avg_pool(idt: str, odt: str, k: int, stride: int, ifm: int, ch: int, layout: str) -> Case:
+    """test_convert_to_hw_pool_batch's QuantAvgPool2d (QONNX semantics: window sum >> shift)."""
+    dt_i, dt_o = qnncc.DataType.from_name(idt), qnncc.DataType.from_name(odt)
+    attrs = {"stride": stride, "kernel": k, "ibits": dt_i.bitwidth(), "obits": dt_o.bitwidth(),
+             "signed": int(dt_i.signed()), "data_layout": layout}  # fmt: skip
+    shape = [1, ch, ifm, ifm] if layout == "NCHW" else [1, ifm, ifm, ch]
+    n = node("QuantAvgPool2d", ["x"], ["y"], domain=QONNX, **attrs)
+    x = ints(int(dt_i.min()), int(dt_i.max()), *shape)
+    nchw = x if layout == "NCHW" else x.transpose(0, 3, 1, 2)
+    o = (ifm - k) // stride + 1
+    sums = np.zeros((1, ch, o, o))
+    for i in range(o):
+        for j in range(o):
+            sums[:, :, i, j] = nchw[:, :, i * stride : i * stride + k, j * stride : j * stride + k].sum(axis=(2, 3))
+    shift = max(int((2 ** dt_i.bitwidth() - 1) * k * k).bit_length() - dt_o.bitwidth(), 0)
+    y = np.floor(sums / 2**shift)
+    return Case(make([n], {"x": shape}, ["y"], {}), {"x": x}, {"y": y if layout == "NCHW" else y.transpose(0, 2, 3, 1)})
+
+
 CASES: dict[str, Callable[[], Case]] = {}
 
 
@@ -276,6 +296,16 @@ _add("batchnorm", batchnorm, [(1,), (8,)])
 _add(
     "maxpool", maxpool_standard, [(k, s, p, c) for k in (2, 3) for s in (1, 2) for p in (0, 1) for c in (0, 1) if p < k]
 )
+
+_add(
+    "quant_avg_pool",
+    quant_avg_pool,
+    [
+        (i, o, k, s, ifm, ch, lay) for i in ("UINT4", "INT4", "INT8") for o in ("UINT4", "INT4")
+        for k, s, ifm in ((7, 7, 7), (3, 2, 5), (2, 2, 6)) for ch in (1, 4) for lay in ("NCHW", "NHWC")
+        if qnncc.DataType.from_name(i).signed() == qnncc.DataType.from_name(o).signed()
+    ],
+)  # fmt: skip
 
 
 def _expected(case: Case) -> dict[str, np.ndarray]:

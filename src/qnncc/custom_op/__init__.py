@@ -18,6 +18,7 @@ from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
 from qnncc.custom_op.multithreshold import MultiThreshold
 from qnncc.custom_op.partition import StreamingDataflowPartition
 from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
+from qnncc.custom_op.quantavgpool import QuantAvgPool2d
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
 from qnncc.hw.layers import HW_LAYERS
 from qnncc.hw.layers.finn_names import FINN_LAYER_NAMES
@@ -32,6 +33,7 @@ _OPS: tuple[type[CustomOp], ...] = (
     Im2Col,
     MaxPoolNHWC,
     StreamingDataflowPartition,
+    QuantAvgPool2d,
 )
 _BY_NAME: dict[str, type[CustomOp]] = {cls.op_type: cls for cls in (*_OPS, *HW_LAYERS, *FINN_PLUS_OPS)}
 #: Op type -> class, including FINN's specialized and older names of the HW layers
