@@ -27,7 +27,7 @@ from onnx import helper
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.optional_inputs import drop_undefined_optional_inputs
-from qnncc.core.shapes import infer_shapes
+from qnncc.custom_op.shapes import infer_shapes
 from qnncc.execution.batching import make_batch_dynamic
 from qnncc.execution.constant_fold import fold_constants
 from qnncc.execution.fingerprint import model_fingerprint

@@ -371,8 +371,8 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 def _large_fifos(child: ModelWrapper) -> None:
     """A StreamingFIFO on every stream, deep enough for one whole frame of its words (power of two)."""
     from qnncc.custom_op import get_custom_op
+    from qnncc.hw.layers.streamingfifo import fifo_style
     from qnncc.transforms.hw import InsertFIFO
-    from qnncc.transforms.hw.insert_fifo import fifo_style
 
     child.transform(InsertFIFO(depth=2))
     for node in child.get_nodes_by_op_type("StreamingFIFO"):
