@@ -11,7 +11,7 @@ rtlsim, so they are mirrored rather than run.
 Mirrored: test_fpgadataflow_mvau, _thresholding, _vvau, _convinputgenerator,
 _fmpadding, _labelselect, _addstreams, _duplicatestreams, _globalaccpool,
 _dwc, _fifo, _elementwise_binary, _concat, _split, _upsampler, test_squeeze,
-test_unsqueeze, test_convert_to_hw_pool_batch (StreamingMaxPool) and the
+test_unsqueeze, test_convert_to_hw_pool_batch (StreamingMaxPool, Pool) and the
 ChannelwiseOp of test_convert_to_hw_layers_synthetic.
 """
 
@@ -316,6 +316,23 @@ def upsample_case(ifm: int, scale: int, ch: int, dim_mode: int) -> Case:
     return Case(model_of(node, {"x": shape}, ["y"], {}), {"x": x}, {"y": y})
 
 
+def pool_case(func: str, idt: str, odt: str, k: int, ch: int, pe: int) -> Case:
+    """test_convert_to_hw_pool_batch's ``Pool`` (after a depthwise SWG): windows ``[.., k*k*C]`` in Im2Col order."""
+    odim = 3
+    x = ints(*dt_range(idt), (1, odim, odim, k * k * ch))
+    windows = x.reshape(1, odim, odim, k * k, ch).astype(np.int64)
+    if func == "MaxPool":
+        y = windows.max(axis=3)
+    else:
+        shift = max(int((2 ** qnncc.DataType.from_name(idt).bitwidth() - 1) * k * k).bit_length()
+                    - qnncc.DataType.from_name(odt).bitwidth(), 0)  # fmt: skip
+        y = np.floor(windows.sum(axis=3) / 2**shift)
+    attrs = {"Channels": ch, "PE": pe, "KernelSize": [k, k], "Function": func, "OutImgDims": [odim, odim],
+             "InputDataType": idt, "OutputDataType": idt if func == "MaxPool" else odt, "BatchSize": 1}  # fmt: skip
+    node = finn_node("Pool", "hls", ["x"], ["y"], **attrs)
+    return Case(model_of(node, {"x": list(x.shape)}, ["y"], {}), {"x": x}, {"y": y})
+
+
 # ------------------------------------------------------------------ the grid
 
 CASES: dict[str, Callable[[], Case]] = {}
@@ -382,6 +399,11 @@ _add(
     "upsample", upsample_case, [(ifm, sc, ch, dm) for ifm in (4, 5) for sc in (2, 3) for ch in (1, 3) for dm in (0, 1)]
 )
 
+_add("pool", pool_case, [
+    (f, i, o, k, ch, pe) for f in ("MaxPool", "QuantAvgPool") for i, o in (("UINT4", "UINT4"), ("INT4", "INT4"),
+    ("INT8", "INT4")) for k in (2, 3, 7) for ch in (1, 4) for pe in (1, ch)
+])  # fmt: skip
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case_id", sorted(CASES))
@@ -394,7 +416,7 @@ def test_executes_like_finn(case_id, backend):
 
 def test_the_grid_covers_the_mirrored_tests():
     kinds = {k.split("-")[0] for k in CASES}
-    assert len(kinds) == 17 and len(CASES) > 900, (len(kinds), len(CASES))
+    assert len(kinds) == 18 and len(CASES) > 900, (len(kinds), len(CASES))
     assert sum(itertools.starmap(lambda k, _: k.startswith(("mvau-hls", "mvau-rtl")), CASES.items())) > 30
 
 

@@ -1,22 +1,16 @@
 """finn-plus's newer generic HW ops: load and execute with FINN's semantics.
 
-* ``Elementwise<Op>`` (``Add``, ``Sub``, ``Mul``, ``Div``, ``And``, ``Or``,
-  ``Xor``, ``Equal``, ``Less``, ``LessOrEqual``, ``Greater``,
-  ``GreaterOrEqual``, ``BitwiseAnd``, ``BitwiseOr``, ``BitwiseXor``,
-  ``Maximum``, ``Minimum``): numpy broadcasting of ``lhs [lhs_shape]`` and
-  ``rhs [rhs_shape]`` to ``out_shape``; integer operands are computed in
-  int64, the result is a float tensor (logical ops give 0/1). finn-plus
-  1.6's Python model of ``ElementwiseMinimum`` computes the maximum; qnncc
-  computes the minimum, as its HLS code does.
+* ``Elementwise<Op>``: see :mod:`.elementwise_binary`.
 * ``Squeeze``/``Unsqueeze`` (``axes``, ``inp_shape``, ``out_shape``): shape only.
 * ``StreamingConcat``/``StreamingSplit`` (``ChannelsPerStream``): join/split
   the last axis.
+* ``Pool`` (``Function`` MaxPool/AvgPool/AccPool/QuantAvgPool over Im2Col windows).
 * ``UpsampleNearestNeighbour`` (``IFMDim``, ``OFMDim``, ``NumChannels``,
   ``DimMode`` 0: square 2-D, 1: 1-D along H): NHWC nearest-neighbour
   upsampling, output row ``o`` reads input row ``floor(o * IFMDim / OFMDim)``.
 
 Semantics: finn-plus ``src/finn/custom_op/fpgadataflow/{elementwise_binary,
-squeeze,unsqueeze,concat,split,upsampler}.py``. These ops have an ``execute``
+squeeze,unsqueeze,concat,split,upsampler,pool}.py``. These ops have an ``execute``
 and a lowering (both back ends); qnncc has no HLS code, perf model or cycle
 pattern for them yet, so a model containing them executes but does not build.
 """
@@ -35,108 +29,7 @@ from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, CustomOp, LoweringContext, float_type
 
-#: Elementwise op name -> (numpy function, ONNX op, kind: "arith", "logic", "compare" or "bitwise").
-ELEMENTWISE_OPS: dict[str, tuple[Any, str, str]] = {
-    "Add": (np.add, "Add", "arith"),
-    "Sub": (np.subtract, "Sub", "arith"),
-    "Mul": (np.multiply, "Mul", "arith"),
-    "Div": (np.divide, "Div", "arith"),
-    "Maximum": (np.maximum, "Max", "arith"),
-    "Minimum": (np.minimum, "Min", "arith"),
-    "And": (np.logical_and, "And", "logic"),
-    "Or": (np.logical_or, "Or", "logic"),
-    "Xor": (np.logical_xor, "Xor", "logic"),
-    "Equal": (np.equal, "Equal", "compare"),
-    "Less": (np.less, "Less", "compare"),
-    "LessOrEqual": (np.less_equal, "LessOrEqual", "compare"),
-    "Greater": (np.greater, "Greater", "compare"),
-    "GreaterOrEqual": (np.greater_equal, "GreaterOrEqual", "compare"),
-    "BitwiseAnd": (np.bitwise_and, "BitwiseAnd", "bitwise"),
-    "BitwiseOr": (np.bitwise_or, "BitwiseOr", "bitwise"),
-    "BitwiseXor": (np.bitwise_xor, "BitwiseXor", "bitwise"),
-}
-
-
-def _dtype(op: CustomOp, name: str) -> DataType:
-    try:
-        return DataType.from_name(op.attrs[name])
-    except Exception:
-        raise UnsupportedOpError(f"{op.describe()}: {name}={op.attrs[name]!r} is not a datatype") from None
-
-
-class ElementwiseBinary(CustomOp):
-    """finn-plus ``Elementwise<Op>``: inputs ``(lhs, rhs)``, one broadcast output."""
-
-    operation: ClassVar[str] = ""
-    num_inputs = (2,)
-    num_outputs = (1,)
-    attributes: ClassVar[dict[str, AttrSpec]] = {
-        "lhs_dtype": AttrSpec("s", required=True),
-        "rhs_dtype": AttrSpec("s", required=True),
-        "out_dtype": AttrSpec("s", required=True),
-        "lhs_shape": AttrSpec("ints", default=[1]),
-        "rhs_shape": AttrSpec("ints", default=[1]),
-        "out_shape": AttrSpec("ints", default=[1]),
-        "PE": AttrSpec("i", default=1),
-    }
-
-    @override
-    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        func, _, kind = ELEMENTWISE_OPS[self.operation]
-        ft = float_type(*inputs)
-        lhs, rhs = (
-            np.asarray(v).astype(np.int64) if _dtype(self, n).is_integer() else np.asarray(v, ft)
-            for v, n in zip(inputs, ("lhs_dtype", "rhs_dtype"), strict=True)
-        )
-        if kind == "bitwise" and not (lhs.dtype.kind == "i" and rhs.dtype.kind == "i"):
-            raise ExecutionError(f"{self.describe()}: bitwise operations need integer datatypes")
-        try:
-            out = func(lhs, rhs)
-        except ValueError as exc:
-            raise ExecutionError(f"{self.describe()}: {exc}") from None
-        return [np.asarray(out).astype(ft)]
-
-    @override
-    def lower(self, ctx: LoweringContext) -> None:
-        _, onnx_op, kind = ELEMENTWISE_OPS[self.operation]
-        lhs, rhs = self.node.input[0], self.node.input[1]
-        out = self.node.output[0]
-        float_to = TensorProto.DOUBLE if ctx.float_dtype == np.float64 else TensorProto.FLOAT
-        if kind == "arith":
-            ints = _dtype(self, "lhs_dtype").is_integer() and _dtype(self, "rhs_dtype").is_integer()
-            if onnx_op == "Div" and ints:  # int64 true division, as numpy
-                lhs, rhs = (ctx.op("Cast", [t], to=TensorProto.DOUBLE) for t in (lhs, rhs))
-                ctx.op("Cast", [ctx.op("Div", [lhs, rhs])], out, to=float_to)
-                return
-            ctx.op(onnx_op, [lhs, rhs], out)
-            return
-        if kind == "logic":
-            lhs, rhs = (ctx.op("Cast", [t], to=TensorProto.BOOL) for t in (lhs, rhs))
-        elif kind == "bitwise":
-            if ctx.opset < 18:
-                raise UnsupportedOpError(f"{self.describe()}: the fast path needs opset >= 18 for {onnx_op}")
-            lhs, rhs = (ctx.op("Cast", [t], to=TensorProto.INT64) for t in (lhs, rhs))
-        if onnx_op in ("LessOrEqual", "GreaterOrEqual") and ctx.opset < 12:
-            strict = ctx.op("Greater" if onnx_op == "LessOrEqual" else "Less", [lhs, rhs])
-            result = ctx.op("Not", [strict])
-        else:
-            result = ctx.op(onnx_op, [lhs, rhs])
-        ctx.op("Cast", [result], out, to=float_to)
-
-    @override
-    def shape_compatible_node(self) -> onnx.NodeProto:
-        return helper.make_node("Add", list(self.node.input), [self.node.output[0]])
-
-    @override
-    def infer_datatype(self, model: Any) -> list[DataType]:
-        return [_dtype(self, "out_dtype")]
-
-
-def _elementwise_class(name: str) -> type[ElementwiseBinary]:
-    return type(f"Elementwise{name}", (ElementwiseBinary,), {"op_type": f"Elementwise{name}", "operation": name})
-
-
-ELEMENTWISE_LAYERS: tuple[type[ElementwiseBinary], ...] = tuple(_elementwise_class(n) for n in ELEMENTWISE_OPS)
+from .elementwise_binary import ELEMENTWISE_LAYERS, datatype_attr
 
 
 class _AxesOp(CustomOp):
@@ -176,7 +69,7 @@ class _AxesOp(CustomOp):
 
     @override
     def infer_datatype(self, model: Any) -> list[DataType]:
-        return [_dtype(self, "out_dtype")]
+        return [datatype_attr(self, "out_dtype")]
 
 
 class FinnSqueeze(_AxesOp):
@@ -288,7 +181,7 @@ class StreamingSplit(CustomOp):
 
     @override
     def infer_datatype(self, model: Any) -> list[DataType]:
-        return [_dtype(self, "inputDataType")] * len(self.node.output)
+        return [datatype_attr(self, "inputDataType")] * len(self.node.output)
 
 
 class UpsampleNearestNeighbour(CustomOp):
@@ -337,7 +230,86 @@ class UpsampleNearestNeighbour(CustomOp):
 
     @override
     def infer_datatype(self, model: Any) -> list[DataType]:
-        return [_dtype(self, "inputDataType")]
+        return [datatype_attr(self, "inputDataType")]
+
+
+class Pool(CustomOp):
+    """finn-plus ``Pool``: ``MaxPool``/``AvgPool``/``AccPool``/``QuantAvgPool`` over the windows of a depthwise SWG.
+
+    Input ``[BatchSize, *OutImgDims, prod(KernelSize) * Channels]`` read as
+    ``[..., k, Channels]`` (Im2Col order), output ``[BatchSize, *OutImgDims, Channels]``;
+    ``QuantAvgPool`` shifts the window sum right by
+    ``max(0, bitlen((2**ibits - 1) * k) - obits)`` (finn-plus ``pool.py``).
+    """
+
+    op_type = "Pool"
+    num_inputs = (1,)
+    num_outputs = (1,)
+    attributes: ClassVar[dict[str, AttrSpec]] = {
+        "Channels": AttrSpec("i", required=True),
+        "PE": AttrSpec("i", default=1),
+        "KernelSize": AttrSpec("ints", required=True),
+        "Function": AttrSpec("s", required=True, allowed=frozenset({"MaxPool", "AvgPool", "AccPool", "QuantAvgPool"})),
+        "OutImgDims": AttrSpec("ints", required=True),
+        "InputDataType": AttrSpec("s", required=True),
+        "OutputDataType": AttrSpec("s", required=True),
+        "AccumBits": AttrSpec("i", default=0),
+        "Size": AttrSpec("i", default=1),
+        "BatchSize": AttrSpec("i", default=1),
+    }
+
+    def _k(self) -> int:
+        return int(np.prod([int(v) for v in self.attrs["KernelSize"]]))
+
+    def _shift(self) -> int:
+        ibits = datatype_attr(self, "InputDataType").bitwidth()
+        obits = datatype_attr(self, "OutputDataType").bitwidth()
+        return max(int((2**ibits - 1) * self._k()).bit_length() - obits, 0)
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        ft = float_type(x)
+        channels, k = int(self.attrs["Channels"]), self._k()
+        if x.shape[-1] != k * channels:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)}, last axis must be {k}*{channels}")
+        windows = x.reshape(*x.shape[:-1], k, channels)
+        func = self.attrs["Function"]
+        if func == "MaxPool":
+            return [windows.max(axis=-2).astype(ft)]
+        if func == "AvgPool":
+            return [windows.astype(np.float64).mean(axis=-2).astype(ft)]
+        sums = windows.astype(np.int64).sum(axis=-2)
+        return [(sums if func == "AccPool" else sums >> self._shift()).astype(ft)]
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        channels, k = int(self.attrs["Channels"]), self._k()
+        dims = [int(v) for v in self.attrs["OutImgDims"]]
+        shape = ctx.const([-1, *dims, k, channels], np.int64, "shape")
+        windows = ctx.op("Reshape", [self.node.input[0], shape])
+        axis, out, func = len(dims) + 1, self.node.output[0], self.attrs["Function"]
+        if func in ("AccPool", "QuantAvgPool"):
+            if func == "AccPool":
+                ctx.reduce_sum(windows, axis, out)
+                return
+            sums = ctx.reduce_sum(windows, axis)
+            ctx.op("Floor", [ctx.op("Div", [sums, ctx.const(float(2 ** self._shift()))])], out)
+            return
+        op = "ReduceMax" if func == "MaxPool" else "ReduceMean"
+        if ctx.opset >= 18:
+            ctx.op(op, [windows, ctx.const([axis], np.int64, "axes")], out, keepdims=0)
+        else:
+            ctx.op(op, [windows], out, axes=[axis], keepdims=0)
+
+    @override
+    def shape_compatible_node(self) -> onnx.NodeProto:
+        shape = [int(self.attrs["BatchSize"]), *[int(v) for v in self.attrs["OutImgDims"]], int(self.attrs["Channels"])]
+        return helper.make_node("RandomNormal", [], [self.node.output[0]], shape=shape)
+
+    @override
+    def infer_datatype(self, model: Any) -> list[DataType]:
+        return [datatype_attr(self, "OutputDataType")]
 
 
 #: finn-plus generic ops qnncc executes (not yet HW layers with code generation).
@@ -348,4 +320,5 @@ FINN_PLUS_OPS: tuple[type[CustomOp], ...] = (
     StreamingConcat,
     StreamingSplit,
     UpsampleNearestNeighbour,
+    Pool,
 )
