@@ -85,7 +85,9 @@ def _custom_bound(model: ModelWrapper, node: onnx.NodeProto) -> float:
     if node.op_type == "MultiThreshold" and len(node.input) > 1:
         thr = model.get_initializer(node.input[1])
         finite = thr[np.isfinite(thr)] if thr is not None else np.zeros(0)
-        return float(np.max(np.abs(finite))) if finite.size else 0.0
+        if not finite.size or not np.array_equal(finite, np.round(finite)):
+            return 0.0  # float thresholds: a float model, no integer exactness to keep
+        return float(np.max(np.abs(finite)))
     dtypes = {
         a.name: a.s.decode(errors="replace")
         for a in node.attribute
