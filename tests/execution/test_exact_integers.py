@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import qnncc
 from qnncc import DataType, ModelWrapper
+from qnncc.custom_op.shapes import infer_shapes
 from qnncc.execution.precision import needs_float64
 from qnncc.hw.layers import HW_DOMAIN
 
@@ -75,6 +76,24 @@ def test_vvau_uint24_inputs_int8_weights_thresholds_exactly(backend):
     y = _run(model, x, backend)
     np.testing.assert_array_equal(y, _count(acc, thr))
     assert y.size == 256
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_wide_layer_inside_a_dataflow_partition(backend):
+    """The float64 choice looks into StreamingDataflowPartition children, in both back ends."""
+    rng = np.random.default_rng(16)
+    dim, k, channels = 2, 3, 4
+    x = _ints(rng, "UINT24", (1, dim, dim, k * k * channels))
+    w = _ints(rng, "INT8", (channels, 1, k, k))
+    acc = np.sum(x.reshape(1, dim, dim, k * k, channels) * w.reshape(channels, k * k).T, axis=3)
+    thr = _thresholds(rng, acc, channels, 3)
+    child = vvau_model("UINT24", w, thr.astype(np.float64), dim, k, "UINT2")
+    infer_shapes(child)
+    node = helper.make_node("StreamingDataflowPartition", ["x"], ["y"], domain="finn.custom_op.fpgadataflow",
+                            model=child.graph, partition_id=0)  # fmt: skip
+    parent = hw_graph_model([node], {"x": list(x.shape)}, ["y"], {}, domains=[("finn.custom_op.fpgadataflow", 1)])
+    assert needs_float64(parent)
+    np.testing.assert_array_equal(_run(parent, x, backend), _count(acc, thr))
 
 
 def mvau_model(x_dt: str, w: np.ndarray, thr: np.ndarray | None, out_dt: str) -> ModelWrapper:
@@ -176,3 +195,21 @@ def test_integer_layers_exact_up_to_2_53(seed, x_bits, w_bits, fan_in, kind, bac
     y = _run(model, x, backend)
     expected = acc if thr is None else _count(acc, thr)
     np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("path", ["tfc", "lfc", "mnist_conv"])
+def test_golden_models_stay_in_float32(path):
+    """The float64 mode is chosen from the datatypes: models within 2**24 keep float32 (and its speed)."""
+    from pathlib import Path
+
+    from qnncc.data import demo_model_path
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    file = {
+        "tfc": demo_model_path(),
+        "lfc": data / "lfc_w1a1" / "LFCW1A1.onnx",
+        "mnist_conv": data / "mnist_conv" / "model.onnx",
+    }
+    model = qnncc.load(file[path])
+    assert not needs_float64(model)
+    assert qnncc.Executor(model).float64 is False

@@ -131,6 +131,12 @@ def needs_float64(model: ModelWrapper) -> bool:
         if node.op_type in ACCUMULATORS and node.domain in ("", "ai.onnx"):
             bound = _standard_acc_bound(model, node, bound_of(node.input[0]))
             computed[node.output[0]] = bound
+        elif is_custom_node(node) and any(a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
+            child = next(a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH)
+            child_model = ModelWrapper(helper.make_model(child, opset_imports=list(model.model.opset_import)))
+            if needs_float64(child_model):  # a dataflow partition: its layers decide
+                return True
+            continue
         elif is_custom_node(node):
             bound = _custom_bound(model, node)
         elif node.op_type in ("Add", "Sub", "Mul"):
@@ -154,7 +160,12 @@ def widen_to_float64(proto: onnx.ModelProto) -> onnx.ModelProto:
     Run :func:`exact_integer_convs` first, on a model with shapes, to make
     integer ``Conv`` nodes exact. Idempotent.
     """
-    graph = proto.graph
+    _widen_graph(proto.graph)
+    return proto
+
+
+def _widen_graph(graph: onnx.GraphProto) -> None:
+    """:func:`widen_to_float64` of one graph and, recursively, of its nodes' subgraphs (partitions, If)."""
     for init in graph.initializer:
         if init.data_type == TensorProto.FLOAT:
             init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float64), init.name))
@@ -163,6 +174,9 @@ def widen_to_float64(proto: onnx.ModelProto) -> onnx.ModelProto:
             vi.type.tensor_type.elem_type = TensorProto.DOUBLE
     nodes: list[onnx.NodeProto] = []
     for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                _widen_graph(attr.g)
         if node.domain not in ("", "ai.onnx"):
             nodes.append(node)
             continue
@@ -173,7 +187,6 @@ def widen_to_float64(proto: onnx.ModelProto) -> onnx.ModelProto:
             nodes.append(node)
     del graph.node[:]
     graph.node.extend(nodes)
-    return proto
 
 
 def _widen_attributes(node: onnx.NodeProto) -> None:
