@@ -85,3 +85,40 @@ def test_finn_hw_model_estimates_and_builds(tmp_path):
     )  # fmt: skip
     build(path, config)
     assert any((tmp_path / "build" / "hls").rglob("*.cpp"))
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_finn_dataflow_parent_with_child_file_loads(tmp_path, absolute):
+    """FINN's ``dataflow_parent.onnx``: a StreamingDataflowPartition naming its child ``.onnx`` by path."""
+    child_path = tmp_path / "partition_0" / "df_model.onnx"
+    child_path.parent.mkdir()
+    onnx.save(finn_hw_model(), child_path)
+    ref = str(child_path) if absolute else "partition_0/df_model.onnx"
+    sdp = helper.make_node("StreamingDataflowPartition", ["x"], ["y"], domain=FINN, name="SDP_0", model=ref)
+    graph = helper.make_graph(
+        [sdp],
+        "parent",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+    )
+    parent = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(FINN, 1)])
+    onnx.save(parent, tmp_path / "dataflow_parent.onnx")
+    model = qnncc.load(tmp_path / "dataflow_parent.onnx")
+    child = model.graph.node[0].attribute[0].g
+    assert [n.op_type for n in child.node] == ["MVAU", "MVAU"]
+    x = RNG.integers(0, 16, (3, 64)).astype(np.float32)
+    for backend in ("fast", "reference"):
+        np.testing.assert_array_equal(qnncc.execute(model, {"x": x}, backend=backend)["y"], _expected(x))
+
+
+def test_missing_child_file_is_one_clear_error(tmp_path):
+    sdp = helper.make_node("StreamingDataflowPartition", ["x"], ["y"], domain=FINN, name="SDP_0", model="nowhere.onnx")
+    graph = helper.make_graph(
+        [sdp],
+        "parent",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "p.onnx")
+    with pytest.raises(qnncc.QnnccError, match=r"SDP_0.*nowhere\.onnx"):
+        qnncc.load(tmp_path / "p.onnx")

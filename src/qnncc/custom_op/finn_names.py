@@ -14,10 +14,13 @@ own name for it on generic nodes), see :func:`finn_layer_name`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 import onnx
 from onnx import helper
+
+from qnncc.core.errors import ModelLoadError
 
 #: Attribute recording FINN's implementation style (``"hls"`` or ``"rtl"``) of a specialized node.
 IMPL_STYLE_ATTR = "preferred_impl_style"
@@ -77,6 +80,46 @@ FINN_LAYER_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType(_table())
 def finn_layer_name(op_type: str) -> tuple[str, str] | None:
     """``(qnncc op type, impl style)`` of a FINN HW op type (``"MVAU_rtl"`` -> ``("MVAU", "rtl")``), else None."""
     return FINN_LAYER_NAMES.get(op_type)
+
+
+def embed_partition_children(proto: onnx.ModelProto, base: Path, hw_domain: str) -> list[str]:
+    """Replace FINN's child-model *paths* of ``StreamingDataflowPartition`` nodes by the child graphs.
+
+    FINN's ``CreateDataflowPartition`` stores each child as a separate
+    ``.onnx`` file named by the node's ``model`` string attribute (usually an
+    absolute path); qnncc keeps the child graph in the attribute itself. Each
+    child is loaded (a relative path from ``base``, then the file name in
+    ``base``), its HW nodes adopted (:func:`adopt_finn_layers`) and its custom
+    opset imports added to ``proto``.
+
+    Returns:
+        The paths embedded.
+
+    Raises:
+        ModelLoadError: naming the node and the path, if a child file is missing or unreadable.
+    """
+    embedded: list[str] = []
+    for node in proto.graph.node:
+        attr = next((a for a in node.attribute if a.name == "model"), None)
+        if node.op_type != "StreamingDataflowPartition" or attr is None or attr.type != onnx.AttributeProto.STRING:
+            continue
+        text = attr.s.decode(errors="replace")
+        candidates = [Path(text) if Path(text).is_absolute() else base / text, base / Path(text).name]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise ModelLoadError(f"partition node {node.name or node.op_type!r}: child model {text!r} not found")
+        try:
+            child = onnx.load(str(found))
+        except Exception as exc:
+            raise ModelLoadError(f"partition node {node.name!r}: child model {found} is unreadable: {exc}") from None
+        embed_partition_children(child, found.parent, hw_domain)
+        adopt_finn_layers(child, hw_domain)
+        node.attribute.remove(attr)
+        node.attribute.append(helper.make_attribute("model", child.graph))
+        known = {imp.domain for imp in proto.opset_import}
+        proto.opset_import.extend(imp for imp in child.opset_import if imp.domain not in known)
+        embedded.append(str(found))
+    return embedded
 
 
 def adopt_finn_layers(proto: onnx.ModelProto, hw_domain: str) -> list[str]:
