@@ -18,6 +18,9 @@ test_move_mul_past_dw_conv, test_move_mul_past_maxpool,
 test_move_scalar_past_conv, test_move_scalar_past_matmul,
 test_move_scalar_past_convtranspose, test_move_transpose_past_scalar_mul,
 test_round_thresholds, test_scale_resize_nhwc, test_sign_to_thres; and
+test_move_identical_op_past_join_concat, test_move_identical_op_past_split,
+test_move_past_fork, test_absorb_opposite_transposes,
+test_factor_out_mul_sign_magnitude, test_move_maxpool_past_multithreshold;
 tests/transformation/test_batchnorm_to_affine_bnn_pynq's BatchNormalization;
 tests/fpgadataflow/test_convert_to_hw_pool_batch's MaxPool and QuantAvgPool2d.
 """
@@ -246,6 +249,57 @@ def quant_avg_pool(idt: str, odt: str, k: int, stride: int, ifm: int, ch: int, l
     return Case(make([n], {"x": shape}, ["y"], {}), {"x": x}, {"y": y if layout == "NCHW" else y.transpose(0, 2, 3, 1)})
 
 
+def join_concat(perm: list[int], axis: int) -> Case:
+    nodes = [node("Transpose", ["a"], ["ta"], perm=perm), node("Transpose", ["b"], ["tb"], perm=perm),
+             node("Concat", ["ta", "tb"], ["y"], axis=axis)]  # fmt: skip
+    return Case(
+        make(nodes, {"a": [1, 2, 3, 4], "b": [1, 2, 3, 4]}, ["y"], {}), {"a": f32(1, 2, 3, 4), "b": f32(1, 2, 3, 4)}
+    )
+
+
+def split_transpose(split: list[int], axis: int) -> Case:
+    outs = [f"s{i}" for i in range(len(split))]
+    nodes = [node("Split", ["x", "split"], outs, axis=axis)]
+    nodes += [node("Transpose", [o], [f"y{i}"], perm=[0, 2, 3, 1]) for i, o in enumerate(outs)]
+    shape = [1, 6, 4, 4] if axis == 1 else [1, 4, 6, 4]
+    model = make(nodes, {"x": shape}, [f"y{i}" for i in range(len(split))], {"split": np.array(split, np.int64)})
+    return Case(model, {"x": f32(*shape)})
+
+
+def fork(op: str) -> Case:
+    nodes = [node(op, ["x", "c"], ["f"]), node("Mul", ["f", "m"], ["y0"]), node("Add", ["f", "a"], ["y1"])]
+    consts = {"c": f32(1, 4, 1, 1), "m": f32(1, 4, 1, 1), "a": f32(1, 4, 1, 1)}
+    return Case(make(nodes, {"x": [1, 4, 3, 3]}, ["y0", "y1"], consts), {"x": f32(1, 4, 3, 3)})
+
+
+def opposite_transposes(perm: list[int], inverse: list[int]) -> Case:
+    nodes = [node("Transpose", ["x"], ["t"], perm=perm), node("Add", ["t", "c"], ["a"]),
+             node("Transpose", ["a"], ["y"], perm=inverse)]  # fmt: skip
+    shape = [1, 2, 3, 4]
+    return Case(make(nodes, {"x": shape}, ["y"], {"c": np.float32(1.5)}), {"x": f32(*shape)})
+
+
+def sign_magnitude_mul(sign: float) -> Case:
+    nodes = [node("Mul", ["x", "s"], ["m"]), node("MatMul", ["m", "w"], ["y"])]
+    s = (sign * RNG.uniform(0.5, 2, (1, 4))).astype(np.float32)
+    return Case(make(nodes, {"x": [1, 4]}, ["y"], {"s": s, "w": f32(4, 3)}), {"x": f32(1, 4)})
+
+
+def maxpool_multithreshold(k: int, stride: int) -> Case:
+    thr = np.sort(ints(-10, 10, 3, 4), axis=1)
+    nodes = [
+        node("MaxPool", ["x"], ["p"], kernel_shape=[k, k], strides=[stride, stride]),
+        node("MultiThreshold", ["p", "t"], ["y"], domain=QONNX, out_dtype="UINT3"),
+    ]
+    x = ints(-15, 15, 1, 3, 6, 6)
+    model = make(nodes, {"x": [1, 3, 6, 6]}, ["y"], {"t": thr})
+    o = (6 - k) // stride + 1
+    pooled = np.stack([np.stack([x[0, :, i * stride : i * stride + k, j * stride : j * stride + k].max(axis=(1, 2))
+                                 for j in range(o)], -1) for i in range(o)], -2)[None]  # fmt: skip
+    expected = np.moveaxis(multithreshold(np.moveaxis(pooled, 1, -1), thr), -1, 1).astype(np.float32)
+    return Case(model, {"x": x}, {"y": expected})
+
+
 CASES: dict[str, Callable[[], Case]] = {}
 
 
@@ -306,6 +360,13 @@ _add(
         if qnncc.DataType.from_name(i).signed() == qnncc.DataType.from_name(o).signed()
     ],
 )  # fmt: skip
+
+_add("join_concat", join_concat, [(p, a) for p in ([0, 2, 3, 1], [0, 3, 1, 2]) for a in (1, 3)])
+_add("split_transpose", split_transpose, [(sp, a) for sp in ([3, 3], [2, 4], [1, 2, 3]) for a in (1, 2)])
+_add("fork", fork, [("Add",), ("Mul",)])
+_add("opposite_transposes", opposite_transposes, [([0, 2, 3, 1], [0, 3, 1, 2]), ([0, 3, 1, 2], [0, 2, 3, 1])])
+_add("sign_magnitude_mul", sign_magnitude_mul, [(1.0,), (-1.0,)])
+_add("maxpool_multithreshold", maxpool_multithreshold, [(k, s) for k in (2, 3) for s in (1, 2)])
 
 
 def _expected(case: Case) -> dict[str, np.ndarray]:
