@@ -17,6 +17,7 @@ import pytest
 
 from qnncc.core.errors import QnnccError
 from qnncc.data import demo_model_path
+from qnncc.flow.estimate import estimate
 from qnncc.flow.sweep import COLUMNS, SweepSpec, estimate_point, load_sweep_spec, run_sweep, sweep_points
 from qnncc.jobs import DaskExecutor, JobEvent, LocalExecutor
 
@@ -47,8 +48,18 @@ def test_sweep_table_and_plot(local_sweep: tuple[Path, Any]) -> None:
     assert len(rows) == 2 * 3 * 4 and list(rows[0]) == list(COLUMNS)
     assert all(r["status"] == "ok" for r in rows)
     assert [(r["board"], float(r["target_fps"])) for r in rows[:4]] == [("Pynq-Z1", t) for t in TARGETS]
-    for r in rows:  # the optimiser meets each target (and a higher target never costs fewer LUTs)
-        assert float(r["fps"]) >= float(r["target_fps"]) * 0.999 or r["fits"] == "False"
+    points = sweep_points(_spec(), Path.cwd())
+    for i, r in enumerate(rows):  # the optimiser meets each target (and a higher target never costs fewer LUTs)
+        if float(r["fps"]) >= float(r["target_fps"]) * 0.999 or r["fits"] == "False":
+            continue
+        # ... unless the Zynq shell's DMA stream bounds the frame rate (qnncc.hw.perf.shell)
+        point = points[i]
+        est = estimate(
+            point["model"], board=r["board"], target_fps=float(r["target_fps"]), input_scale=point.get("input_scale")
+        )
+        perf = est.reports["estimate_network_performance.json"]
+        shell_fps = 1e9 / (perf["dma_shell_cycles"] * float(r["clock_ns"]))
+        assert float(r["fps"]) == pytest.approx(shell_fps, rel=1e-3), (r, perf)
     # each row equals a direct estimate of the same point
     direct = estimate_point(sweep_points(_spec(), Path.cwd())[13])
     assert {k: str(v) if v is not None else "" for k, v in direct.items()} == rows[13]

@@ -352,13 +352,14 @@ def compile_job(files: Mapping[str, str], source: str, cache: str, tc: _Toolchai
 
 
 def _compile_all(
-    units: list[tuple[dict[str, str], str]], cache: Path, executor: Executor | None, tc: _Toolchain
+    units: list[tuple[dict[str, str], str]], cache: Path, executor: Executor | None, tc: _Toolchain | None = None
 ) -> list[bool]:
     """Compile the units whose objects are not cached (as jobs); True per unit that was compiled.
 
     Raises:
         CodegenError: naming the first unit g++ failed on, or a worker with another toolchain.
     """
+    tc = tc or _Toolchain.of(False, None)
     todo = [i for i, (files, _) in enumerate(units) if not (cache / "obj" / f"{_hash(files, tc)}.o").exists()]
     if not todo:
         return [False] * len(units)
