@@ -176,6 +176,7 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
 CONVERSION_PASSES: Sequence[str] = (
     "InferConvInpGen",
     "InferStreamingMaxPool",
+    "InferPool",
     "InferVectorVectorActivation",
     "InferGlobalAccPoolLayer",
     "InferBinaryMatrixVectorActivation",

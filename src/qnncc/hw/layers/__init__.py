@@ -9,6 +9,7 @@ from .fmpadding import FMPadding
 from .globalaccpool import GlobalAccPool
 from .labelselect import LabelSelect
 from .mvau import MVAU
+from .pool import Pool
 from .streamingdatawidthconverter import StreamingDataWidthConverter
 from .streamingfifo import StreamingFIFO
 from .streamingmaxpool import StreamingMaxPool
@@ -23,6 +24,7 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     ConvolutionInputGenerator,
     FMPadding,
     StreamingMaxPool,
+    Pool,
     VVAU,
     GlobalAccPool,
     AddStreams,
@@ -46,6 +48,7 @@ __all__ = [
     "DuplicateStreams",
     "FMPadding",
     "GlobalAccPool",
+    "Pool",
     "StreamingDataWidthConverter",
     "StreamingFIFO",
     "StreamingMaxPool",

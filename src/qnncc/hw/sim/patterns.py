@@ -74,6 +74,7 @@ DEFAULT_LATENCY: Mapping[str, int] = {
     "StreamingDataWidthConverter": 1,
     "FMPadding": 1,
     "StreamingMaxPool": 2,
+    "Pool": 2,
     "GlobalAccPool": 2,
     "LabelSelect": 2,
 }
@@ -245,6 +246,14 @@ def _maxpool(layer: HWLayer, lat: int) -> Program:
     return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
 
 
+def _pool(layer: HWLayer, lat: int) -> Program:
+    _, oh, ow, c = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["KernelSize"])
+    cf = c // int(layer.attrs["PE"])
+    per_pixel = [(1, 0, (kh * kw - 1) * cf), (1, 1, cf)] if kh * kw > 1 else [(1, 1, cf)]
+    return _program(per_pixel, 1, 1, lat, repeat=oh * ow)
+
+
 def _global_acc_pool(layer: HWLayer, lat: int) -> Program:
     _, h, w, c = (int(d) for d in layer.normal_input_shape())
     cf = c // int(layer.attrs["PE"])
@@ -318,6 +327,7 @@ _PATTERNS: Mapping[str, Callable[[HWLayer, int], Program]] = {
     "FMPadding": _fmpadding,
     "StreamingMaxPool": _maxpool,
     "GlobalAccPool": _global_acc_pool,
+    "Pool": _pool,
     "ConvolutionInputGenerator": _swg,
     "VVAU": _vvau,
 }
