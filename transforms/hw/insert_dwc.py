@@ -9,14 +9,15 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw
 from qnncc.hw.layers.base import HWLayer
 
-from ._util import hw_node, is_hw, new_tensor, unique_node_name
+from ._util import hw_node, new_tensor, unique_node_name
 
 __all__ = ["InsertDWC", "STREAM_PASS_THROUGH"]
 
 #: Standard ops that leave a stream's element order unchanged (looked through).
-STREAM_PASS_THROUGH = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+STREAM_PASS_THROUGH = STREAM_PASS_THROUGH_OPS
 
 
 def _stream_index(model: ModelWrapper, node: onnx.NodeProto, tensor: str) -> int:

@@ -13,14 +13,14 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw
 from qnncc.hw.layers.base import HWLayer
 
-from ._util import ensure_hw_domain, hw_node, is_hw, new_tensor, unique_node_name
+from ._util import ensure_hw_domain, hw_node, new_tensor, unique_node_name
 
 __all__ = ["InsertFIFO", "fifo_style"]
 
 #: Standard ops that leave a stream's element order unchanged (looked through, as in InsertDWC).
-STREAM_PASS_THROUGH = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
 
 #: Deepest FIFO built from shift registers (FINN's ``max_qsrl_depth``).
 MAX_SRL_DEPTH = 256
@@ -144,7 +144,7 @@ class InsertFIFO(Transformation):
         """HW nodes reading ``tensor`` (through shape-only ops) with the stream input index they read it at."""
         found = []
         for node in model.find_consumers(tensor):
-            if node.op_type in STREAM_PASS_THROUGH and node.domain in ("", "ai.onnx"):
+            if node.op_type in STREAM_PASS_THROUGH_OPS and node.domain in ("", "ai.onnx"):
                 found += self._hw_readers(model, node.output[0])
             elif is_hw(node):
                 streams = _stream_inputs(model, node)

@@ -1,8 +1,16 @@
-"""StreamingDataflowPartition: a parent-graph node holding a child model of HW layers.
+"""Dataflow partitions: the partition op, which nodes are HW, and a partition's child model.
 
-The child graph is stored in the node's ``model`` GRAPH attribute, so the
-parent model is self-contained (FINN stores a file path instead, which ties
-models to one machine). Its inputs and outputs keep the parent's tensor names.
+The one place for these ideas (the flow, the simulator, code generation and the passes use it):
+
+* :class:`StreamingDataflowPartition`, a parent-graph node holding a child model of HW layers.
+  The child graph is stored in the node's ``model`` GRAPH attribute, so the parent model is
+  self-contained (FINN stores a file path instead, which ties models to one machine). Its inputs
+  and outputs keep the parent's tensor names.
+* :func:`is_hw` (a streaming HW layer, qnncc's or FINN's domain) and
+  :data:`STREAM_PASS_THROUGH_OPS` (standard ops that only reinterpret a stream's shape, so they
+  may sit inside a partition);
+* :func:`partition_child` / :func:`only_partition_child` / :func:`set_partition_child`: read and
+  write a partition's child model with the parent's opsets.
 """
 
 from __future__ import annotations
@@ -23,6 +31,18 @@ if TYPE_CHECKING:
     from qnncc.core.model_wrapper import ModelWrapper
 
 PARTITION_DOMAIN = "qnncc"
+#: ONNX domain of qnncc's HW layers.
+HW_DOMAIN = "qnncc.hw"
+#: Domain prefix of FINN's HW layers (``finn.custom_op.fpgadataflow``, ``.hls``, ``.rtl``).
+FINN_HW_DOMAIN = "finn.custom_op.fpgadataflow"
+#: Standard ops that only reinterpret a stream's shape (C order unchanged): between two HW layers
+#: they join the partition and pass the stream through.
+STREAM_PASS_THROUGH_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+
+
+def is_hw(node: onnx.NodeProto) -> bool:
+    """Whether ``node`` is a streaming HW layer (qnncc's ``qnncc.hw`` or FINN's fpgadataflow domain)."""
+    return node.domain == HW_DOMAIN or node.domain.startswith(FINN_HW_DOMAIN)
 
 
 class StreamingDataflowPartition(CustomOp):
@@ -114,3 +134,51 @@ def partition_child(parent: ModelWrapper, node: onnx.NodeProto) -> ModelWrapper:
     if not isinstance(op, StreamingDataflowPartition):
         raise UnsupportedOpError(f"node {node.name!r} ({node.op_type}) is not a StreamingDataflowPartition")
     return ModelWrapper(op.child_model(list(parent.model.opset_import)))
+
+
+def partition_nodes(model: ModelWrapper) -> list[onnx.NodeProto]:
+    """The ``StreamingDataflowPartition`` nodes of ``model``, in graph order."""
+    return model.get_nodes_by_op_type("StreamingDataflowPartition")
+
+
+def only_partition_child(model: ModelWrapper, *, allow_bare: bool = True) -> ModelWrapper:
+    """The child model of the single dataflow partition of ``model``.
+
+    Args:
+        model: a parent model with one ``StreamingDataflowPartition`` node, or (with
+            ``allow_bare``) a model that is already a partition's child (no partition node).
+        allow_bare: return ``model`` itself when it has no partition node.
+
+    Raises:
+        UnsupportedOpError: if the model has several partitions, or none and not ``allow_bare``.
+    """
+    sdps = partition_nodes(model)
+    if not sdps:
+        if allow_bare:
+            return model
+        raise UnsupportedOpError("the model has no dataflow partition (run the 'partition' step first)")
+    if len(sdps) > 1:
+        names = ", ".join(repr(n.name) for n in sdps)
+        raise UnsupportedOpError(f"the model has {len(sdps)} dataflow partitions ({names}); expected one")
+    return partition_child(model, sdps[0])
+
+
+def set_partition_child(model: ModelWrapper, child: ModelWrapper, node: onnx.NodeProto | None = None) -> None:
+    """Write ``child``'s graph into the partition ``node`` of ``model`` (default: the only one).
+
+    The child's custom opsets are added to the parent's so the parent stays valid.
+
+    Raises:
+        UnsupportedOpError: if ``node`` is None and the model has no partition node.
+    """
+    if node is None:
+        sdps = partition_nodes(model)
+        if not sdps:
+            raise UnsupportedOpError("the model has no dataflow partition (run the 'partition' step first)")
+        node = sdps[0]
+    attr = next(a for a in node.attribute if a.name == "model")
+    attr.g.CopyFrom(child.graph)
+    have = {imp.domain for imp in model.model.opset_import}
+    for imp in child.model.opset_import:
+        if imp.domain not in have:
+            model.model.opset_import.append(imp)

@@ -1,7 +1,9 @@
 """Streaming HW layer ops (FINN names and attributes), one module per layer."""
 
+from qnncc.custom_op.partition import HW_DOMAIN
+
 from .addstreams import AddStreams
-from .base import HW_DOMAIN, HWLayer, divisors
+from .base import HWLayer, divisors
 from .channelwise_op import ChannelwiseOp
 from .convolutioninputgenerator import ConvolutionInputGenerator
 from .duplicatestreams import DuplicateStreams

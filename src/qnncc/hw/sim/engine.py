@@ -28,7 +28,7 @@ Model (one clock cycle at a time, every layer at II=1):
 Sources may be *throttled*: frame ``f`` of a layer does not start before
 cycle ``f * period``. The engine is a small C++ file compiled with ``g++``
 into a shared library on first use and cached by the hash of its source and
-flags (as :mod:`qnncc.codegen.cppsim`); :func:`simulate` falls back to the
+flags (as :mod:`qnncc.codegen.hls.cppsim`); :func:`simulate` falls back to the
 (slow) Python reference implementation when no compiler is available.
 """
 
@@ -66,7 +66,7 @@ _SOURCE = (Path(__file__).with_name("cyclesim_engine.cpp")).read_text()
 
 # ---------------------------------------------------------------- compiled engine
 def _cache_dir() -> Path:
-    from qnncc.codegen.cppsim import cache_dir
+    from qnncc.codegen.hls.cppsim import cache_dir
 
     return cache_dir() / "cyclesim"
 
