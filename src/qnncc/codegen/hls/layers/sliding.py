@@ -17,7 +17,15 @@ from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-__all__ = ["BUILDERS", "fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code", "swg_buffer_rows"]
+__all__ = [
+    "BUILDERS",
+    "fmpadding_code",
+    "global_acc_pool_code",
+    "maxpool_code",
+    "pool_code",
+    "swg_buffer_rows",
+    "swg_code",
+]
 
 #: ram_style -> Vitis HLS storage implementation of a line buffer (``auto`` lets the tool choose).
 RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
@@ -117,6 +125,21 @@ def maxpool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> L
     return code
 
 
+def pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
+    """Build the HLS code of a Pool node with ``Function = "MaxPool"`` (``qnncc::window_max``).
+
+    Raises:
+        CodegenError: for float streams or unequal in/out datatypes.
+    """
+    code = new_layer_code(model, node, layer, ["qnncc/pool.hpp"])
+    dt = _same_types(layer, node)
+    _, oh, ow, c = layer.normal_output_shape()
+    kh, kw = _ints(layer, "KernelSize", 2)
+    pe = int(layer.attrs["PE"])
+    code.body.append(f"qnncc::window_max<{oh * ow}, {kh * kw}, {c}, {pe}, {dt}>(in0_V, out0_V);")
+    return code
+
+
 def global_acc_pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
     """Build the HLS code of a GlobalAccPool node (``qnncc::global_acc_pool``).
 
@@ -137,6 +160,7 @@ BUILDERS: dict[str, LayerBuilder] = {
     "ConvolutionInputGenerator": swg_code,
     "FMPadding": fmpadding_code,
     "StreamingMaxPool": maxpool_code,
+    "Pool": pool_code,
     "GlobalAccPool": global_acc_pool_code,
     "VVAU": vvau_code,
 }
