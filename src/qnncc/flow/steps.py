@@ -262,7 +262,10 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
             f"no layer of the model could be mapped to hardware (ops: {', '.join(ops)}); qnncc streams "
             "quantized layers (QONNX Quant/BipolarQuant or FINN MultiThreshold with integer weights)"
         )
-    work, unmatched, splits = fold_model(work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps)
+    notes: list[str] = []
+    work, unmatched, splits = fold_model(work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps, notes=notes)
+    for note in notes:
+        ctx.warn(f"folding: {note}")
     if unmatched:
         _check_folding_names(ctx, work, unmatched)
     ctx.state.update(splits=splits, unmatched_folding_keys=unmatched)

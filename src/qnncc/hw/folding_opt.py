@@ -182,10 +182,13 @@ def optimize_folding(
             that grows while they are over budget.
 
     Returns:
-        The plan; ``fits`` tells whether it is within ``budget``.
+        The plan; ``fits`` tells whether it is within ``budget``. When no
+        folding reaches ``target_fps`` the plan is the fastest one (each layer
+        at the cheapest candidate within the slowest layer's fastest cycles)
+        and ``notes`` names the shortfall and the limiting layer.
 
     Raises:
-        FoldingError: if no folding reaches ``target_fps`` at all.
+        FoldingError: if there are no layers.
     """
     weights = {r: (1.0 if r == primary else 0.05) / budget[r] if budget.get(r) else 0.0 for r in RESOURCES}
     if not layers:
@@ -213,11 +216,7 @@ def _plan_for_fps(
         fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
         plan = plan_for_target(fronts, target, weights, clock_ns, budget)
         if plan is None:
-            fastest = max(min(c.cycles for c in f) for f in fronts.values())
-            raise FoldingError(
-                f"target {target_fps:,.0f} FPS needs <= {target} cycles per layer; the fastest folding gives "
-                f"{fastest} cycles ({1e9 / (fastest * clock_ns):,.0f} FPS)"
-            )
+            return _best_effort(fronts, target_fps, target, weights, clock_ns, budget)
         over = _over_budget(plan, budget, skip=primary)
         if not over:
             return plan
@@ -225,6 +224,34 @@ def _plan_for_fps(
             weights[r] *= 4.0
     assert plan is not None
     plan.notes.append(f"over budget in {', '.join(_over_budget(plan, budget))} at {target_fps:,.0f} FPS")
+    return plan
+
+
+def shortfall_note(target_fps: float, target: int, fronts: Mapping[str, Sequence[Candidate]], clock_ns: float) -> str:
+    """One line naming an unreachable target, the best frame rate and the layer that limits it."""
+    limit, name = max((min(c.cycles for c in f), n) for n, f in fronts.items())
+    fps = 1e9 / (limit * clock_ns)
+    return (
+        f"target {target_fps:,.0f} FPS is unreachable (needs <= {target} cycles per layer): the fastest folding "
+        f"gives {fps:,.0f} FPS, {100 * (1 - fps / target_fps):.0f}% short; {name} limits it at {limit} cycles"
+    )
+
+
+def _best_effort(
+    fronts: Mapping[str, Sequence[Candidate]],
+    target_fps: float,
+    target: int,
+    weights: Mapping[str, float],
+    clock_ns: float,
+    budget: Mapping[str, float],
+) -> FoldingPlan:
+    """The cheapest plan at the fastest reachable interval, with a note of the shortfall."""
+    fastest = max(min(c.cycles for c in f) for f in fronts.values())
+    plan = plan_for_target(fronts, fastest, weights, clock_ns, budget)
+    assert plan is not None  # every layer has a candidate at its own fastest cycles <= fastest
+    plan.notes.append(shortfall_note(target_fps, target, fronts, clock_ns))
+    if not plan.fits:
+        plan.notes.append(f"over budget in {', '.join(_over_budget(plan, budget))} at {plan.fps:,.0f} FPS")
     return plan
 
 
