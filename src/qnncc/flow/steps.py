@@ -168,9 +168,47 @@ def child_model(model: ModelWrapper) -> ModelWrapper:
         raise QnnccError("the model has no dataflow partition (run the 'partition' step first)")
     if len(sdps) > 1:
         raise QnnccError(
-            f"the design needs {len(sdps)} partitions; code generation supports one (fold more or pick a larger board)"
+            f"the design needs {len(sdps)} partitions; code generation supports one ({split_cause(model)})"
         )
     return hw_partition(model)
+
+
+def split_cause(model: ModelWrapper) -> str:
+    """Why a partitioned model has several partitions: the software nodes between them, else the budget.
+
+    Software nodes both downstream of a partition and upstream of another
+    split the stream (each is named with the reason it stays in software);
+    without such nodes the split came from the resource budget.
+    """
+    from qnncc.transforms.hw import explain_software_nodes
+
+    sdps = partition_nodes(model)
+    downstream = _software_reach(model, [t for n in sdps for t in n.output], forward=True)
+    upstream = _software_reach(model, [t for n in sdps for t in n.input], forward=False)
+    names = downstream & upstream
+    if not names:
+        return "the layers do not fit the board together: fold more or pick a larger board"
+    reasons = [line for line in explain_software_nodes(model) if line.split(" ", 1)[0] in names]
+    return "software between HW layers splits the stream: " + "; ".join(reasons or sorted(names))
+
+
+def _software_reach(model: ModelWrapper, tensors: list[str], forward: bool) -> set[str]:
+    """Names of the non-partition nodes reachable from ``tensors`` (consumers if ``forward``, else producers)."""
+    found: set[str] = set()
+    stack = list(tensors)
+    while stack:
+        tensor = stack.pop()
+        if forward:
+            nodes = model.find_consumers(tensor)
+        else:
+            producer = model.find_producer(tensor)
+            nodes = [] if producer is None else [producer]
+        for node in nodes:
+            if node.op_type == "StreamingDataflowPartition" or node.name in found:
+                continue
+            found.add(node.name)
+            stack.extend(node.output if forward else node.input)
+    return found
 
 
 # ----------------------------------------------------------------------------- context
