@@ -261,6 +261,11 @@ def write_summary(
             if rows
             else f"Strategy {fifo['strategy']}: no FIFO needed beyond the 2 words each stream holds"
         )
+        if fifo.get("unsized_joins"):
+            line = (
+                f"Strategy {fifo['strategy']}: no FIFOs inserted, although the design forks and joins streams "
+                f"({', '.join(fifo['unsized_joins'])}): it can deadlock; size FIFOs with --fifo-sizing sim"
+            )
         if sizing:
             line += (
                 f"; simulated interval {sizing.get('interval_cycles')} cycles "

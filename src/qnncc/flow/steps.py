@@ -398,6 +398,13 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     set_partition_child(work, child)
     fifos = fifo_table(child)
     ctx.fifo_report = {"strategy": mode, "fifos": fifos, "sizing": sizing}
+    merging = joins(child)
+    if mode == "off" and merging:
+        ctx.fifo_report["unsized_joins"] = merging
+        ctx.warn(
+            f"--fifo-sizing off: the design forks and joins streams ({', '.join(merging)}); without FIFOs sized "
+            "for the longer branch the stitched accelerator can deadlock (use --fifo-sizing sim or largefifo)"
+        )
     ctx.state["fifo_depths"] = {f["name"]: f["depth"] for f in fifos}
     report = ctx.out / "report"
     report.mkdir(parents=True, exist_ok=True)
@@ -407,6 +414,11 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     child.save(models / "dataflow_partition.onnx")  # the HW partition as code generation sees it
     log.info("FIFOs (%s): %s", mode, ctx.state["fifo_depths"] or "none")
     return work
+
+
+def joins(child: ModelWrapper) -> list[str]:
+    """Names of the nodes of a HW model that merge two or more streams (e.g. ``AddStreams`` after a fork)."""
+    return [n.name for n in child.graph.node if sum(1 for t in n.input if t and child.get_initializer(t) is None) > 1]
 
 
 def _large_fifos(child: ModelWrapper) -> None:
