@@ -150,6 +150,8 @@ def swg_cases(draw: st.DrawFn) -> Case:
         "inputDataType": dt,
         "outputDataType": dt,
     }
+    if not attrs["depthwise"] and (dh, dw) == (1, 1) and draw(st.booleans()):
+        attrs |= {"parallel_window": 1, "SIMD": c}  # one whole window per word
     return Case("ConvolutionInputGenerator", attrs, (1, ih, iw, c))
 
 
@@ -450,6 +452,19 @@ def test_depthwise_chain_partition_cppsim_equals_execute(seed):
     model = fold_randomly(depthwise_chain(rng), rng)
     x = random_values(rng, DataType["UINT3"], (5, 5, 6, 4))
     check_partition(model, x)
+
+
+def test_parallel_window_stem_cppsim_equals_execute():
+    """A 7x7/2 window over 3 channels (ResNet's stem) as one 147-element word per output pixel."""
+    attrs = {"ConvKernelDim": [7, 7], "IFMChannels": 3, "IFMDim": [21, 20], "OFMDim": [8, 7], "SIMD": 3}
+    attrs |= {"Stride": [2, 2], "parallel_window": 1, "inputDataType": "UINT8", "outputDataType": "UINT8"}
+    model, node = single(Case("ConvolutionInputGenerator", attrs, (1, 21, 20, 3)))
+    layer = get_custom_op(node)
+    assert isinstance(layer, HWLayer) and layer.outstream_width() == 147 * 8
+    x = random_values(np.random.default_rng(3), DataType["UINT8"], (2, 21, 20, 3))
+    (y,) = build_layer_sim(model, node).run([x])
+    expected = qnncc.execute(model, {"x0": x}, backend="reference")["y0"]
+    np.testing.assert_array_equal(y.reshape(expected.shape), expected)
 
 
 def test_padded_stem_pool_partition_cppsim_equals_execute():

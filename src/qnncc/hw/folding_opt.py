@@ -113,14 +113,20 @@ def _resources(estimate: Any) -> dict[str, float]:
 def layer_candidates(layer: LayerSpec, weights: Mapping[str, float]) -> list[Candidate]:
     """All legal foldings of a layer on its (cycles, cost) Pareto front, fastest first."""
     from qnncc.hw.perf import estimate_layer
+    from qnncc.hw.perf.estimate import EstimateError
 
     options: dict[str, Sequence[int | str]] = {**layer.legal, **layer.styles}
     names = sorted(options)
     raw: list[Candidate] = []
     for combo in itertools.product(*(options[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
-        est = estimate_layer(layer.op_type, {**layer.attrs, **values})
+        try:
+            est = estimate_layer(layer.op_type, {**layer.attrs, **values})
+        except EstimateError:
+            continue  # a combination the layer rejects (e.g. parallel_window with SIMD below the channels)
         raw.append(Candidate(values, int(est.cycles), _resources(est)))
+    if not raw:
+        raise FoldingError(f"{layer.name}: no legal folding has an estimate")
     raw.sort(key=lambda c: (c.cycles, _cost(c, weights)))
     front: list[Candidate] = []
     best = math.inf

@@ -260,7 +260,22 @@ def _global_acc_pool(layer: HWLayer, lat: int) -> Program:
     return _program([(1, 0, (h * w - 1) * cf), (1, 1, cf)], 1, 1, lat)
 
 
+def _swg_parallel(layer: HWLayer, lat: int) -> Program:
+    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it."""
+    _, ih, iw, _ = (int(d) for d in layer.normal_input_shape())
+    _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
+    sh, sw = (int(s) for s in layer.attrs["Stride"])
+    h = np.arange(ih)[:, None] - (kh - 1)
+    w = np.arange(iw)[None, :] - (kw - 1)
+    emit = (h >= 0) & (h % sh == 0) & (h // sh < oh) & (w >= 0) & (w % sw == 0) & (w // sw < ow)
+    wmask = emit.astype(np.int64).ravel()
+    return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
+
+
 def _swg(layer: HWLayer, lat: int) -> Program:
+    if int(layer.attrs.get("parallel_window", 0)):
+        return _swg_parallel(layer, lat)
     from qnncc.codegen.hls.layers.sliding import swg_buffer_rows
 
     _, ih, iw, c = (int(d) for d in layer.normal_input_shape())

@@ -66,7 +66,9 @@ def swg_buffer_rows(span: int, stride: int, height: int) -> int:
 
 
 def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a ConvolutionInputGenerator node (``qnncc::swg``, ``depthwise`` 0 or 1).
+    """Build the HLS code of a ConvolutionInputGenerator node (``qnncc::swg``; ``swg_parallel`` for a parallel window).
+
+    ``depthwise`` 0 or 1 stream the same order; ``parallel_window = 1`` emits one whole window per word.
 
     Raises:
         CodegenError: for float streams, unequal in/out datatypes or malformed window attributes.
@@ -79,6 +81,11 @@ def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Layer
     sh, sw = _ints(layer, "Stride", 2)
     dh, dw = _ints(layer, "Dilation", 2)
     simd = int(layer.attrs["SIMD"])
+    if int(layer.attrs.get("parallel_window", 0)):
+        code.body.append(
+            f"qnncc::swg_parallel<{ih}, {iw}, {c}, {kh}, {kw}, {sh}, {sw}, {oh}, {ow}, {dt}>(in0_V, out0_V);"
+        )
+        return code
     rows = swg_buffer_rows(dh * (kh - 1) + 1, sh, ih)
     buf = f"linebuf_{code.name}"
     bits = simd * layer.input_datatype().bitwidth()
