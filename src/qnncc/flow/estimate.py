@@ -210,7 +210,8 @@ def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSp
     for node in iter_hw_nodes(model):
         layer = get_custom_op(node)
         assert isinstance(layer, HWLayer)
-        styles = memory_styles(layer, board) if board is not None else {}
+        styles: dict[str, list[Any]] = {**memory_styles(layer, board)} if board is not None else {}
+        styles.update({k: v for k, v in layer.throughput_options().items() if len(v) > 1})
         specs.append(LayerSpec(node.name, node.op_type, dict(layer.attrs), layer.legal_folding(), styles))
     return specs
 

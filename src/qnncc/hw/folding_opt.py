@@ -48,15 +48,16 @@ class LayerSpec:
         op_type: HW op type, e.g. ``MVAU``.
         attrs: the layer's attributes (FINN names).
         legal: legal values per folding attribute, e.g. ``{"PE": [1, 2, 4], "SIMD": [...]}``.
-        styles: memory-style options the optimiser may choose, e.g.
-            ``{"ram_style": ["block", "distributed"]}`` (empty: keep the layer's).
+        styles: memory-style and throughput options the optimiser may choose, e.g.
+            ``{"ram_style": ["block", "distributed"], "parallel_window": [0, 1]}``
+            (empty: keep the layer's).
     """
 
     name: str
     op_type: str
     attrs: Mapping[str, Any]
     legal: Mapping[str, Sequence[int]]
-    styles: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    styles: Mapping[str, Sequence[str | int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

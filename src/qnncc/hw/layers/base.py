@@ -122,6 +122,14 @@ class HWLayer(CustomOp):
         """Legal values of each folding attribute (divisors of the folded dimension)."""
         return {}
 
+    def throughput_options(self) -> dict[str, list[int]]:
+        """Further attributes the folding optimiser may choose, with their values (e.g. ``parallel_window``).
+
+        Unlike :meth:`legal_folding` not every combination with the folding is
+        legal; the performance model rejects the illegal ones.
+        """
+        return {}
+
     def validate(self) -> None:
         """Check folding attributes against :meth:`legal_folding`.
 

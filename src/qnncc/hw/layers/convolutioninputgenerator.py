@@ -106,11 +106,14 @@ class ConvolutionInputGenerator(HWLayer):
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
-        (dh, dw) = pair(self, "Dilation")
-        windows = (
-            [0, 1] if not parallel_window_conflict({**self.attrs, "SIMD": self.attrs["IFMChannels"]}, (dh, dw)) else [0]
-        )
-        return {"SIMD": divisors(int(self.attrs["IFMChannels"])), "parallel_window": windows}
+        return {"SIMD": divisors(int(self.attrs["IFMChannels"]))}
+
+    @override
+    def throughput_options(self) -> dict[str, list[int]]:
+        """``parallel_window`` 0 and, where the window allows it (with ``SIMD = C``), 1."""
+        dilation = pair(self, "Dilation")
+        possible = not parallel_window_conflict({**self.attrs, "SIMD": self.attrs["IFMChannels"]}, dilation)
+        return {"parallel_window": [0, 1] if possible else [0]}
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
