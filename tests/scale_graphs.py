@@ -9,7 +9,8 @@ by ``BatchNormalization``, ``Relu`` + unsigned ``Quant`` activations,
 ``Reshape([1, -1], allowzero=1)`` before the classifier and a float
 ``Gemm`` head (logits):
 
-* :func:`cnv` -- FINN's CNV (BNN-PYNQ): 3x32x32, six 3x3 convolutions without
+* :func:`cnv` -- FINN's CNV (BNN-PYNQ): 3x32x32 scaled to ``2x - 1`` and quantized to
+  signed 8 bits with scale 2**-7 (Brevitas' CNV), six 3x3 convolutions without
   padding (64, 64, 128, 128, 256, 256 channels, a 2x2 max pool after the
   2nd and 4th), two 512-wide fully connected layers, 10 classes. W1A1 uses
   ``BipolarQuant`` weights and activations, W2A2 2-bit narrow weights and
@@ -212,7 +213,9 @@ def cnv(weight_bits: int = 2, act_bits: int = 2, width: float = 1.0, seed: int =
         seed: seed of every random value.
     """
     e = Exporter(seed)
-    x = _input(e)
+    # Brevitas' CNV: x = 2x - 1, then a signed 8-bit QuantIdentity with the power-of-two scale 2**-7
+    centred = e.op("Sub", [e.op("Mul", ["x", e.const(np.float32(2.0))]), e.const(np.float32(1.0))])
+    x = e.quant(centred, np.float32(2.0**-7), 8, signed=True)
     cin = 3
 
     def act(t: str, channels: int) -> str:
