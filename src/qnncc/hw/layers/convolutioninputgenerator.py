@@ -109,7 +109,7 @@ class ConvolutionInputGenerator(HWLayer):
         return {"SIMD": divisors(int(self.attrs["IFMChannels"]))}
 
     @override
-    def throughput_options(self) -> dict[str, list[int]]:
+    def throughput_options(self) -> dict[str, list[int | str]]:
         """``parallel_window`` 0 and, where the window allows it (with ``SIMD = C``), 1."""
         dilation = pair(self, "Dilation")
         possible = not parallel_window_conflict({**self.attrs, "SIMD": self.attrs["IFMChannels"]}, dilation)
