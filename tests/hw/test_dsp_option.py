@@ -32,3 +32,20 @@ def test_optimiser_moves_8bit_products_to_dsps_when_luts_are_short() -> None:
     assert plan.fits and plan.choice["mvau"].values["resType"] == "dsp" and plan.totals["DSP"] > 0
     lut_only = LayerSpec("mvau", "MVAU", dict(layer.attrs), layer.legal_folding(), {"resType": ["lut"]})
     assert not optimize_folding([lut_only], BUDGET, clock_ns=5.0, target_fps=50_000).fits
+
+
+def test_fastest_plan_with_the_dsp_option_is_never_slower_than_without() -> None:
+    """DSPs look cheap to the weighted cost; when they block a faster plan their weight rises and the search repeats."""
+    layers = [mvau("INT8", "UINT8"), mvau("INT8", "UINT8", MW=128)]
+    budget = {"LUT": 60_000.0, "FF": 1e6, "BRAM_18K": 1000.0, "URAM": 0.0, "DSP": 40.0}
+
+    def specs(options: bool) -> list[LayerSpec]:
+        return [
+            LayerSpec(f"m{i}", "MVAU", dict(m.attrs), m.legal_folding(), m.throughput_options() if options else {})
+            for i, m in enumerate(layers)
+        ]
+
+    with_dsp = optimize_folding(specs(True), budget, clock_ns=5.0)
+    lut_only = optimize_folding(specs(False), budget, clock_ns=5.0)
+    assert with_dsp.fits and lut_only.fits
+    assert with_dsp.fps >= lut_only.fps

@@ -17,7 +17,9 @@ Algorithm (documented in ``docs/folding.md``):
    configuration fits every resource budget (binary search; feasibility is
    monotone in ``T`` because larger targets admit every cheaper candidate);
    if the summed cost hides a single over-budget resource, the weight of that
-   resource is raised and the search repeated (a few Lagrangian rounds).
+   resource is raised and the search repeated (a few Lagrangian rounds); the
+   same happens when a secondary resource is what blocks a faster interval
+   than the one found, and the fastest fitting plan of all rounds is kept.
 """
 
 from __future__ import annotations
@@ -266,20 +268,35 @@ def _plan_fastest(
     layers: Sequence[LayerSpec], budget: Mapping[str, float], clock_ns: float, primary: str, weights: dict[str, float]
 ) -> FoldingPlan:
     slowest: FoldingPlan | None = None
+    found: FoldingPlan | None = None
     for _ in range(LAGRANGE_ROUNDS):
         fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
         lowest_possible = max(min(c.cycles for c in f) for f in fronts.values())
         targets = sorted({c.cycles for f in fronts.values() for c in f if c.cycles >= lowest_possible})
-        lo, hi, best = 0, len(targets) - 1, None
+        lo, hi, best, best_index = 0, len(targets) - 1, None, len(targets)
         while lo <= hi:  # smallest feasible interval; feasibility grows with the interval
             mid = (lo + hi) // 2
             plan = plan_for_target(fronts, targets[mid], weights, clock_ns, budget)
             if plan is not None and plan.fits:
-                best, hi = plan, mid - 1
+                best, best_index, hi = plan, mid, mid - 1
             else:
                 lo = mid + 1
         if best is not None:
-            return best
+            if found is None or best.interval_cycles < found.interval_cycles:
+                found = best
+            if best_index == 0:
+                return found
+            # a faster interval failed: if a secondary resource (e.g. DSPs chosen for being cheap)
+            # blocked it, weigh that resource more and search again; keep the fastest plan found
+            faster = plan_for_target(fronts, targets[best_index - 1], weights, clock_ns, budget)
+            blocking = _over_budget(faster, budget, skip=primary) if faster is not None else []
+            if not blocking:
+                return found
+            for r in blocking:
+                weights[r] *= 4.0
+            continue
+        if found is not None:
+            return found
         slowest = plan_for_target(fronts, targets[-1], weights, clock_ns, budget)
         assert slowest is not None  # the largest target admits every layer's slowest candidate
         over = _over_budget(slowest, budget)
@@ -287,6 +304,8 @@ def _plan_fastest(
             return slowest
         for r in over:
             weights[r] *= 4.0
+    if found is not None:
+        return found
     assert slowest is not None
     slowest.notes.append(
         f"even the most folded configuration exceeds the budget in {', '.join(_over_budget(slowest, budget))}"
