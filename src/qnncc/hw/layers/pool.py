@@ -23,14 +23,18 @@ from typing import ClassVar
 import numpy as np
 from typing_extensions import override
 
+from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
 from .base import divisors
+from .finn_plus import Pool as FinnPlusPool
 
-#: Reductions implemented (FINN also has ``AvgPool``, ``AccPool`` and ``QuantAvgPool``).
+#: Reductions with a HW implementation; finn-plus's ``AvgPool``, ``AccPool`` and ``QuantAvgPool``
+#: execute with finn-plus semantics (:class:`.finn_plus.Pool`) but have no HLS code yet.
 FUNCTIONS = frozenset({"MaxPool"})
+FINN_FUNCTIONS = frozenset({"MaxPool", "AvgPool", "AccPool", "QuantAvgPool"})
 
 
 def window_max(x: np.ndarray, positions: int, channels: int) -> np.ndarray:
@@ -54,12 +58,24 @@ class Pool(PassThroughType):
         Channels=AttrSpec("i", required=True),
         PE=AttrSpec("i", default=1),
         KernelSize=AttrSpec("ints", required=True),
-        Function=AttrSpec("s", default="MaxPool"),
+        Function=AttrSpec("s", default="MaxPool", allowed=FINN_FUNCTIONS),
         OutImgDims=AttrSpec("ints", required=True),
         BatchSize=AttrSpec("i", default=1),
+        AccumBits=AttrSpec("i", default=0),
+        Size=AttrSpec("i", default=1),
     )
     num_inputs = (1,)
     num_outputs = (1,)
+
+    def is_max(self) -> bool:
+        """Whether the reduction is ``MaxPool`` (the one with a HW implementation)."""
+        return self.attrs["Function"] == "MaxPool"
+
+    @override
+    def output_datatype(self, index: int = 0) -> DataType:
+        if not self.is_max() and self.attrs["OutputDataType"]:
+            return parse_datatype(self, "OutputDataType")
+        return self.input_datatype()
 
     def positions(self) -> int:
         """Window positions ``kh * kw``."""
@@ -71,10 +87,8 @@ class Pool(PassThroughType):
         positive(self, "Channels", "BatchSize")
         pair(self, "OutImgDims")
         self.positions()
-        if self.attrs["Function"] not in FUNCTIONS:
-            raise UnsupportedOpError(f"{self.describe()}: Function={self.attrs['Function']!r} (have: MaxPool)")
         dt = parse_datatype(self, "InputDataType")
-        if self.attrs["OutputDataType"] and parse_datatype(self, "OutputDataType") != dt:
+        if self.is_max() and self.attrs["OutputDataType"] and parse_datatype(self, "OutputDataType") != dt:
             raise UnsupportedOpError(f"{self.describe()}: a max pool's OutputDataType must equal InputDataType")
         super().validate()
 
@@ -100,13 +114,18 @@ class Pool(PassThroughType):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not self.is_max():
+            return FinnPlusPool(self.node).execute(inputs)
         x = np.asarray(inputs[0])
         self.check_nhwc_input(x)
         return [window_max(x, self.positions(), int(self.attrs["Channels"]))]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:
-        """``Reshape [N, OH, OW, K, C]`` then ``ReduceMax`` over the window axis."""
+        """``Reshape [N, OH, OW, K, C]`` then ``ReduceMax`` over the window axis (finn-plus's lowering otherwise)."""
+        if not self.is_max():
+            FinnPlusPool(self.node).lower(ctx)
+            return
         k, c = self.positions(), int(self.attrs["Channels"])
         shaped = ctx.op("Reshape", [self.node.input[0], ctx.const([0, 0, 0, k, c], np.int64, "window_shape")])
         if ctx.opset >= 18:

@@ -118,8 +118,10 @@ def pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     """Build the HLS code of a Pool node with ``Function = "MaxPool"`` (``qnncc::window_max``).
 
     Raises:
-        CodegenError: for float streams or unequal in/out datatypes.
+        CodegenError: for another Function, float streams or unequal in/out datatypes.
     """
+    if layer.attrs["Function"] != "MaxPool":
+        raise CodegenError(f"{node.name}: Pool Function {layer.attrs['Function']!r} has no HLS code (have: MaxPool)")
     code = new_layer_code(model, node, layer, ["qnncc/pool.hpp"])
     dt = _same_types(layer, node)
     _, oh, ow, c = layer.normal_output_shape()
