@@ -428,7 +428,8 @@ def test_execute_tfc_on_fake_dma(
     pynq = fake_pynq(shell)
     drv = load_driver(tfc_driver, monkeypatch, pynq)
     accel = drv.QnnccAccelerator(batch_size=5)
-    assert accel.loaded == (str(tfc_driver.parent / "qnncc.bit"), True)
+    # no bitstream next to the driver: the one Makefile.vivado writes (bitfile/qnncc.bit of the build folder)
+    assert accel.loaded == (str(tfc_driver.parent.parent / "bitfile" / "qnncc.bit"), True)
     assert [a[:2] for a in pynq.allocations] == [((5, 16, 49), np.uint8), ((5, 1, 1), np.uint8)]
     y = accel.execute(tfc_images)
     assert y.shape == (14, 1) and y.dtype == np.int64
@@ -542,5 +543,11 @@ def test_throughput_test_and_cli(
     metrics = tmp_path / "metrics.json"
     assert drv.main(["--exec-mode", "throughput_test", "--batch-size", "8", "--output", str(metrics)]) == 0
     assert json.loads(metrics.read_text())["batch_size"] == 8
+    # the command line runs the whole model (its software Reshape too) unless --accelerator-only
+    assert drv.main(["--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "z.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "z.npy").reshape(-1), expected)
     with pytest.raises(ValueError, match=r"got shape \[4, 1, 28, 28\]"):
-        drv.main(["--input", str(tmp_path / "x.npy")])
+        drv.main(["--input", str(tmp_path / "x.npy"), "--accelerator-only"])
+    np.save(tmp_path / "bad.npy", x.reshape(4, 28, 28))
+    with pytest.raises(ValueError, match=r"model input 0 \(global_in\): got shape \[4, 28, 28\]"):
+        drv.main(["--input", str(tmp_path / "bad.npy")])

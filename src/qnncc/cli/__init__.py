@@ -115,7 +115,7 @@ def estimate(
 
 
 @main.command()
-@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--board", default="Pynq-Z1", show_default=True, help="Target board (see `qnncc boards`).")
 @click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
 @click.option(
@@ -167,20 +167,28 @@ def estimate(
 )
 @click.option("--strict-folding", is_flag=True, help="Fail on any folding entry that names no layer.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib import).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into an --output folder that is not empty and not a qnncc build (other files stay).",
+)
 @click.option("--list-steps", is_flag=True, help="Print the build steps and exit.")
 @guard
-def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
+def build(model_path: Path | None, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
     """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
 
     Steps: load, tidy, qonnx_to_finn, prepare_io, streamline, lower,
     convert_to_hw, names, fold, partition, estimate, insert_dwc, fifo, hls,
     stitch, driver, verify (with --verify-data). Each step's model is saved in
-    intermediate_models/, so --from-step resumes a build. Vivado/Vitis are
+    intermediate_models/, so --from-step resumes a build (MODEL_PATH is then
+    not needed, and options not given are those of the saved build). Vivado/Vitis are
     not needed: run `make -f Makefile.vivado` in the build folder where they
     are installed. With --verify-data the whole partition is compiled with
-    g++ and simulated bit-exactly against qnncc's execution.
+    g++ (needed on PATH) and simulated bit-exactly against qnncc's execution.
+    The --output folder must be new, empty or a previous qnncc build (see --force).
     """
     from qnncc.flow.build import build as run_build
+    from qnncc.flow.build import saved_settings
     from qnncc.flow.config import OUTPUTS, load_build_config, make_build_config
     from qnncc.flow.steps import step_names
 
@@ -200,15 +208,20 @@ def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots
         config = load_build_config(config_file, {renames.get(k, k): v for k, v in given.items()})
     else:
         values = {renames.get(k, k): v for k, v in options.items()}
-        if no_plots:
+        if options.get("from_step"):  # a resume keeps the saved build's settings unless given again
+            values.update({k: v for k, v in saved_settings(options["output"]).items() if k not in given})
+            values.update({renames.get(k, k): v for k, v in given.items()})
+        elif no_plots:
             values["generate_outputs"] = given["generate_outputs"]
         config = make_build_config(None, **values)
+    if model_path is None and not config.from_step:
+        raise QnnccError("missing MODEL_PATH (only --from-step resumes a build without it; see --help)")
     console = _console()
     t0 = time.perf_counter()
     with _BuildProgress(console) as progress:
-        result = run_build(model_path, config, progress=progress)
+        result = run_build(model_path, config, progress=progress, show_warnings=False)
     for message in result.warnings:
-        console.print(f"[yellow]warning[/yellow]: {message}")
+        console.print(f"[bold yellow]warning[/bold yellow]: {message}")
     resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
     console.print(
         f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} "

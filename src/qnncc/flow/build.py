@@ -31,11 +31,13 @@ estimate JSONs, ``summary.md``/``summary.html``, PNG plots, FIFO depths),
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -46,12 +48,15 @@ from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.flow.config import BuildConfig, ConfigError, load_build_config, make_build_config
+from qnncc.flow.outdir import MARKER, check_output_dir, install_output, is_build, mark, qnncc_entries
 
 __all__ = [
     "BuildConfig",
     "BuildError",
+    "BuildInterrupted",
     "BuildObserver",
     "BuildResult",
+    "BuildWarning",
     "ConfigError",
     "build",
     "checkpoints",
@@ -76,6 +81,24 @@ class BuildError(QnnccError):
         super().__init__(message)
         self.step = step
         self.folder = folder
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """The user interrupted a build (Ctrl-C); the partial output stays in ``<output>.incomplete``.
+
+    Attributes:
+        step: the interrupted step; ``--from-step`` with it resumes the build.
+        folder: the incomplete build folder.
+    """
+
+    def __init__(self, step: str, folder: Path) -> None:
+        super().__init__(f"interrupted in step {step!r}; resume with --from-step {step}")
+        self.step = step
+        self.folder = folder
+
+
+class BuildWarning(UserWarning):
+    """A build warning (also in ``build.log``, the summary and :attr:`BuildResult.warnings`)."""
 
 
 @runtime_checkable
@@ -165,6 +188,22 @@ def _checkpoint_path(folder: Path, step: str) -> Path:
     return folder / "intermediate_models" / f"{step_names().index(step):02d}_{step}.onnx"
 
 
+def _copy_build(out: Path, tmp: Path) -> None:
+    """Copy the entries qnncc wrote in the build ``out`` (all, for a build without an entry list) to ``tmp``."""
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    ours = qnncc_entries(out)
+    tmp.mkdir(parents=True)
+    for entry in out.iterdir():
+        if entry.name == MARKER or (ours and entry.name not in ours):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, tmp / entry.name)
+        else:
+            shutil.copy2(entry, tmp / entry.name)
+    mark(tmp)
+
+
 def _resume(out: Path, tmp: Path, first: str) -> tuple[ModelWrapper, str]:
     """Prepare ``tmp`` from the previous build of ``out`` and load the model saved before step ``first``."""
     from qnncc.flow.steps import clear_outputs, step_names
@@ -178,9 +217,9 @@ def _resume(out: Path, tmp: Path, first: str) -> tuple[ModelWrapper, str]:
         raise QnnccError(f"cannot resume at step {first!r}: {source} has no model saved before it")
     step, path = before[-1]
     if source != tmp:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        shutil.copytree(out, tmp)
+        _copy_build(out, tmp)
+    elif not is_build(tmp):
+        mark(tmp)
     for s, p in checkpoints(tmp).items():
         if names.index(s) >= names.index(first):
             p.unlink()
@@ -189,8 +228,111 @@ def _resume(out: Path, tmp: Path, first: str) -> tuple[ModelWrapper, str]:
     return model, f"{source.name}/intermediate_models/{path.name} (after step {step!r})"
 
 
-def _preflight(model: ModelWrapper | str | Path, config: BuildConfig, plan: list[str]) -> None:
-    """Errors that need no build folder: missing input files."""
+#: Settings that change what a step makes, by the first step that uses them (a resume after it must keep them).
+OPTION_FIRST_STEP = {
+    "input_scale": "load",
+    "input_datatype": "load",
+    "insert_topk": "prepare_io",
+    "board": "fold",
+    "clock_ns": "fold",
+    "folding": "fold",
+    "target_fps": "fold",
+    "strict_folding": "fold",
+    "fifo_sizing": "fifo",
+    "shell": "hls",
+}
+_FLAG_NAMES = {"folding": "--folding (file contents)", "insert_topk": "insert_topk"}
+
+
+def build_options(config: BuildConfig, board: str, clock_ns: float, shell: str) -> dict[str, Any]:
+    """The settings of :data:`OPTION_FIRST_STEP` as a build uses them (JSON-ready; saved in the build state).
+
+    The folding file is recorded by the SHA-256 of its contents.
+    """
+    folding = None
+    if config.folding is not None and Path(config.folding).is_file():
+        folding = hashlib.sha256(Path(config.folding).read_bytes()).hexdigest()
+    return {
+        "input_scale": config.input_scale,
+        "input_datatype": config.input_datatype,
+        "insert_topk": config.insert_topk,
+        "board": board,
+        "clock_ns": float(clock_ns),
+        "folding": folding,
+        "target_fps": config.target_fps,
+        "strict_folding": config.strict_folding,
+        "fifo_sizing": config.fifo_sizing,
+        "shell": shell,
+    }
+
+
+def _check_resume_options(saved: dict[str, Any], now: dict[str, Any], first: str) -> None:
+    """Refuse a resume at ``first`` whose settings differ from those the saved steps before it used.
+
+    Raises:
+        QnnccError: naming each changed setting and the earliest step to resume from instead.
+    """
+    from qnncc.flow.steps import step_names
+
+    names = step_names()
+    changed = [
+        key
+        for key, step in OPTION_FIRST_STEP.items()
+        if key in saved and saved[key] != now.get(key) and names.index(step) < names.index(first)
+    ]
+    if not changed:
+        return
+    earliest = min((OPTION_FIRST_STEP[k] for k in changed), key=names.index)
+    what = ", ".join(
+        f"{_FLAG_NAMES.get(k, '--' + k.replace('_', '-'))} {_short(saved[k])} -> {_short(now.get(k))}" for k in changed
+    )
+    raise QnnccError(
+        f"--from-step {first}: settings changed since the saved build ({what}); step {earliest!r} already used "
+        f"them, so resuming would mix two builds: resume with --from-step {earliest} (or earlier), or keep the settings"
+    )
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text[:10] if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
+
+
+def saved_settings(output_dir: str | Path) -> dict[str, Any]:
+    """The settings of the previous build of ``output_dir`` (``build_config.json``), for a resume.
+
+    Returns an empty dict when there is none; ``steps``, ``from_step``,
+    ``to_step``, ``force`` and ``output_dir`` are left out.
+    """
+    out = Path(output_dir)
+    for folder in (out.with_name(out.name + ".incomplete"), out):
+        data = _read(folder / "build_config.json")
+        if isinstance(data, dict):
+            for key in ("steps", "from_step", "to_step", "force", "output_dir"):
+                data.pop(key, None)
+            return {k: v for k, v in data.items() if v is not None}
+    return {}
+
+
+def _as_model(model: Any) -> ModelWrapper | str | Path | None:
+    """A model argument as qnncc takes it: also a qonnx ``ModelWrapper`` or an ``onnx.ModelProto``."""
+    if model is None or isinstance(model, ModelWrapper | str | Path):
+        return model
+    import onnx
+
+    if isinstance(model, onnx.ModelProto):
+        return ModelWrapper(model)
+    proto = getattr(model, "model", None)  # qonnx.core.modelwrapper.ModelWrapper and similar wrappers
+    if isinstance(proto, onnx.ModelProto):
+        return ModelWrapper(proto)
+    raise QnnccError(
+        f"model must be a file path, a qnncc or qonnx ModelWrapper or an onnx.ModelProto, got {type(model).__name__}"
+    )
+
+
+def _preflight(model: ModelWrapper | str | Path | None, config: BuildConfig, plan: list[str]) -> None:
+    """Errors that need no build folder: missing input files, no C++ compiler."""
+    if "load" in plan and model is None:
+        raise QnnccError("no model given: pass MODEL_PATH (only --from-step after 'load' resumes without it)")
     if "load" in plan and isinstance(model, str | Path) and not Path(model).is_file():
         what = "is a directory, not a model file" if Path(model).is_dir() else "does not exist"
         raise QnnccError(f"model file {model} {what}")
@@ -198,33 +340,46 @@ def _preflight(model: ModelWrapper | str | Path, config: BuildConfig, plan: list
         raise QnnccError(f"folding file {config.folding} does not exist")
     if "verify" in plan and config.verify_data is not None and not Path(config.verify_data).is_file():
         raise QnnccError(f"verification data {config.verify_data} does not exist")
+    if "verify" in plan:
+        from qnncc.flow.verify import check_compiler
+
+        check_compiler()
 
 
 def build(
-    model: ModelWrapper | str | Path,
+    model: Any,
     config: BuildConfig,
     progress: BuildObserver | Callable[[str], None] | None = None,
+    *,
+    show_warnings: bool = True,
 ) -> BuildResult:
     """Run the build flow (see the module docstring).
 
     Args:
-        model: model file or loaded model (not modified); unused when resuming
-            after ``load`` (``config.from_step``).
+        model: model file, or loaded model (a qnncc or qonnx ``ModelWrapper`` or
+            an ``onnx.ModelProto``; not modified); may be None when resuming
+            after ``load`` (``config.from_step``): the build folder's saved model is used.
         config: the build settings.
         progress: a :class:`BuildObserver`, or a function called with each
             step's name before it runs (e.g. to print it).
+        show_warnings: also issue each build warning as a Python warning
+            (:class:`BuildWarning`); the command line prints them itself.
 
     Returns:
         The :class:`BuildResult`; files are in ``config.output_dir``.
 
     Raises:
         QnnccError: for bad settings or input found before the build starts
-            (no folder is written), or :class:`BuildError` for a failing step
-            (the partial output stays in ``<output>.incomplete``; ``<output>``
-            is not touched).
+            (no folder is written), e.g. an output folder that is not empty and
+            not a qnncc build (see :mod:`qnncc.flow.outdir`), or a resume whose
+            settings differ from those the saved steps used; or
+            :class:`BuildError` for a failing step (the partial output stays in
+            ``<output>.incomplete``; ``<output>`` is not touched).
+        BuildInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` naming the step to resume from).
     """
     from qnncc.flow.steps import BuildContext, changes_model, default_steps, get_state, run_step, set_state
 
+    model = _as_model(model)
     board = get_board(config.board)
     clock_ns = config.clock_ns or board.default_clk_ns
     shell = config.shell or ("zynq" if board.pynq else "generic")
@@ -233,19 +388,26 @@ def build(
     observer: BuildObserver | None = (
         _CallbackObserver(progress) if progress is not None and not isinstance(progress, BuildObserver) else progress
     )
-    out = Path(config.output_dir)
+    out = check_output_dir(Path(config.output_dir), config.force)
     tmp = out.with_name(out.name + ".incomplete")
+    options = build_options(config, board.name, clock_ns, shell)
     current: ModelWrapper | None = None
     resumed_from = None
     if plan and plan[0] != "load":
         current, resumed_from = _resume(out, tmp, plan[0])
+        saved = get_state(current).get("options")
+        if isinstance(saved, dict):
+            _check_resume_options(saved, options, plan[0])
     else:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
-    ctx = BuildContext(config=config, board=board, clock_ns=clock_ns, shell=shell, out=tmp, source=model)
+        mark(tmp, [])
+    source: ModelWrapper | str | Path = model if model is not None else tmp
+    ctx = BuildContext(config=config, board=board, clock_ns=clock_ns, shell=shell, out=tmp, source=source)
     if current is not None:
         ctx.state.update(get_state(current))
+    ctx.state["options"] = options
     name = _model_name(model, current)
     steps: dict[str, float] = {}
     saving = 0.0
@@ -260,12 +422,17 @@ def build(
             start = time.perf_counter()
             try:
                 current = run_step(step, ctx, current)
+            except KeyboardInterrupt:
+                log.error("step %s interrupted (Ctrl-C)", step)
+                ctx.warnings[:0] = collector.messages
+                _finish(tmp, ctx, name, steps, "interrupted", resumed_from, error=f"interrupted in step {step!r}", step=step)
+                raise BuildInterrupted(step, tmp) from None
             except Exception as exc:  # every failure becomes one line; the traceback goes to build.log
                 log.error("step %s failed", step, exc_info=True)
                 message = str(exc).replace("\n", " ").strip() or type(exc).__name__
                 if not isinstance(exc, QnnccError):
                     message = f"{type(exc).__name__}: {message}"
-                ctx.warnings.extend(collector.messages)
+                ctx.warnings[:0] = collector.messages
                 _finish(tmp, ctx, name, steps, "failed", resumed_from, error=f"step {step!r}: {message}", step=step)
                 raise BuildError(
                     f"step {step!r} failed: {message} (incomplete build in {tmp}; see build.log)", step, tmp
@@ -285,9 +452,10 @@ def build(
     finally:
         restore()
         handler.close()
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    install_output(tmp, out)
+    if show_warnings:
+        for message in ctx.warnings:
+            warnings.warn(message, BuildWarning, stacklevel=2)
     estimate = _read(out / "report" / "estimate.json")
     fifo = _read(out / "report" / "fifo_depths.json")
     return BuildResult(
@@ -304,11 +472,11 @@ def build(
     )
 
 
-def _model_name(model: ModelWrapper | str | Path, current: ModelWrapper | None) -> str:
+def _model_name(model: ModelWrapper | str | Path | None, current: ModelWrapper | None) -> str:
     if isinstance(model, str | Path):
         return Path(model).name
-    graph = (current or model).graph.name
-    return graph or "model"
+    found = current or model
+    return (found.graph.name if found is not None else "") or "model"
 
 
 def _read(path: Path) -> Any:
