@@ -144,7 +144,7 @@ def _ort_session(proto: onnx.ModelProto) -> Any:
 
 
 def execute(
-    model: ModelWrapper | onnx.ModelProto,
+    model: ModelWrapper | onnx.ModelProto | Any,
     inputs: dict[str, np.ndarray],
     backend: Backend = "fast",
     return_all: bool = False,
@@ -156,7 +156,7 @@ def execute(
     few ms for an 11 MB model); for tight loops build an :class:`Executor` once.
 
     Args:
-        model: a ModelWrapper or ModelProto.
+        model: a ModelWrapper (qnncc's or qonnx's) or ModelProto.
         inputs: arrays keyed by graph input name, e.g. ``{"global_in": x}``
             with ``x`` of shape ``[N, 1, 28, 28]`` for a ``[1, 1, 28, 28]`` input.
         backend: ``"fast"`` (onnxruntime) or ``"reference"`` (numpy).
@@ -169,6 +169,8 @@ def execute(
         ExecutionError: on bad inputs or a failing node.
         UnsupportedOpError: on an op qnncc cannot execute.
     """
+    if not isinstance(model, ModelWrapper | onnx.ModelProto) and isinstance(getattr(model, "model", None), onnx.ModelProto):
+        model = model.model  # a qonnx ModelWrapper (or another wrapper of a ModelProto)
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     key = wrapper.serialize()  # compared by memcmp: cheaper than hashing a large model
     cache = wrapper._exec_cache

@@ -448,6 +448,11 @@ def build(
                 observer.step_finished(step, steps[step])
         log.info("intermediate models saved in %.3f s", saving)
         ctx.warnings[:0] = collector.messages
+        if current is not None and "estimate_reports" in config.generate_outputs:
+            from qnncc.flow.report_model import write_model_reports
+
+            plots = "plots" in config.generate_outputs
+            write_model_reports(tmp / "report", current, ctx.state.get("input_scale"), plots)
         _finish(tmp, ctx, name, steps, "complete", resumed_from)
     finally:
         restore()

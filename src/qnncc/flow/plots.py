@@ -3,7 +3,8 @@
 * ``layer_cycles.png``: cycles per frame of every HW layer against the
   bottleneck (and the cycle budget of the target frame rate, if any);
 * ``resource_utilisation.png``: each resource as a share of the board,
-  stacked by layer, with the usable margin and 100 %.
+  stacked by layer, with the usable margin and 100 % (a design far below the
+  margin gets a zoomed axis, so its bars stay readable).
 
 Both take the figures of :func:`qnncc.flow.report.estimate_figures`
 (``report/estimate.json``), so notebooks can redraw them from a finished build.
@@ -66,16 +67,22 @@ def resource_figure(figures: dict[str, Any]) -> Figure:
                 range(len(keys)), share, left=left, color=color, label=layer["name"], edgecolor="white", linewidth=0.3
             )
         left = [a + b for a, b in zip(left, share, strict=True)]
+    highest = max(left, default=0.0)
     for i, total in enumerate(left):
-        ax.text(total + 1.0, i, f"{total:.1f}%", va="center", fontsize=8)
+        ax.text(total + 0.01 * max(highest, 1.0), i, f"{total:.2g}%" if total < 1 else f"{total:.1f}%", va="center", fontsize=8)
     ax.set_yticks(range(len(keys)), keys, fontsize=8)
     ax.invert_yaxis()
     margin = 100.0 * figures.get("margin", 0.85)
-    ax.axvline(margin, color="#e67e22", linestyle="--", linewidth=1)
-    ax.axvline(100.0, color="#c0392b", linewidth=1)
-    top = max([*left, 100.0]) * 1.05
+    highest = max(left, default=0.0)
+    zoomed = highest < 0.5 * margin  # a small design: zoom in so its bars are readable
+    top = max(highest * 1.35, 1.0) if zoomed else max([*left, 100.0]) * 1.05
+    if margin <= top:
+        ax.axvline(margin, color="#e67e22", linestyle="--", linewidth=1)
+    if 100.0 <= top:
+        ax.axvline(100.0, color="#c0392b", linewidth=1)
     ax.set_xlim(0, top)
-    ax.set_xlabel(f"% of {figures['board']} ({figures['part']}); dashed: {margin:.0f}% limit")
+    note = f"axis zoomed to {top:.1f}%; the limit is {margin:.0f}%" if zoomed else f"dashed: {margin:.0f}% limit"
+    ax.set_xlabel(f"% of {figures['board']} ({figures['part']}); {note}")
     ax.set_title("Resource utilisation by layer", fontsize=10)
     if len(layers) <= 16:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
