@@ -448,11 +448,9 @@ def build(
                 observer.step_finished(step, steps[step])
         log.info("intermediate models saved in %.3f s", saving)
         ctx.warnings[:0] = collector.messages
-        if current is not None and "estimate_reports" in config.generate_outputs:
-            from qnncc.flow.report_model import write_model_reports
-
-            plots = "plots" in config.generate_outputs
-            write_model_reports(tmp / "report", current, ctx.state.get("input_scale"), plots)
+        t0 = time.perf_counter()
+        _write_reports(tmp / "report", ctx, current)
+        log.info("report files and plots written in %.3f s", time.perf_counter() - t0)
         _finish(tmp, ctx, name, steps, "complete", resumed_from)
     finally:
         restore()
@@ -475,6 +473,27 @@ def build(
         resumed_from=resumed_from,
         model=current,
     )
+
+
+def _write_reports(report: Path, ctx: Any, model: ModelWrapper | None) -> None:
+    """The report files drawn from the final model and ``estimate.json``: I/O, DWCs, graph and plots (PNG)."""
+    outputs = ctx.config.generate_outputs
+    plots = "plots" in outputs
+    if plots:
+        try:
+            import matplotlib  # noqa: F401  (optional: the plots are skipped without it)
+        except ImportError as exc:
+            ctx.warn(f"plots skipped: {exc}")
+            plots = False
+    if model is not None and "estimate_reports" in outputs:
+        from qnncc.flow.report_model import write_model_reports
+
+        write_model_reports(report, model, ctx.state.get("input_scale"), plots)
+    figures = _read(report / "estimate.json")
+    if plots and figures:
+        from qnncc.flow.plots import write_plots
+
+        write_plots(figures, report)
 
 
 def _model_name(model: ModelWrapper | str | Path | None, current: ModelWrapper | None) -> str:

@@ -31,8 +31,9 @@ def layer_cycles_figure(figures: dict[str, Any]) -> Figure:
     names = [layer["name"] for layer in layers]
     cycles = [layer["cycles"] for layer in layers]
     worst = max(cycles) if cycles else 1
-    fig = Figure(figsize=(7.0, 0.8 + 0.32 * max(len(names), 3)), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
+    height = 0.8 + 0.32 * max(len(names), 3)
+    fig = Figure(figsize=(7.0, height), dpi=100)
+    ax = fig.add_axes(_frame(7.0, height, max((len(n) for n in names), default=8)))
     colors = ["#c0392b" if c == worst else "#2e86c1" for c in cycles]
     ax.barh(range(len(names)), cycles, color=colors)
     ax.set_yticks(range(len(names)), names, fontsize=8)
@@ -56,8 +57,8 @@ def resource_figure(figures: dict[str, Any]) -> Figure:
     layers = figures["layers"]
     available = figures["available"]
     keys = [k for k in RESOURCES if available.get(k, 0) > 0]
-    fig = Figure(figsize=(7.0, 3.2), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(9.0, 3.2), dpi=100)
+    ax = fig.add_axes(_frame(9.0, 3.2, 9, right=2.0 if len(layers) <= 16 else 0.3))
     left = [0.0] * len(keys)
     cmap = _colors(len(layers))
     for layer, color in zip(layers, cmap, strict=True):
@@ -87,6 +88,17 @@ def resource_figure(figures: dict[str, Any]) -> Figure:
     if len(layers) <= 16:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return fig
+
+
+def _frame(width: float, height: float, label_chars: int, right: float = 0.3) -> tuple[float, float, float, float]:
+    """Axes rectangle (figure fractions) leaving room for y labels of ``label_chars`` characters.
+
+    Fixed margins instead of matplotlib's constrained layout, which measured
+    every text twice and cost about a third of the plotting time.
+    """
+    left = min(0.2 + 0.07 * label_chars, width * 0.45)
+    bottom, top = 0.55, 0.35
+    return (left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height)
 
 
 def _colors(n: int) -> list[Any]:
