@@ -266,7 +266,7 @@ def test_build_and_execute_take_qonnx_and_onnx_models(tmp_path: Path) -> None:
     images, expected = demo_inputs()
     for model in (qonnx_wrapper(str(MODEL)), onnx.load(str(MODEL))):
         out = qnncc.execute(model, {"global_in": images})
-        np.testing.assert_array_equal(np.argmax(next(iter(out.values())), axis=-1), expected)
+        np.testing.assert_array_equal(next(iter(out.values())).reshape(-1), expected)
         result = qnncc.build(model, quick(tmp_path / type(model).__name__), show_warnings=False)
         assert result.steps["fold"] >= 0
     with pytest.raises(QnnccError, match="got int"):
