@@ -141,7 +141,9 @@ def test_misspelt_folding_key_tops_the_summary_and_warns_in_python(tmp_path: Pat
 # ---------------------------------------------------------------- 6. resume with changed settings
 def test_resume_refuses_changed_settings_and_needs_no_model(tmp_path: Path) -> None:
     out = tmp_path / "b"
-    build(MODEL, quick(out, to_step="fifo", generate_outputs=("estimate_reports", "hls", "stitch")), show_warnings=False)
+    build(
+        MODEL, quick(out, to_step="fifo", generate_outputs=("estimate_reports", "hls", "stitch")), show_warnings=False
+    )
     changed = quick(out, to_step=None, from_step="hls", board="ZCU104", clock_ns=5.0)
     with pytest.raises(QnnccError, match=r"--board Pynq-Z1 -> ZCU104.*--clock-ns 10.0 -> 5.0.*--from-step fold"):
         build(None, changed.model_copy(update={"generate_outputs": ("estimate_reports", "hls", "stitch")}))
@@ -211,7 +213,7 @@ def test_ctrl_c_exits_130_and_names_the_step_to_resume(tmp_path: Path, monkeypat
 # ---------------------------------------------------------------- 10. papercuts
 def test_list_steps_needs_no_model() -> None:
     code, text = run("build", "--list-steps")
-    assert code == 0 and text.split() [0] == "load" and "verify" in text
+    assert code == 0 and text.split()[0] == "load" and "verify" in text
 
 
 def test_missing_gxx_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

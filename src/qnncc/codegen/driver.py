@@ -52,7 +52,9 @@ def _value_info(model: ModelWrapper, name: str, batch: bool = True) -> onnx.Valu
     return onnx.helper.make_tensor_value_info(name, elem, shape)
 
 
-def _sub_model(parent: ModelWrapper, nodes: list[onnx.NodeProto], inputs: list[str], outputs: list[str]) -> ModelWrapper:
+def _sub_model(
+    parent: ModelWrapper, nodes: list[onnx.NodeProto], inputs: list[str], outputs: list[str]
+) -> ModelWrapper:
     """A model of ``nodes`` of ``parent`` (with the initializers they read) from ``inputs`` to ``outputs``."""
     graph = onnx.helper.make_graph(
         [n for n in parent.graph.node if any(n is m for m in nodes)],
@@ -125,8 +127,15 @@ def _partition(model: ModelWrapper) -> tuple[ModelWrapper, dict[str, Any]]:
 
     partitions = [n for n in model.graph.node if n.op_type == PARTITION_OP]
     if not partitions:
-        return model, {"partition_id": 0, "software_nodes": [], "model_name": model.graph.name, "model_inputs": None, "model_outputs": None,
-                       "software_prefix": None, "software_suffix": None}
+        return model, {
+            "partition_id": 0,
+            "software_nodes": [],
+            "model_name": model.graph.name,
+            "model_inputs": None,
+            "model_outputs": None,
+            "software_prefix": None,
+            "software_suffix": None,
+        }
     if len(partitions) > 1:
         names = [n.name or n.output[0] for n in partitions]
         raise CodegenError(f"model has {len(partitions)} {PARTITION_OP} nodes {names}; the driver supports one")

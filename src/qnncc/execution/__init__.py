@@ -169,7 +169,9 @@ def execute(
         ExecutionError: on bad inputs or a failing node.
         UnsupportedOpError: on an op qnncc cannot execute.
     """
-    if not isinstance(model, ModelWrapper | onnx.ModelProto) and isinstance(getattr(model, "model", None), onnx.ModelProto):
+    if not isinstance(model, ModelWrapper | onnx.ModelProto) and isinstance(
+        getattr(model, "model", None), onnx.ModelProto
+    ):
         model = model.model  # a qonnx ModelWrapper (or another wrapper of a ModelProto)
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     key = wrapper.serialize()  # compared by memcmp: cheaper than hashing a large model

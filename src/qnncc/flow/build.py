@@ -425,7 +425,9 @@ def build(
             except KeyboardInterrupt:
                 log.error("step %s interrupted (Ctrl-C)", step)
                 ctx.warnings[:0] = collector.messages
-                _finish(tmp, ctx, name, steps, "interrupted", resumed_from, error=f"interrupted in step {step!r}", step=step)
+                _finish(
+                    tmp, ctx, name, steps, "interrupted", resumed_from, error=f"interrupted in step {step!r}", step=step
+                )
                 raise BuildInterrupted(step, tmp) from None
             except Exception as exc:  # every failure becomes one line; the traceback goes to build.log
                 log.error("step %s failed", step, exc_info=True)

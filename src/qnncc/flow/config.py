@@ -157,9 +157,8 @@ def finn_settings(values: dict[str, Any]) -> dict[str, Any]:
             refused.append(f"auto_fifo_strategy: {name!r} is not one of {', '.join(_FIFO_STRATEGIES)}")
         else:
             out.setdefault("fifo_sizing", _FIFO_STRATEGIES[name])
-    if "auto_fifo_depths" in out:
-        if not out.pop("auto_fifo_depths"):
-            out["fifo_sizing"] = "off"
+    if "auto_fifo_depths" in out and not out.pop("auto_fifo_depths"):
+        out["fifo_sizing"] = "off"
     part = out.pop("fpga_part", None)
     if part:
         from qnncc.boards import get_board
@@ -169,7 +168,8 @@ def finn_settings(values: dict[str, Any]) -> dict[str, Any]:
         except QnnccError:
             board_part = None
         if board_part is not None and str(part).strip().lower() != board_part.lower():
-            refused.append(f"fpga_part: {part} is not the part of board {out.get('board', 'Pynq-Z1')} ({board_part}); qnncc targets boards: set board")
+            board = out.get("board", "Pynq-Z1")
+            refused.append(f"fpga_part: {part} is not the part of board {board} ({board_part}); qnncc targets boards")
     if refused:
         raise ConfigError("; ".join(refused))
     return out

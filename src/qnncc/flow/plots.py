@@ -70,7 +70,13 @@ def resource_figure(figures: dict[str, Any]) -> Figure:
         left = [a + b for a, b in zip(left, share, strict=True)]
     highest = max(left, default=0.0)
     for i, total in enumerate(left):
-        ax.text(total + 0.01 * max(highest, 1.0), i, f"{total:.2g}%" if total < 1 else f"{total:.1f}%", va="center", fontsize=8)
+        ax.text(
+            total + 0.01 * max(highest, 1.0),
+            i,
+            f"{total:.2g}%" if total < 1 else f"{total:.1f}%",
+            va="center",
+            fontsize=8,
+        )
     ax.set_yticks(range(len(keys)), keys, fontsize=8)
     ax.invert_yaxis()
     margin = 100.0 * figures.get("margin", 0.85)
@@ -79,7 +85,7 @@ def resource_figure(figures: dict[str, Any]) -> Figure:
     top = max(highest * 1.35, 1.0) if zoomed else max([*left, 100.0]) * 1.05
     if margin <= top:
         ax.axvline(margin, color="#e67e22", linestyle="--", linewidth=1)
-    if 100.0 <= top:
+    if top >= 100.0:
         ax.axvline(100.0, color="#c0392b", linewidth=1)
     ax.set_xlim(0, top)
     note = f"axis zoomed to {top:.1f}%; the limit is {margin:.0f}%" if zoomed else f"dashed: {margin:.0f}% limit"

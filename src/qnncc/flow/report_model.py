@@ -29,7 +29,7 @@ _STREAM_KEYS = ("name", "datatype", "frame_shape", "elems_per_word", "stream_wid
 
 
 def io_report(model: ModelWrapper, input_scale: float | None) -> dict[str, Any]:
-    """The partition's input and output streams as the driver packs them (:func:`qnncc.codegen.driver.driver_context`)."""
+    """The partition's input and output streams as the driver packs them (see ``driver_context``)."""
     from qnncc.codegen.driver import driver_context
 
     ctx = driver_context(model)

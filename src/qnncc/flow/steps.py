@@ -327,7 +327,12 @@ def float_input_warning(model: ModelWrapper, input_scale: float | None) -> str |
     """
     names = model.graph_input_names()
     sdps = partition_nodes(model)
-    if input_scale is not None or len(names) != 1 or len(sdps) < 1 or not model.get_tensor_datatype(names[0]).is_float():
+    if (
+        input_scale is not None
+        or len(names) != 1
+        or len(sdps) < 1
+        or not model.get_tensor_datatype(names[0]).is_float()
+    ):
         return None
     first = sdps[0]
     if names[0] in first.input:

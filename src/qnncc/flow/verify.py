@@ -94,7 +94,7 @@ def check_verification_data(
                 f"{[1, *frame]} (each image needs {int(np.prod(frame))} values, has {int(np.prod(got))})"
             )
     if input_datatype is not None and input_scale is not None:
-        dt = DataType[input_datatype]
+        dt = DataType.from_name(input_datatype)
         if dt.is_integer():
             lo, hi = float(images.min()), float(images.max())
             whole = bool(np.all(images == np.round(images)))
