@@ -2,6 +2,11 @@
 
 Errors that qnncc raises on purpose (:class:`~qnncc.core.errors.QnnccError`)
 print as one line and exit with status 2; ``--debug`` shows the traceback.
+Ctrl-C exits with status 130.
+
+Start-up: this module imports only click and qnncc's errors; each command
+imports what it needs (onnx alone takes about a second to import, mostly
+``ml_dtypes``), so ``qnncc --help`` and ``qnncc boards`` start fast.
 """
 
 from __future__ import annotations
@@ -9,24 +14,24 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 from click.core import ParameterSource
-from rich.console import Console
-from rich.table import Table
 
 from qnncc.cli.errors import EXIT_OVER_BUDGET, EXIT_VERIFY_FAILED, guard
 from qnncc.core.errors import QnnccError
-from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.pipeline import Pipeline
-from qnncc.execution import execute
-from qnncc.flow.summary import layer_table
-from qnncc.ingest import load
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from qnncc.core.model_wrapper import ModelWrapper
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False, width=160)
 
 
@@ -38,6 +43,10 @@ def main(debug: bool) -> None:
 
 
 def _layer_table_view(model: ModelWrapper, title: str) -> Table:
+    from rich.table import Table
+
+    from qnncc.flow.summary import layer_table
+
     table = Table(title=title, title_justify="left")
     for col in ("node", "op", "inputs", "weights", "outputs"):
         table.add_column(col, overflow="fold")
@@ -51,6 +60,8 @@ def _layer_table_view(model: ModelWrapper, title: str) -> Table:
 @guard
 def inspect(model_path: Path) -> None:
     """Load MODEL_PATH, check it, and print its layer table (shapes, datatypes)."""
+    from qnncc.ingest import load
+
     model = load(model_path)
     _console().print(_layer_table_view(model, f"{model_path.name}: {len(model.graph.node)} nodes"))
 
@@ -342,6 +353,8 @@ def verify(build_dir: Path, data: Path, count: int | None) -> None:
 @main.command()
 def boards() -> None:
     """List the supported boards with their parts and resources."""
+    from rich.table import Table
+
     from qnncc.boards import get_board, list_boards
 
     table = Table(title="Boards")
@@ -371,7 +384,12 @@ def demo() -> None:
     streamlined model on the fast (onnxruntime) and reference (node-by-node)
     paths must agree with each other and with the original model.
     """
+    import numpy as np
+
+    from qnncc.core.pipeline import Pipeline
     from qnncc.data import demo_inputs, demo_model_path
+    from qnncc.execution import execute
+    from qnncc.ingest import load
     from qnncc.transforms import GiveReadableTensorNames, GiveUniqueNodeNames, Streamline, tidy_passes
 
     console = _console()
