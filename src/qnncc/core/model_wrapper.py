@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import ast
 import copy as _copy
-import heapq
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import networkx as nx
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -30,8 +30,6 @@ from qnncc.core.datatype import DataType
 from qnncc.core.errors import GraphError, ModelLoadError
 
 if TYPE_CHECKING:
-    import networkx as nx
-
     from qnncc.core.transformation import Transformation
 
 T = TypeVar("T")
@@ -383,8 +381,6 @@ class ModelWrapper:
             name) and whose edges carry the connecting tensor name in
             attribute ``tensor``.
         """
-        import networkx as nx  # on use: importing networkx costs ~0.3 s of every command's start-up
-
         g: nx.MultiDiGraph = nx.MultiDiGraph()
         producer: dict[str, int] = {}
         for i, node in enumerate(self.graph.node):
@@ -406,32 +402,14 @@ class ModelWrapper:
         Raises:
             GraphError: if the graph has a cycle (the message names its nodes).
         """
-        nodes = self.graph.node
-        producer: dict[str, int] = {t: i for i, node in enumerate(nodes) for t in node.output if t}
-        consumers: list[list[int]] = [[] for _ in nodes]
-        pending = [0] * len(nodes)
-        for j, node in enumerate(nodes):
-            for t in node.input:
-                if t in producer:
-                    consumers[producer[t]].append(j)
-                    pending[j] += 1
-        ready = [i for i, n in enumerate(pending) if n == 0]
-        heapq.heapify(ready)
-        order: list[int] = []
-        while ready:  # Kahn's algorithm, smallest index first (networkx' lexicographical_topological_sort)
-            i = heapq.heappop(ready)
-            order.append(i)
-            for j in consumers[i]:
-                pending[j] -= 1
-                if pending[j] == 0:
-                    heapq.heappush(ready, j)
-        if len(order) < len(nodes):
-            import networkx as nx
-
-            cycle = nx.find_cycle(self.to_networkx())
-            names = [nodes[u].name or f"{nodes[u].op_type}#{u}" for u, *_ in cycle]
-            raise GraphError(f"graph has a cycle through nodes {' -> '.join(names)}")
-        return [nodes[i] for i in order]
+        g = self.to_networkx()
+        try:
+            order = list(nx.lexicographical_topological_sort(g))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(g)
+            names = [self.graph.node[u].name or f"{self.graph.node[u].op_type}#{u}" for u, *_ in cycle]
+            raise GraphError(f"graph has a cycle through nodes {' -> '.join(names)}") from None
+        return [self.graph.node[i] for i in order]
 
     def check(self, require_shapes: bool = False) -> None:
         """Validate the model and raise one clear error for the first problem found.
