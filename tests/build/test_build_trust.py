@@ -273,3 +273,42 @@ def test_build_and_execute_take_qonnx_and_onnx_models(tmp_path: Path) -> None:
         assert result.steps["fold"] >= 0
     with pytest.raises(QnnccError, match="got int"):
         qnncc.build(3, quick(tmp_path / "x"))
+
+
+# ---------------------------------------------------------------- 8. reports
+def test_report_has_folding_io_graph_dwcs_and_a_readable_resource_plot(tmp_path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from qnncc.flow.plots import resource_figure
+
+    out = tmp_path / "b"
+    config = quick(out, to_step=None, generate_outputs=("estimate_reports", "plots", "driver"))
+    result = build(MODEL, config, show_warnings=False)
+    summary = (out / "report" / "summary.md").read_text()
+    sections = [
+        "## Warnings (1)",
+        "## Dataflow graph",
+        "## Inputs and outputs",
+        "## Performance estimate",
+        "## Folding",
+    ]
+    assert [summary.index(s) for s in sections] == sorted(summary.index(s) for s in sections)
+    assert "| MVAU_0 | 16 | 49 | block | internal_decoupled |" in summary  # PE, SIMD, ram_style, mem_mode
+    io = json.loads((out / "report" / "io.json").read_text())
+    assert (io["inputs"][0]["datatype"], io["inputs"][0]["words_per_frame"], io["inputs"][0]["elems_per_word"]) == (
+        "UINT8",
+        16,
+        49,
+    )
+    assert "| input Reshape_0_out0_pre_mul0 | UINT8 |" in summary and "| output global_out | UINT4 |" in summary
+    dwcs = json.loads((out / "report" / "stream_components.json").read_text())
+    assert dwcs and all(d["name"] in summary for d in dwcs) and "## Width converters" in summary
+    assert "Width converters and FIFOs add" in summary
+    assert (out / "report" / "dataflow_graph.png").stat().st_size > 5000
+    assert result.steps["estimate"] < 0.5  # no plotting in the step (drawn when the build finishes)
+    figures = json.loads((out / "report" / "estimate.json").read_text())
+    fig = resource_figure(figures)
+    FigureCanvasAgg(fig)
+    ax = fig.axes[0]
+    top = max(figures["utilisation_percent"].values())
+    assert top < 20 and ax.get_xlim()[1] < 2 * top and "zoomed" in ax.get_xlabel()
