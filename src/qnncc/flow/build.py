@@ -31,10 +31,8 @@ estimate JSONs, ``summary.md``/``summary.html``, PNG plots, FIFO depths),
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 import shutil
 import time
 import warnings
@@ -48,7 +46,8 @@ from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.flow.config import BuildConfig, ConfigError, load_build_config, make_build_config
-from qnncc.flow.outdir import MARKER, check_output_dir, install_output, is_build, mark, qnncc_entries
+from qnncc.flow.outdir import check_output_dir, install_output, mark
+from qnncc.flow.resume import build_options, check_resume_options, checkpoint_path, checkpoints, resume, saved_settings
 
 __all__ = [
     "BuildConfig",
@@ -62,11 +61,11 @@ __all__ = [
     "checkpoints",
     "load_build_config",
     "make_build_config",
+    "saved_settings",
     "verify_build",
 ]
 
 log = logging.getLogger("qnncc.build")
-_CHECKPOINT = re.compile(r"^(?P<index>\d\d)_(?P<step>[A-Za-z0-9_\-]+)\.onnx$")
 
 
 class BuildError(QnnccError):
@@ -170,149 +169,6 @@ class _Collect(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def checkpoints(folder: str | Path) -> dict[str, Path]:
-    """Saved intermediate models of a build folder by step name, in flow order."""
-    models = Path(folder) / "intermediate_models"
-    found = []
-    if models.is_dir():
-        for path in models.iterdir():
-            m = _CHECKPOINT.match(path.name)
-            if m:
-                found.append((int(m.group("index")), m.group("step"), path))
-    return {step: path for _, step, path in sorted(found)}
-
-
-def _checkpoint_path(folder: Path, step: str) -> Path:
-    from qnncc.flow.steps import step_names
-
-    return folder / "intermediate_models" / f"{step_names().index(step):02d}_{step}.onnx"
-
-
-def _copy_build(out: Path, tmp: Path) -> None:
-    """Copy the entries qnncc wrote in the build ``out`` (all, for a build without an entry list) to ``tmp``."""
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    ours = qnncc_entries(out)
-    tmp.mkdir(parents=True)
-    for entry in out.iterdir():
-        if entry.name == MARKER or (ours and entry.name not in ours):
-            continue
-        if entry.is_dir():
-            shutil.copytree(entry, tmp / entry.name)
-        else:
-            shutil.copy2(entry, tmp / entry.name)
-    mark(tmp)
-
-
-def _resume(out: Path, tmp: Path, first: str) -> tuple[ModelWrapper, str]:
-    """Prepare ``tmp`` from the previous build of ``out`` and load the model saved before step ``first``."""
-    from qnncc.flow.steps import clear_outputs, step_names
-
-    names = step_names()
-    source = next((d for d in (tmp, out) if checkpoints(d)), None)
-    if source is None:
-        raise QnnccError(f"cannot resume at step {first!r}: no intermediate models in {out} or {tmp}")
-    before = [(s, p) for s, p in checkpoints(source).items() if names.index(s) < names.index(first)]
-    if not before:
-        raise QnnccError(f"cannot resume at step {first!r}: {source} has no model saved before it")
-    step, path = before[-1]
-    if source != tmp:
-        _copy_build(out, tmp)
-    elif not is_build(tmp):
-        mark(tmp)
-    for s, p in checkpoints(tmp).items():
-        if names.index(s) >= names.index(first):
-            p.unlink()
-    clear_outputs(tmp, first)
-    model = ModelWrapper(str(tmp / "intermediate_models" / path.name))
-    return model, f"{source.name}/intermediate_models/{path.name} (after step {step!r})"
-
-
-#: Settings that change what a step makes, by the first step that uses them (a resume after it must keep them).
-OPTION_FIRST_STEP = {
-    "input_scale": "load",
-    "input_datatype": "load",
-    "insert_topk": "prepare_io",
-    "board": "fold",
-    "clock_ns": "fold",
-    "folding": "fold",
-    "target_fps": "fold",
-    "strict_folding": "fold",
-    "fifo_sizing": "fifo",
-    "shell": "hls",
-}
-_FLAG_NAMES = {"folding": "--folding (file contents)", "insert_topk": "insert_topk"}
-
-
-def build_options(config: BuildConfig, board: str, clock_ns: float, shell: str) -> dict[str, Any]:
-    """The settings of :data:`OPTION_FIRST_STEP` as a build uses them (JSON-ready; saved in the build state).
-
-    The folding file is recorded by the SHA-256 of its contents.
-    """
-    folding = None
-    if config.folding is not None and Path(config.folding).is_file():
-        folding = hashlib.sha256(Path(config.folding).read_bytes()).hexdigest()
-    return {
-        "input_scale": config.input_scale,
-        "input_datatype": config.input_datatype,
-        "insert_topk": config.insert_topk,
-        "board": board,
-        "clock_ns": float(clock_ns),
-        "folding": folding,
-        "target_fps": config.target_fps,
-        "strict_folding": config.strict_folding,
-        "fifo_sizing": config.fifo_sizing,
-        "shell": shell,
-    }
-
-
-def _check_resume_options(saved: dict[str, Any], now: dict[str, Any], first: str) -> None:
-    """Refuse a resume at ``first`` whose settings differ from those the saved steps before it used.
-
-    Raises:
-        QnnccError: naming each changed setting and the earliest step to resume from instead.
-    """
-    from qnncc.flow.steps import step_names
-
-    names = step_names()
-    changed = [
-        key
-        for key, step in OPTION_FIRST_STEP.items()
-        if key in saved and saved[key] != now.get(key) and names.index(step) < names.index(first)
-    ]
-    if not changed:
-        return
-    earliest = min((OPTION_FIRST_STEP[k] for k in changed), key=names.index)
-    what = ", ".join(
-        f"{_FLAG_NAMES.get(k, '--' + k.replace('_', '-'))} {_short(saved[k])} -> {_short(now.get(k))}" for k in changed
-    )
-    raise QnnccError(
-        f"--from-step {first}: settings changed since the saved build ({what}); step {earliest!r} already used "
-        f"them, so resuming would mix two builds: resume with --from-step {earliest} (or earlier), or keep the settings"
-    )
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text[:10] if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
-
-
-def saved_settings(output_dir: str | Path) -> dict[str, Any]:
-    """The settings of the previous build of ``output_dir`` (``build_config.json``), for a resume.
-
-    Returns an empty dict when there is none; ``steps``, ``from_step``,
-    ``to_step``, ``force`` and ``output_dir`` are left out.
-    """
-    out = Path(output_dir)
-    for folder in (out.with_name(out.name + ".incomplete"), out):
-        data = _read(folder / "build_config.json")
-        if isinstance(data, dict):
-            for key in ("steps", "from_step", "to_step", "force", "output_dir"):
-                data.pop(key, None)
-            return {k: v for k, v in data.items() if v is not None}
-    return {}
-
-
 def _as_model(model: Any) -> ModelWrapper | str | Path | None:
     """A model argument as qnncc takes it: also a qonnx ``ModelWrapper`` or an ``onnx.ModelProto``."""
     if model is None or isinstance(model, ModelWrapper | str | Path):
@@ -394,10 +250,10 @@ def build(
     current: ModelWrapper | None = None
     resumed_from = None
     if plan and plan[0] != "load":
-        current, resumed_from = _resume(out, tmp, plan[0])
+        current, resumed_from = resume(out, tmp, plan[0])
         saved = get_state(current).get("options")
         if isinstance(saved, dict):
-            _check_resume_options(saved, options, plan[0])
+            check_resume_options(saved, options, plan[0])
     else:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -443,7 +299,7 @@ def build(
             if config.save_intermediate_models and changes_model(step):
                 t0 = time.perf_counter()
                 set_state(current, ctx.state)
-                current.save(_checkpoint_path(tmp, step))
+                current.save(checkpoint_path(tmp, step))
                 saving += time.perf_counter() - t0
             log.info("step %s: done in %.3f s", step, steps[step])
             if observer is not None:
@@ -621,6 +477,14 @@ def verify_build(build_dir: str | Path, data: str | Path, count: int | None = No
     model = ModelWrapper(str(path))
     if len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
         raise QnnccError(f"the last saved model of {folder} ({path.name}) has no single dataflow partition")
+    from qnncc.flow.steps import get_state
+    from qnncc.flow.verify import check_compiler, check_verification_data
+
+    state = get_state(model)
+    scale = state.get("input_scale")
+    shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
+    check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
+    check_compiler()
     figures = verify_partition(model, data, folder / "verification", count=count)
     record = _read(folder / "build_log.json") or {}
     config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
