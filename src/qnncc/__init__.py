@@ -21,14 +21,13 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from qnncc.core.errors import QnnccError
+from qnncc.version import __version__
 
 if TYPE_CHECKING:
     from qnncc.build import BuildConfig, BuildResult, build
     from qnncc.core import DataType, ModelWrapper, Pipeline, Transformation
     from qnncc.execution import Executor, execute
     from qnncc.ingest import load
-
-__version__ = "0.1.0"
 
 #: Names loaded on first use, by module.
 _LAZY = {

@@ -40,6 +40,7 @@ class InsertDWC(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for consumer in list(model.graph.node):
             if not is_hw(consumer) or consumer.op_type == "StreamingDataWidthConverter":
                 continue
@@ -60,8 +61,8 @@ class InsertDWC(Transformation):
                 if a == b:
                     continue
                 self._insert(model, producer, prod, out_index, src_tensor, consumer, cons, tensor, a, b)
-                return model, True
-        return model, False
+                changed = True
+        return model, changed
 
     @staticmethod
     def _insert(

@@ -263,7 +263,7 @@ def driver_context(
             meet a HW layer, a datatype cannot be packed, or a stream's batch
             dimension is not 1.
     """
-    import qnncc
+    from qnncc.version import __version__
 
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     child, facts = _partition(wrapper)
@@ -286,7 +286,7 @@ def driver_context(
         raise CodegenError(f"partition {child.graph.name!r} needs at least one input and one output stream")
     stem = bitfile_name.rsplit(".", 1)[0] if "." in bitfile_name else bitfile_name
     meta = {
-        "qnncc_version": qnncc.__version__,
+        "qnncc_version": __version__,
         "model_name": facts["model_name"],
         "partition_name": child.graph.name,
         "partition_id": facts["partition_id"],

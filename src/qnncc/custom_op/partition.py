@@ -15,8 +15,8 @@ The one place for these ideas (the flow, the simulator, code generation and the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import onnx
@@ -24,7 +24,7 @@ from onnx import TensorProto, helper
 from typing_extensions import override
 
 from qnncc.core.datatype import DataType
-from qnncc.core.errors import UnsupportedOpError
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, CustomOp, LoweringContext
 
 if TYPE_CHECKING:
@@ -54,10 +54,6 @@ class StreamingDataflowPartition(CustomOp):
         "partition_id": AttrSpec("i", default=0),
     }
 
-    def __init__(self, node: onnx.NodeProto) -> None:
-        super().__init__(node)
-        self._runner: Any = None
-
     @property
     def graph(self) -> onnx.GraphProto:
         """The child graph."""
@@ -72,26 +68,34 @@ class StreamingDataflowPartition(CustomOp):
         model.ir_version = 8
         return model
 
-    @override
-    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        from qnncc.execution.reference import ReferenceRunner
+    def child_opsets(self, opset: int = 13) -> list[onnx.OperatorSetIdProto]:
+        """Opset imports for the child alone: ONNX ``opset`` plus version 1 of each custom domain it uses."""
+        domains = sorted({n.domain for n in self.graph.node if n.domain})
+        return [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in domains]
 
-        if self._runner is None:
-            self._runner = ReferenceRunner(self.child_model(_imports_for(self.graph)))
-        runner = self._runner
+    def run_child(
+        self, run: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]], inputs: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Run the child with ``run`` (an executor of the child model): inputs and outputs by position.
+
+        Args:
+            run: maps the child's graph inputs by name to (at least) its graph outputs by name.
+            inputs: the partition node's inputs, in order.
+        """
         feeds = {vi.name: np.asarray(x) for vi, x in zip(self.graph.input, inputs, strict=True)}
-        out = runner.run(feeds)
+        out = run(feeds)
         return [out[o.name] for o in self.graph.output]
 
     @override
-    def lower(self, ctx: LoweringContext) -> None:
-        from qnncc.core.model_wrapper import ModelWrapper
-        from qnncc.execution.lowering import lower_to_standard_onnx
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        raise ExecutionError(
+            f"{self.describe()}: a dataflow partition runs its child model through qnncc.execution, "
+            "which executes and lowers partitions itself"
+        )
 
-        child = ModelWrapper(self.child_model(_imports_for(self.graph, ctx.opset)))
-        lowered = lower_to_standard_onnx(child, prefix=f"{ctx.prefix}_p")
-        ctx.nodes.extend(lowered.graph.node)
-        ctx.initializers.extend(lowered.graph.initializer)
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        raise ExecutionError(f"{self.describe()}: partitions are lowered by qnncc.execution.lowering")
 
     @override
     def shape_compatible_node(self) -> onnx.NodeProto:
@@ -111,11 +115,6 @@ class StreamingDataflowPartition(CustomOp):
             if kv.key == "finn_datatype"
         }
         return [DataType.from_name(annotations.get(o.name, "FLOAT32")) for o in self.graph.output]
-
-
-def _imports_for(graph: onnx.GraphProto, opset: int = 13) -> list[onnx.OperatorSetIdProto]:
-    domains = sorted({n.domain for n in graph.node if n.domain})
-    return [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in domains]
 
 
 def partition_child(parent: ModelWrapper, node: onnx.NodeProto) -> ModelWrapper:

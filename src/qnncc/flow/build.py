@@ -415,8 +415,8 @@ def _finish(
     step: str | None = None,
 ) -> None:
     """Write ``build_log.json``, ``build_config.json`` and the summary of a finished or failed build."""
-    from qnncc import __version__
     from qnncc.flow.report import write_summary
+    from qnncc.version import __version__
 
     config = ctx.config.describe()
     record: dict[str, Any] = {

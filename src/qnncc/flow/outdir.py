@@ -54,7 +54,7 @@ def qnncc_entries(folder: Path) -> set[str]:
 
 def mark(folder: Path, entries: list[str] | None = None) -> None:
     """Write the marker into ``folder``; ``entries`` (default: every entry but the marker) are qnncc's."""
-    from qnncc import __version__
+    from qnncc.version import __version__
 
     names = sorted(p.name for p in folder.iterdir() if p.name != MARKER) if entries is None else sorted(entries)
     (folder / MARKER).write_text(json.dumps({"qnncc_version": __version__, "entries": names}, indent=1) + "\n")

@@ -30,6 +30,7 @@ from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.project import PASS_THROUGH_OPS, hw_partition, layer_code, partition_source, render_layer
 from qnncc.codegen.render import CodegenError, include_dir, render
+from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
@@ -37,12 +38,6 @@ from qnncc.hw.layers.base import HWLayer
 __all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir"]
 
 CXXFLAGS = ("-O2", "-std=c++14", "-w")
-
-
-def cache_dir() -> Path:
-    """Folder of cached objects and binaries: ``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``."""
-    env = os.environ.get("QNNCC_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "qnncc" / "cppsim"
 
 
 @dataclass

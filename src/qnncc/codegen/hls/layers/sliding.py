@@ -11,13 +11,13 @@ from __future__ import annotations
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
-from qnncc.codegen.hls.layers._common import LayerBuilder, new_layer_code
-from qnncc.codegen.hls.layers.vvau import vvau_code
+from qnncc.codegen.hls.layers._common import new_layer_code
 from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
-__all__ = ["BUILDERS", "fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code", "swg_buffer_rows"]
+__all__ = ["fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code"]
 
 #: ram_style -> Vitis HLS storage implementation of a line buffer (``auto`` lets the tool choose).
 RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
@@ -45,16 +45,6 @@ def _same_types(layer: HWLayer, node: onnx.NodeProto) -> str:
     if idt != odt:
         raise CodegenError(f"{node.name}: input {idt.name} and output {odt.name} datatypes must be equal")
     return cpp_datatype(idt, f"{node.name} stream")
-
-
-def swg_buffer_rows(span: int, stride: int, height: int) -> int:
-    """Image rows in the window generator's line buffer.
-
-    ``span + stride`` rows (the dilated kernel height plus one stride) let the
-    rows of the next output row stream in while the current one is emitted;
-    never more than the image has.
-    """
-    return min(span + stride, height)
 
 
 def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
@@ -133,10 +123,3 @@ def global_acc_pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLay
 
 
 #: op type -> builder for this group.
-BUILDERS: dict[str, LayerBuilder] = {
-    "ConvolutionInputGenerator": swg_code,
-    "FMPadding": fmpadding_code,
-    "StreamingMaxPool": maxpool_code,
-    "GlobalAccPool": global_acc_pool_code,
-    "VVAU": vvau_code,
-}
