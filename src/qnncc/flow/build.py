@@ -452,11 +452,15 @@ def _finish(
         log.exception("summary of the failed build")
 
 
-def verify_build(build_dir: str | Path, data: str | Path, count: int | None = None) -> dict[str, Any]:
+def verify_build(
+    build_dir: str | Path, data: str | Path, count: int | None = None, scheduler: str | None = None
+) -> dict[str, Any]:
     """C++-simulate a finished build's partition on ``data`` (``qnncc verify``).
 
     Uses the last intermediate model of ``build_dir``, writes
-    ``verification/cppsim_results.json`` and refreshes the summary.
+    ``verification/cppsim_results.json`` and refreshes the summary. The
+    compiles and simulation shards run on ``scheduler``'s Dask cluster (None:
+    ``$QNNCC_SCHEDULER``, else a local process pool).
 
     Returns:
         The figures (see :func:`qnncc.flow.verify.verify_partition`).
@@ -485,7 +489,7 @@ def verify_build(build_dir: str | Path, data: str | Path, count: int | None = No
     shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
     check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
     check_compiler()
-    figures = verify_partition(model, data, folder / "verification", count=count)
+    figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
     record = _read(folder / "build_log.json") or {}
     config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
     write_summary(

@@ -230,6 +230,9 @@ class BuildConfig(BaseModel):
         save_intermediate_models: save the model after each step (needed by ``from_step``).
         force: write into an output folder that is not empty and not a qnncc
             build (only the entries qnncc writes are replaced; see :mod:`qnncc.flow.outdir`).
+        scheduler: Dask scheduler ``tcp://HOST:PORT`` that runs the build's independent
+            jobs (per-layer C++ compiles, simulation shards); None: ``$QNNCC_SCHEDULER``,
+            else a local process pool (:func:`qnncc.jobs.get_executor`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -253,6 +256,7 @@ class BuildConfig(BaseModel):
     generate_outputs: tuple[Output, ...] = OUTPUTS
     save_intermediate_models: bool = True
     force: bool = False
+    scheduler: str | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -166,7 +166,7 @@ def saved_settings(output_dir: str | Path) -> dict[str, Any]:
     """The settings of the previous build of ``output_dir`` (``build_config.json``), for a resume.
 
     Returns an empty dict when there is none; ``steps``, ``from_step``,
-    ``to_step``, ``force`` and ``output_dir`` are left out.
+    ``to_step``, ``force``, ``output_dir`` and ``scheduler`` are left out.
     """
     from qnncc.flow.report import read_json
 
@@ -174,7 +174,7 @@ def saved_settings(output_dir: str | Path) -> dict[str, Any]:
     for folder in (out.with_name(out.name + ".incomplete"), out):
         data = read_json(folder / "build_config.json")
         if isinstance(data, dict):
-            for key in ("steps", "from_step", "to_step", "force", "output_dir"):
+            for key in ("steps", "from_step", "to_step", "force", "output_dir", "scheduler"):
                 data.pop(key, None)
             return {k: v for k, v in data.items() if v is not None}
     return {}
