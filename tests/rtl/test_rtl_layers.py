@@ -159,7 +159,8 @@ def test_residual_partition_rtl_add_and_duplicate_streams(case):
     model = residual_model(case)
     ops = {n.op_type for n in model.graph.node}
     assert {"AddStreams", "DuplicateStreams"} <= ops
-    x = random_values(np.random.default_rng(case["seed"]), DataType[case["dt"].name], (3, *model.get_tensor_shape(model.graph_input_names()[0])[1:]))
+    shape = (3, *case["vecs"][1:], case["c"])
+    x = random_values(np.random.default_rng(case["seed"]), DataType[case["idt"]], shape)
     check_partition_rtl(model, x, case["seed"] % 1000)
 
 
@@ -184,7 +185,7 @@ def test_generated_rtl_layout(tmp_path):
     chain = fold_randomly(depthwise_chain(rng), rng)
     for node in chain.get_nodes_by_op_type("VVAU"):
         chain.set_nodeattr(node, "SIMD", 1)
-    project = generate_rtl(chain, tmp_path)
+    project = generate_rtl(hw_partition(chain).transform(InsertDWC()), tmp_path)
     names = {p.name for p in project.root.iterdir()}
     assert {"VVAU_0.v", "VVAU_0_weights.dat", "VVAU_0_thresholds.dat", "qnncc_partition.v", "qnncc_vvau.v"} <= names
     top = (project.root / "qnncc_partition.v").read_text()

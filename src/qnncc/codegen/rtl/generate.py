@@ -20,6 +20,7 @@ from pathlib import Path
 
 import onnx
 
+from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
@@ -119,8 +120,10 @@ def render_rtl_layer(rtl: RtlLayer) -> dict[str, str]:
     return {f"{rtl.name}.v": text, **rtl.roms}
 
 
-def partition_top(model: ModelWrapper, layers: list[RtlLayer], name: str = PARTITION_NAME) -> tuple[str, list[Port]]:
-    """Verilog of the partition top and its ports.
+def partition_top(
+    model: ModelWrapper, layers: list[RtlLayer], name: str = PARTITION_NAME
+) -> tuple[str, list[Port], dict[str, DataType]]:
+    """Verilog of the partition top, its ports and their element datatypes (by port name).
 
     Every tensor between two HW nodes becomes one AXI-Stream wire bundle;
     pass-through nodes (Reshape, Flatten, ...) alias their output to their input.
@@ -147,6 +150,7 @@ def partition_top(model: ModelWrapper, layers: list[RtlLayer], name: str = PARTI
                 )
             table[tensor] = (rtl, port)
     ports: list[Port] = []
+    dtypes: dict[str, DataType] = {}
     signal: dict[tuple[str, str], str] = {}
     for direction, tensors, table in (
         ("in", [alias.get(t.name, t.name) for t in model.graph.input], consumers),
@@ -158,6 +162,7 @@ def partition_top(model: ModelWrapper, layers: list[RtlLayer], name: str = PARTI
             rtl, port = table[tensor]
             ports.append(Port(f"{direction}{i}_V", direction, port.width, port.elems, port.ctype, port.words, tensor))
             signal[(rtl.name, port.name)] = f"{direction}{i}_V"
+            dtypes[f"{direction}{i}_V"] = rtl.dtypes[port.name]
     streams = []
     graph_out = {p.tensor for p in ports if p.direction == "out"}
     for tensor, (src, sport) in producers.items():
@@ -179,7 +184,7 @@ def partition_top(model: ModelWrapper, layers: list[RtlLayer], name: str = PARTI
         {"module": r.name, "conns": [(p.name, signal[(r.name, p.name)]) for p in r.ports]} for r in layers
     ]
     text = render("rtl_partition.v.j2", {"name": name, "ports": ports, "streams": streams, "instances": instances})
-    return text, ports
+    return text, ports, dtypes
 
 
 def partition_layers(model: ModelWrapper) -> tuple[ModelWrapper, list[RtlLayer]]:
@@ -218,7 +223,7 @@ def generate_rtl(model: ModelWrapper, out_dir: str | Path) -> RtlProject:
     texts: dict[str, str] = {}
     for rtl in layers:
         texts.update(render_rtl_layer(rtl))
-    top, ports = partition_top(child, layers)
+    top, ports, _ = partition_top(child, layers)
     texts[f"{PARTITION_NAME}.v"] = top
     texts.update(library_files())
     root = Path(out_dir) / "rtl"

@@ -233,10 +233,6 @@ def _build(files: Mapping[str, str], top: str, ports: list[Port], cache: Path | 
     return binary, time.perf_counter() - start
 
 
-def _port_dtypes(model: ModelWrapper, ports: list[Port]) -> dict[str, DataType]:
-    return {p.name: model.get_tensor_datatype(p.tensor) for p in ports}
-
-
 def _frame_shape(model: ModelWrapper, tensor: str, port: Port) -> tuple[int, ...]:
     shape = model.get_tensor_shape(tensor)
     if shape is None:
@@ -263,10 +259,8 @@ def build_layer_rtlsim(model: ModelWrapper, node_name: str, cache: Path | None =
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
     ins, outs = rtl.inputs, rtl.outputs
-    dtypes = {p.name: layer.input_datatype(i) for i, p in enumerate(ins)}
-    dtypes.update({p.name: layer.output_datatype(i) for i, p in enumerate(outs)})
     shapes = [tuple(int(d) for d in layer.normal_output_shape(i)[1:]) for i in range(len(outs))]
-    return RtlSim(binary, ins, outs, dtypes, shapes, rtl.roms, seconds)
+    return RtlSim(binary, ins, outs, rtl.dtypes, shapes, rtl.roms, seconds)
 
 
 def build_partition_rtlsim(model: ModelWrapper, cache: Path | None = None) -> RtlSim:
@@ -285,10 +279,10 @@ def build_partition_rtlsim(model: ModelWrapper, cache: Path | None = None) -> Rt
     for rtl in layers:
         for name, text in render_rtl_layer(rtl).items():
             (files if name.endswith(".v") else roms)[name] = text
-    text, ports = partition_top(child, layers)
+    text, ports, dtypes = partition_top(child, layers)
     files["qnncc_partition.v"] = text
     binary, seconds = _build(files, "qnncc_partition", ports, cache)
     ins = [p for p in ports if p.direction == "in"]
     outs = [p for p in ports if p.direction == "out"]
     shapes = [_frame_shape(child, p.tensor, p) for p in outs]
-    return RtlSim(binary, ins, outs, _port_dtypes(child, ports), shapes, roms, seconds)
+    return RtlSim(binary, ins, outs, dtypes, shapes, roms, seconds)
