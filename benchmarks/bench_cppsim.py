@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qnncc.build import BuildConfig, build
 from qnncc.codegen import build_partition_sim, hw_partition
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.data import demo_model_path
 from qnncc.execution import execute
+from qnncc.flow.build import BuildConfig, build
 
 ROOT = Path(__file__).resolve().parent.parent
 LFC = ROOT / "tests" / "data" / "lfc_w1a1" / "LFCW1A1.onnx"

@@ -35,7 +35,7 @@ from qnncc.transforms.hw.set_fifo_depths import SetFIFODepths
 from qnncc.codegen.hls import hw_partition
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate, estimate_layers
+from qnncc.flow.estimate import estimate, estimate_layers
 from qnncc.hw.sim import build_network, simulate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ Prints, for TFC-W1A1 and LFC-W1A1 on Pynq-Z1 at 100 MHz:
 * the fewest LUTs any folding needs for 1.3x FINN's FPS (a lower bound over
   all divisor foldings, and over zero-padded foldings where PE/SIMD need not
   divide the matrix: the padded matrix costed with the same formulas);
-* wall-clock time of `qnncc.estimate` (ingest -> reports).
+* wall-clock time of `qnncc.flow.estimate` (ingest -> reports).
 
 Usage: python benchmarks/bench_folding.py
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from qnncc.boards import get_board
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate, layer_specs
+from qnncc.flow.estimate import estimate, layer_specs
 from qnncc.hw.folding_opt import RESOURCES, LayerSpec, layer_candidates, optimize_folding
 from qnncc.hw.perf import estimate_layer
 

@@ -56,7 +56,7 @@ from qnncc.data import demo_inputs, demo_model_path
     ),
     new_markdown_cell("## The model\n\n`qnncc.load` checks the file and annotates FINN/QONNX datatypes."),
     new_code_cell(
-        """from qnncc.summary import layer_table
+        """from qnncc.flow.summary import layer_table
 
 model = qnncc.load(MODEL)
 for row in layer_table(model):
@@ -82,7 +82,7 @@ print(images.shape, labels[:10])"""
         "`BuildConfig(...)` mirrors FINN's `DataflowBuildConfig`."
     ),
     new_code_cell(
-        """from qnncc.build import BuildConfig
+        """from qnncc.flow.build import BuildConfig
 
 config = BuildConfig(
     output_dir=OUT / "tfc_w1a1",
@@ -200,12 +200,12 @@ def predict(model, x):
     return out[model.graph_output_names()[0]].reshape(len(x), -1)'''
     ),
     new_markdown_cell(
-        "## The front end\n\n`qnncc.estimate.hw_pipeline` is the list of steps `qnncc estimate` and "
+        "## The front end\n\n`qnncc.flow.estimate.hw_pipeline` is the list of steps `qnncc estimate` and "
         "`qnncc build` run; here each step runs on its own."
     ),
     new_code_cell(
         """from qnncc.core import Pipeline
-from qnncc.estimate import hw_pipeline, prepare_input
+from qnncc.flow.estimate import hw_pipeline, prepare_input
 
 model, scale, dtype = prepare_input(MODEL)
 show(model, "loaded")
@@ -267,8 +267,8 @@ draw(model, "after convert_to_hw")"""
         "`to_step` stops early (no code here)."
     ),
     new_code_cell(
-        """from qnncc.build import BuildConfig, checkpoints
-from qnncc.build_steps import step_names
+        """from qnncc.flow.build import BuildConfig, checkpoints
+from qnncc.flow.steps import step_names
 
 print(" -> ".join(step_names()))
 config = BuildConfig(
@@ -291,7 +291,7 @@ for path in saved.values():
         "`insert_dwc` adds width converters between layers whose stream words differ:"
     ),
     new_code_cell(
-        """from qnncc.build_steps import child_model
+        """from qnncc.flow.steps import child_model
 
 final = ModelWrapper(str(saved["fifo"]))
 child = child_model(final)
@@ -319,7 +319,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate
+from qnncc.flow.estimate import estimate
 """
         )
     ),
@@ -330,8 +330,8 @@ print(given.summary())"""
     ),
     new_code_cell(
         """from qnncc.boards import get_board
-from qnncc.build_report import estimate_figures
-from qnncc.report_plots import layer_cycles_figure, resource_figure
+from qnncc.flow.report import estimate_figures
+from qnncc.flow.plots import layer_cycles_figure, resource_figure
 
 board = get_board("Pynq-Z1")
 figures = estimate_figures(given, board, board.default_clk_ns, target_fps=None)
@@ -346,7 +346,7 @@ display(resource_figure(figures))"""
     new_code_cell(
         """from qnncc.transforms.hw import ApplyFoldingConfig
 
-from qnncc.estimate import estimate_layers
+from qnncc.flow.estimate import estimate_layers
 
 rows = []
 for pe, simd in [(1, 8), (2, 8), (5, 8), (10, 8), (10, 16), (10, 32), (10, 64)]:

@@ -1,7 +1,7 @@
-"""Brevitas QONNX CNNs through ``qnncc.estimate``'s flow into one dataflow partition of HW layers.
+"""Brevitas QONNX CNNs through ``qnncc.flow.estimate``'s flow into one dataflow partition of HW layers.
 
 For each development model (``tests/data/brevitas_dev``) and both export
-styles: after every step of :func:`qnncc.estimate.hw_pipeline` and after
+styles: after every step of :func:`qnncc.flow.estimate.hw_pipeline` and after
 partitioning, ``qnncc.execute`` reproduces the reference predictions
 (``ref_preds.npy``, MNIST test images 5000..9999); everything up to the
 classifier head is one ``StreamingDataflowPartition`` of the expected HW
@@ -25,7 +25,7 @@ import qnncc
 from qnncc import ModelWrapper
 from qnncc.core.pipeline import Pipeline
 from qnncc.custom_op.partition import StreamingDataflowPartition
-from qnncc.estimate import EstimateResult, estimate, hw_pipeline
+from qnncc.flow.estimate import EstimateResult, estimate, hw_pipeline
 from qnncc.ingest import load
 
 MODELS = ["mlp_w2a2", "cnv3_w2a2", "dws_w4a4", "res2_w3a3"]
@@ -91,7 +91,7 @@ def flow_steps(name: str, export: str) -> Iterator[tuple[str, ModelWrapper]]:
 
 @functools.cache
 def estimated(name: str, export: str) -> EstimateResult:
-    """``qnncc.estimate`` on the model: folded HW layers in dataflow partitions (do not mutate)."""
+    """``qnncc.flow.estimate`` on the model: folded HW layers in dataflow partitions (do not mutate)."""
     return estimate(DATA / "brevitas_dev" / name / export, board="Pynq-Z1", input_scale="1/255")
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from qnncc.build import BuildConfig, build
-from qnncc.build_steps import step_names
 from qnncc.cli import main
 from qnncc.data import demo_model_path
+from qnncc.flow.build import BuildConfig, build
+from qnncc.flow.steps import step_names
 
 FOLDING = demo_model_path().parent / "tfc_w1a1_folding_config.json"
 

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from conftest import DATA
 
 from qnncc.cli import main
-from qnncc.cli_errors import EXIT_USER_ERROR
+from qnncc.cli.errors import EXIT_USER_ERROR
 from qnncc.data import demo_model_path
 
 

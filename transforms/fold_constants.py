@@ -10,7 +10,7 @@ from onnx import helper
 
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
-from qnncc.custom_op import CUSTOM_OPS, is_custom_node
+from qnncc.custom_op import custom_ops, is_custom_node
 from qnncc.execution.reference import ReferenceRunner
 
 from ._graph import has_subgraph, outer_scope_names, replace_nodes
@@ -103,7 +103,7 @@ class FoldConstants(Transformation):
         if node.op_type.startswith(("Sequence", "Optional")) or node.op_type in NON_TENSOR_OPS:
             return False
         if is_custom_node(node):
-            if node.op_type not in CUSTOM_OPS:
+            if node.op_type not in custom_ops():
                 return False
         elif node.domain not in ("", "ai.onnx"):
             return False

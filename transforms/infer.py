@@ -6,9 +6,9 @@ import onnx
 
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import DATATYPE_KEY, ModelWrapper
-from qnncc.core.shapes import infer_shapes
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op, is_custom_node
+from qnncc.custom_op.shapes import infer_shapes
 
 from ._graph import replace_nodes
 from .datatype_rules import FLOAT32, RULES
@@ -18,7 +18,7 @@ class InferShapes(Transformation):
     """Annotate the shape and element type of every tensor ONNX can infer.
 
     Mirrors FINN/QONNX ``InferShapes`` and wraps
-    :func:`qnncc.core.shapes.infer_shapes`: custom ops are replaced by
+    :func:`qnncc.custom_op.shapes.infer_shapes`: custom ops are replaced by
     shape-compatible standard nodes in a scratch copy, ``onnx.shape_inference``
     runs on it and the value infos are written back. Existing intermediate
     value infos are replaced. ONNX inference needs producers before

@@ -24,7 +24,7 @@ from qnncc.ingest import load
 # after the imports above: binds the name ``build`` to the function, not the submodule
 from qnncc.build import BuildConfig, BuildResult, build  # isort: skip
 
-__version__ = "0.1.0"
+from qnncc.version import __version__
 
 __all__ = [
     "BuildConfig",

@@ -19,8 +19,8 @@ from onnx import external_data_helper, numpy_helper
 
 from qnncc.core.errors import GraphError, ModelLoadError, UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.shapes import infer_shapes
-from qnncc.custom_op import CUSTOM_OPS, is_custom_domain, is_custom_node
+from qnncc.custom_op import custom_ops, is_custom_domain, is_custom_node
+from qnncc.custom_op.shapes import infer_shapes
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _reject_unsupported_ops(proto: onnx.ModelProto) -> None:
     for i, node in enumerate(proto.graph.node):
         name = node.name or f"#{i}"
         if is_custom_domain(node.domain):
-            if node.op_type not in CUSTOM_OPS:
+            if node.op_type not in custom_ops():
                 bad[f"{node.domain}.{node.op_type}"].append(name)
         elif node.domain not in ("", "ai.onnx") or not onnx.defs.has(node.op_type, node.domain):
             key = f"{node.domain}.{node.op_type}" if node.domain else node.op_type

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 import qnncc
-from qnncc.build import BuildConfig, build
 from qnncc.data import demo_model_path
+from qnncc.flow.build import BuildConfig, build
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

@@ -107,7 +107,7 @@ def test_bad_options_are_one_line(tmp_path, args, needle):
 
 
 def test_internal_error_is_one_line_and_debug_shows_the_traceback(tmp_path, monkeypatch):
-    from qnncc import build_steps
+    from qnncc.flow import steps as build_steps
 
     def broken(ctx, model):
         raise KeyError("boom")
@@ -167,6 +167,6 @@ def test_verify_reports_a_mismatch_with_status_1(tmp_path, demo_npz, monkeypatch
     def differs(*args, **kwargs):
         return {"images": 4, "bit_exact": False, "mismatching_images": 1, "compile_seconds": 0, "simulation_seconds": 0}
 
-    monkeypatch.setattr("qnncc.build_verify.verify_partition", differs)
+    monkeypatch.setattr("qnncc.flow.verify.verify_partition", differs)
     code, out = run("verify", str(out_dir), "--data", str(demo_npz))
     assert code == 1 and "verification failed: 1 of 4 images differ" in out

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import qnncc
-from qnncc.build import BuildConfig, BuildError, build, checkpoints
-from qnncc.build_config import ConfigError, load_build_config, make_build_config
-from qnncc.build_steps import changes_model, get_state, step_names
 from qnncc.core import ModelWrapper, QnnccError
 from qnncc.data import demo_inputs, demo_model_path
-from qnncc.estimate import hw_pipeline
+from qnncc.flow.build import BuildConfig, BuildError, build, checkpoints
+from qnncc.flow.config import ConfigError, load_build_config, make_build_config
+from qnncc.flow.estimate import hw_pipeline
+from qnncc.flow.steps import changes_model, get_state, step_names
 
 MODEL = demo_model_path()
 FOLDING = MODEL.parent / "tfc_w1a1_folding_config.json"
@@ -88,7 +88,7 @@ def test_resume_gives_identical_outputs(full_build, demo_npz, tmp_path, step):
 
 
 def test_failed_step_leaves_incomplete_folder_that_resumes(tmp_path, monkeypatch):
-    from qnncc import build_steps
+    from qnncc.flow import steps as build_steps
 
     def broken(ctx, model):
         raise RuntimeError("simulated crash in code generation")

@@ -26,8 +26,8 @@ from qnncc.transforms.hw import InsertDWC
 
 import qnncc
 from qnncc import DataType, ModelWrapper
-from qnncc.codegen.cppsim import build_layer_sim, build_partition_sim
 from qnncc.codegen.hls import hw_partition, layer_code, render_layer
+from qnncc.codegen.hls.cppsim import build_layer_sim, build_partition_sim
 from qnncc.codegen.render import CodegenError
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers import HW_DOMAIN, HWLayer

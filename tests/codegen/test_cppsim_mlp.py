@@ -22,11 +22,11 @@ from qnncc.transforms.hw import InsertDWC
 
 import qnncc
 from qnncc import DataType, ModelWrapper
-from qnncc.codegen.cppsim import build_layer_sim, build_partition_sim
 from qnncc.codegen.hls import generate_hls, hw_partition
+from qnncc.codegen.hls.cppsim import build_layer_sim, build_partition_sim
 from qnncc.codegen.render import CodegenError
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate
+from qnncc.flow.estimate import estimate
 from qnncc.hw.layers import HW_DOMAIN
 from qnncc.hw.layers.base import divisors
 

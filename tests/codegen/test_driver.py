@@ -21,10 +21,10 @@ from qnncc.codegen.packing import pack_words, unpack_words
 from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import HW_DOMAIN
 from qnncc.data import demo_folding_config, demo_inputs, demo_model_path
-from qnncc.estimate import estimate
 from qnncc.execution import Executor
-from qnncc.hw.layers.base import HW_DOMAIN
+from qnncc.flow.estimate import estimate
 
 DATA = Path(__file__).parents[1] / "data"
 _counter = itertools.count()

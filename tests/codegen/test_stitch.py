@@ -11,17 +11,11 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from qnncc.transforms.hw import InsertDWC
+from vivado_stub.check import check_stitch_tcl
 
 from qnncc import ModelWrapper
 from qnncc.codegen.render import CodegenError
-from qnncc.codegen.stitch import (
-    ip_catalog,
-    render_build_tcl,
-    render_stitch_tcl,
-    render_vivado_makefile,
-    write_stitch,
-)
-from qnncc.codegen.stitch_plan import (
+from qnncc.codegen.vivado.plan import (
     Cell,
     Connection,
     ExternalStream,
@@ -30,12 +24,18 @@ from qnncc.codegen.stitch_plan import (
     hls_vlnv,
     stitch_plan,
 )
-from qnncc.codegen.stitch_shell import TlastSpec, dma_stream_width, tlast_specs
-from qnncc.codegen.tclcheck import check_stitch_tcl
-from qnncc.codegen.tlast import write_tlast_ips
+from qnncc.codegen.vivado.shell import TlastSpec, dma_stream_width, tlast_specs
+from qnncc.codegen.vivado.stitch import (
+    ip_catalog,
+    render_build_tcl,
+    render_stitch_tcl,
+    render_vivado_makefile,
+    write_stitch,
+)
+from qnncc.codegen.vivado.tlast import write_tlast_ips
 from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate
+from qnncc.flow.estimate import estimate
 from qnncc.hw.layers import HW_DOMAIN
 
 FOLDING = Path(__file__).parents[2] / "src" / "qnncc" / "data" / "tfc_w1a1_folding_config.json"

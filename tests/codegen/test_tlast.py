@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qnncc.codegen.ap_types import ap_types_dir
+from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.render import CodegenError, include_dir
-from qnncc.codegen.tlast import tlast_sources
+from qnncc.codegen.vivado.tlast import tlast_sources
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 

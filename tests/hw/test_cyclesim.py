@@ -31,7 +31,7 @@ import qnncc
 from qnncc import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate_layers
+from qnncc.flow.estimate import estimate_layers
 from qnncc.hw.layers import HW_DOMAIN, HWLayer
 from qnncc.hw.sim import (
     UNBOUNDED,
@@ -95,7 +95,7 @@ def residual_cnn(h: int = 8, c: int = 4, simd: int = 4) -> ModelWrapper:
 @pytest.fixture(scope="module")
 def tfc() -> tuple[ModelWrapper, int]:
     from qnncc.codegen.hls import hw_partition
-    from qnncc.estimate import estimate
+    from qnncc.flow.estimate import estimate
 
     folding = json.loads((demo_model_path().parent / "tfc_w1a1_folding_config.json").read_text())
     r = estimate(demo_model_path(), board="Pynq-Z1", folding=folding)
@@ -105,7 +105,7 @@ def tfc() -> tuple[ModelWrapper, int]:
 @pytest.fixture(scope="module")
 def lfc() -> tuple[ModelWrapper, int]:
     from qnncc.codegen.hls import hw_partition
-    from qnncc.estimate import estimate
+    from qnncc.flow.estimate import estimate
 
     r = estimate(LFC, board="Pynq-Z1", input_scale="1/255")
     return hw_partition(r.model).transform(InsertDWC()), r.partition.interval_cycles
@@ -317,7 +317,7 @@ def _expected_events(node: Any, write_first: bool) -> str:
 @needs_cxx
 def test_patterns_replay_the_hls_templates(tmp_path: Path) -> None:
     """Each template, compiled with a logging hls::stream, reads and writes in the pattern's order."""
-    from qnncc.codegen.ap_types import ap_types_dir
+    from qnncc.codegen.hls.ap_types import ap_types_dir
     from qnncc.codegen.render import include_dir
 
     (tmp_path / "hls_stream.h").write_text(_LOG_STREAM)
@@ -498,7 +498,7 @@ def test_sizing_times(tfc):
     from test_cnn_flow import build_cnn
 
     from qnncc.codegen.hls import hw_partition
-    from qnncc.estimate import estimate
+    from qnncc.flow.estimate import estimate
 
     simulate(build_network(tfc[0]), frames=2)  # compile (or load) the engine outside the timing
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""qnncc.estimate and `qnncc estimate`: FINN reference figures, optimiser, reports, over-budget handling."""
+"""qnncc.flow.estimate and `qnncc estimate`: FINN reference figures, optimiser, reports, over-budget handling."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import DATA
 
 from qnncc.cli import EXIT_OVER_BUDGET, main
 from qnncc.data import demo_model_path
-from qnncc.estimate import estimate
+from qnncc.flow.estimate import estimate
 
 SEED_FOLDING = {
     "Thresholding_0": {"PE": 49},

@@ -25,7 +25,7 @@ def int8(golden_models):
 def test_hw_layers_predict_like_the_qonnx_model(int8):
     from qnncc.transforms.hw import is_hw_node
 
-    from qnncc.estimate import detect_input_scale, hw_pipeline
+    from qnncc.flow.estimate import detect_input_scale, hw_pipeline
 
     q, _ = int8
     assert detect_input_scale(q) == (1.0, "UINT8")  # the input quantizer takes raw pixels as UINT8
@@ -41,7 +41,7 @@ def test_hw_layers_predict_like_the_qonnx_model(int8):
 
 
 def test_sparsity_reaches_the_perf_model(int8):
-    from qnncc.estimate import estimate
+    from qnncc.flow.estimate import estimate
 
     q, calib = int8
     annotated = q.copy().transform(SparsityAnnotate(calib.images[:200]))

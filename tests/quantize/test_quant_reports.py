@@ -22,9 +22,9 @@ from qnncc.analysis import (
     rle_encode,
     sparsity_report,
 )
-from qnncc.cli_errors import EXIT_USER_ERROR
+from qnncc.cli.errors import EXIT_USER_ERROR
+from qnncc.cli.quantize import quantize_command
 from qnncc.core.errors import QnnccError
-from qnncc.quantize_cli import quantize_command
 
 MODEL = DATA / "mnist_conv" / "model.onnx"
 NPZ = DATA / "mnist_test.npz"

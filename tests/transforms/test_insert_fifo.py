@@ -14,7 +14,7 @@ from qnncc.transforms.hw.insert_fifo import InsertFIFO, fifo_style
 
 import qnncc
 from qnncc import DataType, ModelWrapper
-from qnncc.codegen.cppsim import build_partition_sim
+from qnncc.codegen.hls.cppsim import build_partition_sim
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers import HW_DOMAIN, HWLayer

@@ -2,7 +2,7 @@
 
 Graphs come from :func:`qnn_graphs.residual_cnn_specs` (Brevitas-style
 residual blocks with shared-scale quantizers before the ``Add``). The flow is
-``qnncc.estimate``'s (:func:`qnncc.estimate.hw_pipeline`) with the input
+``qnncc.flow.estimate``'s (:func:`qnncc.flow.estimate.hw_pipeline`) with the input
 scaling of the 8-bit input quantizer, replayed one pass at a time:
 ``Streamline`` as its rounds of :func:`streamline_passes`, ``ConvertToNHWC``
 as its rounds of channels-last passes, the HW conversions one by one, then
@@ -32,8 +32,8 @@ from qnncc.transforms.streamline import Streamline, streamline_passes
 from qnncc.transforms.streamline.residual import MoveSharedScalePastAdd
 
 from qnncc import ModelWrapper, Transformation
-from qnncc.estimate import detect_input_scale, hw_pipeline
 from qnncc.execution import Executor
+from qnncc.flow.estimate import detect_input_scale, hw_pipeline
 
 #: Random graphs per CI run (``make test``), and under the ``slow`` marker.
 EXAMPLES = 25

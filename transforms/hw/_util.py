@@ -12,7 +12,7 @@ from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.hw.layers import HW_DOMAIN
+from qnncc.custom_op.partition import HW_DOMAIN
 
 from ..lower._util import SPARSITY_KEY
 
@@ -39,11 +39,6 @@ def ensure_hw_domain(model: ModelWrapper) -> None:
     """Add the opset import of the HW layer domain if missing."""
     if not any(imp.domain == HW_DOMAIN for imp in model.model.opset_import):
         model.model.opset_import.add(domain=HW_DOMAIN, version=1)
-
-
-def is_hw(node: onnx.NodeProto) -> bool:
-    """Whether ``node`` is a streaming HW layer (qnncc's or FINN's domain)."""
-    return node.domain == HW_DOMAIN or node.domain.startswith("finn.custom_op.fpgadataflow")
 
 
 def tensor_sparsity(model: ModelWrapper, name: str) -> dict[str, Any] | None:

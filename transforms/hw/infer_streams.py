@@ -17,9 +17,10 @@ from qnncc.core.datatype import DataType
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
+from qnncc.custom_op.partition import is_hw
 
 from .._graph import drop_tensor_metadata
-from ._util import ensure_hw_domain, hw_node, is_hw, new_tensor
+from ._util import ensure_hw_domain, hw_node, new_tensor
 from .infer_mlp import _replace
 
 

@@ -9,14 +9,15 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw
 from qnncc.hw.layers.base import HWLayer
 
-from ._util import hw_node, is_hw, new_tensor, unique_node_name
+from ._util import hw_node, new_tensor, unique_node_name
 
 __all__ = ["InsertDWC", "STREAM_PASS_THROUGH"]
 
 #: Standard ops that leave a stream's element order unchanged (looked through).
-STREAM_PASS_THROUGH = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+STREAM_PASS_THROUGH = STREAM_PASS_THROUGH_OPS
 
 
 def _stream_index(model: ModelWrapper, node: onnx.NodeProto, tensor: str) -> int:
@@ -39,6 +40,7 @@ class InsertDWC(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for consumer in list(model.graph.node):
             if not is_hw(consumer) or consumer.op_type == "StreamingDataWidthConverter":
                 continue
@@ -59,8 +61,8 @@ class InsertDWC(Transformation):
                 if a == b:
                     continue
                 self._insert(model, producer, prod, out_index, src_tensor, consumer, cons, tensor, a, b)
-                return model, True
-        return model, False
+                changed = True
+        return model, changed
 
     @staticmethod
     def _insert(

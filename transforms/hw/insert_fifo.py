@@ -13,45 +13,13 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.streamingfifo import MAX_LUT_BITS, MAX_SRL_DEPTH, fifo_style
 
-from ._util import ensure_hw_domain, hw_node, is_hw, new_tensor, unique_node_name
+from ._util import ensure_hw_domain, hw_node, new_tensor, unique_node_name
 
 __all__ = ["InsertFIFO", "fifo_style"]
-
-#: Standard ops that leave a stream's element order unchanged (looked through, as in InsertDWC).
-STREAM_PASS_THROUGH = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
-
-#: Deepest FIFO built from shift registers (FINN's ``max_qsrl_depth``).
-MAX_SRL_DEPTH = 256
-#: Largest FIFO (depth x width bits) kept in LUTs: half a RAMB18 (18 Kbit), about 288 SRL32/LUTRAM LUTs.
-MAX_LUT_BITS = 9216
-
-
-def fifo_style(
-    depth: int, width: int, max_srl_depth: int = MAX_SRL_DEPTH, max_lut_bits: int = MAX_LUT_BITS
-) -> tuple[str, str]:
-    """``(impl_style, ram_style)`` of a FIFO of ``depth`` words of ``width`` bits.
-
-    The rule, on the storage ``bits = depth * width``:
-
-    * ``bits <= max_lut_bits`` and ``depth <= max_srl_depth``: ``("rtl",
-      "distributed")``, a shift-register FIFO (finn-rtllib ``Q_srl``, SRL32
-      LUTs; the stitched ``axis_data_fifo`` gets LUT memory);
-    * ``bits <= max_lut_bits`` but deeper: ``("vivado", "distributed")``,
-      LUTRAM (a narrow deep FIFO fills a fraction of a BRAM);
-    * larger: ``("vivado", "block")``, block RAM.
-
-    Args:
-        depth: capacity in words.
-        width: bits per word.
-        max_srl_depth: deepest shift-register FIFO.
-        max_lut_bits: largest storage kept in LUTs.
-    """
-    bits = depth * width
-    if bits <= max_lut_bits:
-        return ("rtl", "distributed") if depth <= max_srl_depth else ("vivado", "distributed")
-    return "vivado", "block"
 
 
 @dataclass(frozen=True)
@@ -144,7 +112,7 @@ class InsertFIFO(Transformation):
         """HW nodes reading ``tensor`` (through shape-only ops) with the stream input index they read it at."""
         found = []
         for node in model.find_consumers(tensor):
-            if node.op_type in STREAM_PASS_THROUGH and node.domain in ("", "ai.onnx"):
+            if node.op_type in STREAM_PASS_THROUGH_OPS and node.domain in ("", "ai.onnx"):
                 found += self._hw_readers(model, node.output[0])
             elif is_hw(node):
                 streams = _stream_inputs(model, node)

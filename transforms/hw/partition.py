@@ -22,19 +22,13 @@ from typing_extensions import override
 from qnncc.core.errors import TransformationError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
-from qnncc.custom_op.partition import PARTITION_DOMAIN
-from qnncc.hw.layers import HW_DOMAIN
+from qnncc.custom_op.partition import PARTITION_DOMAIN, STREAM_PASS_THROUGH_OPS, is_hw
 
 log = logging.getLogger(__name__)
 
 
-def is_hw_node(node: onnx.NodeProto) -> bool:
-    """Whether ``node`` is a streaming HW layer."""
-    return node.domain == HW_DOMAIN or node.domain.startswith("finn.custom_op.fpgadataflow")
-
-
-#: Ops that only reinterpret a stream's shape; between two HW layers they join the partition.
-SHAPE_ONLY_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+#: Whether a node is a streaming HW layer (the partition module's :func:`is_hw`, under its old name).
+is_hw_node = is_hw
 
 
 def _stream_reshapes(model: ModelWrapper) -> set[int]:
@@ -56,7 +50,7 @@ def _stream_reshapes(model: ModelWrapper) -> set[int]:
     candidates = {
         i
         for i, n in enumerate(nodes)
-        if n.op_type in SHAPE_ONLY_OPS and n.domain in ("", "ai.onnx") and n.output[0] not in outputs
+        if n.op_type in STREAM_PASS_THROUGH_OPS and n.domain in ("", "ai.onnx") and n.output[0] not in outputs
     }
 
     def fed_by_hw(i: int, seen: frozenset[int] = frozenset()) -> bool:

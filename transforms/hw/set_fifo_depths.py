@@ -14,11 +14,11 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.partition import partition_child
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.streamingfifo import MAX_LUT_BITS, MAX_SRL_DEPTH, fifo_style
 from qnncc.hw.sim.fifo_sizing import FIFOSizing, size_fifos
 from qnncc.hw.sim.network import DEFAULT_STREAM_DEPTH, Network, SimStream, build_network
 
 from ._util import ensure_hw_domain, hw_node, new_tensor, unique_node_name
-from .insert_fifo import MAX_LUT_BITS, MAX_SRL_DEPTH, fifo_style
 
 __all__ = ["SetFIFODepths"]
 

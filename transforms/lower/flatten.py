@@ -55,6 +55,7 @@ class AbsorbTransposeIntoFlatten(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for tr in model.get_nodes_by_op_type("Transpose"):
             if not is_transpose(model, tr, NHWC_TO_NCHW):
                 continue
@@ -76,8 +77,8 @@ class AbsorbTransposeIntoFlatten(Transformation):
             matmul.input[1] = name
             flat.input[0] = tr.input[0]
             model.remove_node(tr)
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class TransposeToReshape(Transformation):
@@ -89,6 +90,7 @@ class TransposeToReshape(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for tr in model.get_nodes_by_op_type("Transpose"):
             shape = model.get_tensor_shape(tr.input[0])
             perm = transpose_perm(model, tr)
@@ -108,8 +110,8 @@ class TransposeToReshape(Transformation):
                     "Reshape", [tr.input[0], name], [tr.output[0]], name=f"{tr.name or 'Transpose'}_reshape"
                 ),
             )
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 #: Ops that keep the row-major element order and only change the shape.
@@ -130,6 +132,7 @@ class CollapseConsecutiveReshapes(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for second in list(model.graph.node):
             if second.op_type not in RESHAPES or second.domain not in ("", "ai.onnx"):
                 continue
@@ -152,8 +155,8 @@ class CollapseConsecutiveReshapes(Transformation):
             model.graph.node.insert(idx, reshape)
             model.remove_node(first)
             drop_tensor_metadata(model, first.output[0])
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 def channels_last_passes() -> list[Transformation]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing_extensions import override
 
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.shapes import infer_shapes
 from qnncc.core.transformation import Transformation
+from qnncc.custom_op.shapes import infer_shapes
 
 from .act_to_thresholds import ConvertQuantActToMultiThreshold
 from .fold_weights import FoldQuantWeights

@@ -41,14 +41,15 @@ class ConvertQuantActToMultiThreshold(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for node in list(model.graph.node):
             if node.op_type not in ("Quant", "BipolarQuant") or model.is_constant(node.input[0]):
                 continue
             if model.find_producer(node.input[0]) is None and node.input[0] not in model.graph_input_names():
                 continue
             _convert(model, node)
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 def _constants(model: ModelWrapper, node: onnx.NodeProto) -> list[np.ndarray]:

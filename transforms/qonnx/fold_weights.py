@@ -45,6 +45,7 @@ class FoldQuantWeights(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for tr in model.get_nodes_by_op_type("Transpose"):
             producer = model.find_producer(tr.input[0])
             perm = model.get_nodeattr(tr, "perm", [1, 0])
@@ -52,7 +53,7 @@ class FoldQuantWeights(Transformation):
                 continue
             if transpose_constant_path(model, tr.input[0]):
                 bypass(model, tr, tr.input[0])
-                return model, True
+                changed = True
         for node in list(model.graph.node):
             if node.op_type not in QUANTIZERS or not node.input:
                 continue
@@ -60,8 +61,8 @@ class FoldQuantWeights(Transformation):
             if any(v is None for v in values):
                 continue
             _fold(model, node, [v for v in values if v is not None])
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 def _integer_weights(

@@ -27,11 +27,12 @@ class GemmToMatMul(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for node in list(model.graph.node):
             if node.op_type == "Gemm":
                 _rewrite(model, node)
-                return model, True
-        return model, False
+                changed = True
+        return model, changed
 
 
 def _attr(model: ModelWrapper, node: onnx.NodeProto, name: str, default: float) -> float:

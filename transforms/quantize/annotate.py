@@ -29,8 +29,8 @@ from typing_extensions import override
 
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.shapes import infer_shapes
 from qnncc.core.transformation import Transformation
+from qnncc.custom_op.shapes import infer_shapes
 
 from .calibrate import DEFAULT_BATCH, CalibrationData, RangeStats, as_batches, collect_ranges
 from .formats import QuantFormat, QuantParams, get_format, params_for_range

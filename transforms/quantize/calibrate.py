@@ -15,7 +15,7 @@ from onnx import helper
 
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.shapes import infer_shapes
+from qnncc.custom_op.shapes import infer_shapes
 from qnncc.execution import Executor
 
 __all__ = [

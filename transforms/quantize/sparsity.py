@@ -42,9 +42,9 @@ from typing_extensions import override
 
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.shapes import infer_shapes
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op, is_custom_node
+from qnncc.custom_op.shapes import infer_shapes
 from qnncc.hw.perf import SparsityHint, sparse_window_cycles
 
 from ..lower.conv import explicit_pads

@@ -69,11 +69,12 @@ class AbsorbAddIntoMultiThreshold(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for add, mt, source, bias, thr in _absorbable(model, "Add"):
             new = _search(thr, lambda v, c, t, b=bias: (v + b[c]).astype(np.float32) >= t)
             _retarget(model, add, mt, source, new)
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class AbsorbMulIntoMultiThreshold(Transformation):
@@ -89,6 +90,7 @@ class AbsorbMulIntoMultiThreshold(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for mul, mt, source, factor, thr in _absorbable(model, "Mul"):
             if bool(np.all(factor > 0)):
                 new = _search(thr, lambda v, c, t, a=factor: (v * a[c]).astype(np.float32) >= t)
@@ -101,8 +103,8 @@ class AbsorbMulIntoMultiThreshold(Transformation):
             else:
                 continue
             _retarget(model, mul, mt, source, new)
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class AbsorbSignBiasIntoMultiThreshold(Transformation):
@@ -115,6 +117,7 @@ class AbsorbSignBiasIntoMultiThreshold(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for mt in model.get_nodes_by_op_type("MultiThreshold"):
             add = sole_consumer(model, mt.output[0])
             if add is None or add.op_type != "Add":
@@ -137,8 +140,8 @@ class AbsorbSignBiasIntoMultiThreshold(Transformation):
             out = add.output[0]
             model.remove_node(add)
             mt.output[0] = out
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class FactorOutMulSignMagnitude(Transformation):
@@ -152,6 +155,7 @@ class FactorOutMulSignMagnitude(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for mul in model.get_nodes_by_op_type("Mul"):
             operand = const_operand(model, mul)
             if operand is None:
@@ -173,8 +177,8 @@ class FactorOutMulSignMagnitude(Transformation):
             model.graph.node.insert(
                 idx + 1, onnx.helper.make_node("Mul", [mid, mag_name], [out], name=f"{mul.name}_magnitude")
             )
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 def _after_weights(model: ModelWrapper, tensor: str) -> bool:
@@ -189,6 +193,7 @@ def _after_weights(model: ModelWrapper, tensor: str) -> bool:
 
 
 def _absorb_1bit(model: ModelWrapper, op_type: str) -> bool:
+    changed = False
     for node in model.get_nodes_by_op_type(op_type):
         weights = model.get_initializer(node.input[1])
         mul = sole_consumer(model, node.output[0])
@@ -224,8 +229,8 @@ def _absorb_1bit(model: ModelWrapper, op_type: str) -> bool:
         out = mul.output[0]
         model.remove_node(mul)
         node.output[0] = out
-        return True
-    return False
+        changed = True
+    return changed
 
 
 class Absorb1BitMulIntoMatMul(Transformation):
@@ -277,6 +282,7 @@ class AbsorbNegativeScaleIntoWeights(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for mt in model.get_nodes_by_op_type("MultiThreshold"):
             scale = float(model.get_nodeattr(mt, "out_scale", 1.0))
             thr = model.get_initializer(mt.input[1])
@@ -310,8 +316,8 @@ class AbsorbNegativeScaleIntoWeights(Transformation):
             model.set_nodeattr(mt, "out_scale", -scale)
             model.set_nodeattr(mt, "out_bias", out_bias + scale * thr.shape[1])
             model.set_tensor_datatype(mt.input[0], None)  # re-derived from the negated weights
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class RoundAndClipThresholds(Transformation):

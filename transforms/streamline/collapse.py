@@ -148,27 +148,39 @@ class RewriteContext:
 
 
 class LocalRewrite(Transformation):
-    """Base of the streamline rewrites: find one match, rewrite it, infer shapes.
+    """Base of the streamline rewrites: rewrite every match in one round, then infer shapes once.
 
-    Subclasses implement :meth:`rewrite`. Each rewrite removes or moves a
-    linear node towards the graph outputs, so the fixpoint is reached; the
-    bound is raised above the default because every round does one rewrite.
+    Subclasses implement :meth:`rewrite`. A round walks the nodes in graph order; after a
+    rewrite the indexes are rebuilt and the walk goes on from the same position (the rewritten
+    node's place now holds what followed it, or the moved node), so a graph with hundreds of
+    matches takes one or two rounds, not one round per match. Each rewrite removes or moves a
+    linear node towards the graph outputs, so the fixpoint is reached; a round stops after
+    :func:`round_budget` rewrites (then the next round goes on), which bounds a round even for
+    a pair of rewrites that would undo each other. Candidates whose tensors lack shapes (e.g.
+    made by an earlier rewrite of the round) are left for the next round, after shape inference.
     """
-
-    max_iterations: ClassVar[int] = 1000
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for attempt in range(2):
             ctx = RewriteContext(model)
-            for node in ctx.nodes:
-                if self.rewrite(ctx, node):
-                    InferShapes().apply(model)
-                    return model, True
-            if attempt or not ctx.missing_shapes:
-                break
-            InferShapes().apply(model)  # a candidate lacked shapes: infer once, look again
-        return model, False
+            missing = False
+            budget = round_budget(len(ctx.nodes))
+            idx = 0
+            while idx < len(ctx.nodes) and budget > 0:
+                if self.rewrite(ctx, ctx.nodes[idx]):
+                    changed, budget = True, budget - 1
+                    missing = missing or ctx.missing_shapes
+                    ctx = RewriteContext(model)  # indexes are stale after a rewrite
+                else:
+                    idx += 1
+            missing = missing or ctx.missing_shapes
+            if changed or missing:
+                InferShapes().apply(model)
+            if changed or attempt or not missing:
+                break  # (a candidate lacked shapes and nothing changed: infer once, look again)
+        return model, changed
 
     @abstractmethod
     def rewrite(self, ctx: RewriteContext, node: onnx.NodeProto) -> bool:
@@ -177,6 +189,11 @@ class LocalRewrite(Transformation):
         Returns:
             Whether the model was changed (then the context is stale).
         """
+
+
+def round_budget(nodes: int) -> int:
+    """Rewrites one round of a :class:`LocalRewrite` may make on a graph of ``nodes`` nodes."""
+    return 4 * nodes + 16
 
 
 def move_after(model: ModelWrapper, node: onnx.NodeProto, anchor: onnx.NodeProto) -> None:

@@ -31,12 +31,13 @@ class ConvertSubToAdd(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for node in model.get_nodes_by_op_type("Sub"):
             c = model.get_initializer(node.input[1])
             if c is not None and model.get_initializer(node.input[0]) is None:
                 _replace_const(model, node, 1, -c, "Add")
-                return model, True
-        return model, False
+                changed = True
+        return model, changed
 
 
 class ConvertDivToMul(Transformation):
@@ -48,12 +49,13 @@ class ConvertDivToMul(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for node in model.get_nodes_by_op_type("Div"):
             c = model.get_initializer(node.input[1])
             if c is not None and model.get_initializer(node.input[0]) is None and bool(np.all(c != 0)):
                 _replace_const(model, node, 1, (np.float32(1) / c.astype(np.float32)), "Mul")
-                return model, True
-        return model, False
+                changed = True
+        return model, changed
 
 
 class BatchNormToAffine(Transformation):
@@ -67,6 +69,7 @@ class BatchNormToAffine(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for bn in model.get_nodes_by_op_type("BatchNormalization"):
             params = [v for t in bn.input[1:5] if (v := model.get_initializer(t)) is not None]
             shape = model.get_tensor_shape(bn.input[0])
@@ -104,8 +107,8 @@ class BatchNormToAffine(Transformation):
             base = bn.name or "BatchNorm"
             model.graph.node.insert(idx, helper.make_node("Mul", [source, a_name], [mid], name=f"{base}_mul"))
             model.graph.node.insert(idx + 1, helper.make_node("Add", [mid, b_name], [out], name=f"{base}_add"))
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class ConvertSignToThres(Transformation):
@@ -125,6 +128,7 @@ class ConvertSignToThres(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for node in model.get_nodes_by_op_type("Sign"):
             thr_name = model.make_new_name(f"{node.name or 'Sign'}_thresholds")
             if self.zero_as_one:
@@ -149,8 +153,8 @@ class ConvertSignToThres(Transformation):
             model.set_tensor_datatype(node.output[0], dt)
             if not any(imp.domain == FINN_DOMAIN for imp in model.model.opset_import):
                 model.model.opset_import.add(domain=FINN_DOMAIN, version=1)
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class MergeEqualThresholds(Transformation):
@@ -162,6 +166,7 @@ class MergeEqualThresholds(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for mt in model.get_nodes_by_op_type("MultiThreshold"):
             thr = model.get_initializer(mt.input[1])
             if thr is None or thr.shape[1] != 2 or not np.array_equal(thr[:, 0], thr[:, 1]):
@@ -176,5 +181,5 @@ class MergeEqualThresholds(Transformation):
             if (bias, 2 * scale) == (-1.0, 2.0):
                 model.set_nodeattr(mt, "out_dtype", "BIPOLAR")
             model.set_tensor_datatype(mt.output[0], None)
-            return model, True
-        return model, False
+            changed = True
+        return model, changed

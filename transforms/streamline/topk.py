@@ -61,6 +61,7 @@ class AbsorbScalarMulAddIntoTopK(Transformation):
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
         for topk in model.get_nodes_by_op_type("TopK"):
             values_used = bool(topk.output[0]) and (
                 topk.output[0] in model.graph_output_names() or bool(model.find_consumers(topk.output[0]))
@@ -87,8 +88,8 @@ class AbsorbScalarMulAddIntoTopK(Transformation):
             if not bool(np.all(np.diff(mapped.astype(np.float32)) > 0)):
                 continue  # two logits would merge into a tie
             bypass(model, producer, operand[0])
-            return model, True
-        return model, False
+            changed = True
+        return model, changed
 
 
 class InsertTopK(Transformation):

@@ -1,6 +1,6 @@
 """From a quantized QONNX model to HW layers: C++-simulation check and sparsity-aware cycle estimates.
 
-:func:`verify_cppsim` compiles the model with :func:`qnncc.estimate.estimate`
+:func:`verify_cppsim` compiles the model with :func:`qnncc.flow.estimate.estimate`
 (streamline, HW layers, folding, dataflow partitions), builds the C++
 simulation of every dataflow partition (:func:`qnncc.codegen.build_partition_sim`)
 and runs the images end to end: partitions in cppsim, the nodes left in
@@ -138,7 +138,7 @@ def verify_cppsim(
         QnnccError: if the model cannot be compiled or simulated (the message names the step).
     """
     from qnncc.codegen import build_partition_sim
-    from qnncc.estimate import detect_input_scale, estimate, parse_scale
+    from qnncc.flow.estimate import detect_input_scale, estimate, parse_scale
 
     result = estimate(qmodel, board=board, folding=folding, input_scale=input_scale)
     hw = result.model
@@ -195,7 +195,7 @@ def sparse_cycle_table(model: ModelWrapper, include_weights: bool = False) -> Ta
     """Dense and sparsity-aware cycles of the MVAU/VVAU layers that carry a sparsity record.
 
     Args:
-        model: a HW model (after :func:`qnncc.estimate.estimate`) of a sparsity-annotated QONNX model.
+        model: a HW model (after :func:`qnncc.flow.estimate.estimate`) of a sparsity-annotated QONNX model.
         include_weights: use the zero products ``x * w`` instead of the zero activations.
 
     Returns:

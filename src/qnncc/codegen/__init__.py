@@ -1,28 +1,21 @@
-"""Code generation: HLS C++ per layer, Vitis HLS and Vivado IPI tcl, PYNQ driver, C++ simulation.
+"""Code generation: HLS C++, the Vivado IPI stitch and the PYNQ driver.
 
-* :func:`generate_hls` writes ``hls/<layer>/`` (top, weights, thresholds,
-  Vitis HLS script) for every HW layer of a dataflow partition;
-* :func:`build_partition_sim` / :func:`build_layer_sim` compile the same C++
-  with g++ into a bit-exact simulation (:class:`CppSim`);
-* :func:`write_stitch` writes the Vivado IPI block design (Zynq shell with
-  AXI DMA, or generic IP), the bitstream tcl and ``Makefile.vivado``;
-  :func:`check_stitch_tcl` runs the block design script here against stub
-  Vivado commands and checks cells, connections, widths, part and clock;
-* :func:`write_driver` writes the PYNQ driver; :mod:`.packing` holds the
-  FINN-compatible stream packing it uses.
+HLS C++ per layer lives in :mod:`.hls`, the Vivado IPI stitch in :mod:`.vivado`, the PYNQ
+driver in :mod:`.driver`.
+
+Shared by all three: :mod:`.names` (safe identifiers), :mod:`.render` (Jinja2 templates from
+``hls_templates/``) and :mod:`.packing` (FINN-compatible stream packing). The stub-Vivado tcl
+check used by the tests lives under ``tests/vivado_stub``.
 """
 
 from __future__ import annotations
 
-from .cppsim import CppSim, build_layer_sim, build_partition_sim
-from .driver import driver_context, write_driver
-from .hls import HlsProject, generate_hls, hw_partition
-from .names import roundup8, safe_identifier
-from .packing import pack_words, packed_shape, unpack_words
-from .render import CodegenError, include_dir, render, template_dir
-from .stitch import StitchFiles, write_stitch
-from .stitch_plan import StitchPlan, stitch_plan
-from .tclcheck import TclCheckReport, check_stitch_tcl
+from qnncc.codegen.driver import driver_context, write_driver
+from qnncc.codegen.hls import CppSim, HlsProject, build_layer_sim, build_partition_sim, generate_hls, hw_partition
+from qnncc.codegen.names import roundup8, safe_identifier
+from qnncc.codegen.packing import pack_words, packed_shape, unpack_words
+from qnncc.codegen.render import CodegenError, include_dir, render, template_dir
+from qnncc.codegen.vivado import StitchFiles, StitchPlan, stitch_plan, write_stitch
 
 __all__ = [
     "CodegenError",
@@ -30,10 +23,8 @@ __all__ = [
     "HlsProject",
     "StitchFiles",
     "StitchPlan",
-    "TclCheckReport",
     "build_layer_sim",
     "build_partition_sim",
-    "check_stitch_tcl",
     "driver_context",
     "generate_hls",
     "hw_partition",

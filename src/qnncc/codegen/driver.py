@@ -10,7 +10,7 @@ board is the same code as in qnncc.
 Shell convention: stream ``k`` of the partition is served by the AXI DMA cell
 ``axi_dma_<k>``: its MM2S channel feeds input stream ``k``, its S2MM channel
 drains output stream ``k`` through the TLAST inserter ``qnncc_tlast_<k>``
-(:mod:`qnncc.codegen.tlast`). Before each receive transfer the driver writes
+(:mod:`qnncc.codegen.vivado.tlast`). Before each receive transfer the driver writes
 the transfer's frame count to the inserter's ``frames`` register and starts
 it, so TLAST ends the transfer on its last word.
 
@@ -31,8 +31,8 @@ import onnx
 from qnncc.codegen import packing
 from qnncc.codegen.names import roundup8
 from qnncc.codegen.render import CodegenError, render
-from qnncc.codegen.stitch_shell import tlast_cell_name
-from qnncc.codegen.tlast import TLAST_AP_IDLE, TLAST_AP_START, TLAST_CTRL_OFFSET, TLAST_FRAMES_OFFSET
+from qnncc.codegen.vivado.shell import tlast_cell_name
+from qnncc.codegen.vivado.tlast import TLAST_AP_IDLE, TLAST_AP_START, TLAST_CTRL_OFFSET, TLAST_FRAMES_OFFSET
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 
@@ -168,7 +168,7 @@ def driver_context(
             meet a HW layer, a datatype cannot be packed, or a stream's batch
             dimension is not 1.
     """
-    import qnncc
+    from qnncc.version import __version__
 
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     child, facts = _partition(wrapper)
@@ -191,7 +191,7 @@ def driver_context(
         raise CodegenError(f"partition {child.graph.name!r} needs at least one input and one output stream")
     stem = bitfile_name.rsplit(".", 1)[0] if "." in bitfile_name else bitfile_name
     meta = {
-        "qnncc_version": qnncc.__version__,
+        "qnncc_version": __version__,
         "model_name": facts["model_name"],
         "partition_name": child.graph.name,
         "partition_id": facts["partition_id"],

@@ -3,9 +3,12 @@
 The calling convention is FINN's and QONNX's: a pass implements
 ``apply(model) -> (model, changed)`` and users write
 ``model = model.transform(MyPass())``. ``transform`` repeats ``apply`` while it
-reports a change, up to :attr:`Transformation.max_iterations` rounds, and
-raises :class:`~qnncc.core.errors.TransformationError` naming the pass if the
-fixpoint is not reached (FINN loops without a bound).
+reports a change and raises :class:`~qnncc.core.errors.TransformationError`
+naming the pass if the fixpoint is not reached within :func:`round_limit`
+rounds (FINN loops without a bound). This is qnncc's one fixpoint loop: a pass
+rewrites every match it finds in a round, and the bound grows with the graph,
+so a large legal graph (ResNet-50: ~160 quantizers, ~50 residual adds) cannot
+hit it, while a pass that never settles still stops with a clear error.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ class Transformation(ABC):
     returns ``(model, changed)``; ``changed=True`` asks for another round.
 
     Attributes:
-        max_iterations: bound on the rounds of :meth:`run` before it raises.
+        max_iterations: the least bound on the rounds of :meth:`run` (the bound grows with the
+            graph, see :func:`round_limit`).
     """
 
     max_iterations: ClassVar[int] = 100
@@ -52,9 +56,10 @@ class Transformation(ABC):
 
         Raises:
             TransformationError: if it still changes the model after
-                ``max_iterations`` rounds, or fails with an unexpected error.
+                :func:`round_limit` rounds, or fails with an unexpected error.
         """
-        for _ in range(self.max_iterations):
+        limit = round_limit(self.max_iterations, len(model.graph.node))
+        for _ in range(limit):
             try:
                 model, changed = self.apply(model)
             except QnnccError:
@@ -63,4 +68,14 @@ class Transformation(ABC):
                 raise TransformationError(f"pass {self.name} failed: {type(exc).__name__}: {exc}") from exc
             if not changed:
                 return model
-        raise TransformationError(f"pass {self.name} did not reach a fixpoint within {self.max_iterations} rounds")
+        raise TransformationError(f"pass {self.name} did not reach a fixpoint within {limit} rounds")
+
+
+def round_limit(max_iterations: int, nodes: int) -> int:
+    """Rounds :meth:`Transformation.run` allows a pass on a graph of ``nodes`` nodes.
+
+    At least ``max_iterations``, and one round per node plus that: a pass that rewrites one
+    match per round (or whose rewrites expose new matches, each round a step further along the
+    graph) settles within a number of rounds that grows with the graph, not a constant.
+    """
+    return max(max_iterations, nodes + max_iterations)

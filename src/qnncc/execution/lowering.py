@@ -11,8 +11,9 @@ import onnx
 from onnx import numpy_helper
 
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.shapes import infer_shapes
 from qnncc.custom_op import LoweringContext, get_custom_op, is_custom_domain, is_custom_node
+from qnncc.custom_op.partition import StreamingDataflowPartition
+from qnncc.custom_op.shapes import infer_shapes
 
 
 def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.ModelProto:
@@ -46,8 +47,15 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
         if not is_custom_node(node):
             new_nodes.append(node)
             continue
+        op = get_custom_op(node)
+        if isinstance(op, StreamingDataflowPartition):
+            child = ModelWrapper(op.child_model(op.child_opsets(opset)))
+            lowered = lower_to_standard_onnx(child, prefix=f"{prefix}{idx}_p")
+            new_nodes.extend(lowered.graph.node)
+            new_inits.extend(lowered.graph.initializer)
+            continue
         ctx = LoweringContext(opset=opset, prefix=f"{prefix}{idx}", constants=constants, ranks=ranks)
-        get_custom_op(node).lower(ctx)
+        op.lower(ctx)
         new_nodes.extend(ctx.nodes)
         new_inits.extend(ctx.initializers)
     proto = work.model

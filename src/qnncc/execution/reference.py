@@ -19,6 +19,7 @@ from onnx import helper
 
 from qnncc.core.errors import ExecutionError, QnnccError
 from qnncc.custom_op import CustomOp, get_custom_op, is_custom_node
+from qnncc.custom_op.partition import StreamingDataflowPartition
 
 
 class ReferenceRunner:
@@ -36,6 +37,11 @@ class ReferenceRunner:
         self._constants = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
         self._custom: dict[int, CustomOp] = {
             i: get_custom_op(n) for i, n in enumerate(proto.graph.node) if is_custom_node(n)
+        }
+        self._children: dict[int, ReferenceRunner] = {
+            i: ReferenceRunner(op.child_model(op.child_opsets()))
+            for i, op in self._custom.items()
+            if isinstance(op, StreamingDataflowPartition)
         }
         self._sessions: dict[tuple[int, tuple[Any, ...]], Any] = {}
         self._opset = next((imp.version for imp in proto.opset_import if imp.domain in ("", "ai.onnx")), 13)
@@ -58,7 +64,11 @@ class ReferenceRunner:
                 raise ExecutionError(f"node {node.name or node.op_type!r} reads {missing} before they are computed")
             args = [context[t] if t else None for t in node.input]
             try:
-                if idx in self._custom:
+                if idx in self._children:
+                    partition = self._custom[idx]
+                    assert isinstance(partition, StreamingDataflowPartition)
+                    outs = partition.run_child(self._children[idx].run, [a for a in args if a is not None])
+                elif idx in self._custom:
                     outs = self._custom[idx].execute([a for a in args if a is not None])
                 else:
                     outs = self._run_standard(idx, node, args)

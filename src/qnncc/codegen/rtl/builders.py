@@ -10,8 +10,8 @@ import onnx
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-from .layer import RtlLayer
 from .elementwise import add_streams_rtl, channelwise_rtl, duplicate_streams_rtl
+from .layer import RtlLayer
 from .mlp import dwc_rtl, fifo_rtl, labelselect_rtl, mvau_rtl, thresholding_rtl
 from .sliding import fmpadding_rtl, global_acc_pool_rtl, maxpool_rtl, swg_rtl, vvau_rtl
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from qnncc.codegen.hls.layers.elementwise import add_streams_code, channelwise_code
 from qnncc.core.datatype import Kind
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-from ..layers.elementwise import add_streams_code, channelwise_code
 from ..render import CodegenError
 from .layer import RtlLayer, dt_params, new_rtl_layer, rom_file, signed_bits
 from .mlp import ram_style
@@ -74,7 +74,9 @@ def channelwise_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -
     rtl.params.update({"C": channels, "PE": pe})
     rtl.params.update(dt_params(layer.input_datatype(), "IN"))
     odt = layer.output_datatype()
-    rtl.params.update({"P_W": p_w, "WIDE": layer.input_datatype().bitwidth() + p_w + 2, "OP": CHANNELWISE_OPCODES[func]})
+    rtl.params.update(
+        {"P_W": p_w, "WIDE": layer.input_datatype().bitwidth() + p_w + 2, "OP": CHANNELWISE_OPCODES[func]}
+    )
     rtl.params.update({"OUT_BITS": odt.bitwidth(), "OUT_BIPOLAR": int(odt.kind is Kind.BIPOLAR)})
     rtl.params.update({"P_FILE": filename, "RAM_STYLE": ram_style(layer, "distributed")})
     return rtl

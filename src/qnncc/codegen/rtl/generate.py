@@ -20,19 +20,27 @@ from pathlib import Path
 
 import onnx
 
+from qnncc.codegen.hls import PASS_THROUGH_OPS, hw_partition
+from qnncc.codegen.hls.layer_code import Port
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 
-from ..hls import PASS_THROUGH_OPS, hw_partition
-from ..layer_code import Port
 from ..names import safe_identifier
 from ..render import CodegenError, render
 from .builders import RTL_BUILDERS
 from .layer import RtlLayer
 
-__all__ = ["RtlProject", "generate_rtl", "library_dir", "library_files", "rtl_layer", "render_rtl_layer", "partition_top"]
+__all__ = [
+    "RtlProject",
+    "generate_rtl",
+    "library_dir",
+    "library_files",
+    "rtl_layer",
+    "render_rtl_layer",
+    "partition_top",
+]
 
 PARTITION_NAME = "qnncc_partition"
 
@@ -180,9 +188,7 @@ def partition_top(
         var = "s_" + safe_identifier(tensor)
         streams.append({"name": var, "width": sport.width})
         signal[(src.name, sport.name)] = signal[(dst.name, dport.name)] = var
-    instances = [
-        {"module": r.name, "conns": [(p.name, signal[(r.name, p.name)]) for p in r.ports]} for r in layers
-    ]
+    instances = [{"module": r.name, "conns": [(p.name, signal[(r.name, p.name)]) for p in r.ports]} for r in layers]
     text = render("rtl_partition.v.j2", {"name": name, "ports": ports, "streams": streams, "instances": instances})
     return text, ports, dtypes
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from qnncc.codegen.hls.layers._common import required_initializer
+from qnncc.codegen.hls.layers.mvau import weight_words
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-from ..layers._common import required_initializer
-from ..layers.mvau import weight_words
 from ..render import CodegenError
 from .layer import RtlLayer, dt_params, new_rtl_layer, rom_file, threshold_rom
 
@@ -24,7 +24,12 @@ __all__ = [
     "accumulator_bits",
     "activation_params",
     "ram_style",
-    "dwc_rtl", "fifo_rtl", "labelselect_rtl", "mvau_rtl", "thresholding_rtl"]
+    "dwc_rtl",
+    "fifo_rtl",
+    "labelselect_rtl",
+    "mvau_rtl",
+    "thresholding_rtl",
+]
 
 #: ram_style values passed to the library's ROMs (anything else becomes "auto").
 RAM_STYLES = frozenset({"block", "distributed", "ultra", "auto"})

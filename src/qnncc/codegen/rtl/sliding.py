@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from qnncc.codegen.hls.layers._common import required_initializer
+from qnncc.codegen.hls.layers.vvau import vvau_weight_words
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
-from ..layers._common import required_initializer
-from ..layers.sliding import swg_buffer_rows
-from ..layers.vvau import vvau_weight_words
 from ..render import CodegenError
 from .layer import RtlLayer, dt_params, new_rtl_layer, rom_file
 from .mlp import accumulator_bits, activation_params, ram_style
@@ -136,7 +136,9 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     rtl.params.update({"C": channels, "K": kernel, "SIMD": simd, "PE": pe})
     rtl.params.update(dt_params(idt, "IN"))
     rtl.params.update(dt_params(wdt, "W"))
-    rtl.params.update({"ACC_W": accumulator_bits(kernel, idt, wdt, False), "OUT_BITS": layer.output_datatype().bitwidth()})
+    rtl.params.update(
+        {"ACC_W": accumulator_bits(kernel, idt, wdt, False), "OUT_BITS": layer.output_datatype().bitwidth()}
+    )
     rtl.params.update({"W_FILE": f"{rtl.name}_weights.dat", "RAM_STYLE": ram_style(layer)})
     rtl.params["HAS_ACT"] = 0 if a["noActivation"] else 1
     if not a["noActivation"]:

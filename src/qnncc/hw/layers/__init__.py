@@ -1,7 +1,12 @@
 """Streaming HW layer ops (FINN names and attributes), one module per layer."""
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from qnncc.custom_op.partition import HW_DOMAIN
+
 from .addstreams import AddStreams
-from .base import HW_DOMAIN, HWLayer, divisors
+from .base import HWLayer, divisors
 from .channelwise_op import ChannelwiseOp
 from .convolutioninputgenerator import ConvolutionInputGenerator
 from .duplicatestreams import DuplicateStreams
@@ -15,7 +20,7 @@ from .streamingmaxpool import StreamingMaxPool
 from .thresholding import Thresholding
 from .vectorvectoractivation import VVAU
 
-#: HW layer classes defined here, by op type (added to qnncc.custom_op.CUSTOM_OPS).
+#: HW layer classes defined here (:func:`qnncc.custom_op.custom_ops` adds them to the op table).
 HW_LAYERS: tuple[type[HWLayer], ...] = (
     MVAU,
     Thresholding,
@@ -32,7 +37,11 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     StreamingFIFO,
 )
 
+#: The HW layers by op type: the op library :data:`qnncc.custom_op.HW_OP_LIBRARY` names.
+HW_OPS: Mapping[str, type[HWLayer]] = MappingProxyType({cls.op_type: cls for cls in HW_LAYERS})
+
 __all__ = [
+    "HW_OPS",
     "HW_DOMAIN",
     "HW_LAYERS",
     "HWLayer",

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from qnncc.core.model_wrapper import ModelWrapper
 
 #: Domain of qnncc's HW layer nodes.
-HW_DOMAIN = "qnncc.hw"
 
 
 def divisors(n: int) -> list[int]:

@@ -115,3 +115,13 @@ class ConvolutionInputGenerator(HWLayer):
             depthwise=int(self.attrs["depthwise"]),
         )
         Im2Col(im2col).lower(ctx)
+
+
+def swg_buffer_rows(span: int, stride: int, height: int) -> int:
+    """Image rows in the window generator's line buffer.
+
+    ``span + stride`` rows (the dilated kernel height plus one stride) let the
+    rows of the next output row stream in while the current one is emitted;
+    never more than the image has.
+    """
+    return min(span + stride, height)

@@ -81,3 +81,35 @@ class StreamingFIFO(PassThroughType):
     @override
     def lower(self, ctx: LoweringContext) -> None:
         ctx.op("Identity", [self.node.input[0]], self.node.output[0])
+
+
+#: Deepest FIFO built from shift registers (FINN's ``max_qsrl_depth``).
+MAX_SRL_DEPTH = 256
+#: Largest FIFO (depth x width bits) kept in LUTs: half a RAMB18 (18 Kbit), about 288 SRL32/LUTRAM LUTs.
+MAX_LUT_BITS = 9216
+
+
+def fifo_style(
+    depth: int, width: int, max_srl_depth: int = MAX_SRL_DEPTH, max_lut_bits: int = MAX_LUT_BITS
+) -> tuple[str, str]:
+    """``(impl_style, ram_style)`` of a FIFO of ``depth`` words of ``width`` bits.
+
+    The rule, on the storage ``bits = depth * width``:
+
+    * ``bits <= max_lut_bits`` and ``depth <= max_srl_depth``: ``("rtl",
+      "distributed")``, a shift-register FIFO (finn-rtllib ``Q_srl``, SRL32
+      LUTs; the stitched ``axis_data_fifo`` gets LUT memory);
+    * ``bits <= max_lut_bits`` but deeper: ``("vivado", "distributed")``,
+      LUTRAM (a narrow deep FIFO fills a fraction of a BRAM);
+    * larger: ``("vivado", "block")``, block RAM.
+
+    Args:
+        depth: capacity in words.
+        width: bits per word.
+        max_srl_depth: deepest shift-register FIFO.
+        max_lut_bits: largest storage kept in LUTs.
+    """
+    bits = depth * width
+    if bits <= max_lut_bits:
+        return ("rtl", "distributed") if depth <= max_srl_depth else ("vivado", "distributed")
+    return "vivado", "block"

@@ -28,7 +28,7 @@ Model (one clock cycle at a time, every layer at II=1):
 Sources may be *throttled*: frame ``f`` of a layer does not start before
 cycle ``f * period``. The engine is a small C++ file compiled with ``g++``
 into a shared library on first use and cached by the hash of its source and
-flags (as :mod:`qnncc.codegen.cppsim`); :func:`simulate` falls back to the
+flags (as the C++ simulation in ``qnncc.codegen.hls.cppsim``); :func:`simulate` falls back to the
 (slow) Python reference implementation when no compiler is available.
 """
 
@@ -50,6 +50,8 @@ from typing import Literal
 
 import numpy as np
 
+from qnncc.core.cache import cache_dir
+
 from .network import Network
 from .patterns import SimulationError
 from .results import Deadlock, LayerStats, SimResult
@@ -57,6 +59,7 @@ from .results import Deadlock, LayerStats, SimResult
 __all__ = ["engine_available", "simulate"]
 
 _OCCUPIED = 1 << 62  # ring entry flag: an iteration (not a bubble) is in this pipeline stage
+
 
 _CXXFLAGS = ("-O2", "-std=c++14", "-shared", "-fPIC", "-w")
 
@@ -66,8 +69,6 @@ _SOURCE = (Path(__file__).with_name("cyclesim_engine.cpp")).read_text()
 
 # ---------------------------------------------------------------- compiled engine
 def _cache_dir() -> Path:
-    from qnncc.codegen.cppsim import cache_dir
-
     return cache_dir() / "cyclesim"
 
 

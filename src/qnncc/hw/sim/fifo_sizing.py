@@ -15,7 +15,7 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
    (2 = no FIFO needed; 3..32 -> 32, the depth of one SRL32 / the cost of
    any shallower shift-register FIFO; above: the next power of two, the
    depths ``axis_data_fifo`` takes), implementation by depth x width with
-   :func:`qnncc.transforms.hw.insert_fifo.fifo_style` (SRL, LUTRAM, BRAM).
+   :func:`qnncc.hw.layers.streamingfifo.fifo_style` (SRL, LUTRAM, BRAM).
 4. **verify**: simulate the chosen depths with the input unthrottled. The
    interval must equal the reference and no frame may deadlock; if not,
    every FIFO that ran full (or blocks the deadlock) doubles and the
@@ -337,7 +337,7 @@ def _minimize(
 
 def _styles(net: Network, depths: Mapping[int, int]) -> dict[int, tuple[str, str]]:
     """``(impl_style, ram_style)`` of every FIFO deeper than a plain stream."""
-    from qnncc.transforms.hw.insert_fifo import fifo_style
+    from qnncc.hw.layers.streamingfifo import fifo_style
 
     return {i: fifo_style(d, net.streams[i].width) for i, d in depths.items() if d > DEFAULT_STREAM_DEPTH}
 

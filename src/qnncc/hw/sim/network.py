@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import onnx
 
+from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import partition_child
-from qnncc.hw.layers.base import HW_DOMAIN, HWLayer
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw, only_partition_child
+from qnncc.hw.layers.base import HWLayer
 
 from .patterns import Program, SimulationError, layer_latency, layer_program, sink_program, source_program
 
@@ -34,8 +35,6 @@ __all__ = ["DEFAULT_STREAM_DEPTH", "Network", "SimLayer", "SimStream", "build_ne
 
 #: Capacity in words of a stream without a StreamingFIFO node (``hls::stream`` default depth).
 DEFAULT_STREAM_DEPTH = 2
-#: Standard ops a stream passes through unchanged.
-PASS_THROUGH_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
 
 
 @dataclass(frozen=True)
@@ -139,12 +138,10 @@ def hw_model(model: ModelWrapper) -> ModelWrapper:
     Raises:
         SimulationError: for several partitions.
     """
-    sdps = [n for n in model.graph.node if n.op_type == "StreamingDataflowPartition"]
-    if not sdps:
-        return model
-    if len(sdps) > 1:
-        raise SimulationError(f"model has {len(sdps)} dataflow partitions; simulate each child model separately")
-    return partition_child(model, sdps[0])
+    try:
+        return only_partition_child(model)
+    except UnsupportedOpError as err:
+        raise SimulationError(f"{err}; simulate each child model separately") from None
 
 
 def _layer(node: onnx.NodeProto) -> HWLayer:
@@ -152,10 +149,6 @@ def _layer(node: onnx.NodeProto) -> HWLayer:
     if not isinstance(op, HWLayer):
         raise SimulationError(f"node {node.name!r} ({node.op_type}) is not a HW layer")
     return op
-
-
-def _is_hw(node: onnx.NodeProto) -> bool:
-    return node.domain == HW_DOMAIN or node.domain.startswith("finn.custom_op.fpgadataflow")
 
 
 @dataclass(frozen=True)
@@ -193,20 +186,20 @@ def build_network(model: ModelWrapper, latencies: Mapping[str, int] | None = Non
     model = hw_model(model)
     producers: dict[str, onnx.NodeProto] = {}
     for node in model.graph.node:
-        if not _is_hw(node) and node.op_type not in PASS_THROUGH_OPS:
+        if not is_hw(node) and node.op_type not in STREAM_PASS_THROUGH_OPS:
             raise SimulationError(f"node {node.name!r} ({node.op_type}) is neither a HW layer nor a shape-only op")
         producers.update(dict.fromkeys(node.output, node))
 
     def trace(tensor: str) -> tuple[str, tuple[onnx.NodeProto, ...]]:
         """Root tensor (HW layer output or graph input) behind ``tensor`` and the FIFO nodes on the way."""
         fifos: list[onnx.NodeProto] = []
-        while tensor in producers and producers[tensor].op_type in (*PASS_THROUGH_OPS, "StreamingFIFO"):
+        while tensor in producers and producers[tensor].op_type in (*STREAM_PASS_THROUGH_OPS, "StreamingFIFO"):
             if producers[tensor].op_type == "StreamingFIFO":
                 fifos.append(producers[tensor])
             tensor = producers[tensor].input[0]
         return tensor, tuple(fifos[::-1])
 
-    hw_nodes = [n for n in model.graph.node if _is_hw(n) and n.op_type != "StreamingFIFO"]
+    hw_nodes = [n for n in model.graph.node if is_hw(n) and n.op_type != "StreamingFIFO"]
     if len({n.name for n in hw_nodes}) != len(hw_nodes):
         raise SimulationError("HW node names must be unique (run GiveUniqueNodeNames)")
     hw_layers = {n.name: _layer(n) for n in hw_nodes}
@@ -222,7 +215,7 @@ def build_network(model: ModelWrapper, latencies: Mapping[str, int] | None = Non
         if root in inputs:
             return position[("source", root)], 0
         node = producers.get(root)
-        if node is None or node.op_type in (*PASS_THROUGH_OPS, "StreamingFIFO"):
+        if node is None or node.op_type in (*STREAM_PASS_THROUGH_OPS, "StreamingFIFO"):
             raise SimulationError(f"stream {root!r} read by {reader} comes from no HW layer or graph input")
         return position[("layer", node.name)], list(node.output).index(root)
 

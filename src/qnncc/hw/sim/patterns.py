@@ -23,7 +23,7 @@ between counter events). Sources of the patterns, loop by loop:
   input word of a window; ``global_acc_pool``: writes with the last pixel.
 * ``swg.hpp``: emits while the rows of the current output row are in,
   reads while the line buffer has a free row (``ROWS = SPAN + SH`` rows,
-  :func:`qnncc.codegen.layers.sliding.swg_buffer_rows`).
+  :func:`qnncc.hw.layers.convolutioninputgenerator.swg_buffer_rows`).
 * ``vvau.hpp``: reads a pixel while at most one result bank is full, drains
   ``C/PE`` words of a pixel once it is read.
 * ``streams.hpp``: AddStreams reads both inputs and writes each iteration,
@@ -168,7 +168,7 @@ def _from_masks(r: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 # ---------------------------------------------------------------- per-layer patterns
 def _frame_vectors(layer: HWLayer, index: int = 0) -> int:
-    """Vectors per frame (``qnncc.codegen.layers._common.frame_vectors``)."""
+    """Vectors per frame (``qnncc.codegen.hls.layers._common.frame_vectors``)."""
     return math.prod(int(d) for d in layer.normal_input_shape(index)[1:-1])
 
 
@@ -252,7 +252,7 @@ def _global_acc_pool(layer: HWLayer, lat: int) -> Program:
 
 
 def _swg(layer: HWLayer, lat: int) -> Program:
-    from qnncc.codegen.layers.sliding import swg_buffer_rows
+    from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
     _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
     _, oh_n, ow_n, _ = (int(d) for d in layer.normal_output_shape())

@@ -1,0 +1,411 @@
+"""The ``qnncc`` command line.
+
+Errors that qnncc raises on purpose (:class:`~qnncc.core.errors.QnnccError`)
+print as one line and exit with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from click.core import ParameterSource
+from rich.console import Console
+from rich.table import Table
+
+from qnncc.cli.errors import EXIT_OVER_BUDGET, EXIT_VERIFY_FAILED, guard
+from qnncc.core.errors import QnnccError
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.pipeline import Pipeline
+from qnncc.execution import execute
+from qnncc.flow.summary import layer_table
+from qnncc.ingest import load
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=160)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="qnncc")
+def main(debug: bool) -> None:
+    """qnncc: compile quantized neural networks into FPGA dataflow accelerators."""
+
+
+def _layer_table_view(model: ModelWrapper, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("node", "op", "inputs", "weights", "outputs"):
+        table.add_column(col, overflow="fold")
+    for row in layer_table(model):
+        table.add_row(row.name, row.op_type, row.inputs, row.weights, row.outputs)
+    return table
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@guard
+def inspect(model_path: Path) -> None:
+    """Load MODEL_PATH, check it, and print its layer table (shapes, datatypes)."""
+    model = load(model_path)
+    _console().print(_layer_table_view(model, f"{model_path.name}: {len(model.graph.node)} nodes"))
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="Pynq-Z1", show_default=True, help="Target board (see `qnncc boards`).")
+@click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
+@click.option(
+    "--folding", "folding", type=click.Path(dir_okay=False, path_type=Path), help="FINN-format folding config."
+)
+@click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the reports, folding_config.json and hw_model.onnx.",
+)
+@click.option("--input-scale", default=None, help="Input was x*SCALE (e.g. 1/255): the accelerator takes integers x.")
+@click.option("--input-datatype", default="UINT8", show_default=True, help="Datatype of the integer input.")
+@guard
+def estimate(
+    model_path: Path,
+    board: str,
+    clock_ns: float | None,
+    folding: Path | None,
+    target_fps: float | None,
+    output: Path,
+    input_scale: str | None,
+    input_datatype: str,
+) -> None:
+    """Compile MODEL_PATH to folded HW layers and estimate cycles, throughput and resources.
+
+    Without --folding the optimiser folds for --target-fps, or as fast as
+    the board allows within 85% of each resource.
+    """
+    from qnncc.flow.estimate import estimate as run_estimate
+
+    t0 = time.perf_counter()
+    result = run_estimate(
+        model_path,
+        board=board,
+        clock_ns=clock_ns,
+        folding=folding,
+        target_fps=target_fps,
+        output_dir=output,
+        input_scale=input_scale,
+        input_datatype=input_datatype,
+    )
+    console = _console()
+    console.print(result.summary())
+    console.print(result.fit.table())
+    if result.unmatched_folding_keys:
+        console.print(f"[yellow]warning[/yellow]: folding entries matching no layer: {result.unmatched_folding_keys}")
+    console.print(f"reports in {output} ({time.perf_counter() - t0:.2f} s)")
+    if not result.fit.fits:
+        over = ", ".join(result.fit.over_budget)
+        click.echo(f"qnncc: over budget on {board}: {over} (see the table above)", err=True)
+        sys.exit(EXIT_OVER_BUDGET)
+
+
+@main.command()
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--board", default="Pynq-Z1", show_default=True, help="Target board (see `qnncc boards`).")
+@click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
+@click.option(
+    "--folding",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="FINN-format folding config (JSON); default: the optimiser folds.",
+)
+@click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Build folder.",
+)
+@click.option("--input-scale", default=None, help="Input was x*SCALE (e.g. 1/255): the accelerator takes integers x.")
+@click.option("--input-datatype", default="UINT8", show_default=True, help="Datatype of the integer input.")
+@click.option(
+    "--shell",
+    type=click.Choice(["zynq", "generic"]),
+    default=None,
+    help="Zynq shell with DMA, or generic IP [default: zynq on PYNQ boards].",
+)
+@click.option(
+    "--verify-data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="NPZ with 'images' (and 'labels'): C++-simulate the partition and compare with execute.",
+)
+@click.option("--verify-count", type=int, default=None, help="Simulate only the first N images.")
+@click.option(
+    "--fifo-sizing",
+    type=click.Choice(["sim", "largefifo", "off"]),
+    default="sim",
+    show_default=True,
+    help="FIFO depths: cycle-level simulation, one frame per stream, or none.",
+)
+@click.option("--steps", default=None, help="Comma-separated steps to run, in flow order [default: all needed].")
+@click.option("--from-step", default=None, help="Resume a previous build of --output at this step.")
+@click.option("--to-step", default=None, help="Stop after this step.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Build configuration (JSON or YAML); options given here override it.",
+)
+@click.option("--strict-folding", is_flag=True, help="Fail on any folding entry that names no layer.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib import).")
+@click.option("--list-steps", is_flag=True, help="Print the build steps and exit.")
+@guard
+def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
+    """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
+
+    Steps: load, tidy, qonnx_to_finn, prepare_io, streamline, lower,
+    convert_to_hw, names, fold, partition, estimate, insert_dwc, fifo, hls,
+    stitch, driver, verify (with --verify-data). Each step's model is saved in
+    intermediate_models/, so --from-step resumes a build. Vivado/Vitis are
+    not needed: run `make -f Makefile.vivado` in the build folder where they
+    are installed. With --verify-data the whole partition is compiled with
+    g++ and simulated bit-exactly against qnncc's execution.
+    """
+    from qnncc.flow.build import build as run_build
+    from qnncc.flow.config import OUTPUTS, load_build_config, make_build_config
+    from qnncc.flow.steps import step_names
+
+    if list_steps:
+        click.echo("\n".join(step_names()))
+        return
+    ctx = click.get_current_context()
+    given = {
+        k: v
+        for k, v in options.items()
+        if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    }
+    renames = {"output": "output_dir"}
+    if no_plots:
+        given["generate_outputs"] = tuple(o for o in OUTPUTS if o != "plots")
+    if config_file is not None:
+        config = load_build_config(config_file, {renames.get(k, k): v for k, v in given.items()})
+    else:
+        values = {renames.get(k, k): v for k, v in options.items()}
+        if no_plots:
+            values["generate_outputs"] = given["generate_outputs"]
+        config = make_build_config(None, **values)
+    console = _console()
+    t0 = time.perf_counter()
+    with _BuildProgress(console) as progress:
+        result = run_build(model_path, config, progress=progress)
+    for message in result.warnings:
+        console.print(f"[yellow]warning[/yellow]: {message}")
+    resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
+    console.print(
+        f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} "
+        f"in {time.perf_counter() - t0:.2f} s ({len(result.steps)} steps{resumed})"
+    )
+    if result.estimate is not None:
+        e = result.estimate
+        util = ", ".join(f"{k} {e['utilisation_percent'][k]:.1f}%" for k in ("LUT", "BRAM_18K") if k in e["used"])
+        console.print(
+            f"  estimated {result.fps:,.0f} FPS on {e['board']} (bottleneck {e['bottleneck']}, "
+            f"{e['max_cycles']} cycles at {e['clock_ns']:g} ns); {util}"
+        )
+        for line in e.get("software_report", []):
+            console.print(f"  software: {line}")
+    if result.fifo_depths:
+        depths = ", ".join(f"{k} {v}" for k, v in result.fifo_depths.items())
+        console.print(f"  FIFOs ({config.fifo_sizing}): {depths}")
+    elif "fifo" in result.steps:
+        console.print(f"  FIFOs ({config.fifo_sizing}): none needed")
+    if result.verification is not None:
+        v = result.verification
+        acc = f", accuracy {v['accuracy']:.2%}" if "accuracy" in v else ""
+        console.print(
+            f"  cppsim: {v['images']} images bit-exact with execute{acc} "
+            f"(compile {v['compile_seconds']:.1f} s, simulation {v['simulation_seconds']:.1f} s)"
+        )
+    if (result.output_dir / "report" / "summary.md").exists():
+        console.print(f"  report: {result.output_dir / 'report' / 'summary.md'} (and summary.html)")
+
+
+class _BuildProgress:
+    """Build observer: a live progress bar on a terminal, one line per finished step everywhere."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _BuildProgress:
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description:<16}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def step_started(self, name: str, index: int, total: int) -> None:
+        self.index, self.total = index, total
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task(name, total=total)
+            self.progress.update(self.task, description=name, completed=index - 1)
+
+    def step_finished(self, name: str, seconds: float) -> None:
+        width = len(str(self.total))
+        self.console.print(f"  [{self.index:>{width}}/{self.total}] {name:<14} {seconds:8.3f} s")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.index)
+
+
+@main.command()
+@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="NPZ with 'images' (model input values) and optionally 'labels'.",
+)
+@click.option("--count", type=int, default=None, help="Simulate only the first N images.")
+@guard
+def verify(build_dir: Path, data: Path, count: int | None) -> None:
+    """C++-simulate a finished build's partition and compare it with qnncc's execution.
+
+    Compiles the partition of BUILD_DIR's last intermediate model with g++,
+    runs the images, and checks every output word against execute (bit-exact)
+    and, with labels, the accuracy. Writes BUILD_DIR/verification/ and
+    refreshes the report. Exit status 1 if any image differs.
+    """
+    from qnncc.flow.build import verify_build
+
+    if count is not None and count < 1:
+        raise QnnccError(f"--count must be at least 1, got {count}")
+    figures = verify_build(build_dir, data, count)
+    acc = f", accuracy {figures['accuracy']:.2%}" if "accuracy" in figures else ""
+    timing = f"(compile {figures['compile_seconds']:.1f} s, simulation {figures['simulation_seconds']:.1f} s)"
+    if figures["bit_exact"]:
+        _console().print(f"cppsim: {figures['images']} images bit-exact with execute{acc} {timing}")
+        return
+    click.echo(
+        f"qnncc: verification failed: {figures['mismatching_images']} of {figures['images']} images differ "
+        f"from execute{acc} (see {build_dir / 'verification'})",
+        err=True,
+    )
+    sys.exit(EXIT_VERIFY_FAILED)
+
+
+@main.command()
+def boards() -> None:
+    """List the supported boards with their parts and resources."""
+    from qnncc.boards import get_board, list_boards
+
+    table = Table(title="Boards")
+    for col in ("board", "part", "shell", "LUT", "FF", "BRAM_18K", "URAM", "DSP", "clock ns"):
+        table.add_column(col)
+    for name in list_boards():
+        b = get_board(name)
+        r = b.resources
+        table.add_row(
+            b.name,
+            b.part,
+            b.shell,
+            *(f"{v:,}" for v in (r.lut, r.ff, r.bram_18k, r.uram, r.dsp)),
+            f"{b.default_clk_ns:g}",
+        )
+    _console().print(table)
+
+
+@main.command()
+@guard
+def demo() -> None:
+    """Run the main job on the embedded TFC-W1A1 model and check it.
+
+    Loads the packaged model, tidies and streamlines it with a timed
+    pipeline (integer weights and thresholds, no float ops between layers),
+    prints the layer table, and executes four embedded MNIST images: the
+    streamlined model on the fast (onnxruntime) and reference (node-by-node)
+    paths must agree with each other and with the original model.
+    """
+    from qnncc.data import demo_inputs, demo_model_path
+    from qnncc.transforms import GiveReadableTensorNames, GiveUniqueNodeNames, Streamline, tidy_passes
+
+    console = _console()
+    t0 = time.perf_counter()
+    original = load(demo_model_path())
+    t_load = time.perf_counter() - t0
+    pipeline = Pipeline(
+        [
+            ("tidy", tidy_passes()),
+            ("streamline", Streamline()),
+            ("names", [GiveUniqueNodeNames(), GiveReadableTensorNames()]),
+        ]
+    )
+    model = pipeline.run(original.copy())
+    console.print(
+        f"[bold]qnncc demo[/bold]: TFC-W1A1 (binarized MLP 784-64-64-64-10), {len(original.graph.node)} nodes"
+    )
+    steps = ", ".join(f"{r.name} {r.seconds * 1e3:.1f} ms" for r in pipeline.records)
+    console.print(f"  load {t_load * 1e3:.1f} ms, {steps}: {len(model.graph.node)} nodes left")
+    console.print(_layer_table_view(model, "Layer table after streamlining"))
+    images, expected = demo_inputs()
+    runs = {
+        "original": (original, "fast"),
+        "streamlined, fast": (model, "fast"),
+        "streamlined, reference": (model, "reference"),
+    }
+    outputs = {}
+    console.print(f"  expected classes {expected.tolist()}")
+    for label, (m, backend) in runs.items():
+        t0 = time.perf_counter()
+        feeds = {m.graph_input_names()[0]: images}
+        outputs[label] = execute(m, feeds, backend=backend)[m.graph_output_names()[0]].reshape(-1)  # type: ignore[arg-type]
+        console.print(f"  {label:<24} predicted {outputs[label].tolist()} in {(time.perf_counter() - t0) * 1e3:.1f} ms")
+    ok = all(np.array_equal(out, expected) for out in outputs.values())
+    console.print("[green]OK[/green]: all runs agree with the expected output" if ok else "[red]MISMATCH[/red]")
+    if not ok:
+        sys.exit(1)
+
+
+def _register_commands() -> None:
+    """Commands defined in their own modules."""
+    from qnncc.cli.quantize import quantize_command
+
+    main.add_command(quantize_command, "quantize")
+
+
+_register_commands()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""C++ simulation (cppsim): compile generated HLS C++ with g++ and run it on numpy data.
+
+A layer or a whole partition is compiled together with a generated test
+bench (``cppsim_main.cpp.j2``) that reads int64 ``.npy`` inputs, packs each
+frame into stream words, calls the top function once per frame and unpacks
+the outputs. Object files are cached by the SHA-256 of their sources, the
+library headers, the compiler version and the flags, so an unchanged layer is
+never recompiled (``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from qnncc.codegen.hls.ap_types import ap_types_dir
+from qnncc.codegen.hls.layer_code import LayerCode, Port
+from qnncc.codegen.hls.project import PASS_THROUGH_OPS, hw_partition, layer_code, partition_source, render_layer
+from qnncc.codegen.render import CodegenError, include_dir, render
+from qnncc.core.cache import cache_dir
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.custom_op import get_custom_op
+from qnncc.hw.layers.base import HWLayer
+
+__all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir"]
+
+CXXFLAGS = ("-O2", "-std=c++14", "-w")
+
+
+@dataclass
+class CppSim:
+    """A compiled C++ simulation of a layer or a partition.
+
+    Attributes:
+        binary: the executable.
+        inputs: input stream ports (element datatype, words per frame, ...).
+        outputs: output stream ports.
+        output_shapes: per-frame shape of each output (without the batch axis).
+        compile_seconds: wall-clock time spent compiling (0 when fully cached).
+        compiled_units: translation units compiled (the rest came from the cache).
+    """
+
+    binary: Path
+    inputs: list[Port]
+    outputs: list[Port]
+    output_shapes: list[tuple[int, ...]]
+    compile_seconds: float
+    compiled_units: int
+
+    def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Simulate ``N`` frames.
+
+        Args:
+            inputs: one array ``[N, ...]`` per input stream, integer values of
+                the stream's datatype in stream (C) order.
+
+        Returns:
+            One int64 array ``[N, *output_shape]`` per output stream.
+
+        Raises:
+            CodegenError: on a shape mismatch, non-integer input, or a failing
+                simulation (its stderr is quoted).
+        """
+        if len(inputs) != len(self.inputs):
+            raise CodegenError(f"cppsim expects {len(self.inputs)} inputs, got {len(inputs)}")
+        with tempfile.TemporaryDirectory(prefix="qnncc-cppsim-") as tmp:
+            in_paths, out_paths = [], []
+            frames = None
+            for port, x in zip(self.inputs, inputs, strict=True):
+                arr = np.asarray(x, dtype=np.float64)
+                n = arr.shape[0] if arr.ndim else 0
+                if arr.ndim == 0 or arr.size != n * port.frame_elems:
+                    raise CodegenError(
+                        f"cppsim input {port.name} ({port.tensor!r}): shape {list(arr.shape)} does not hold "
+                        f"N frames of {port.frame_elems} elements"
+                    )
+                if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+                    raise CodegenError(f"cppsim input {port.name} ({port.tensor!r}): values must be integers")
+                frames = n if frames is None else frames
+                path = Path(tmp) / f"{port.name}.npy"
+                np.save(path, arr.reshape(n, -1).astype(np.int64))
+                in_paths.append(str(path))
+            out_paths = [str(Path(tmp) / f"{p.name}.npy") for p in self.outputs]
+            proc = subprocess.run([str(self.binary), *in_paths, *out_paths], capture_output=True, text=True)
+            if proc.returncode != 0:
+                tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+                raise CodegenError(f"cppsim {self.binary.name} failed (exit {proc.returncode}): {tail}")
+            assert frames is not None
+            return [np.load(p).reshape(frames, *shape) for p, shape in zip(out_paths, self.output_shapes, strict=True)]
+
+
+def build_layer_sim(model: ModelWrapper, node: onnx.NodeProto, cache: Path | None = None) -> CppSim:
+    """Compile the C++ simulation of one HW node (top function + test bench).
+
+    Raises:
+        CodegenError: if the node cannot be generated or g++ fails.
+    """
+    code = layer_code(model, node)
+    layer = get_custom_op(node)
+    assert isinstance(layer, HWLayer)
+    shapes = [tuple(layer.normal_output_shape(i)[1:]) for i in range(len(node.output))]
+    return _build({}, code.name, code.ports, shapes, cache, bench_files=render_layer(code))
+
+
+def build_partition_sim(model: ModelWrapper, cache: Path | None = None) -> CppSim:
+    """Compile the C++ simulation of a whole partition (every layer top chained by streams).
+
+    Args:
+        model: a HW partition model or a model with one StreamingDataflowPartition node.
+        cache: cache folder (default :func:`cache_dir`).
+
+    Raises:
+        CodegenError: if a layer cannot be generated, streams do not match, or g++ fails.
+    """
+    child = hw_partition(model)
+    codes: list[LayerCode] = [
+        layer_code(child, n) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS
+    ]
+    name = "qnncc_partition"
+    text, ports = partition_source(child, codes, name)
+    units = {c.name: render_layer(c) for c in codes}
+    units[name] = {f"{name}.cpp": text}
+    shapes = []
+    for out in child.graph.output:
+        shape = child.get_tensor_shape(out.name)
+        if shape is None:
+            raise CodegenError(f"partition output {out.name!r} has no shape")
+        shapes.append(tuple(int(d) for d in shape[1:]))
+    return _build(units, name, ports, shapes, cache)
+
+
+@functools.lru_cache(maxsize=1)
+def _toolchain_key() -> str:
+    compiler = shutil.which("g++")
+    if compiler is None:
+        raise CodegenError("g++ not found; C++ simulation needs a C++14 compiler on PATH")
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    digest = hashlib.sha256(version.encode())
+    for folder in (include_dir(), ap_types_dir()):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+    digest.update(" ".join(CXXFLAGS).encode())
+    return digest.hexdigest()
+
+
+def _hash(files: Mapping[str, str]) -> str:
+    digest = hashlib.sha256(_toolchain_key().encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+#: Headers every translation unit needs, precompiled once per toolchain (g++ ``.gch``).
+PCH_TEXT = """// qnncc cppsim precompiled header (generated)
+#ifndef AP_INT_MAX_W
+#define AP_INT_MAX_W 4096
+#endif
+#include <ap_int.h>
+#include <hls_stream.h>
+#include <cstdio>
+#include <vector>
+#include "qnncc/types.hpp"
+"""
+
+
+def _precompiled_header(cache: Path) -> Path:
+    """Path of the precompiled common header (built on first use; about 3x faster compiles)."""
+    folder = cache / "pch" / _toolchain_key()[:32]
+    header = folder / "qnncc_pch.h"
+    if (folder / "qnncc_pch.h.gch").exists():
+        return header
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"tmp{os.getpid()}.h"
+    tmp.write_text(PCH_TEXT)
+    cmd = ["g++", *CXXFLAGS, "-I", str(include_dir()), "-I", str(ap_types_dir()), "-x", "c++-header", str(tmp)]
+    proc = subprocess.run([*cmd, "-o", f"{tmp}.gch"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise CodegenError(f"g++ failed to precompile the common header: {proc.stderr[-300:]}")
+    os.replace(tmp, header)
+    os.replace(f"{tmp}.gch", f"{header}.gch")
+    return header
+
+
+def _compile_unit(files: Mapping[str, str], source: str, cache: Path) -> tuple[Path, bool]:
+    """Object file of one translation unit (``source`` plus the other files it includes); True if compiled."""
+    obj = cache / "obj" / f"{_hash(files)}.o"
+    if obj.exists():
+        return obj, False
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    pch = _precompiled_header(cache)
+    with tempfile.TemporaryDirectory(prefix="qnncc-cc-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        out = Path(tmp) / "unit.o"
+        cmd = ["g++", *CXXFLAGS, "-I", str(include_dir()), "-I", str(ap_types_dir()), "-I", tmp, "-include", str(pch)]
+        proc = subprocess.run([*cmd, "-c", str(Path(tmp) / source), "-o", str(out)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            errors = [line for line in proc.stderr.splitlines() if "error" in line][:3]
+            raise CodegenError(f"g++ failed on {source}: {' | '.join(errors) or proc.stderr[-500:]}")
+        os.replace(out, obj)  # atomic: parallel test workers may race on the same object
+    return obj, True
+
+
+def _build(
+    units: Mapping[str, Mapping[str, str]],
+    dut: str,
+    ports: list[Port],
+    shapes: list[tuple[int, ...]],
+    cache: Path | None,
+    bench_files: Mapping[str, str] | None = None,
+) -> CppSim:
+    """Compile ``units`` (one object each) and the test bench, link, and describe the binary.
+
+    ``bench_files`` (a layer's top and headers) are compiled in the test
+    bench's own translation unit, which includes the top: one compile per layer.
+    """
+    cache = cache or cache_dir()
+    inputs = [p for p in ports if p.direction == "in"]
+    outputs = [p for p in ports if p.direction == "out"]
+    for port, shape in zip(outputs, shapes, strict=True):
+        if math.prod(shape) != port.frame_elems:
+            raise CodegenError(f"output {port.tensor!r}: shape {list(shape)} != {port.frame_elems} stream elements")
+    main = render("cppsim_main.cpp.j2", {"dut": dut, "ports": ports, "inputs": inputs, "outputs": outputs})
+    bench = dict(bench_files or {})
+    if bench_files:
+        top = next(n for n in bench_files if n.endswith(".cpp"))
+        main = f'#include "{top}"\n{main}'
+    bench[f"{dut}_main.cpp"] = main
+    all_units = [(files, next(n for n in files if n.endswith(".cpp"))) for files in units.values()]
+    all_units.append((bench, f"{dut}_main.cpp"))
+    start = time.perf_counter()
+    _precompiled_header(cache)
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(lambda unit: _compile_unit(unit[0], unit[1], cache), all_units))
+    objects = [obj for obj, _ in results]
+    binary = cache / "bin" / f"{_hash({o.name: '' for o in objects})}_{dut}"
+    if not binary.exists():
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        tmp_bin = binary.with_suffix(f".tmp{os.getpid()}")
+        proc = subprocess.run(["g++", *[str(o) for o in objects], "-o", str(tmp_bin)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CodegenError(f"linking the {dut} simulation failed: {proc.stderr[-500:]}")
+        os.replace(tmp_bin, binary)
+    compiled = sum(1 for _, fresh in results if fresh)
+    seconds = time.perf_counter() - start if compiled else 0.0
+    return CppSim(binary, inputs, outputs, shapes, seconds, compiled)

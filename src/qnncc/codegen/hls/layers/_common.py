@@ -1,0 +1,97 @@
+"""Helpers shared by the per-op HLS builders."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+
+from qnncc.codegen.hls.layer_code import LayerCode, stream_ports, top_name
+from qnncc.codegen.render import CodegenError, render
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.hw.layers.base import HWLayer
+
+__all__ = [
+    "LayerBuilder",
+    "frame_vectors",
+    "int_ctype",
+    "nested_init",
+    "new_layer_code",
+    "param_header",
+    "required_initializer",
+    "signed_bits",
+]
+
+#: A per-op builder: (model, node, layer) -> LayerCode.
+LayerBuilder = Callable[[ModelWrapper, onnx.NodeProto, HWLayer], LayerCode]
+
+
+def new_layer_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer, headers: list[str]) -> LayerCode:
+    """A :class:`LayerCode` with name and ports filled in; the builder adds body and params."""
+    return LayerCode(top_name(node), node.name, node.op_type, stream_ports(model, node, layer), headers, [])
+
+
+def frame_vectors(layer: HWLayer, index: int = 0) -> int:
+    """Vectors per frame: the product of the input shape between batch and channel axes."""
+    shape = layer.normal_input_shape(index)
+    return math.prod(int(d) for d in shape[1:-1])
+
+
+def required_initializer(model: ModelWrapper, node: onnx.NodeProto, index: int, what: str) -> np.ndarray:
+    """Input ``index`` of ``node`` as a constant array.
+
+    Raises:
+        CodegenError: if the input is missing or not an initializer.
+    """
+    if len(node.input) <= index or not node.input[index]:
+        raise CodegenError(f"{node.name}: missing {what} input")
+    value = model.get_initializer(node.input[index])
+    if value is None:
+        raise CodegenError(f"{node.name}: {what} {node.input[index]!r} must be a constant initializer")
+    return value
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Bits of the smallest two's complement type holding ``[lo, hi]``."""
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+def int_ctype(lo: int, hi: int) -> str:
+    """``ap_int<B>`` holding every integer in ``[lo, hi]``."""
+    return f"ap_int<{signed_bits(lo, hi)}>"
+
+
+def nested_init(values: np.ndarray) -> str:
+    """C brace initialiser of an integer array of any rank, e.g. ``{{1, 2}, {3, 4}}``."""
+    if values.ndim == 0:
+        return str(int(values))
+    return "{" + ", ".join(nested_init(v) for v in values) + "}"
+
+
+def param_header(
+    code: LayerCode, what: str, ctype: str, var: str, dims: str, init: str, headers: list[str], comment: str = ""
+) -> str:
+    """Render one parameter header (``static const ctype var dims = init;``) and return its file name."""
+    filename = f"{what}_{code.name}.h"
+    guard = f"QNNCC_{what.upper()}_{code.name.upper()}_H"
+    text = render(
+        "params.h.j2",
+        {
+            "what": what,
+            "node_name": code.node_name,
+            "comment": comment,
+            "guard": guard,
+            "headers": headers,
+            "ctype": ctype,
+            "var": var,
+            "dims": dims,
+            "init": init,
+        },
+    )
+    code.params[filename] = text
+    return filename

@@ -1,0 +1,98 @@
+"""HLS code of the MVAU (``qnncc::mvau`` in ``mvau.hpp``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
+from qnncc.codegen.hls.layers._common import frame_vectors, new_layer_code, param_header, required_initializer
+from qnncc.codegen.hls.layers.thresholds import threshold_activation
+from qnncc.codegen.hls.literals import word_literals
+from qnncc.codegen.render import CodegenError
+from qnncc.core.datatype import DataType
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.hw.layers.base import HWLayer
+
+__all__ = ["mvau_code", "weight_words"]
+
+#: ram_style -> Vitis HLS storage implementation of the weight ROM.
+ROM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
+
+
+def weight_words(w: np.ndarray, simd: int, pe: int) -> np.ndarray:
+    """Weights ``[MW, MH]`` in memory order ``[PE, WMEM, SIMD]``.
+
+    Entry ``[p, nf * SF + sf, s]`` is ``W[sf * SIMD + s, nf * PE + p]`` with
+    ``SF = MW / SIMD`` (FINN's interleaving of output channels over PEs).
+    """
+    mw, mh = w.shape
+    sf, nf = mw // simd, mh // pe
+    blocks = w.reshape(sf, simd, nf, pe)  # [sf, s, nf, p]
+    return blocks.transpose(3, 2, 0, 1).reshape(pe, nf * sf, simd)
+
+
+def accumulator_ctype(layer: HWLayer, mw: int, wdt: DataType, xnor: bool) -> str:
+    """Accumulator type wide enough for every partial sum (no wrap-around).
+
+    XNOR mode counts matches: ``ap_uint<bits(MW)>``. Otherwise the bound
+    ``MW * max|x| * max|w|`` decides the width of a signed accumulator
+    (partial sums of weights of both signs can exceed the final result's range).
+    """
+    if xnor:
+        return f"ap_uint<{mw.bit_length()}>"
+    idt = layer.input_datatype()
+    largest = mw * max(abs(idt.min()), abs(idt.max())) * max(abs(wdt.min()), abs(wdt.max()))
+    return f"ap_int<{int(largest).bit_length() + 1}>"
+
+
+def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
+    """Build the HLS code of an MVAU node.
+
+    Raises:
+        CodegenError: for non-integer weights, thresholds that do not fit, or float streams.
+    """
+    a = layer.attrs
+    mw, mh, simd, pe = int(a["MW"]), int(a["MH"]), int(a["SIMD"]), int(a["PE"])
+    xnor = bool(a["binaryXnorMode"])
+    code = new_layer_code(model, node, layer, ["qnncc/mvau.hpp"])
+    wdt = DataType.from_name(a["weightDataType"])
+    w = required_initializer(model, node, 1, "weights")
+    if tuple(w.shape) != (mw, mh):
+        raise CodegenError(f"{node.name}: weights of shape {list(w.shape)}, expected [{mw}, {mh}]")
+    if xnor and (wdt.bitwidth() != 1 or layer.input_datatype().bitwidth() != 1):
+        raise CodegenError(f"{node.name}: binaryXnorMode needs 1-bit input and weights")
+    in_t = cpp_datatype(layer.input_datatype(), f"{node.name} input")
+    w_t = cpp_datatype(wdt, f"{node.name} weights")
+    out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
+    words = weight_words(w, simd, pe)
+    wmem = words.shape[1]
+    literals = word_literals(words.reshape(pe * wmem, simd), wdt, f"{node.name} weights")
+    rows = [literals[p * wmem : (p + 1) * wmem] for p in range(pe)]
+    init = "{" + ", ".join("{" + ", ".join(r) + "}" for r in rows) + "}"
+    wvar = f"weights_{code.name}"
+    param_header(
+        code,
+        "params",
+        f"ap_uint<{simd * wdt.bitwidth()}>",
+        wvar,
+        f"[{pe}][{wmem}]",
+        init,
+        [],
+        f"// [pe][nf * {mw // simd} + sf], lane s = W[sf * {simd} + s][nf * {pe} + pe]",
+    )
+    code.pragmas.append(f"ARRAY_PARTITION variable = {wvar} complete dim = 1")
+    impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
+    if impl is not None:
+        code.pragmas.append(f"BIND_STORAGE variable = {wvar} type = rom_2p impl = {impl}")
+    if layer.attrs["noActivation"]:
+        act = "qnncc::NoActivation()"
+    else:
+        act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
+    acc_t = accumulator_ctype(layer, mw, wdt, xnor)
+    nvec = frame_vectors(layer)
+    code.body.append(
+        f"qnncc::mvau<{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}>"
+        f"(in0_V, out0_V, {wvar}, {act});"
+    )
+    return code

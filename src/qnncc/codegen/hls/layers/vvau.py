@@ -1,0 +1,80 @@
+"""HLS code of the VVAU, the depthwise MAC (``qnncc::vvau`` in ``vvau.hpp``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
+from qnncc.codegen.hls.layers._common import new_layer_code, param_header, required_initializer
+from qnncc.codegen.hls.layers.mvau import ROM_IMPL, accumulator_ctype
+from qnncc.codegen.hls.layers.thresholds import threshold_activation
+from qnncc.codegen.hls.literals import word_literals
+from qnncc.codegen.render import CodegenError
+from qnncc.core.datatype import DataType
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.hw.layers.base import HWLayer
+
+__all__ = ["vvau_code", "vvau_weight_words"]
+
+
+def vvau_weight_words(w: np.ndarray, channels: int, kernel: int, simd: int, pe: int) -> np.ndarray:
+    """Depthwise weights ``[C, 1, kh, kw]`` in memory order ``[K*C/(SIMD*PE), SIMD*PE]``.
+
+    Lane ``e`` of word ``i`` is the weight of flat window index
+    ``f = i*SIMD*PE + e``, i.e. ``W[f % C, 0, k // kw, k % kw]`` with ``k = f // C``
+    (the Im2Col order of the window stream).
+    """
+    by_position = w.reshape(channels, kernel).T  # [k, c]
+    return by_position.reshape(-1, simd * pe)
+
+
+def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
+    """Build the HLS code of a VVAU node.
+
+    Raises:
+        CodegenError: for runtime-writeable or external weights, non-integer
+            weights, weights of the wrong size, thresholds that do not fit, or float streams.
+    """
+    a = layer.attrs
+    channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
+    kh, kw = (int(v) for v in a["Kernel"])
+    kernel = kh * kw
+    if int(a.get("runtime_writeable_weights", 0)):
+        raise CodegenError(f"{node.name}: runtime_writeable_weights=1 is not supported; weights are a ROM")
+    if a.get("mem_mode") == "external":
+        raise CodegenError(f"{node.name}: mem_mode='external' (streamed weights) is not supported")
+    code = new_layer_code(model, node, layer, ["qnncc/vvau.hpp"])
+    wdt = DataType.from_name(a["weightDataType"])
+    w = required_initializer(model, node, 1, "weights")
+    if w.size != channels * kernel:
+        raise CodegenError(f"{node.name}: weights of shape {list(w.shape)}, expected [{channels}, 1, {kh}, {kw}]")
+    in_t = cpp_datatype(layer.input_datatype(), f"{node.name} input")
+    w_t = cpp_datatype(wdt, f"{node.name} weights")
+    out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
+    words = vvau_weight_words(np.asarray(w), channels, kernel, simd, pe)
+    wvar = f"weights_{code.name}"
+    param_header(
+        code,
+        "params",
+        f"ap_uint<{simd * pe * wdt.bitwidth()}>",
+        wvar,
+        f"[{words.shape[0]}]",
+        "{" + ", ".join(word_literals(words, wdt, f"{node.name} weights")) + "}",
+        [],
+        f"// word i, lane e: W[c][k] of the window index f = i * {simd * pe} + e = k * {channels} + c",
+    )
+    impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
+    if impl is not None:
+        code.pragmas.append(f"BIND_STORAGE variable = {wvar} type = rom_2p impl = {impl}")
+    if a["noActivation"]:
+        act = "qnncc::NoActivation()"
+    else:
+        act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), channels, pe)
+    acc_t = accumulator_ctype(layer, kernel, wdt, False)
+    _, oh, ow, _ = layer.normal_output_shape()
+    code.body.append(
+        f"qnncc::vvau<{channels}, {kernel}, {pe}, {simd}, {oh * ow}, {in_t}, {w_t}, {out_t}, {acc_t}>"
+        f"(in0_V, out0_V, {wvar}, {act});"
+    )
+    return code

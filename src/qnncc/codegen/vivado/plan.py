@@ -1,0 +1,367 @@
+"""Stitch plan: which cells a dataflow partition becomes in a Vivado block design and how they connect.
+
+:func:`stitch_plan` reads the child model of a ``StreamingDataflowPartition``
+(HW layer nodes, plus standard ``Reshape``/``Flatten`` (and ``Squeeze``/
+``Unsqueeze``) nodes that a stream passes through unchanged) and returns a :class:`StitchPlan`: one cell per HW
+node, the AXI-Stream connections between cells and the partition's external
+inputs and outputs. The plan is pure data; :mod:`qnncc.codegen.vivado.stitch` renders
+it to tcl and to the interface catalogue the tcl checker reads.
+
+Conventions (shared with the HLS code generator):
+
+* a HW node ``N`` is cell ``safe_identifier(N.name)`` of IP
+  ``qnncc.org:hls:<cell>:1.0`` whose repository is
+  ``hls/<cell>/project_<cell>/sol1/impl/ip`` under the build directory;
+  ``StreamingFIFO`` nodes are Xilinx ``axis_data_fifo`` cells instead;
+* HLS ports are ``in<k>_V`` (stream inputs in node-input order, initializers
+  skipped) and ``out<k>_V``, TDATA ``roundup8`` of the stream width, clock
+  ``ap_clk``, active-low reset ``ap_rst_n``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import onnx
+
+from qnncc.codegen.names import roundup8, safe_identifier
+from qnncc.codegen.render import CodegenError
+from qnncc.core.errors import UnsupportedOpError
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, only_partition_child
+from qnncc.hw.layers import HW_DOMAIN, HWLayer
+
+__all__ = [
+    "AXIS_DATA_FIFO_VLNV",
+    "Cell",
+    "Connection",
+    "ExternalStream",
+    "StitchPlan",
+    "StreamPort",
+    "hls_ip_repo",
+    "hls_vlnv",
+    "stitch_plan",
+]
+
+StreamMode = Literal["master", "slave"]
+CellKind = Literal["hls", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset"]
+
+#: VLNV of the Xilinx AXI-Stream FIFO that a ``StreamingFIFO`` node becomes.
+AXIS_DATA_FIFO_VLNV = "xilinx.com:ip:axis_data_fifo:2.0"
+_FIFO_MEMORY = {"auto": "auto", "block": "block", "distributed": "distributed", "ultra": "ultra"}
+_FIFO_MAX_DEPTH = 32768
+
+
+def hls_vlnv(top: str) -> str:
+    """VLNV of the HLS IP with top function ``top`` (``qnncc.org:hls:<top>:1.0``)."""
+    return f"qnncc.org:hls:{top}:1.0"
+
+
+def hls_ip_repo(top: str) -> str:
+    """IP repository folder of HLS IP ``top``, relative to the build directory."""
+    return f"hls/{top}/project_{top}/sol1/impl/ip"
+
+
+@dataclass(frozen=True)
+class StreamPort:
+    """An AXI-Stream interface pin of a cell.
+
+    Attributes:
+        name: Interface name, e.g. ``in0_V`` or ``M_AXIS``.
+        mode: ``master`` (drives data) or ``slave`` (receives data).
+        width: TDATA width in bits (a multiple of 8).
+        bits: Payload bits the layer puts in a word (``width`` without padding).
+    """
+
+    name: str
+    mode: StreamMode
+    width: int
+    bits: int
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One block-design cell.
+
+    Attributes:
+        name: Cell name (a safe tcl identifier).
+        vlnv: IP VLNV, e.g. ``qnncc.org:hls:MVAU_0:1.0``.
+        kind: ``hls`` (qnncc HLS IP of a HW node), ``fifo`` (axis_data_fifo),
+            ``dwc`` (axis_dwidth_converter), ``dma`` (axi_dma), ``tlast``
+            (qnncc's TLAST-inserting HLS IP before a DMA's S2MM channel), or
+            the Zynq shell's ``ps``, ``smartconnect`` and ``reset``
+            (proc_sys_reset).
+        node: Name of the ONNX node it implements (``""`` for shell cells).
+        op_type: ONNX op type (``""`` for shell cells).
+        config: ``CONFIG.*`` properties (names without the ``CONFIG.`` prefix).
+        streams: AXI-Stream interface pins.
+        clock: Clock input pins to connect to the design clock.
+        reset: Active-low reset input pins to connect to the design reset.
+        ip_repo: IP repository folder relative to the build dir (HLS IPs only).
+        axi_lite: AXI-Lite (AXI memory-mapped) slave interface pins, e.g.
+            ``s_axi_control`` of an HLS IP with an ``s_axilite`` bundle.
+    """
+
+    name: str
+    vlnv: str
+    kind: CellKind
+    node: str = ""
+    op_type: str = ""
+    config: Mapping[str, str] = field(default_factory=dict)
+    streams: tuple[StreamPort, ...] = ()
+    clock: tuple[str, ...] = ("ap_clk",)
+    reset: tuple[str, ...] = ("ap_rst_n",)
+    ip_repo: str = ""
+    axi_lite: tuple[str, ...] = ()
+
+    def port(self, name: str) -> StreamPort:
+        """The stream interface called ``name``.
+
+        Raises:
+            CodegenError: if the cell has no such interface.
+        """
+        for p in self.streams:
+            if p.name == name:
+                return p
+        raise CodegenError(f"cell {self.name!r} has no stream interface {name!r}")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An AXI-Stream connection ``src_cell/src_port -> dst_cell/dst_port`` carrying ``tensor``."""
+
+    src_cell: str
+    src_port: str
+    dst_cell: str
+    dst_port: str
+    width: int
+    tensor: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalStream:
+    """A partition input or output: graph tensor ``tensor`` enters/leaves at ``cell/port``.
+
+    Attributes:
+        name: External port name, ``s_axis_<k>`` for inputs, ``m_axis_<k>`` for outputs.
+        tensor: Graph input or output tensor name.
+        cell: Cell that consumes (input) or produces (output) the stream.
+        port: Interface pin of that cell.
+        width: TDATA width in bits.
+        words: Words of ``width`` bits per frame (batch axis excluded), ``0``
+            when unknown; set for partition outputs.
+    """
+
+    name: str
+    tensor: str
+    cell: str
+    port: str
+    width: int
+    words: int = 0
+
+
+@dataclass(frozen=True)
+class StitchPlan:
+    """Cells, connections and external streams of one dataflow partition, in topological order."""
+
+    cells: tuple[Cell, ...]
+    connections: tuple[Connection, ...]
+    inputs: tuple[ExternalStream, ...]
+    outputs: tuple[ExternalStream, ...]
+
+    def cell(self, name: str) -> Cell:
+        """The cell called ``name``.
+
+        Raises:
+            CodegenError: if there is none.
+        """
+        for c in self.cells:
+            if c.name == name:
+                return c
+        raise CodegenError(f"stitch plan has no cell {name!r}")
+
+    def hls_tops(self) -> list[str]:
+        """Top-function names of the HLS IPs (one per HLS cell), in plan order."""
+        return [c.name for c in self.cells if c.kind == "hls"]
+
+
+def _fifo_cell(name: str, node: onnx.NodeProto, layer: HWLayer) -> Cell:
+    width = roundup8(layer.instream_width(0))
+    depth = int(layer.attrs["depth"])
+    if depth > _FIFO_MAX_DEPTH:
+        raise CodegenError(f"StreamingFIFO {node.name!r}: depth {depth} exceeds axis_data_fifo's {_FIFO_MAX_DEPTH}")
+    fifo_depth = max(16, 1 << (depth - 1).bit_length())
+    config = {
+        "FIFO_DEPTH": str(fifo_depth),
+        "TDATA_NUM_BYTES": str(width // 8),
+        "FIFO_MEMORY_TYPE": _FIFO_MEMORY.get(str(layer.attrs.get("ram_style", "auto")), "auto"),
+    }
+    bits = layer.instream_width(0)
+    return Cell(
+        name=name,
+        vlnv=AXIS_DATA_FIFO_VLNV,
+        kind="fifo",
+        node=node.name,
+        op_type=node.op_type,
+        config=config,
+        streams=(StreamPort("S_AXIS", "slave", width, bits), StreamPort("M_AXIS", "master", width, bits)),
+        clock=("s_axis_aclk",),
+        reset=("s_axis_aresetn",),
+    )
+
+
+def _hls_cell(cell: str, node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cell:
+    specs: list[tuple[str, StreamMode, int]] = [(f"in{k}_V", "slave", layer.instream_width(k)) for k in range(n_in)]
+    specs += [(f"out{k}_V", "master", layer.outstream_width(k)) for k in range(layer.num_output_streams())]
+    ports = tuple(StreamPort(name, mode, roundup8(bits), bits) for name, mode, bits in specs)
+    return Cell(
+        name=cell,
+        vlnv=hls_vlnv(cell),
+        kind="hls",
+        node=node.name,
+        op_type=node.op_type,
+        streams=ports,
+        ip_repo=hls_ip_repo(cell),
+    )
+
+
+def _endpoint(cell: Cell, kind: str, index: int) -> str:
+    """Port name of stream input/output ``index`` of ``cell``."""
+    if cell.kind == "fifo":
+        return "S_AXIS" if kind == "in" else "M_AXIS"
+    return f"{kind}{index}_V"
+
+
+def _words_per_frame(layer: HWLayer, index: int) -> int:
+    """Words per frame of output stream ``index``: the folded shape without batch and elements axes."""
+    words = 1
+    for d in layer.folded_output_shape(index)[1:-1]:
+        words *= int(d)
+    return words
+
+
+def _partition_child(model: ModelWrapper) -> ModelWrapper:
+    """``model`` itself, or the child of its only ``StreamingDataflowPartition`` node."""
+    try:
+        return only_partition_child(model)
+    except UnsupportedOpError as err:
+        raise CodegenError(f"{err}; stitch each child model") from None
+
+
+def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
+    """Plan the block design of a dataflow partition's child model.
+
+    Args:
+        model: The partition's child model (HW layer nodes in domain
+            ``qnncc.hw``; standard ``Reshape``/``Flatten`` nodes are stream
+            pass-throughs), e.g. ``get_custom_op(sdp_node).child_model()``,
+            or a parent model with exactly one ``StreamingDataflowPartition``.
+
+    Returns:
+        The plan, cells in topological order.
+
+    Raises:
+        CodegenError: for a node that is neither a HW layer nor a
+            pass-through, an unnamed node, two nodes with the same cell name, a
+            stream read by two HW layers (insert DuplicateStreams), an unused
+            stream, or a connection whose two ends have different widths
+            (insert a StreamingDataWidthConverter).
+    """
+    mw = _partition_child(model if isinstance(model, ModelWrapper) else ModelWrapper(model))
+    graph_inputs = mw.graph_input_names()
+    graph_outputs = mw.graph_output_names()
+    alias: dict[str, str] = {}  # pass-through output tensor -> its input tensor
+    producer: dict[str, tuple[Cell, str, int]] = {}  # stream tensor -> (cell, port, bits)
+    layers: dict[str, tuple[HWLayer, int]] = {}  # stream tensor -> (producing layer, output index)
+    cells: list[Cell] = []
+    by_name: dict[str, str] = {}
+    # stream tensor -> readers (cell, port, bits); cell None: graph output named by port
+    consumers: dict[str, list[tuple[Cell | None, str, int]]] = {}
+
+    def source(tensor: str) -> str:
+        while tensor in alias:
+            tensor = alias[tensor]
+        return tensor
+
+    for index, node in enumerate(mw.topological_sort()):
+        what = f"node {node.name!r} ({node.op_type})" if node.name else f"node #{index} ({node.op_type})"
+        if node.domain in ("", "ai.onnx") and node.op_type in STREAM_PASS_THROUGH_OPS:
+            alias[node.output[0]] = node.input[0]
+            continue
+        if node.domain != HW_DOMAIN:
+            raise CodegenError(f"{what} is not a HW layer and cannot be stitched into the block design")
+        if not node.name:
+            raise CodegenError(f"{what} has no name; give every node a unique name before stitching")
+        op = get_custom_op(node)
+        assert isinstance(op, HWLayer)
+        name = safe_identifier(node.name)
+        if name in by_name:
+            raise CodegenError(f"nodes {by_name[name]!r} and {node.name!r} both map to cell name {name!r}")
+        by_name[name] = node.name
+        streams_in = [t for t in node.input if t and mw.get_initializer(t) is None]
+        if node.op_type == "StreamingFIFO":
+            cell = _fifo_cell(name, node, op)
+        else:
+            cell = _hls_cell(name, node, op, len(streams_in))
+        cells.append(cell)
+        for k, tensor in enumerate(streams_in):
+            port = _endpoint(cell, "in", k)
+            consumers.setdefault(source(tensor), []).append((cell, port, op.instream_width(k)))
+        for k in range(op.num_output_streams()):
+            if k < len(node.output) and node.output[k]:
+                producer[node.output[k]] = (cell, _endpoint(cell, "out", k), op.outstream_width(k))
+                layers[node.output[k]] = (op, k)
+
+    for out in graph_outputs:
+        consumers.setdefault(source(out), []).append((None, out, -1))
+
+    connections: list[Connection] = []
+    inputs: list[ExternalStream] = []
+    outputs: list[ExternalStream] = [ExternalStream("", "", "", "", 0)] * len(graph_outputs)
+    for tensor, readers in consumers.items():
+        if len(readers) > 1:
+            names = [r[0].name if r[0] else f"graph output {r[1]!r}" for r in readers]
+            raise CodegenError(
+                f"tensor {tensor!r} is read by {len(readers)} consumers ({', '.join(names)}); "
+                "a stream has one reader, insert a DuplicateStreams node"
+            )
+        dst, dst_port, dst_bits = readers[0]
+        if tensor in producer:
+            src, src_port, src_bits = producer[tensor]
+            if dst is None:  # graph output
+                k = graph_outputs.index(dst_port)
+                width = src.port(src_port).width
+                words = _words_per_frame(*layers[tensor])
+                outputs[k] = ExternalStream(f"m_axis_{k}", dst_port, src.name, src_port, width, words)
+                continue
+            if src_bits != dst_bits or src.port(src_port).width != dst.port(dst_port).width:
+                raise CodegenError(
+                    f"tensor {tensor!r}: {src.name}.{src_port} is {src_bits} bits wide but "
+                    f"{dst.name}.{dst_port} expects {dst_bits} bits; insert a StreamingDataWidthConverter"
+                )
+            connections.append(Connection(src.name, src_port, dst.name, dst_port, src.port(src_port).width, tensor))
+        elif tensor in graph_inputs:
+            if dst is None:
+                raise CodegenError(f"partition input {tensor!r} reaches output {dst_port!r} without a HW layer")
+            inputs.append(ExternalStream("", tensor, dst.name, dst_port, dst.port(dst_port).width))
+        else:
+            reader = dst.name if dst else f"graph output {dst_port!r}"
+            raise CodegenError(f"tensor {tensor!r} read by {reader} has no producer in the partition")
+
+    unread = [t for t in producer if t not in consumers]
+    if unread:
+        cell = producer[unread[0]][0]
+        raise CodegenError(f"stream {unread[0]!r} of cell {cell.name!r} is neither read nor a partition output")
+    inputs.sort(key=lambda s: graph_inputs.index(s.tensor))
+    inputs = [ExternalStream(f"s_axis_{k}", s.tensor, s.cell, s.port, s.width) for k, s in enumerate(inputs)]
+    unused = [t for t in graph_inputs if t not in {s.tensor for s in inputs}]
+    if unused and mw.get_initializer(unused[0]) is None:
+        raise CodegenError(f"partition input {unused[0]!r} is not read by any HW layer")
+    if not cells:
+        raise CodegenError("the partition has no HW layer to stitch")
+    order = {c.name: i for i, c in enumerate(cells)}
+    connections.sort(key=lambda c: (order[c.src_cell], c.src_port))
+    return StitchPlan(tuple(cells), tuple(connections), tuple(inputs), tuple(outputs))

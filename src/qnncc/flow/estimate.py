@@ -1,0 +1,431 @@
+"""``qnncc.flow.estimate``: ingest -> streamline -> HW layers -> partition -> fold -> estimate.
+
+The Python twin of ``qnncc estimate MODEL --board NAME``. It writes FINN-format
+reports into an output directory atomically: files go to
+``<dir>.incomplete`` first, which is renamed only when every step succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qnncc.boards import Board, FitReport, check_fit, get_board
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import QnnccError
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.pipeline import Pipeline, StepRecord
+from qnncc.custom_op import get_custom_op
+from qnncc.hw.folding_opt import FoldingPlan, LayerSpec, optimize_folding
+from qnncc.hw.layers import HWLayer
+from qnncc.hw.perf import (
+    LayerEstimate,
+    NetworkEstimate,
+    PartitionEstimate,
+    estimate_layer,
+    estimate_network,
+    estimate_partition,
+    layer_cycles_report,
+    layer_resources_report,
+    network_performance_report,
+)
+from qnncc.ingest import load
+
+
+@dataclass
+class EstimateResult:
+    """Everything ``estimate`` computed.
+
+    Attributes:
+        model: the HW-level model (HW layers inside a dataflow partition).
+        layers: ``(name, estimate)`` per HW layer in stream order.
+        partition: partition-level estimate (interval, latency, totals).
+        fit: utilisation against the board.
+        folding: the applied folding (FINN format).
+        software_nodes: ``(name, op_type)`` of nodes left in software.
+        records: per-step wall-clock times.
+        reports: the FINN-format report dicts by file name.
+        unmatched_folding_keys: folding-file keys that matched no layer.
+        partitions: one estimate per dataflow partition (several when the
+            network was split to fit the device).
+        network: partitions run in turn with reconfiguration (fpgaConvNet's network level).
+        software_report: one line per reason why nodes stay in software.
+    """
+
+    model: ModelWrapper
+    layers: list[tuple[str, LayerEstimate]]
+    partition: PartitionEstimate
+    fit: FitReport
+    folding: dict[str, Any]
+    software_nodes: list[tuple[str, str]]
+    records: list[StepRecord]
+    reports: dict[str, Any] = field(default_factory=dict)
+    unmatched_folding_keys: list[str] = field(default_factory=list)
+    partitions: list[PartitionEstimate] = field(default_factory=list)
+    network: NetworkEstimate | None = None
+    software_report: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Readable Markdown table of layers, cycles and resources plus the totals."""
+        lines = [
+            "| layer | cycles | LUT | FF | BRAM_18K | URAM | DSP |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, e in self.layers:
+            lines.append(
+                f"| {name} | {e.cycles} | {e.lut:.0f} | {e.ff:.0f} | {e.bram_18k:.0f} | {e.uram:.0f} | {e.dsp:.0f} |"
+            )
+        p = self.partition
+        totals = f"{p.lut:.0f} | {p.ff:.0f} | {p.bram_18k:.0f} | {p.uram:.0f} | {p.dsp:.0f}"
+        lines.append(f"| **total** | {p.interval_cycles} (max) | {totals} |")
+        perf = self.reports.get("estimate_network_performance.json", {})
+        fps = perf.get("estimated_throughput_fps", 0.0)
+        lines.append("")
+        lines.append(
+            f"Throughput {fps:,.0f} FPS, latency {perf.get('estimated_latency_ns', 0.0) / 1e3:,.2f} us, "
+            f"bottleneck {p.bottleneck}."
+        )
+        if self.software_nodes:
+            lines.append("Software nodes: " + ", ".join(f"{n} ({t})" for n, t in self.software_nodes) + ".")
+            lines.extend(f"- {line}" for line in self.software_report)
+        return "\n".join(lines)
+
+
+def parse_scale(text: str | float | None) -> float | None:
+    """An input scale given as a float or a fraction string such as ``"1/255"``.
+
+    Raises:
+        QnnccError: if the text is not a positive number.
+    """
+    if text is None or isinstance(text, float):
+        return text
+    try:
+        value = float(Fraction(str(text).strip()))
+    except (ValueError, ZeroDivisionError):
+        raise QnnccError(f"input scale {text!r} is not a number such as 0.0039 or 1/255") from None
+    if value <= 0:
+        raise QnnccError(f"input scale must be positive, got {text!r}")
+    return value
+
+
+def detect_input_scale(model: ModelWrapper) -> tuple[float, str] | None:
+    """``(scale, datatype)`` if the graph input feeds an unsigned zero-point-0 ``Quant`` (Brevitas' input quantizer)."""
+    names = model.graph_input_names()
+    if len(names) != 1:
+        return None
+    consumers = model.find_consumers(names[0])
+    if len(consumers) != 1 or consumers[0].op_type != "Quant":
+        return None
+    q = consumers[0]
+    scale, zeropt, bits = (model.get_initializer(t) for t in q.input[1:4])
+    if scale is None or zeropt is None or bits is None or scale.size != 1 or np.any(zeropt != 0):
+        return None
+    if int(model.get_nodeattr(q, "signed", 1)):
+        return None
+    return float(scale.reshape(-1)[0]), f"UINT{int(bits.reshape(-1)[0])}"
+
+
+def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: bool) -> Pipeline:
+    """The steps from a loaded model to a partitioned HW model (no folding)."""
+    from qnncc.transforms import (
+        ConvertBipolarMatMulToXnorPopcount,
+        ConvertQONNXtoFINN,
+        ConvertToNHWC,
+        GiveUniqueNodeNames,
+        InferShapes,
+        InsertInputScaling,
+        InsertTopK,
+        LowerConvsToMatMul,
+        Streamline,
+        Tidy,
+    )
+    from qnncc.transforms import hw as hwt
+
+    prep: list[Any] = []
+    if input_scale is not None:
+        prep.append(InsertInputScaling(input_scale, input_datatype))
+    if insert_topk:
+        prep.append(InsertTopK())
+    prep.append(InferShapes())
+
+    def convert() -> list[Any]:
+        return [getattr(hwt, name)() for name in CONVERSION_PASSES if hasattr(hwt, name)]
+
+    return Pipeline(
+        [
+            ("tidy", Tidy()),
+            ("qonnx_to_finn", ConvertQONNXtoFINN()),
+            ("prepare_io", prep),
+            ("streamline", [Streamline(), ConvertBipolarMatMulToXnorPopcount(), Streamline()]),
+            ("lower", [LowerConvsToMatMul(), ConvertToNHWC(), Streamline()]),
+            # a second round absorbs what the first exposes (e.g. GlobalAccPool's 1/(H*W) scale)
+            ("convert_to_hw", [*convert(), Streamline(), ConvertToNHWC(), Streamline(), *convert()]),
+            ("names", GiveUniqueNodeNames()),
+        ]
+    )
+
+
+#: HW conversion passes in the order they are tried (those not yet available are skipped).
+CONVERSION_PASSES: Sequence[str] = (
+    "InferConvInpGen",
+    "InferStreamingMaxPool",
+    "InferVectorVectorActivation",
+    "InferGlobalAccPoolLayer",
+    "InferBinaryMatrixVectorActivation",
+    "InferQuantizedMatrixVectorActivation",
+    "InferThresholdingLayer",
+    "InferAddStreamsLayer",
+    "InferDuplicateStreamsLayer",
+    "InferChannelwiseLinearLayer",
+    "InferLabelSelectLayer",
+)
+
+
+def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:
+    """Memory styles the optimiser may pick for a layer's weights/thresholds on ``board``."""
+    spec = layer.attributes.get("ram_style")
+    if spec is None or spec.allowed is None:
+        return {}
+    wanted = ["block", "distributed"] + (["ultra"] if board is not None and board.resources.uram > 0 else [])
+    return {"ram_style": [s for s in wanted if s in spec.allowed]}
+
+
+def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSpec]:
+    """The optimiser's view of every HW layer in stream order (with style options when ``board`` is given)."""
+    from qnncc.transforms.hw import iter_hw_nodes
+
+    specs = []
+    for node in iter_hw_nodes(model):
+        layer = get_custom_op(node)
+        assert isinstance(layer, HWLayer)
+        styles = memory_styles(layer, board) if board is not None else {}
+        specs.append(LayerSpec(node.name, node.op_type, dict(layer.attrs), layer.legal_folding(), styles))
+    return specs
+
+
+def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
+    """Per-layer estimates of every HW layer (attributes as set on the nodes)."""
+    return [(s.name, estimate_layer(s.op_type, s.attrs)) for s in layer_specs(model)]
+
+
+def estimate(
+    model: ModelWrapper | str | Path,
+    board: str | Board = "Pynq-Z1",
+    clock_ns: float | None = None,
+    folding: str | Path | Mapping[str, Any] | None = None,
+    target_fps: float | None = None,
+    output_dir: str | Path | None = None,
+    input_scale: float | str | None = None,
+    input_datatype: str = "UINT8",
+    insert_topk: bool = True,
+    margin: float = 0.85,
+    split: bool = True,
+    reconfiguration_ms: float = 50.0,
+) -> EstimateResult:
+    """Compile a model down to folded HW layers and estimate performance and resources.
+
+    Args:
+        model: a model file or a loaded model (not modified).
+        board: board name from :func:`qnncc.boards.list_boards` or a Board.
+        clock_ns: clock period in ns (default: the board's).
+        folding: a FINN-format folding config (path or mapping); if None the
+            optimiser folds, for ``target_fps`` or as fast as the board allows.
+        target_fps: frames/s for the optimiser (ignored when ``folding`` is given).
+        output_dir: where to write the reports, ``folding_config.json`` and ``hw_model.onnx``.
+        input_scale: make the accelerator take integers ``x`` for an input that
+            was ``x * input_scale`` (e.g. ``1/255`` for pixel inputs); detected
+            from a leading Brevitas input quantizer when None.
+        input_datatype: datatype of the new integer input.
+        insert_topk: append a top-1 ``TopK`` when the model ends in logits.
+        margin: usable fraction of each board resource.
+        split: when even the most folded design exceeds the board, split the
+            layers into partitions that each fit and run in turn (optimiser mode only).
+        reconfiguration_ms: time of one device reconfiguration between partitions, ms.
+
+    Returns:
+        The :class:`EstimateResult`.
+
+    Raises:
+        QnnccError: for bad input, an unknown board, an unreachable target or a
+            failing step (the message names it).
+    """
+    from qnncc.transforms.hw import CreateDataflowPartition
+
+    the_board = get_board(board)
+    clk = clock_ns or the_board.default_clk_ns
+    work, scale, dtype = prepare_input(model, input_scale, input_datatype)
+    pipeline = hw_pipeline(scale, dtype, insert_topk)
+    work = pipeline.run(work)
+    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split)
+    work = work.transform(CreateDataflowPartition(splits))
+    result = finish_estimate(work, the_board, clk, splits, margin, reconfiguration_ms, pipeline.records, unmatched)
+    if output_dir is not None:
+        write_reports(result, Path(output_dir))
+    return result
+
+
+def prepare_input(
+    model: ModelWrapper | str | Path, input_scale: float | str | None = None, input_datatype: str = "UINT8"
+) -> tuple[ModelWrapper, float | None, str]:
+    """Load (or copy) a model and settle its input convention: ``(model, scale, datatype)``.
+
+    The scale is ``input_scale`` or, when None, the one of a leading Brevitas
+    input quantizer (:func:`detect_input_scale`); the model is not changed yet
+    (``hw_pipeline``'s ``prepare_io`` step inserts the scaling).
+
+    Raises:
+        QnnccError: for a bad model file, scale or datatype.
+    """
+    # onnxsim is skipped: importing it alone takes 0.6 s, and Tidy folds the same constant
+    # subgraphs (shape computations included) for the graphs this flow accepts.
+    work = load(model, simplify=False) if isinstance(model, (str, Path)) else model.copy()
+    scale = parse_scale(input_scale)
+    dtype = DataType[input_datatype].name
+    if scale is None and (detected := detect_input_scale(work)) is not None:
+        scale, dtype = detected
+    return work, scale, dtype
+
+
+def fold_model(
+    work: ModelWrapper,
+    board: Board,
+    clock_ns: float,
+    folding: str | Path | Mapping[str, Any] | None = None,
+    target_fps: float | None = None,
+    margin: float = 0.85,
+    split: bool = True,
+) -> tuple[ModelWrapper, list[str], dict[str, int]]:
+    """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
+
+    With ``folding`` the FINN-format config is applied; otherwise the
+    optimiser folds for ``target_fps`` (or as fast as ``board`` allows within
+    ``margin`` of each resource) and, when even the most folded design does
+    not fit and ``split`` is set, assigns the layers to partitions that each
+    fit (``splits``: layer name -> partition index; empty for one partition).
+    """
+    from qnncc.transforms.hw import ApplyFoldingConfig, split_by_budget
+
+    budget = {k: v * margin for k, v in board.resources.as_dict().items()}
+    unmatched: list[str] = []
+    splits: dict[str, int] = {}
+    if folding is not None:
+        apply = ApplyFoldingConfig(folding)
+        work = work.transform(apply)
+        unmatched = apply.unmatched
+    else:
+        specs = layer_specs(work, board)
+        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
+        if not plan.fits and split and target_fps is None:
+            most_folded = [
+                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values})) for s in specs
+            ]
+            splits = split_by_budget(most_folded, budget)
+            for k in sorted(set(splits.values())):
+                members = [s for s in specs if splits[s.name] == k]
+                sub = optimize_folding(members, budget, clock_ns, None)
+                plan.choice.update(sub.choice)
+        work = work.transform(ApplyFoldingConfig(plan.folding_config()))
+    return work, unmatched, splits
+
+
+def finish_estimate(
+    work: ModelWrapper,
+    board: Board,
+    clock_ns: float,
+    splits: Mapping[str, int] | None = None,
+    margin: float = 0.85,
+    reconfiguration_ms: float = 50.0,
+    records: Sequence[StepRecord] = (),
+    unmatched: Sequence[str] = (),
+) -> EstimateResult:
+    """Estimates, fit and FINN-format reports of a folded, partitioned model (``CreateDataflowPartition`` done).
+
+    Args:
+        work: the partitioned model.
+        board: the target board.
+        clock_ns: clock period in ns.
+        splits: layer name -> partition index from :func:`fold_model` (empty: one partition).
+        margin: usable fraction of each board resource.
+        reconfiguration_ms: time of one device reconfiguration between partitions, ms.
+        records: step records to keep in the result.
+        unmatched: folding-file keys that matched no layer.
+
+    Raises:
+        QnnccError: if no layer was mapped to hardware.
+    """
+    from qnncc.transforms.hw import extract_folding_config
+    from qnncc.transforms.hw.partition import explain_software_nodes
+
+    splits = dict(splits or {})
+    budget = {k: v * margin for k, v in board.resources.as_dict().items()}
+    layers = estimate_layers(work)
+    if not layers:
+        raise QnnccError("no layer of the model could be mapped to hardware; see the software nodes")
+    parts = [
+        estimate_partition([(n, e) for n, e in layers if splits.get(n, 0) == k])
+        for k in sorted(set(splits.values()) or {0})
+    ]
+    part = max(parts, key=lambda p: p.interval_cycles)
+    worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
+    totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
+    fit = check_fit(board, totals, margin)
+    network = estimate_network(parts, reconfiguration_ms, clk_ns=clock_ns, batch_sizes=(1, 100, 10000))
+    result = EstimateResult(
+        model=work,
+        layers=layers,
+        partition=part,
+        fit=fit,
+        folding=extract_folding_config(work),
+        software_nodes=[(n.name, n.op_type) for n in work.graph.node if n.op_type != "StreamingDataflowPartition"],
+        records=list(records),
+        unmatched_folding_keys=list(unmatched),
+        partitions=parts,
+        network=network,
+        software_report=explain_software_nodes(work),
+    )
+    result.reports = {
+        "estimate_layer_cycles.json": layer_cycles_report(layers),
+        "estimate_layer_resources.json": layer_resources_report(layers),
+        "estimate_network_performance.json": _network_report(parts, network, clock_ns),
+    }
+    return result
+
+
+def _network_report(parts: list[PartitionEstimate], network: NetworkEstimate, clk_ns: float) -> dict[str, Any]:
+    """FINN's network report; for several partitions, run in turn, with batch-10000 throughput."""
+    if len(parts) == 1:
+        return network_performance_report(parts[0], clk_ns)
+    slowest = max(parts, key=lambda p: p.interval_cycles)
+    return {
+        "critical_path_cycles": sum(p.latency_cycles for p in parts),
+        "max_cycles": slowest.interval_cycles,
+        "max_cycles_node_name": slowest.bottleneck,
+        "estimated_throughput_fps": network.throughput_fps[max(network.throughput_fps)],
+        "estimated_latency_ns": network.latency_ns,
+        "num_partitions": len(parts),
+        "reconfiguration_ms": network.reconfiguration_ms,
+    }
+
+
+def write_reports(result: EstimateResult, out: Path) -> None:
+    """Write reports, folding and HW model to ``out`` atomically (via ``<out>.incomplete``)."""
+    tmp = out.with_name(out.name + ".incomplete")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name, data in result.reports.items():
+        (tmp / name).write_text(json.dumps(data, indent=2) + "\n")
+    (tmp / "folding_config.json").write_text(json.dumps(result.folding, indent=2) + "\n")
+    (tmp / "fit_report.txt").write_text(result.fit.table() + "\n")
+    (tmp / "estimate_summary.md").write_text(result.summary() + "\n")
+    result.model.save(tmp / "hw_model.onnx")
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
