@@ -2,21 +2,25 @@
 //
 // Per output pixel it reads the K kernel positions x C channels of a window
 // in Im2Col order (flat index f = k*C + c), SP = SIMD*PE elements per word
-// (K*C/SP words; this core needs SP to divide C, so a word holds SP channels
-// of one kernel position), computes acc[c] = sum_k x[k][c] * W[k][c] and
-// writes C/PE words of PE activated outputs (channel nf*PE + p in lane p).
+// (K*C/SP words), computes acc[c] = sum_k x[k][c] * W[k][c] and writes C/PE
+// words of PE activated outputs (channel nf*PE + p in lane p).
 // Weight ROM (W_FILE): word i, lane e holds the weight of f = i*SP + e.
 // Threshold ROM (T_FILE): word nf holds thresholds (p, k) of channel nf*PE + p.
 //
-// The accumulators form R = C/SP rows of SP lanes; word i updates row i mod R
-// at kernel position i div R. A row's last kernel position stores its sums in
-// a ping-pong result buffer (one bank per pixel), drained PE channels per
-// cycle while the next pixel is read: about NUMPIX * max(K*C/SP, C/PE) cycles.
+// With G = gcd(SP, C) a word is SUB = SP/G chunks of G consecutive channels
+// of one kernel position; the accumulators form R = C/G rows of G lanes and
+// chunk q of a word updates row (row0 + q) mod R (several times in one word
+// when SUB > R), as the HLS library's vvau.hpp. A row's last kernel position
+// stores its sums in a ping-pong result buffer (one bank per pixel), drained
+// PE channels per cycle while the next pixel is read: about
+// NUMPIX * max(K*C/SP, C/PE) cycles per frame. Accumulators and results are
+// registers (2*C + C lanes of ACC_W bits).
 module qnncc_vvau #(
     parameter C = 1,
     parameter K = 1,
     parameter SIMD = 1,
     parameter PE = 1,
+    parameter G = 1,
     parameter IN_BITS = 1,
     parameter IN_SIGNED = 0,
     parameter IN_BIPOLAR = 0,
@@ -45,20 +49,22 @@ module qnncc_vvau #(
     input wire out_ready
 );
   localparam SP = SIMD * PE;
-  localparam R = C / SP;
-  localparam IN_WORDS = K * R;
+  localparam R = C / G;
+  localparam SUB = SP / G;
+  localparam IN_WORDS = K * C / SP;
   localparam NFC = C / PE;
+  localparam ROW_STEP = SUB % R;
+  localparam KP_STEP = SUB / R;
   localparam IAW = (IN_WORDS > 1) ? $clog2(IN_WORDS) : 1;
-  localparam RAW = (R > 1) ? $clog2(R) : 1;
-  localparam KAW = $clog2(K + 1);
-  localparam SAW = $clog2(SIMD + 1);
+  localparam RAW = $clog2(R + SUB + 1);
+  localparam KAW = $clog2(K + SUB + 2);
   localparam TAW = (NFC > 1) ? $clog2(NFC) : 1;
-  localparam BAW = $clog2(2 * R);
+  localparam LW = G * ACC_W;
 
   // ---------------------------------------------------------------- read side
   reg [IAW-1:0] wcnt;
-  reg [RAW-1:0] row;
-  reg [KAW-1:0] kp;
+  reg [RAW-1:0] row0;
+  reg [KAW-1:0] kp0;
   reg wbank;
   reg [1:0] busy, done;
   wire start = (wcnt == 0);
@@ -79,8 +85,9 @@ module qnncc_vvau #(
       .addr(wcnt),
       .q(w_q)
   );
-  reg b_valid, b_first, b_last, b_end, b_bank;
-  reg [RAW-1:0] b_row;
+  reg b_valid, b_end, b_bank;
+  reg [RAW-1:0] b_row0;
+  reg [KAW-1:0] b_kp0;
   reg [SP*IN_BITS-1:0] b_x;
   wire [SP*(IN_BITS+1)-1:0] xs;
   wire [SP*(W_BITS+1)-1:0] ws;
@@ -102,47 +109,36 @@ module qnncc_vvau #(
       .x(w_q),
       .y(ws)
   );
-  reg [SP*ACC_W-1:0] acc[0:R-1];
-  wire [SP*ACC_W-1:0] prev = acc[b_row];
-  reg [SP*ACC_W-1:0] sums;
+  reg [C*ACC_W-1:0] acc, acc_n;
+  reg [2*C*ACC_W-1:0] res, res_n;
   reg signed [ACC_W-1:0] s;
   reg signed [IN_BITS:0] xv;
   reg signed [W_BITS:0] wv;
-  integer e;
+  integer q, g, pos, row, kp;
   always @* begin
-    for (e = 0; e < SP; e = e + 1) begin
-      xv = xs[e*(IN_BITS+1)+:IN_BITS+1];
-      wv = ws[e*(W_BITS+1)+:W_BITS+1];
-      s = b_first ? 0 : prev[e*ACC_W+:ACC_W];
-      s = s + xv * wv;
-      sums[e*ACC_W+:ACC_W] = s;
+    acc_n = acc;
+    res_n = res;
+    for (q = 0; q < SUB; q = q + 1) begin
+      pos = b_row0 + q;
+      row = pos % R;
+      kp = b_kp0 + pos / R;
+      for (g = 0; g < G; g = g + 1) begin
+        xv = xs[(q*G+g)*(IN_BITS+1)+:IN_BITS+1];
+        wv = ws[(q*G+g)*(W_BITS+1)+:W_BITS+1];
+        s = (kp == 0) ? 0 : acc_n[(row*G+g)*ACC_W+:ACC_W];
+        s = s + xv * wv;
+        if (kp == K - 1) res_n[((b_bank ? C : 0) + row * G + g)*ACC_W+:ACC_W] = s;
+        else acc_n[(row*G+g)*ACC_W+:ACC_W] = s;
+      end
     end
   end
-  always @(posedge clk) if (b_valid && !b_last) acc[b_row] <= sums;
 
   // ---------------------------------------------------------------- drain side
   wire en = !out_valid || out_ready;
-  reg [RAW-1:0] dr_row;
-  reg [SAW-1:0] dr_word;
   reg [TAW-1:0] nfc;
   reg dbank;
   wire can_drain = (done != 0);
-  wire drain_end = can_drain && en && (dr_row == R - 1) && (dr_word == SIMD - 1);
-  wire [SP*ACC_W-1:0] res_q;
-  qnncc_ram #(
-      .WIDTH(SP * ACC_W),
-      .DEPTH(2 * R),
-      .AW(BAW),
-      .RAM_STYLE("auto")
-  ) results (
-      .clk(clk),
-      .we(b_valid && b_last),
-      .waddr(b_bank * R + b_row),
-      .wdata(sums),
-      .re(en),
-      .raddr(dbank * R + dr_row),
-      .q(res_q)
-  );
+  wire drain_end = can_drain && en && (nfc == NFC - 1);
   wire [PE*STEPS*T_W-1:0] t_q;
   generate
     if (HAS_ACT != 0) begin : g_thr
@@ -163,8 +159,7 @@ module qnncc_vvau #(
     end
   endgenerate
   reg d_valid;
-  reg [SAW-1:0] d_word;
-  wire [PE*ACC_W-1:0] lanes = res_q >> (d_word * PE * ACC_W);
+  reg [PE*ACC_W-1:0] lanes;
   wire [PE*OUT_BITS-1:0] y;
   generate
     if (HAS_ACT != 0) begin : g_act
@@ -182,11 +177,11 @@ module qnncc_vvau #(
           .y(y)
       );
     end else begin : g_noact
-      genvar q;
-      for (q = 0; q < PE; q = q + 1) begin : g_lane
-        wire signed [ACC_W-1:0] a = lanes[q*ACC_W+:ACC_W];
+      genvar p;
+      for (p = 0; p < PE; p = p + 1) begin : g_lane
+        wire signed [ACC_W-1:0] a = lanes[p*ACC_W+:ACC_W];
         wire signed [OUT_BITS+ACC_W-1:0] wide = a;
-        assign y[q*OUT_BITS+:OUT_BITS] = wide[OUT_BITS-1:0];
+        assign y[p*OUT_BITS+:OUT_BITS] = wide[OUT_BITS-1:0];
       end
     end
   endgenerate
@@ -194,14 +189,12 @@ module qnncc_vvau #(
   always @(posedge clk) begin
     if (!rst_n) begin
       wcnt <= 0;
-      row <= 0;
-      kp <= 0;
+      row0 <= 0;
+      kp0 <= 0;
       wbank <= 1'b0;
       busy <= 0;
       done <= 0;
       b_valid <= 1'b0;
-      dr_row <= 0;
-      dr_word <= 0;
       nfc <= 0;
       dbank <= 1'b0;
       d_valid <= 1'b0;
@@ -211,39 +204,41 @@ module qnncc_vvau #(
       b_valid <= in_fire;
       if (in_fire) begin
         b_x <= in_data;
-        b_row <= row;
-        b_first <= (kp == 0);
-        b_last <= (kp == K - 1);
+        b_row0 <= row0;
+        b_kp0 <= kp0;
         b_end <= pixel_end;
         b_bank <= wbank;
         if (pixel_end) begin
           wcnt <= 0;
-          row <= 0;
-          kp <= 0;
+          row0 <= 0;
+          kp0 <= 0;
           wbank <= ~wbank;
         end else begin
           wcnt <= wcnt + 1'b1;
-          if (row == R - 1) begin
-            row <= 0;
-            kp  <= kp + 1'b1;
-          end else row <= row + 1'b1;
+          if (row0 + ROW_STEP >= R) begin
+            row0 <= row0 + ROW_STEP - R;
+            kp0  <= kp0 + KP_STEP + 1;
+          end else begin
+            row0 <= row0 + ROW_STEP;
+            kp0  <= kp0 + KP_STEP;
+          end
         end
+      end
+      if (b_valid) begin
+        acc <= acc_n;
+        res <= res_n;
       end
       busy <= busy + ((in_fire && start) ? 2'd1 : 2'd0) - (drain_end ? 2'd1 : 2'd0);
       done <= done + ((b_valid && b_end) ? 2'd1 : 2'd0) - (drain_end ? 2'd1 : 2'd0);
       // drain side: stalls with the output
       if (en) begin
         d_valid <= can_drain;
-        d_word <= dr_word;
+        lanes <= res[((dbank ? C : 0) + nfc * PE)*ACC_W+:PE*ACC_W];
         if (can_drain) begin
-          nfc <= (nfc == NFC - 1) ? 0 : nfc + 1'b1;
-          if (dr_word == SIMD - 1) begin
-            dr_word <= 0;
-            if (dr_row == R - 1) begin
-              dr_row <= 0;
-              dbank  <= ~dbank;
-            end else dr_row <= dr_row + 1'b1;
-          end else dr_word <= dr_word + 1'b1;
+          if (nfc == NFC - 1) begin
+            nfc   <= 0;
+            dbank <= ~dbank;
+          end else nfc <= nfc + 1'b1;
         end
         out_valid <= d_valid;
         if (d_valid) out_data <= y;

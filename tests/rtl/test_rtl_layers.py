@@ -89,14 +89,6 @@ def fifo_layer(draw: st.DrawFn) -> Case:
     return Case("StreamingFIFO", attrs, (*vecs, c))
 
 
-def rtl_vvau(case: Case) -> Case:
-    """The case with SIMD reduced to 1 where SIMD*PE does not divide the channels (the RTL core's rule)."""
-    a = case.attrs
-    if a["Channels"] % (a["SIMD"] * a["PE"]) == 0:
-        return case
-    return Case(case.op_type, {**a, "SIMD": 1}, case.shape, case.consts)
-
-
 #: One layer of every single-stream type per example (MVAU twice: XNOR/integer, thresholds or not).
 MIXED = st.tuples(
     mvau_cases().map(lambda c: as_case(c[0])),
@@ -110,7 +102,7 @@ MIXED = st.tuples(
     STRATEGIES["FMPadding"],
     STRATEGIES["StreamingMaxPool"],
     STRATEGIES["GlobalAccPool"],
-    STRATEGIES["VVAU"].map(rtl_vvau),
+    STRATEGIES["VVAU"],
 )
 
 
@@ -177,16 +169,12 @@ def test_cnn_partition_rtl_equals_execute():
 def test_depthwise_chain_partition_rtl_equals_execute():
     rng = np.random.default_rng(10)
     model = fold_randomly(depthwise_chain(rng), rng)
-    for node in model.get_nodes_by_op_type("VVAU"):
-        model.set_nodeattr(node, "SIMD", 1)
     check_partition_rtl(model, random_values(rng, DataType["UINT3"], (4, 5, 6, 4)), 1)
 
 
 def test_generated_rtl_layout(tmp_path):
     rng = np.random.default_rng(3)
     chain = fold_randomly(depthwise_chain(rng), rng)
-    for node in chain.get_nodes_by_op_type("VVAU"):
-        chain.set_nodeattr(node, "SIMD", 1)
     project = generate_rtl(hw_partition(chain).transform(InsertDWC()), tmp_path)
     names = {p.name for p in project.root.iterdir()}
     assert {"VVAU_0.v", "VVAU_0_weights.dat", "VVAU_0_thresholds.dat", "qnncc_partition.v", "qnncc_vvau.v"} <= names
@@ -194,11 +182,9 @@ def test_generated_rtl_layout(tmp_path):
     assert "module qnncc_partition" in top and "FMPadding_0 FMPadding_0_i" in top
 
 
-def test_rtl_vvau_folding_rule_is_a_clear_error():
-    rng = np.random.default_rng(0)
-    chain = depthwise_chain(rng)
-    node = chain.get_nodes_by_op_type("VVAU")[0]
-    chain.set_nodeattr(node, "PE", 4)
-    chain.set_nodeattr(node, "SIMD", 3)
-    with pytest.raises(CodegenError, match=r"VVAU_0: the RTL VVAU needs SIMD\*PE"):
-        generate_rtl(chain, "unused")
+def test_float_stream_is_a_clear_rtl_error():
+    case = Case("Thresholding", {"NumChannels": 2, "PE": 1, "numSteps": 1, "inputDataType": "FLOAT32",
+                                 "outputDataType": "BINARY", "weightDataType": "FLOAT32"}, (1, 2),
+                {"t": np.zeros((2, 1), np.float32)})  # fmt: skip
+    with pytest.raises(CodegenError, match=r"Thresholding_0 input.*FLOAT32 is not an integer"):
+        generate_rtl(batch_model([case]), "unused")

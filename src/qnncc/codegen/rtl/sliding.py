@@ -8,6 +8,8 @@ in Im2Col ``(i, j, c)`` order, also for ``depthwise = 1``), so the cores
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 
@@ -113,16 +115,15 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     """RTL of a VVAU node (``qnncc_vvau``).
 
     Raises:
-        CodegenError: if SIMD*PE does not divide the channel count (the core's
-            datapath), for runtime-writeable or external weights, weights of the
-            wrong size, or float streams.
+        CodegenError: for an illegal folding, runtime-writeable or external
+            weights, weights of the wrong size, or float streams.
     """
     a = layer.attrs
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
     kh, kw = (int(v) for v in a["Kernel"])
     kernel = kh * kw
-    if channels % (simd * pe):
-        raise CodegenError(f"{node.name}: the RTL VVAU needs SIMD*PE ({simd}*{pe}) to divide Channels={channels}")
+    if channels % pe or kernel % simd:
+        raise CodegenError(f"{node.name}: PE={pe} must divide Channels={channels} and SIMD={simd} the kernel {kernel}")
     if int(a.get("runtime_writeable_weights", 0)) or a.get("mem_mode") == "external":
         raise CodegenError(f"{node.name}: runtime-writeable or external weights are not supported; weights are a ROM")
     wdt = DataType.from_name(a["weightDataType"])
@@ -133,7 +134,7 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     words = vvau_weight_words(np.asarray(w), channels, kernel, simd, pe)
     rtl.roms[f"{rtl.name}_weights.dat"] = rom_file(words, wdt)
     idt = layer.input_datatype()
-    rtl.params.update({"C": channels, "K": kernel, "SIMD": simd, "PE": pe})
+    rtl.params.update({"C": channels, "K": kernel, "SIMD": simd, "PE": pe, "G": math.gcd(simd * pe, channels)})
     rtl.params.update(dt_params(idt, "IN"))
     rtl.params.update(dt_params(wdt, "W"))
     rtl.params.update(

@@ -1,0 +1,150 @@
+"""RTL backend: Verilator cycles per frame vs the performance model and the cycle-level simulator; Yosys resources.
+
+For TFC-W1A1 (seed folding), LFC-W1A1 (``--input-scale 1/255``) and the
+Brevitas CNNs of ``tests/data/brevitas_dev`` (``--target-fps 10000``):
+
+* the stitched partition (width converters inserted) simulated in Verilator
+  on MNIST test images, bit-exact with ``qnncc.execute`` (accuracy printed);
+* cycles per frame (steady state, full throughput) from RTL next to the
+  performance model's interval and the cycle-level simulator (qnncc.hw.sim),
+  and the first-output latency from RTL and the simulator;
+* the same partition with the FIFO depths chosen by ``SetFIFODepths``
+  simulated in RTL (deadlock-free, cycles per frame);
+* with ``--synth``: Yosys ``synth_xilinx -family xc7`` per layer (LUT, FF,
+  CARRY, BRAM_18K, DSP) next to FINN's formula (qnncc.hw.perf), for TFC at the
+  seed folding and at 100k FPS and for the other models.
+
+Usage: python benchmarks/bench_rtl.py [--images N] [--synth] [--models tfc,lfc,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qnncc.transforms.hw import InsertDWC, SetFIFODepths
+
+import qnncc
+from qnncc.codegen.hls import hw_partition
+from qnncc.codegen.rtl import build_partition_rtlsim, synth_model
+from qnncc.data import demo_model_path
+from qnncc.estimate import estimate
+from qnncc.hw.sim import build_network, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+BREVITAS = ROOT / "tests" / "data" / "brevitas_dev"
+CNNS = ("mlp_w2a2", "cnv3_w2a2", "dws_w4a4", "res2_w3a3")
+
+
+def models() -> dict[str, Any]:
+    """Name -> a function returning the estimate (HW model, folding, perf model)."""
+    seed = json.loads((Path(qnncc.data.__file__).parent / "tfc_w1a1_folding_config.json").read_text())
+    table: dict[str, Any] = {
+        "tfc": lambda: estimate(demo_model_path(), board="Pynq-Z1", folding=seed),
+        "tfc100k": lambda: estimate(demo_model_path(), board="Pynq-Z1", target_fps=100_000),
+        "lfc": lambda: estimate(ROOT / "tests/data/lfc_w1a1/LFCW1A1.onnx", board="Pynq-Z1", input_scale="1/255"),
+    }
+    for name in CNNS:
+        path = BREVITAS / name / "model_qonnx.onnx"
+        table[name] = lambda p=path: estimate(p, board="Pynq-Z1", input_scale="1/255", target_fps=10_000)
+    return table
+
+
+def partition_io(parent: qnncc.ModelWrapper, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Partition input, partition output and model output of ``execute`` on the images."""
+    sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
+    name = parent.graph.input[0].name
+    shape = parent.get_tensor_shape(name)
+    feed = {name: images.reshape(len(images), *shape[1:]).astype(np.float32)}
+    values = qnncc.execute(parent, feed, backend="reference", return_all=True)
+    return values[sdp.input[0]], values[sdp.output[0]], values[parent.graph.output[0].name]
+
+
+def cycles_row(name: str, result: Any, images: np.ndarray, labels: np.ndarray) -> str:
+    child = hw_partition(result.model)
+    child.transform(InsertDWC())
+    start = time.perf_counter()
+    sim = build_partition_rtlsim(child)
+    build_s = time.perf_counter() - start
+    x, y_ref, out = partition_io(result.model, images)
+    start = time.perf_counter()
+    run = sim.run([x])
+    sim_s = time.perf_counter() - start
+    exact = np.array_equal(run.outputs[0].reshape(y_ref.shape), y_ref)
+    pred = out.reshape(len(images), -1)
+    pred = pred[:, 0] if pred.shape[1] == 1 else pred.argmax(1)
+    acc = float(np.mean(pred == labels))
+    cyc = simulate(build_network(child), frames=4).check()
+    perf = result.partition.interval_cycles
+    fifo = child.copy().transform(SetFIFODepths())
+    frun = build_partition_rtlsim(fifo).run([x[: min(len(x), 50)]])
+    fifo_ok = np.array_equal(frun.outputs[0].reshape(-1), y_ref[: len(frun.outputs[0])].reshape(-1))
+    return (
+        f"| {name} | {len(images)} | {'yes' if exact else 'NO'} | {acc:.2%} | {run.cycles_per_frame:,.0f} | {perf:,} "
+        f"| {run.cycles_per_frame / perf:.3f} | {cyc.interval_cycles:,} | {run.cycles_per_frame / cyc.interval_cycles:.3f} "
+        f"| {run.latency:,} | {cyc.first_output_latency:,} | {frun.cycles_per_frame:,.0f} ({'ok' if fifo_ok else 'MISMATCH'}) "
+        f"| {build_s:.0f} / {sim_s:.1f} |"
+    )
+
+
+def synth_rows(name: str, result: Any) -> list[str]:
+    child = hw_partition(result.model)
+    child.transform(InsertDWC())
+    finn = dict(result.layers)
+    rows = []
+    totals = np.zeros(7)
+    for r in synth_model(child):
+        e = finn.get(r.layer)
+        ref = f"{e.lut:.0f} | {e.ff:.0f} | {e.bram_18k:.0f} | {e.dsp:.0f}" if e else "- | - | - | -"
+        ratio = f"{r.lut / e.lut:.2f}" if e and e.lut else "-"
+        rows.append(
+            f"| {name} | {r.layer} | {r.lut} | {r.ff} | {r.carry} | {r.bram_18k} | {r.dsp} | {ref} | {ratio} |"
+        )
+        totals += [r.lut, r.ff, r.carry, r.bram_18k, r.dsp, e.lut if e else 0, e.bram_18k if e else 0]
+    p = result.partition
+    rows.append(
+        f"| {name} | **total** | {totals[0]:.0f} | {totals[1]:.0f} | {totals[2]:.0f} | {totals[3]:.0f} | {totals[4]:.0f} "
+        f"| {p.lut:.0f} | {p.ff:.0f} | {p.bram_18k:.0f} | {p.dsp:.0f} | {totals[0] / p.lut:.2f} |"
+    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--synth", action="store_true")
+    parser.add_argument("--models", default="tfc,lfc," + ",".join(CNNS))
+    args = parser.parse_args()
+    data = np.load(ROOT / "tests" / "data" / "mnist_test.npz")
+    images = data["images"][: args.images].astype(np.float32)
+    labels = data["labels"][: args.images]
+    table = models()
+    print("| model | images | bit-exact | accuracy | RTL cycles/frame | perf model | RTL/perf | cycle sim "
+          "| RTL/sim | RTL latency | sim latency | RTL with sized FIFOs | build s / sim s |")  # fmt: skip
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    results = {}
+    for name in args.models.split(","):
+        results[name] = table[name]()
+        try:
+            print(cycles_row(name, results[name], images, labels), flush=True)
+        except Exception as err:  # a model the RTL backend cannot build: report and go on
+            print(f"| {name} | failed: {type(err).__name__}: {str(err)[:150]} |", flush=True)
+    if args.synth:
+        print()
+        print("| model | layer | Yosys LUT | FF | CARRY4 | BRAM_18K | DSP | FINN LUT | FF | BRAM_18K | DSP | LUT ratio |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name in ["tfc", "tfc100k", *[m for m in args.models.split(",") if m not in ("tfc", "tfc100k")]]:
+            result = results.get(name) or table[name]()
+            try:
+                for row in synth_rows(name, result):
+                    print(row, flush=True)
+            except Exception as err:
+                print(f"| {name} | failed: {type(err).__name__}: {str(err)[:150]} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
