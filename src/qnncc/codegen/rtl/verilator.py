@@ -84,14 +84,15 @@ class RtlRun:
         return self.first_out - self.first_in
 
     @property
-    def cycles_per_frame(self) -> float:
-        """Steady-state cycles per frame: mean distance between the ends of consecutive frames.
+    def cycles_per_frame(self) -> int:
+        """Steady-state cycles per frame: cycles between the last output words of the last two frames.
 
-        With one frame: cycles from the first input word to the frame's last output word.
+        (The definition of the cycle-level simulator's ``interval_cycles``.) With
+        one frame: cycles from the first input word to the frame's last output word.
         """
         if len(self.frame_end) > 1:
-            return (self.frame_end[-1] - self.frame_end[0]) / (len(self.frame_end) - 1)
-        return float(self.frame_end[0] - self.first_in + 1)
+            return self.frame_end[-1] - self.frame_end[-2]
+        return self.frame_end[0] - self.first_in + 1
 
 
 @dataclass
