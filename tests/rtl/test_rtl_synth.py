@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from onnx import helper
@@ -40,9 +42,9 @@ def test_count_resources_folds_primitives():
 
 
 def test_mvau_synthesis_follows_ram_style_and_folding():
-    block = synth_layer(rtl_layer(*xnor_mvau("block")))
-    dist = synth_layer(rtl_layer(*xnor_mvau("distributed")))
+    layers = [rtl_layer(*xnor_mvau("block")), rtl_layer(*xnor_mvau("distributed")), rtl_layer(*xnor_mvau("block", pe=4))]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        block, dist, wider = pool.map(synth_layer, layers)
     assert block.bram_18k >= 1 and dist.bram_18k == 0  # the weight ROM in BRAM or in LUTs
     assert dist.lut > block.lut
-    wider = synth_layer(rtl_layer(*xnor_mvau("block", pe=4)))
     assert wider.lut > block.lut  # twice the XNOR-popcount lanes
