@@ -42,7 +42,8 @@ def test_count_resources_folds_primitives():
 
 
 def test_mvau_synthesis_follows_ram_style_and_folding():
-    layers = [rtl_layer(*xnor_mvau("block")), rtl_layer(*xnor_mvau("distributed")), rtl_layer(*xnor_mvau("block", pe=4))]
+    foldings = [("block", 2), ("distributed", 2), ("block", 4)]
+    layers = [rtl_layer(*xnor_mvau(style, pe=pe)) for style, pe in foldings]
     with ThreadPoolExecutor(max_workers=2) as pool:
         block, dist, wider = pool.map(synth_layer, layers)
     assert block.bram_18k >= 1 and dist.bram_18k == 0  # the weight ROM in BRAM or in LUTs
