@@ -27,7 +27,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from qnncc.core.errors import QnnccError
 
 __all__ = [
+    "BUILD_STEPS",
     "OUTPUTS",
+    "PIPELINE_STEPS",
     "BuildConfig",
     "ConfigError",
     "load_build_config",
@@ -38,6 +40,24 @@ __all__ = [
 Output = Literal["estimate_reports", "plots", "hls", "stitch", "driver"]
 #: Every output a build can generate (all by default).
 OUTPUTS: tuple[Output, ...] = ("estimate_reports", "plots", "hls", "stitch", "driver")
+
+#: The steps of the front end ``qnncc estimate`` and ``qnncc build`` share
+#: (:func:`qnncc.flow.estimate.hw_pipeline`), in order.
+PIPELINE_STEPS: tuple[str, ...] = (
+    "tidy",
+    "qonnx_to_finn",
+    "prepare_io",
+    "streamline",
+    "lower",
+    "convert_to_hw",
+    "names",
+)
+#: Every build step in flow order (static: a configuration is checked without building a pipeline).
+BUILD_STEPS: tuple[str, ...] = (
+    "load",
+    *PIPELINE_STEPS,
+    *("fold", "partition", "estimate", "insert_dwc", "fifo", "hls", "stitch", "driver", "verify"),
+)
 #: FINN's ``DataFlowOutputType`` names for the outputs qnncc generates.
 _FINN_OUTPUTS = {"stitched_ip": "stitch", "pynq_driver": "driver", "estimate_reports": "estimate_reports"}
 #: FINN outputs that need Vivado/Vitis or a board (qnncc writes the scripts that make them).
@@ -79,7 +99,7 @@ class BuildConfig(BaseModel):
             ``largefifo`` (a FIFO holding one whole frame on every stream) or
             ``off`` (no FIFO nodes; each stream holds 2 words).
         steps: the steps to run, in flow order (None: every step the outputs need;
-            see :func:`qnncc.flow.steps.step_names`).
+            see :data:`BUILD_STEPS`).
         from_step: resume at this step from the intermediate model a previous
             build of ``output_dir`` saved (FINN's ``start_step``).
         to_step: stop after this step (FINN's ``stop_step``).
@@ -126,9 +146,7 @@ class BuildConfig(BaseModel):
     def _known_steps(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if value is None:
             return None
-        from qnncc.flow.steps import step_names
-
-        known = step_names()
+        known = BUILD_STEPS
         names = tuple(normalize_step(s) for s in value)
         unknown = [s for s in names if s not in known]
         if unknown:
@@ -143,11 +161,9 @@ class BuildConfig(BaseModel):
     def _known_step(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from qnncc.flow.steps import step_names
-
         name = normalize_step(value)
-        if name not in step_names():
-            raise ValueError(f"unknown step {value!r}; steps are {', '.join(step_names())}")
+        if name not in BUILD_STEPS:
+            raise ValueError(f"unknown step {value!r}; steps are {', '.join(BUILD_STEPS)}")
         return name
 
     @field_validator("generate_outputs", mode="before")

@@ -36,6 +36,7 @@ from qnncc.hw.perf import (
     layer_resources_report,
     network_performance_report,
 )
+from qnncc.hw.registry import LAYERS
 from qnncc.ingest import load
 
 
@@ -146,7 +147,6 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
         Streamline,
         Tidy,
     )
-    from qnncc.transforms import hw as hwt
 
     prep: list[Any] = []
     if input_scale is not None:
@@ -156,7 +156,7 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     prep.append(InferShapes())
 
     def convert() -> list[Any]:
-        return [getattr(hwt, name)() for name in CONVERSION_PASSES if hasattr(hwt, name)]
+        return [cls() for desc in LAYERS for cls in desc.infer_passes()]
 
     return Pipeline(
         [
@@ -170,22 +170,6 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
             ("names", GiveUniqueNodeNames()),
         ]
     )
-
-
-#: HW conversion passes in the order they are tried (those not yet available are skipped).
-CONVERSION_PASSES: Sequence[str] = (
-    "InferConvInpGen",
-    "InferStreamingMaxPool",
-    "InferVectorVectorActivation",
-    "InferGlobalAccPoolLayer",
-    "InferBinaryMatrixVectorActivation",
-    "InferQuantizedMatrixVectorActivation",
-    "InferThresholdingLayer",
-    "InferAddStreamsLayer",
-    "InferDuplicateStreamsLayer",
-    "InferChannelwiseLinearLayer",
-    "InferLabelSelectLayer",
-)
 
 
 def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:

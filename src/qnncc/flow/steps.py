@@ -18,7 +18,6 @@ from any step with nothing but the saved model.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -33,7 +32,7 @@ from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline, run_step_body
 from qnncc.custom_op.partition import partition_nodes, set_partition_child
-from qnncc.flow.config import BuildConfig
+from qnncc.flow.config import BUILD_STEPS, BuildConfig
 
 __all__ = [
     "STATE_KEY",
@@ -54,22 +53,13 @@ log = logging.getLogger("qnncc.build")
 #: Metadata key of the build state in saved intermediate models.
 STATE_KEY = "qnncc.build_state"
 
-_BEFORE = ("load",)
-_AFTER = ("fold", "partition", "estimate", "insert_dwc", "fifo", "hls", "stitch", "driver", "verify")
 #: Steps that leave the model as it was (no checkpoint of their own; a resume loads the one before).
 _READ_ONLY = frozenset({"estimate", "hls", "stitch", "driver", "verify"})
 
 
-@functools.lru_cache(maxsize=1)
-def _pipeline_step_names() -> tuple[str, ...]:
-    from qnncc.flow.estimate import hw_pipeline
-
-    return tuple(hw_pipeline(None, "UINT8", True).step_names)
-
-
 def step_names() -> tuple[str, ...]:
-    """Every build step in flow order."""
-    return (*_BEFORE, *_pipeline_step_names(), *_AFTER)
+    """Every build step in flow order (:data:`qnncc.flow.config.BUILD_STEPS`)."""
+    return BUILD_STEPS
 
 
 #: What each step writes besides checkpoints (relative to the build folder); a resume clears them first.

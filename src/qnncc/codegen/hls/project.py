@@ -19,7 +19,7 @@ from pathlib import Path
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, Port
-from qnncc.codegen.hls.layers import LAYER_BUILDERS
+from qnncc.codegen.hls.layers import layer_builders
 from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError, include_dir, render
 from qnncc.core.errors import UnsupportedOpError
@@ -92,11 +92,10 @@ def layer_code(model: ModelWrapper, node: onnx.NodeProto) -> LayerCode:
     Raises:
         CodegenError: if qnncc has no HLS template for the op type.
     """
-    builder = LAYER_BUILDERS.get(node.op_type)
+    builder = layer_builders().get(node.op_type)
     if builder is None:
-        raise CodegenError(
-            f"{node.name}: no HLS implementation for {node.op_type} (have: {', '.join(sorted(LAYER_BUILDERS))})"
-        )
+        have = ", ".join(sorted(layer_builders()))
+        raise CodegenError(f"{node.name}: no HLS implementation for {node.op_type} (have: {have})")
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
     return builder(model, node, layer)

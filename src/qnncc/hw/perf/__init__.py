@@ -17,13 +17,13 @@ Example:
 """
 
 from .estimate import EstimateError, LayerEstimate, ModuleEstimate, NoEstimatorError, SparsityHint
-from .layer import ESTIMATED_OP_TYPES, estimate_layer, normalize_op_type
+from .layer import estimate_layer, estimated_op_types, normalize_op_type
 from .partition import NetworkEstimate, PartitionEstimate, estimate_network, estimate_partition, throughput_fps
 from .reports import layer_cycles_report, layer_resources_report, network_performance_report
 from .sparse import sparse_window_cycles
 
 __all__ = [
-    "ESTIMATED_OP_TYPES",
+    "estimated_op_types",
     "EstimateError",
     "LayerEstimate",
     "ModuleEstimate",

@@ -1,5 +1,8 @@
 """``estimate_layer``: dispatch a FINN op type and attribute dict to its estimator.
 
+The estimator of each HW layer is a facet of its descriptor in :mod:`qnncc.hw.registry`
+(imported inside the functions: the registry imports this package's estimators).
+
 Op types are matched after removing a FINN backend suffix (``_hls``/``_rtl``)
 and the legacy ``_Batch`` suffix, and mapping old names
 (``MatrixVectorActivation``, ``StreamingFCLayer``, ``VectorVectorActivation``)
@@ -15,56 +18,20 @@ from types import MappingProxyType
 from typing import Any
 
 from .estimate import Attrs, EstimateError, LayerEstimate, NoEstimatorError, SparsityHint
-from .mvau import estimate_mvau, estimate_vvau
-from .stream import estimate_add_streams, estimate_duplicate_streams, estimate_dwc, estimate_fifo, estimate_label_select
-from .thresholding import estimate_channelwise, estimate_thresholding
-from .window import (
-    estimate_fmpadding,
-    estimate_global_acc_pool,
-    estimate_pool,
-    estimate_streaming_maxpool,
-    estimate_swg,
-)
+from .window import estimate_pool
 
-__all__ = ["ESTIMATED_OP_TYPES", "estimate_layer", "normalize_op_type"]
+__all__ = ["estimate_layer", "estimated_op_types", "normalize_op_type"]
 
-_Estimator = Callable[[Attrs, str, SparsityHint | None, str | None], LayerEstimate]
+#: Estimators of FINN op types that have no qnncc HW layer (so no entry in
+#: :data:`qnncc.hw.registry.LAYERS`): FINN's generic ``Pool``.
+_FINN_ONLY: Mapping[str, Callable[[Attrs], LayerEstimate]] = MappingProxyType({"Pool": estimate_pool})
 
-_ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        "MatrixVectorActivation": "MVAU",
-        "StreamingFCLayer": "MVAU",
-        "VectorVectorActivation": "VVAU",
-        "Threshold": "Thresholding",
-    }
-)
 
-#: Backend used when neither the op type nor ``preferred_impl_style`` names one (FINN's choice).
-_DEFAULT_BACKEND: Mapping[str, str] = MappingProxyType({"Thresholding": "rtl"})
+def estimated_op_types() -> tuple[str, ...]:
+    """Op types (after normalisation) with an estimator: the registered HW layers and FINN-only ops."""
+    from qnncc.hw.registry import LAYERS  # the registry imports the estimators of this package
 
-_ESTIMATORS: Mapping[str, _Estimator] = MappingProxyType(
-    {
-        "MVAU": lambda a, be, sp, part: estimate_mvau(a, backend=be, sparsity=sp, fpga_part=part),
-        "VVAU": lambda a, be, sp, part: estimate_vvau(a, sparsity=sp),
-        "Thresholding": lambda a, be, sp, part: estimate_thresholding(a, backend=be),
-        "ConvolutionInputGenerator": lambda a, be, sp, part: estimate_swg(a, backend=be),
-        "FMPadding": lambda a, be, sp, part: estimate_fmpadding(a),
-        "StreamingMaxPool": lambda a, be, sp, part: estimate_streaming_maxpool(a),
-        "Pool": lambda a, be, sp, part: estimate_pool(a),
-        "GlobalAccPool": lambda a, be, sp, part: estimate_global_acc_pool(a),
-        "LabelSelect": lambda a, be, sp, part: estimate_label_select(a),
-        "AddStreams": lambda a, be, sp, part: estimate_add_streams(a),
-        "DuplicateStreams": lambda a, be, sp, part: estimate_duplicate_streams(a),
-        "ChannelwiseOp": lambda a, be, sp, part: estimate_channelwise(a),
-        "StreamingDataWidthConverter": lambda a, be, sp, part: estimate_dwc(a),
-        "StreamingFIFO": lambda a, be, sp, part: estimate_fifo(a),
-    }
-)
-
-#: Op types (after normalisation) with an estimator.
-ESTIMATED_OP_TYPES: tuple[str, ...] = tuple(sorted(_ESTIMATORS))
-
-_SPARSE_OPS = ("MVAU", "VVAU")
+    return tuple(sorted([d.op_type for d in LAYERS] + list(_FINN_ONLY)))
 
 
 def normalize_op_type(op_type: str, attrs: Mapping[str, Any] | None = None) -> tuple[str, str]:
@@ -81,12 +48,15 @@ def normalize_op_type(op_type: str, attrs: Mapping[str, Any] | None = None) -> t
         if name.endswith(suffix):
             name, backend = name[: -len(suffix)], suffix[1:]
     name = name.removesuffix("_Batch")
-    name = _ALIASES.get(name, name)
+    from qnncc.hw.registry import descriptors_by_op_type
+
+    desc = descriptors_by_op_type().get(name)
+    name = desc.op_type if desc is not None else name
     if not backend and attrs is not None:
         style = attrs.get("preferred_impl_style", "")
         style = style.decode() if isinstance(style, bytes) else str(style)
         backend = style if style in ("hls", "rtl") else ""
-    return name, backend or _DEFAULT_BACKEND.get(name, "hls")
+    return name, backend or (desc.default_backend if desc is not None else "hls")
 
 
 def estimate_layer(
@@ -116,12 +86,19 @@ def estimate_layer(
             (e.g. ``PE`` does not divide ``MH``), or ``sparsity`` is given
             for an op without a sparse model.
     """
+    from qnncc.hw.registry import LAYERS, descriptors_by_op_type
+
     base, backend = normalize_op_type(op_type, attrs)
-    estimator = _ESTIMATORS.get(base)
-    if estimator is None:
-        raise NoEstimatorError(
-            f"no performance estimator for op type {op_type!r}; known: {', '.join(ESTIMATED_OP_TYPES)}"
-        )
-    if sparsity is not None and base not in _SPARSE_OPS:
-        raise EstimateError(f"{op_type}: the sparse cycle model applies to {' and '.join(_SPARSE_OPS)} only")
-    return estimator(Attrs(op_type, attrs), backend, sparsity, fpga_part)
+    desc = descriptors_by_op_type().get(base)
+    if desc is None:
+        finn_only = _FINN_ONLY.get(base)
+        if finn_only is None:
+            known = ", ".join(estimated_op_types())
+            raise NoEstimatorError(f"no performance estimator for op type {op_type!r}; known: {known}")
+        if sparsity is not None:
+            raise EstimateError(f"{op_type}: the sparse cycle model does not apply to {base}")
+        return finn_only(Attrs(op_type, attrs))
+    if sparsity is not None and not desc.sparse:
+        sparse = " and ".join(d.op_type for d in LAYERS if d.sparse)
+        raise EstimateError(f"{op_type}: the sparse cycle model applies to {sparse} only")
+    return desc.estimate(Attrs(op_type, attrs), backend, sparsity, fpga_part)

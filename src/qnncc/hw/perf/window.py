@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+from qnncc.custom_op.im2col import conv_output_dim
+from qnncc.custom_op.maxpool_nhwc import pool_output_dim
+
 from .estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
 from .memory import MEM_PRIMITIVES, best_primitive, bram18_line_buffer, uram_blocks
 
@@ -20,15 +23,28 @@ SWG_CONTROL_LUT = 300  # FINN's constant control overhead of a sliding window ge
 _BRAM_OR_LUTRAM = {k: v for k, v in MEM_PRIMITIVES.items() if not k.startswith("URAM")}
 
 
-def conv_out_dim(ifm: int, k: int, stride: int, dilation: int = 1) -> int:
-    """Output size of an unpadded convolution window (QONNX ``compute_conv_output_dim``)."""
-    return (ifm - dilation * (k - 1) - 1) // stride + 1
+def conv_out_dim(a: Attrs, ifm: int, k: int, stride: int, dilation: int = 1) -> int:
+    """Output size of an unpadded convolution window (the ops' own rule, ``conv_output_dim``).
+
+    Raises:
+        EstimateError: naming the op if the window does not fit the input.
+    """
+    try:
+        return conv_output_dim(ifm, k, stride, 0, dilation)
+    except ValueError as err:
+        raise a.error(str(err)) from None
 
 
-def pool_out_dim(ifm: int, k: int, stride: int, ceil_mode: bool) -> int:
-    """Output size of an unpadded pooling window (QONNX ``compute_pool_output_dim``)."""
-    span = (ifm - k) / stride
-    return (math.ceil(span) if ceil_mode else math.floor(span)) + 1
+def pool_out_dim(a: Attrs, ifm: int, k: int, stride: int, ceil_mode: bool) -> int:
+    """Output size of an unpadded pooling window (the ops' own rule, ``pool_output_dim``).
+
+    Raises:
+        EstimateError: naming the op if the window does not fit the input.
+    """
+    try:
+        return pool_output_dim(ifm, k, stride, 0, 0, ceil_mode)
+    except ValueError as err:
+        raise a.error(str(err)) from None
 
 
 def _buffer_module(name: str, width: int, depth: int, count: int, ram_style: str, lut_words: int) -> ModuleEstimate:
@@ -75,7 +91,7 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
     if a.has("OFMDim"):
         ofm_h, ofm_w = a.get_ints("OFMDim", length=2)
     else:
-        ofm_h, ofm_w = conv_out_dim(ifm_h, k_h, s_h, d_h), conv_out_dim(ifm_w, k_w, s_w, d_w)
+        ofm_h, ofm_w = conv_out_dim(a, ifm_h, k_h, s_h, d_h), conv_out_dim(a, ifm_w, k_w, s_w, d_w)
     depthwise = bool(a.get_int("depthwise", 0, minimum=0))
     ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
     width = simd * a.get_dtype("inputDataType").bitwidth()
@@ -175,11 +191,11 @@ def estimate_streaming_maxpool(a: Attrs) -> LayerEstimate:
     if ifm[0] == 1 and k[0] == 1:
         pe = a.get_int("PE", 1)
         nf = a.divides("PE", pe, "NumChannels", ch)
-        ofm = pool_out_dim(ifm[1], k[1], k[1], ceil_mode)
+        ofm = pool_out_dim(a, ifm[1], k[1], k[1], ceil_mode)
         cycles, lanes, depth = ofm * nf * (k[1] + 1), pe, nf
     else:
         cycles = int(ifm[0] * ifm[1] * (1 + 1 / (k[0] * k[1])))
-        lanes, depth = ch, pool_out_dim(ifm[1], k[1], k[1], ceil_mode)
+        lanes, depth = ch, pool_out_dim(a, ifm[1], k[1], k[1], ceil_mode)
     width = lanes * dtype.bitwidth()
     kind, count, _ = best_primitive(width, depth, _BRAM_OR_LUTRAM)
     buffer = ModuleEstimate(

@@ -18,11 +18,10 @@ sizing to a model (inserts and updates ``StreamingFIFO`` nodes).
 from .engine import engine_available, simulate
 from .fifo_sizing import FIFOSizing, practical_depth, size_fifos
 from .network import DEFAULT_STREAM_DEPTH, Network, SimLayer, SimStream, build_network, hw_model
-from .patterns import DEFAULT_LATENCY, Program, SimulationError, layer_latency, layer_program
+from .patterns import Program, SimulationError, layer_latency, layer_program
 from .results import UNBOUNDED, Deadlock, DeadlockError, LayerStats, SimResult
 
 __all__ = [
-    "DEFAULT_LATENCY",
     "DEFAULT_STREAM_DEPTH",
     "UNBOUNDED",
     "Deadlock",

@@ -29,7 +29,7 @@ between counter events). Sources of the patterns, loop by loop:
 * ``streams.hpp``: AddStreams reads both inputs and writes each iteration,
   DuplicateStreams reads once and writes every output each iteration.
 
-Pipeline latency (:data:`DEFAULT_LATENCY`): cycles from an iteration's issue
+Pipeline latency (the ``latency`` facet of :mod:`qnncc.hw.registry`): cycles from an iteration's issue
 to its writes. These are *assumed* typical Vitis HLS pipeline depths of the
 loop bodies (read, compute, write), not measured from HLS reports; they
 delay outputs and cost one pipeline drain per frame (the template function
@@ -39,7 +39,7 @@ returns after each frame), and can be overridden per op type or node.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,9 +48,19 @@ from qnncc.core.errors import QnnccError
 from qnncc.hw.layers.base import HWLayer
 
 __all__ = [
-    "DEFAULT_LATENCY",
     "Program",
     "SimulationError",
+    "add_streams_program",
+    "duplicate_streams_program",
+    "dwc_program",
+    "fmpadding_program",
+    "global_acc_pool_program",
+    "label_select_program",
+    "maxpool_program",
+    "mvau_program",
+    "read_write_each_program",
+    "swg_program",
+    "vvau_program",
     "layer_latency",
     "layer_program",
     "sink_program",
@@ -60,23 +70,6 @@ __all__ = [
 
 class SimulationError(QnnccError):
     """A model cannot be simulated (unsupported layer, inconsistent streams, deadlock when one was not allowed)."""
-
-
-#: Assumed pipeline depth (cycles from an iteration's issue to its writes) by op type; 2 for others.
-DEFAULT_LATENCY: Mapping[str, int] = {
-    "MVAU": 5,  # input buffer, weight read, dot product / popcount, accumulate, activation + write
-    "VVAU": 5,
-    "Thresholding": 3,  # read, compare with all thresholds and count, write
-    "ConvolutionInputGenerator": 3,  # address, line-buffer read, write
-    "ChannelwiseOp": 2,
-    "AddStreams": 2,
-    "DuplicateStreams": 1,
-    "StreamingDataWidthConverter": 1,
-    "FMPadding": 1,
-    "StreamingMaxPool": 2,
-    "GlobalAccPool": 2,
-    "LabelSelect": 2,
-}
 
 
 @dataclass(frozen=True)
@@ -177,7 +170,8 @@ def _words(layer: HWLayer, index: int = 0) -> int:
     return math.prod(int(d) for d in layer.normal_input_shape(index)[1:]) // layer.input_elems_per_word(index)
 
 
-def _mvau(layer: HWLayer, lat: int) -> Program:
+def mvau_program(layer: HWLayer, lat: int) -> Program:
+    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold."""
     sf = int(layer.attrs["MW"]) // int(layer.attrs["SIMD"])
     nf = int(layer.attrs["MH"]) // int(layer.attrs["PE"])
     # one vector: nf == 0 reads every iteration; every synapse fold ends with a write
@@ -185,26 +179,30 @@ def _mvau(layer: HWLayer, lat: int) -> Program:
     return _program(runs, 1, 1, lat, _frame_vectors(layer))
 
 
-def _read_write_each(layer: HWLayer, lat: int) -> Program:
+def read_write_each_program(layer: HWLayer, lat: int) -> Program:
     """Thresholding, ChannelwiseOp: one word in and one out per iteration."""
     return _program([(1, 1, _words(layer))], 1, 1, lat)
 
 
-def _add_streams(layer: HWLayer, lat: int) -> Program:
+def add_streams_program(layer: HWLayer, lat: int) -> Program:
+    """AddStreams: one word read from both inputs and one written per iteration."""
     return _program([(3, 1, _words(layer))], 2, 1, lat)
 
 
-def _duplicate_streams(layer: HWLayer, lat: int) -> Program:
+def duplicate_streams_program(layer: HWLayer, lat: int) -> Program:
+    """DuplicateStreams: one word read and written to every output per iteration."""
     n_out = layer.num_output_streams()
     return _program([(1, (1 << n_out) - 1, _words(layer))], 1, n_out, lat)
 
 
-def _label_select(layer: HWLayer, lat: int) -> Program:
+def label_select_program(layer: HWLayer, lat: int) -> Program:
+    """LabelSelect: Labels/PE reads per vector, then the K indices written."""
     labels, pe, k = (int(layer.attrs[a]) for a in ("Labels", "PE", "K"))
     return _program([(1, 0, labels // pe), (0, 1, k)], 1, 1, lat, _frame_vectors(layer))
 
 
-def _dwc(layer: HWLayer, lat: int) -> Program:
+def dwc_program(layer: HWLayer, lat: int) -> Program:
+    """StreamingDataWidthConverter: reads and writes interleaved by the in/out word ratio (``dwc.hpp``)."""
     i, o = layer.input_elems_per_word(), layer.output_elems_per_word()
     elems = math.prod(int(d) for d in layer.normal_input_shape()[1:])
     period = math.lcm(i, o)
@@ -222,7 +220,8 @@ def _dwc(layer: HWLayer, lat: int) -> Program:
     return _program(runs, 1, 1, lat, elems // period)
 
 
-def _fmpadding(layer: HWLayer, lat: int) -> Program:
+def fmpadding_program(layer: HWLayer, lat: int) -> Program:
+    """FMPadding: a write per output pixel word, a read only for the interior ones (``fmpadding.hpp``)."""
     _, h, w, c = (int(d) for d in layer.normal_input_shape())
     top, left, bottom, right = (int(p) for p in layer.attrs["Padding"])
     cf = c // layer.input_elems_per_word()
@@ -232,7 +231,8 @@ def _fmpadding(layer: HWLayer, lat: int) -> Program:
     return _program(_from_masks(r, np.ones_like(r)), 1, 1, lat)  # one image per call, as the template
 
 
-def _maxpool(layer: HWLayer, lat: int) -> Program:
+def maxpool_program(layer: HWLayer, lat: int) -> Program:
+    """StreamingMaxPool: a read per input word, a write when a pooling window row closes (``pool.hpp``)."""
     _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
     _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
     kh, kw = (int(k) for k in layer.attrs["PoolDim"])
@@ -245,13 +245,15 @@ def _maxpool(layer: HWLayer, lat: int) -> Program:
     return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
 
 
-def _global_acc_pool(layer: HWLayer, lat: int) -> Program:
+def global_acc_pool_program(layer: HWLayer, lat: int) -> Program:
+    """GlobalAccPool: H*W reads per channel fold, one write per fold at the end of the frame."""
     _, h, w, c = (int(d) for d in layer.normal_input_shape())
     cf = c // int(layer.attrs["PE"])
     return _program([(1, 0, (h * w - 1) * cf), (1, 1, cf)], 1, 1, lat)
 
 
-def _swg(layer: HWLayer, lat: int) -> Program:
+def swg_program(layer: HWLayer, lat: int) -> Program:
+    """ConvolutionInputGenerator: line-buffer reads interleaved with window writes (``swg.hpp``)."""
     from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
     _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
@@ -283,7 +285,8 @@ def _swg(layer: HWLayer, lat: int) -> Program:
     return _program(runs, 1, 1, lat)
 
 
-def _vvau(layer: HWLayer, lat: int) -> Program:
+def vvau_program(layer: HWLayer, lat: int) -> Program:
+    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order."""
     channels, pe, simd = (int(layer.attrs[a]) for a in ("Channels", "PE", "SIMD"))
     kh, kw = (int(k) for k in layer.attrs["Kernel"])
     oh, ow = (int(d) for d in layer.attrs["Dim"])
@@ -307,24 +310,12 @@ def _vvau(layer: HWLayer, lat: int) -> Program:
     return _program(runs, 1, 1, lat)
 
 
-_PATTERNS: Mapping[str, Callable[[HWLayer, int], Program]] = {
-    "MVAU": _mvau,
-    "Thresholding": _read_write_each,
-    "ChannelwiseOp": _read_write_each,
-    "AddStreams": _add_streams,
-    "DuplicateStreams": _duplicate_streams,
-    "LabelSelect": _label_select,
-    "StreamingDataWidthConverter": _dwc,
-    "FMPadding": _fmpadding,
-    "StreamingMaxPool": _maxpool,
-    "GlobalAccPool": _global_acc_pool,
-    "ConvolutionInputGenerator": _swg,
-    "VVAU": _vvau,
-}
-
-
 def layer_latency(op_type: str, name: str = "", overrides: Mapping[str, int] | None = None) -> int:
-    """Pipeline latency of a layer: ``overrides[name]``, ``overrides[op_type]``, :data:`DEFAULT_LATENCY` or 2."""
+    """Pipeline latency of a layer: ``overrides[name]``, ``overrides[op_type]``, the registry's, or 2.
+
+    The registered latency is the ``latency`` facet of the layer's descriptor in
+    :mod:`qnncc.hw.registry`.
+    """
     overrides = overrides or {}
     for key in (name, op_type):
         if key and key in overrides:
@@ -332,7 +323,10 @@ def layer_latency(op_type: str, name: str = "", overrides: Mapping[str, int] | N
             if value < 0:
                 raise SimulationError(f"latency of {key!r} must be >= 0, got {value}")
             return value
-    return DEFAULT_LATENCY.get(op_type, 2)
+    from qnncc.hw.registry import descriptors_by_op_type  # the registry imports this module
+
+    desc = descriptors_by_op_type().get(op_type)
+    return desc.latency if desc is not None else 2
 
 
 def layer_program(layer: HWLayer, latency: int | None = None) -> Program:
@@ -346,13 +340,15 @@ def layer_program(layer: HWLayer, latency: int | None = None) -> Program:
         SimulationError: the op type has no pattern (e.g. ``StreamingFIFO``,
             which the simulator models as a stream's capacity).
     """
+    from qnncc.hw.registry import LAYERS, descriptors_by_op_type  # the registry imports this module
+
     op_type = layer.node.op_type
-    pattern = _PATTERNS.get(op_type)
-    if pattern is None:
-        raise SimulationError(
-            f"{layer.describe()}: no cycle-level pattern for {op_type} (have: {', '.join(sorted(_PATTERNS))})"
-        )
-    return pattern(layer, layer_latency(op_type) if latency is None else latency)
+    desc = descriptors_by_op_type().get(op_type)
+    if desc is None or desc.program is None:
+        have = ", ".join(sorted(d.op_type for d in LAYERS if d.program is not None))
+        why = f": {desc.no_program}" if desc is not None else ""
+        raise SimulationError(f"{layer.describe()}: no cycle-level pattern for {op_type}{why} (have: {have})")
+    return desc.program(layer, layer_latency(op_type) if latency is None else latency)
 
 
 def source_program(words: int) -> Program:

@@ -1,32 +1,23 @@
 """Per-op HLS builders: HW node -> :class:`~qnncc.codegen.hls.layer_code.LayerCode`.
 
-:data:`LAYER_BUILDERS` maps a HW op type to its builder (a constant table:
-adding a layer type means adding a builder module and its entry in one of
-the group tables merged here).
+Each builder is the ``hls`` facet of its layer's descriptor in :mod:`qnncc.hw.registry`;
+:func:`layer_builders` is the table derived from it (adding a layer type means adding a builder
+module here and naming it in the layer's descriptor).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from qnncc.codegen.hls.layers._common import LayerBuilder
-from qnncc.codegen.hls.layers.dwc import dwc_code
-from qnncc.codegen.hls.layers.elementwise import BUILDERS as ELEMENTWISE_BUILDERS
-from qnncc.codegen.hls.layers.labelselect import labelselect_code
-from qnncc.codegen.hls.layers.mvau import mvau_code
-from qnncc.codegen.hls.layers.sliding import BUILDERS as SLIDING_BUILDERS
-from qnncc.codegen.hls.layers.thresholding import thresholding_code
+from qnncc.hw.registry import LAYERS
 
-__all__ = ["LAYER_BUILDERS", "LayerBuilder"]
+__all__ = ["LayerBuilder", "layer_builders"]
 
-LAYER_BUILDERS: Mapping[str, LayerBuilder] = MappingProxyType(
-    {
-        "MVAU": mvau_code,
-        "Thresholding": thresholding_code,
-        "LabelSelect": labelselect_code,
-        "StreamingDataWidthConverter": dwc_code,
-        **SLIDING_BUILDERS,
-        **ELEMENTWISE_BUILDERS,
-    }
-)
+
+@functools.cache
+def layer_builders() -> Mapping[str, LayerBuilder]:
+    """HW op type -> HLS code builder, from the registry (read-only)."""
+    return MappingProxyType({d.op_type: d.hls_builder() for d in LAYERS})

@@ -22,7 +22,6 @@ import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
 from qnncc.codegen.hls.layers._common import (
-    LayerBuilder,
     frame_vectors,
     int_ctype,
     nested_init,
@@ -37,7 +36,6 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
 __all__ = [
-    "BUILDERS",
     "CHANNELWISE_OPS",
     "add_streams_code",
     "channelwise_code",
@@ -212,9 +210,3 @@ def fifo_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
 
 
 #: op type -> builder for this group.
-BUILDERS: dict[str, LayerBuilder] = {
-    "AddStreams": add_streams_code,
-    "DuplicateStreams": duplicate_streams_code,
-    "ChannelwiseOp": channelwise_code,
-    "StreamingFIFO": fifo_code,
-}

@@ -11,14 +11,13 @@ from __future__ import annotations
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
-from qnncc.codegen.hls.layers._common import LayerBuilder, new_layer_code
-from qnncc.codegen.hls.layers.vvau import vvau_code
+from qnncc.codegen.hls.layers._common import new_layer_code
 from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
-__all__ = ["BUILDERS", "fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code"]
+__all__ = ["fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code"]
 
 #: ram_style -> Vitis HLS storage implementation of a line buffer (``auto`` lets the tool choose).
 RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
@@ -124,10 +123,3 @@ def global_acc_pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLay
 
 
 #: op type -> builder for this group.
-BUILDERS: dict[str, LayerBuilder] = {
-    "ConvolutionInputGenerator": swg_code,
-    "FMPadding": fmpadding_code,
-    "StreamingMaxPool": maxpool_code,
-    "GlobalAccPool": global_acc_pool_code,
-    "VVAU": vvau_code,
-}
