@@ -6,6 +6,11 @@ path is measured batched (one onnxruntime session, batch 1000) and at batch 1;
 the reference path one image at a time (how the debugging executor is used)
 and batched.
 
+A second table measures repeated ``qnncc.execute(model, ...)`` calls at batch 1
+(the cached executor found by a fingerprint of the model) against the former
+cache check, which serialized the whole model on every call, measured in the
+same run (issue 15). For LFC-W1A1: ``--model tests/data/lfc_w1a1/LFCW1A1.onnx --scale 255``.
+
 Usage: python benchmarks/bench_execute.py [--images N] [--model PATH --scale S]
 """
 
@@ -65,6 +70,22 @@ def main() -> None:
     print(f"{'path':<24}{'images/s':>12}{'x reference batch 1':>22}")
     for label, ips in rows:
         print(f"{label:<24}{ips:>12,.0f}{ips / ref_single:>22.1f}")
+
+    def execute_call(x: np.ndarray) -> object:
+        return qnncc.execute(model, {name: x})
+
+    def execute_serialized_key(x: np.ndarray) -> object:
+        # the former cache check: serialize the whole model, compare with the cached bytes
+        key = model.serialize()
+        if key != cached_key:
+            raise RuntimeError("model changed during the benchmark")
+        return qnncc.execute(model, {name: x})
+
+    cached_key = model.serialize()
+    now = images_per_second(execute_call, images, 1, args.budget)
+    before = images_per_second(execute_serialized_key, images, 1, args.budget)
+    print(f"\nqnncc.execute at batch 1 (calls/s): fingerprint {now:,.0f}, serialized-model check {before:,.0f}")
+    print(f"ratio fingerprint / serialized check: {now / before:.1f}x")
 
 
 if __name__ == "__main__":

@@ -229,3 +229,49 @@ def test_execute_accepts_a_model_proto():
     proto = scaled_relu().model
     assert isinstance(proto, onnx.ModelProto)
     np.testing.assert_array_equal(qnncc.execute(proto, {"x": X})["y"], [[0, 1, 2]])
+
+
+def _wide_weight_model() -> ModelWrapper:
+    """y = x @ W with W 128 x 64 small integers (32 KiB: above the fingerprint's content limit)."""
+    w = np.random.default_rng(0).integers(-3, 4, size=(128, 64)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    return ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+
+
+def test_repeated_execute_does_not_serialize_the_model(monkeypatch):
+    """Issue 15 item 6: the cache check of a batch-1 call must not cost a whole-model serialization."""
+    model = _wide_weight_model()
+    x = np.ones((1, 128), np.float32)
+    qnncc.execute(model, {"x": x})
+    first = model._exec_cache["fast"][1]
+
+    def refuse(*_args: object) -> bytes:
+        raise AssertionError("execute serialized the model")
+
+    monkeypatch.setattr(ModelWrapper, "serialize", refuse)
+    monkeypatch.setattr(onnx.ModelProto, "SerializeToString", refuse, raising=False)
+    for _ in range(3):
+        qnncc.execute(model, {"x": x})
+    assert model._exec_cache["fast"][1] is first
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cache_notices_large_initializer_edits(backend):
+    model = _wide_weight_model()
+    x = np.ones((1, 128), np.float32)
+    before = qnncc.execute(model, {"x": x}, backend=backend)["y"]
+    w = model.get_initializer("w")
+    model.set_initializer("w", 2 * w)  # through the wrapper
+    np.testing.assert_array_equal(qnncc.execute(model, {"x": x}, backend=backend)["y"], 2 * before)
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(3 * w, "w"))  # raw edit, same shape
+    model.mark_changed()
+    np.testing.assert_array_equal(qnncc.execute(model, {"x": x}, backend=backend)["y"], 3 * before)
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(w[:, :32].copy(), "w"))  # raw edit, new shape
+    model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = 32
+    np.testing.assert_array_equal(qnncc.execute(model, {"x": x}, backend=backend)["y"], before[:, :32])

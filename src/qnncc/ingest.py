@@ -19,7 +19,10 @@ from onnx import external_data_helper, numpy_helper
 
 from qnncc.core.errors import GraphError, ModelLoadError, UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.optional_inputs import drop_undefined_optional_inputs
 from qnncc.custom_op import custom_ops, is_custom_domain, is_custom_node
+from qnncc.custom_op.finn_names import adopt_finn_layers, embed_partition_children
+from qnncc.custom_op.partition import HW_DOMAIN
 from qnncc.custom_op.shapes import infer_shapes
 
 log = logging.getLogger(__name__)
@@ -30,8 +33,12 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
 
     Steps: parse; reject text fields that are not UTF-8; check external-data
     paths stay inside the model's folder and load them; check every
-    initializer decodes; declare missing custom-op domains; reject unsupported op
-    types (all listed); reject cycles and sort the graph; pin a symbolic
+    initializer decodes; declare missing custom-op domains; adopt FINN's HW
+    nodes (``MVAU_hls``, ``Thresholding_rtl``, ... become qnncc's layers with
+    ``preferred_impl_style`` recorded), embedding the child models FINN's
+    dataflow partitions name by path; reject unsupported op
+    types (all listed); treat optional inputs that nothing defines as absent
+    (with a warning); reject cycles and sort the graph; pin a symbolic
     batch dimension to 1; run ``onnx.checker``; simplify with onnxsim when the
     graph has no custom ops (pure float/standard parts); infer shapes.
 
@@ -59,8 +66,11 @@ def load(path: str | Path, simplify: bool = True) -> ModelWrapper:
     _reject_invalid_text(model.model)
     _load_external_data(model.model, path.parent)
     _check_initializers(model.model)
+    embed_partition_children(model.model, path.parent, HW_DOMAIN)
     _declare_custom_domains(model.model)
+    adopt_finn_layers(model.model, HW_DOMAIN)
     _reject_unsupported_ops(model.model)
+    drop_undefined_optional_inputs(model.model)
     model.check()
     _sort_in_place(model)
     _pin_batch_dimension(model)

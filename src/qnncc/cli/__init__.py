@@ -168,6 +168,11 @@ def estimate(
 @click.option("--strict-folding", is_flag=True, help="Fail on any folding entry that names no layer.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib import).")
 @click.option("--list-steps", is_flag=True, help="Print the build steps and exit.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler tcp://HOST:PORT for the C++ compile/simulation jobs [default: $QNNCC_SCHEDULER, else local].",
+)
 @guard
 def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
     """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
@@ -299,8 +304,13 @@ class _BuildProgress:
     help="NPZ with 'images' (model input values) and optionally 'labels'.",
 )
 @click.option("--count", type=int, default=None, help="Simulate only the first N images.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler tcp://HOST:PORT for the C++ compile/simulation jobs [default: $QNNCC_SCHEDULER, else local].",
+)
 @guard
-def verify(build_dir: Path, data: Path, count: int | None) -> None:
+def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None) -> None:
     """C++-simulate a finished build's partition and compare it with qnncc's execution.
 
     Compiles the partition of BUILD_DIR's last intermediate model with g++,
@@ -312,7 +322,7 @@ def verify(build_dir: Path, data: Path, count: int | None) -> None:
 
     if count is not None and count < 1:
         raise QnnccError(f"--count must be at least 1, got {count}")
-    figures = verify_build(build_dir, data, count)
+    figures = verify_build(build_dir, data, count, scheduler)
     acc = f", accuracy {figures['accuracy']:.2%}" if "accuracy" in figures else ""
     timing = f"(compile {figures['compile_seconds']:.1f} s, simulation {figures['simulation_seconds']:.1f} s)"
     if figures["bit_exact"]:
@@ -401,8 +411,10 @@ def demo() -> None:
 def _register_commands() -> None:
     """Commands defined in their own modules."""
     from qnncc.cli.quantize import quantize_command
+    from qnncc.cli.sweep import sweep_command
 
     main.add_command(quantize_command, "quantize")
+    main.add_command(sweep_command, "sweep")
 
 
 _register_commands()

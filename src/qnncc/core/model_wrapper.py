@@ -62,6 +62,21 @@ class ModelWrapper:
                 raise ModelLoadError(f"cannot read model file {path}: {exc.strerror}") from None
             self._model = _parse_bytes(data, str(path))
         self._exec_cache: dict[str, Any] = {}
+        self._generation = 0
+
+    def mark_changed(self) -> None:
+        """Tell the model's caches (e.g. :func:`qnncc.execute`'s) that its contents changed.
+
+        Wrapper methods and passes call it; call it yourself only after
+        overwriting the bytes of a large initializer directly on the protobuf
+        (same name, shape and type), which the execution cache does not read.
+        """
+        self._generation += 1
+
+    @property
+    def generation(self) -> int:
+        """Counter bumped by :meth:`mark_changed` (by every initializer edit and pass run)."""
+        return self._generation
 
     # ------------------------------------------------------------ basics
     @property
@@ -264,6 +279,7 @@ class ModelWrapper:
         """Create or replace an initializer (its value info is updated too)."""
         arr = np.asarray(value)
         tensor = numpy_helper.from_array(arr, name)
+        self.mark_changed()
         init = self._find_initializer(name)
         if init is None:
             self.graph.initializer.append(tensor)
@@ -279,6 +295,7 @@ class ModelWrapper:
         """Remove an initializer if present."""
         init = self._find_initializer(name)
         if init is not None:
+            self.mark_changed()
             self.graph.initializer.remove(init)
 
     def is_constant(self, name: str) -> bool:

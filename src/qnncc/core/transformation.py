@@ -60,6 +60,7 @@ class Transformation(ABC):
         """
         limit = round_limit(self.max_iterations, len(model.graph.node))
         for _ in range(limit):
+            model.mark_changed()  # a pass may edit initializer bytes in place
             try:
                 model, changed = self.apply(model)
             except QnnccError:

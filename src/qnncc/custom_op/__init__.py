@@ -20,6 +20,7 @@ from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
 from qnncc.custom_op.multithreshold import MultiThreshold
 from qnncc.custom_op.partition import StreamingDataflowPartition
 from qnncc.custom_op.quant import BipolarQuant, Quant, Trunc
+from qnncc.custom_op.quantavgpool import QuantAvgPool2d
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul
 
 _OPS: tuple[type[CustomOp], ...] = (
@@ -31,6 +32,7 @@ _OPS: tuple[type[CustomOp], ...] = (
     Im2Col,
     MaxPoolNHWC,
     StreamingDataflowPartition,
+    QuantAvgPool2d,
 )
 #: The FINN/QONNX custom ops defined on this floor, by op type.
 BASE_OPS: Mapping[str, type[CustomOp]] = MappingProxyType({cls.op_type: cls for cls in _OPS})

@@ -42,6 +42,16 @@ CUSTOM_DOMAINS = frozenset(
 _CUSTOM_PREFIXES = ("finn.custom_op.", "qonnx.custom_op.", "qnncc.custom_op.", "qnncc.hw.")
 
 
+def float_type(*arrays: Any) -> type[np.floating[Any]]:
+    """Float type a custom op computes and returns in: float64 if any input is float64, else float32.
+
+    The executors run a model in float64 when its datatypes allow values or
+    accumulators beyond float32's exact integers (``2**24``, see
+    :mod:`qnncc.execution.precision`); ops then keep float64 throughout.
+    """
+    return np.float64 if any(np.asarray(a).dtype == np.float64 for a in arrays) else np.float32
+
+
 def is_custom_domain(domain: str) -> bool:
     """Whether ``domain`` is one of the FINN/QONNX/qnncc custom-op domains."""
     return domain in CUSTOM_DOMAINS or domain.startswith(_CUSTOM_PREFIXES)
@@ -141,12 +151,15 @@ class LoweringContext:
         prefix: unique prefix for generated tensor names.
         constants: map of tensor name to constant value, for input lookup.
         ranks: map of tensor name to tensor rank where known.
+        float_dtype: dtype of float constants (float64 when the model runs in
+            float64, see :mod:`qnncc.execution.precision`).
     """
 
     opset: int
     prefix: str
     constants: dict[str, np.ndarray]
     ranks: dict[str, int]
+    float_dtype: Any = np.float32
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     _count: int = 0
@@ -156,9 +169,10 @@ class LoweringContext:
         self._count += 1
         return f"{self.prefix}_{hint}_{self._count}"
 
-    def const(self, value: Any, dtype: Any = np.float32, hint: str = "c") -> str:
-        """Add a constant initializer and return its name."""
+    def const(self, value: Any, dtype: Any = None, hint: str = "c") -> str:
+        """Add a constant initializer (float constants of ``float_dtype`` by default) and return its name."""
         name = self.fresh(hint)
+        dtype = self.float_dtype if dtype is None else dtype
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 

@@ -100,7 +100,7 @@ class MultiThreshold(CustomOp):
     @override
     def lower(self, ctx: LoweringContext) -> None:
         x_name = self.node.input[0]
-        thr = ctx.require_const(self, 1, "thresholds").astype(np.float32)
+        thr = ctx.require_const(self, 1, "thresholds").astype(ctx.float_dtype)
         if thr.ndim != 2:
             raise ExecutionError(f"{self.describe()}: thresholds must be [C, B], got shape {list(thr.shape)}")
         rank = ctx.ranks.get(x_name)

@@ -19,7 +19,7 @@ from typing_extensions import override
 
 from qnncc.core.datatype import MAX_INT_BITS, DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
-from qnncc.custom_op.base import AttrSpec, CustomOp, LoweringContext
+from qnncc.custom_op.base import AttrSpec, CustomOp, LoweringContext, float_type
 
 if TYPE_CHECKING:
     from qnncc.core.model_wrapper import ModelWrapper
@@ -103,7 +103,8 @@ def _bit_width(op: CustomOp, value: np.ndarray, what: str) -> int:
 
 
 def _f32(arr: np.ndarray) -> np.ndarray:
-    return np.asarray(arr, dtype=np.float32)
+    """``arr`` as float32, or float64 if it is float64 (wide execution, see :func:`float_type`)."""
+    return np.asarray(arr, dtype=float_type(arr))
 
 
 class Quant(CustomOp):
@@ -185,7 +186,7 @@ class BipolarQuant(CustomOp):
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x, scale = _f32(inputs[0]), _f32(inputs[1])
-        return [(np.where(x >= 0, np.float32(1), np.float32(-1)) * scale).astype(np.float32)]
+        return [(np.where(x >= 0, 1.0, -1.0) * scale).astype(float_type(x, scale))]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:
@@ -240,14 +241,14 @@ class Trunc(CustomOp):
         if not self.is_v2:
             div = np.float32(2.0) ** (_f32(inputs[3]) - _f32(inputs[4]))
             y = rnd(y / div)
-            return [((y - zeropt) * scale).astype(np.float32)]
+            return [((y - zeropt) * scale).astype(float_type(x, scale))]
         out_scale, n_out = _f32(inputs[4]), _bit_width(self, inputs[5], "output_bit_width")
         div = np.float32(2.0) ** np.round(np.log2(out_scale / scale))
         signed, narrow = bool(self.attrs["signed"]), bool(self.attrs["narrow"])
         lo, hi = np.float32(min_int(signed, narrow, n_out)), np.float32(max_int(signed, narrow, n_out))
         y = np.clip(y / div, lo, hi)
         y = rnd(y)
-        return [((y - zeropt / div) * out_scale).astype(np.float32)]
+        return [((y - zeropt / div) * out_scale).astype(float_type(x, scale))]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:

@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError
-from qnncc.custom_op.base import CustomOp, LoweringContext
+from qnncc.custom_op.base import CustomOp, LoweringContext, float_type
 
 if TYPE_CHECKING:
     from qnncc.core.model_wrapper import ModelWrapper
@@ -32,8 +32,9 @@ def xnor_popcount_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     k = a.shape[-1]
     if b.shape[0] != k:
         raise ValueError(f"inner dimensions differ: {a.shape[-1]} vs {b.shape[0]}")
-    bip = np.matmul(np.float32(2) * a - np.float32(1), np.float32(2) * b - np.float32(1))
-    return ((bip + np.float32(k)) * np.float32(0.5)).astype(np.float32)
+    ft = float_type(a, b)
+    bip = np.matmul(2 * a.astype(np.float64) - 1, 2 * b.astype(np.float64) - 1)
+    return ((bip + k) * 0.5).astype(ft)
 
 
 class XnorPopcountMatMul(CustomOp):
@@ -46,7 +47,8 @@ class XnorPopcountMatMul(CustomOp):
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         try:
-            return [xnor_popcount_matmul(np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32))]
+            ft = float_type(*inputs)
+            return [xnor_popcount_matmul(np.asarray(inputs[0], ft), np.asarray(inputs[1], ft))]
         except ValueError as exc:
             raise ExecutionError(f"{self.describe()}: {exc}") from None
 

@@ -7,7 +7,10 @@ Two back ends compute the same function:
 * ``"reference"`` runs node by node in numpy and can return every
   intermediate tensor for debugging.
 
-Both agree exactly on integer-valued tensors (tested on the golden models).
+Both agree bit for bit (the fast path runs onnxruntime without graph
+fusions and folds constants with the reference's kernels). A model whose
+integer datatypes or accumulators exceed float32's exact range (``2**24``)
+runs in float64 in both (:mod:`qnncc.execution.precision`).
 
 Example:
     >>> out = qnncc.execute(model, {"global_in": images})  # doctest: +SKIP
@@ -23,8 +26,13 @@ from onnx import helper
 
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.core.optional_inputs import drop_undefined_optional_inputs
+from qnncc.custom_op.shapes import infer_shapes
 from qnncc.execution.batching import make_batch_dynamic
+from qnncc.execution.constant_fold import fold_constants
+from qnncc.execution.fingerprint import model_fingerprint
 from qnncc.execution.lowering import lower_to_standard_onnx
+from qnncc.execution.precision import exact_integer_convs, needs_float64, widen_to_float64
 from qnncc.execution.reference import ReferenceRunner
 
 Backend = Literal["fast", "reference"]
@@ -48,8 +56,22 @@ class Executor:
         self.input_names = model.graph_input_names()
         self.output_names = model.graph_output_names()
         self._declared = {n: model.get_tensor_shape(n) for n in self.input_names}
-        self._elem = {n: model.get_tensor_elem_type(n) or onnx.TensorProto.FLOAT for n in self.input_names}
-        base = lower_to_standard_onnx(model) if backend == "fast" else _copy(model.model)
+        #: Whether the model runs in float64 (integers beyond 2**24, see qnncc.execution.precision).
+        self.float64 = needs_float64(model)
+        if _has_dangling_inputs(model.model):
+            model = model.copy()
+            drop_undefined_optional_inputs(model.model)
+        if self.float64:
+            model = model.copy()
+            infer_shapes(model)
+            exact_integer_convs(model)
+        base = lower_to_standard_onnx(model, float64=self.float64) if backend == "fast" else _copy(model.model)
+        if self.float64:
+            widen_to_float64(base)
+        if backend == "fast":
+            base = fold_constants(base)
+        elems = {vi.name: vi.type.tensor_type.elem_type for vi in base.graph.input}
+        self._elem = {n: elems.get(n) or onnx.TensorProto.FLOAT for n in self.input_names}
         dyn = _copy(base)
         self._can_batch = make_batch_dynamic(dyn)
         self._runners: dict[bool, Any] = {}
@@ -121,6 +143,13 @@ class Executor:
         return mismatch
 
 
+def _has_dangling_inputs(proto: onnx.ModelProto) -> bool:
+    graph = proto.graph
+    known = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    known.update(t for n in graph.node for t in n.output if t)
+    return any(t and t not in known for n in graph.node for t in n.input)
+
+
 def _copy(proto: onnx.ModelProto) -> onnx.ModelProto:
     out = onnx.ModelProto()
     out.CopyFrom(proto)
@@ -132,10 +161,11 @@ def _ort_session(proto: onnx.ModelProto) -> Any:
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    # BASIC (constant folding, redundancy removal) keeps every kernel's rounding;
-    # the EXTENDED/ALL fusions (e.g. Conv+Add) change float results in the last
-    # bits, which would break bit-exact agreement with the reference path.
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    # No graph optimizations: even the BASIC level fuses MatMul+BatchNormalization
+    # (and Conv+BatchNormalization/Add/Mul) into one Gemm/Conv, which rounds
+    # differently and flips thresholds near zero (a binarized TFC's logits moved
+    # by up to 8). The reference path runs the same kernels node by node.
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         return ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:
@@ -152,8 +182,11 @@ def execute(
     """Execute a model on named inputs.
 
     The compiled executor is cached on the ModelWrapper and rebuilt when the
-    model's contents change (detected by comparing the serialized model, a
-    few ms for an 11 MB model); for tight loops build an :class:`Executor` once.
+    model changes, detected by :func:`~qnncc.execution.fingerprint.model_fingerprint`
+    (its structure, small constants, and the wrapper's edit counter; not the
+    bytes of large weights, so a repeated call costs about as much as running
+    the model). After overwriting a large initializer's bytes directly on the
+    protobuf, call :meth:`ModelWrapper.mark_changed`.
 
     Args:
         model: a ModelWrapper or ModelProto.
@@ -170,7 +203,7 @@ def execute(
         UnsupportedOpError: on an op qnncc cannot execute.
     """
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
-    key = wrapper.serialize()  # compared by memcmp: cheaper than hashing a large model
+    key = model_fingerprint(wrapper)
     cache = wrapper._exec_cache
     entry = cache.get(backend)
     if entry is None or entry[0] != key:

@@ -7,6 +7,9 @@ intermediate tensor of the original graph still exists in the lowered one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
 import onnx
 from onnx import numpy_helper
 
@@ -16,12 +19,14 @@ from qnncc.custom_op.partition import StreamingDataflowPartition
 from qnncc.custom_op.shapes import infer_shapes
 
 
-def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.ModelProto:
+def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw", float64: bool = False) -> onnx.ModelProto:
     """Standard-ONNX copy of ``model`` with every custom op lowered.
 
     Args:
         model: the model; it is not modified.
         prefix: prefix of generated tensor names (distinct per nested graph).
+        float64: emit float constants as float64 (for a model that runs in
+            float64, see :mod:`qnncc.execution.precision`).
 
     Returns:
         A new ModelProto using only default-domain ops, with custom-domain
@@ -31,12 +36,13 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
         UnsupportedOpError: if a custom op is unknown or cannot be lowered.
     """
     work = model.copy()
+    stale = _ranks(work.graph.value_info)
     if any(is_custom_node(n) for n in work.graph.node):
+        # Shapes inferred afresh: a FINN model's value infos can be stale after its passes
+        # (a rank from before a flatten was removed); the old ones only fill gaps.
+        del work.graph.value_info[:]
         infer_shapes(work)
-    ranks: dict[str, int] = {}
-    for vi in list(work.graph.input) + list(work.graph.value_info) + list(work.graph.output):
-        if vi.type.tensor_type.HasField("shape"):
-            ranks[vi.name] = len(vi.type.tensor_type.shape.dim)
+    ranks = {**stale, **_ranks([*work.graph.input, *work.graph.value_info, *work.graph.output])}
     constants = {i.name: numpy_helper.to_array(i) for i in work.graph.initializer}
     for name, value in constants.items():
         ranks.setdefault(name, value.ndim)
@@ -50,17 +56,19 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
         op = get_custom_op(node)
         if isinstance(op, StreamingDataflowPartition):
             child = ModelWrapper(op.child_model(op.child_opsets(opset)))
-            lowered = lower_to_standard_onnx(child, prefix=f"{prefix}{idx}_p")
+            lowered = lower_to_standard_onnx(child, prefix=f"{prefix}{idx}_p", float64=float64)
             new_nodes.extend(lowered.graph.node)
             new_inits.extend(lowered.graph.initializer)
             continue
         ctx = LoweringContext(opset=opset, prefix=f"{prefix}{idx}", constants=constants, ranks=ranks)
+        if float64:
+            ctx.float_dtype = np.float64
         op.lower(ctx)
         new_nodes.extend(ctx.nodes)
         new_inits.extend(ctx.initializers)
     proto = work.model
     del proto.graph.node[:]
-    proto.graph.node.extend(new_nodes)
+    proto.graph.node.extend(_unique_names(new_nodes))
     proto.graph.initializer.extend(new_inits)
     del proto.graph.quantization_annotation[:]
     del proto.graph.value_info[:]
@@ -70,3 +78,22 @@ def lower_to_standard_onnx(model: ModelWrapper, prefix: str = "__lw") -> onnx.Mo
     if not any(imp.domain == "" for imp in proto.opset_import):
         proto.opset_import.add(domain="", version=opset)
     return proto
+
+
+def _ranks(infos: Iterable[onnx.ValueInfoProto]) -> dict[str, int]:
+    return {vi.name: len(vi.type.tensor_type.shape.dim) for vi in infos if vi.type.tensor_type.HasField("shape")}
+
+
+def _unique_names(nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """``nodes`` with duplicate names suffixed (onnxruntime refuses a graph with two nodes of one name)."""
+    seen: set[str] = set()
+    for node in nodes:
+        if not node.name:
+            continue
+        name, k = node.name, 0
+        while name in seen:
+            k += 1
+            name = f"{node.name}__{k}"
+        node.name = name
+        seen.add(name)
+    return nodes

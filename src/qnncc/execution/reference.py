@@ -45,6 +45,7 @@ class ReferenceRunner:
         }
         self._sessions: dict[tuple[int, tuple[Any, ...]], Any] = {}
         self._opset = next((imp.version for imp in proto.opset_import if imp.domain in ("", "ai.onnx")), 13)
+        self._fixed = _constant_derived(proto)
         self.output_names = [o.name for o in proto.graph.output]
 
     def run(self, feeds: dict[str, np.ndarray], return_all: bool = False) -> dict[str, np.ndarray]:
@@ -87,15 +88,30 @@ class ReferenceRunner:
     def _run_standard(self, idx: int, node: onnx.NodeProto, args: list[np.ndarray | None]) -> list[np.ndarray]:
         # Constants stay initializers of the one-node model, as in the whole graph, so
         # onnxruntime picks the same kernels (e.g. prepacked MatMul weights) as the fast path.
-        pairs = zip(node.input, args, strict=True)
-        dynamic = {t: a for t, a in pairs if t and a is not None and t not in self._constants}
+        # Tensors computed from constants only (e.g. quantized weights) are initializers
+        # too, as in the fast path, which folds them before running the graph.
+        pairs = list(zip(node.input, args, strict=True))
+        dynamic = {t: a for t, a in pairs if t and a is not None and t not in self._fixed}
         key = (idx, tuple((a.dtype.str, a.ndim) for a in dynamic.values()))
         sess = self._sessions.get(key)
         if sess is None:
-            consts = {t: self._constants[t] for t in node.input if t in self._constants}
+            consts = {t: a for t, a in pairs if t and a is not None and t in self._fixed}
             sess = _single_node_session(node, dynamic, consts, self._opset, self._proto.ir_version)
             self._sessions[key] = sess
         return list(sess.run(None, dynamic))
+
+
+def _constant_derived(proto: onnx.ModelProto) -> set[str]:
+    """Initializers and the tensors computed from them alone by deterministic ops."""
+    from qnncc.execution.constant_fold import NONDETERMINISTIC
+
+    fixed = {i.name for i in proto.graph.initializer}
+    for node in proto.graph.node:
+        if node.op_type in NONDETERMINISTIC or any(a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
+            continue
+        if all(not t or t in fixed for t in node.input):
+            fixed.update(t for t in node.output if t)
+    return fixed
 
 
 def _single_node_session(

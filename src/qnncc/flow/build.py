@@ -402,11 +402,15 @@ def _finish(
         log.exception("summary of the failed build")
 
 
-def verify_build(build_dir: str | Path, data: str | Path, count: int | None = None) -> dict[str, Any]:
+def verify_build(
+    build_dir: str | Path, data: str | Path, count: int | None = None, scheduler: str | None = None
+) -> dict[str, Any]:
     """C++-simulate a finished build's partition on ``data`` (``qnncc verify``).
 
     Uses the last intermediate model of ``build_dir``, writes
-    ``verification/cppsim_results.json`` and refreshes the summary.
+    ``verification/cppsim_results.json`` and refreshes the summary. The
+    compiles and simulation shards run on ``scheduler``'s Dask cluster (None:
+    ``$QNNCC_SCHEDULER``, else a local process pool).
 
     Returns:
         The figures (see :func:`qnncc.flow.verify.verify_partition`).
@@ -427,7 +431,7 @@ def verify_build(build_dir: str | Path, data: str | Path, count: int | None = No
     model = ModelWrapper(str(path))
     if len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
         raise QnnccError(f"the last saved model of {folder} ({path.name}) has no single dataflow partition")
-    figures = verify_partition(model, data, folder / "verification", count=count)
+    figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
     record = _read(folder / "build_log.json") or {}
     config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
     write_summary(

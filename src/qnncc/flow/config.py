@@ -106,6 +106,9 @@ class BuildConfig(BaseModel):
         generate_outputs: what to write: ``estimate_reports`` (FINN JSONs and
             the summary), ``plots`` (PNG, matplotlib), ``hls``, ``stitch``, ``driver``.
         save_intermediate_models: save the model after each step (needed by ``from_step``).
+        scheduler: Dask scheduler ``tcp://HOST:PORT`` that runs the build's independent
+            jobs (per-layer C++ compiles, simulation shards); None: ``$QNNCC_SCHEDULER``,
+            else a local process pool (:func:`qnncc.jobs.get_executor`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -128,6 +131,7 @@ class BuildConfig(BaseModel):
     to_step: str | None = Field(default=None, validation_alias=AliasChoices("to_step", "stop_step"))
     generate_outputs: tuple[Output, ...] = OUTPUTS
     save_intermediate_models: bool = True
+    scheduler: str | None = None
 
     @field_validator("input_scale", mode="before")
     @classmethod

@@ -445,7 +445,11 @@ def _verify(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     work = _need(model, "verify")
     assert ctx.config.verify_data is not None
     figures = verify_partition(
-        work, ctx.config.verify_data, ctx.fresh_dir("verification"), count=ctx.config.verify_count
+        work,
+        ctx.config.verify_data,
+        ctx.fresh_dir("verification"),
+        count=ctx.config.verify_count,
+        scheduler=ctx.config.scheduler,
     )
     ctx.verification = figures
     if not figures["bit_exact"]:

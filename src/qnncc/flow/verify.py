@@ -107,8 +107,16 @@ def _run_suffix(model: ModelWrapper, tensor: str, value: np.ndarray) -> np.ndarr
     return _execute_chunks(suffix, value.astype(np.float32))
 
 
+#: Fewest frames per simulation job when the images are split over workers.
+MIN_SHARD_FRAMES = 256
+
+
 def verify_partition(
-    parent: ModelWrapper, data: str | Path, folder: str | Path, count: int | None = None
+    parent: ModelWrapper,
+    data: str | Path,
+    folder: str | Path,
+    count: int | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """C++-simulate the single partition of ``parent`` on the images of ``data``; compare with ``execute``.
 
@@ -118,6 +126,8 @@ def verify_partition(
             to the input) and optionally ``labels``.
         folder: where ``cppsim_results.json`` and ``cppsim_output.npy`` go.
         count: use only the first images.
+        scheduler: Dask scheduler for the per-layer compiles and the simulation
+            shards (None: ``$QNNCC_SCHEDULER``, else the local process pool).
 
     Returns:
         ``images``, ``bit_exact``, ``mismatching_images``, ``compile_seconds``,
@@ -127,7 +137,9 @@ def verify_partition(
         QnnccError: for bad data, a model without one partition, or a failing compile.
     """
     from qnncc.codegen import build_partition_sim
+    from qnncc.codegen.hls.cppsim import run_sharded
     from qnncc.flow.steps import child_model
+    from qnncc.jobs import get_executor
 
     images, labels = load_verification_data(data, count)
     child = child_model(parent)
@@ -142,10 +154,12 @@ def verify_partition(
     prefix = _prefix_model(parent, sdp.input[0])
     part_in = _execute_chunks(prefix, feed)
     part_out = _execute_chunks(child, part_in)
-    sim = build_partition_sim(child)
-    start = time.perf_counter()
-    got = sim.run([part_in.reshape(len(images), -1)])[0]
-    sim_seconds = time.perf_counter() - start
+    with get_executor(scheduler) as executor:
+        sim = build_partition_sim(child, executor=executor)
+        start = time.perf_counter()
+        shards = min(executor.workers, max(1, len(images) // MIN_SHARD_FRAMES))
+        got = run_sharded(sim, [part_in.reshape(len(images), -1)], executor, shards)[0]
+        sim_seconds = time.perf_counter() - start
     expected = part_out.reshape(got.shape)
     mismatches = int(np.count_nonzero((got != expected).reshape(len(images), -1).any(axis=1)))
     figures: dict[str, Any] = {

@@ -3,6 +3,8 @@
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from qnncc.custom_op.base import CustomOp
+from qnncc.custom_op.finn_names import FINN_LAYER_NAMES
 from qnncc.custom_op.partition import HW_DOMAIN
 
 from .addstreams import AddStreams
@@ -10,6 +12,7 @@ from .base import HWLayer, divisors
 from .channelwise_op import ChannelwiseOp
 from .convolutioninputgenerator import ConvolutionInputGenerator
 from .duplicatestreams import DuplicateStreams
+from .finn_plus import FINN_PLUS_OPS
 from .fmpadding import FMPadding
 from .globalaccpool import GlobalAccPool
 from .labelselect import LabelSelect
@@ -37,8 +40,19 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     StreamingFIFO,
 )
 
-#: The HW layers by op type: the op library :data:`qnncc.custom_op.HW_OP_LIBRARY` names.
-HW_OPS: Mapping[str, type[HWLayer]] = MappingProxyType({cls.op_type: cls for cls in HW_LAYERS})
+_BY_NAME: dict[str, type[CustomOp]] = {cls.op_type: cls for cls in (*HW_LAYERS, *FINN_PLUS_OPS)}
+
+#: The HW ops by op type: the op library :data:`qnncc.custom_op.HW_OP_LIBRARY` names. Besides
+#: qnncc's layers: FINN's specialized and older names of them (``MVAU_hls``, ``MVAU_rtl``,
+#: ``MatrixVectorActivation``, ... see :mod:`qnncc.custom_op.finn_names`) and finn-plus's newer generic ops
+#: (:mod:`.finn_plus`, also as ``<op>_hls``/``<op>_rtl``).
+HW_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
+    {
+        **{finn: _BY_NAME[ours] for finn, (ours, _) in FINN_LAYER_NAMES.items()},
+        **{f"{cls.op_type}_{style}": cls for cls in FINN_PLUS_OPS for style in ("hls", "rtl")},
+        **_BY_NAME,
+    }
+)
 
 __all__ = [
     "HW_OPS",

@@ -22,7 +22,7 @@ from typing_extensions import override
 
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, QnnccError, UnsupportedOpError
-from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import positive, stream_attributes
 from .base import ChannelwiseLayer
@@ -73,7 +73,8 @@ class AddStreams(ChannelwiseLayer):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        a, b = np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32)
+        ft = float_type(*inputs)
+        a, b = np.asarray(inputs[0], ft), np.asarray(inputs[1], ft)
         if a.shape != b.shape:
             raise ExecutionError(f"{self.describe()}: inputs of shapes {list(a.shape)} and {list(b.shape)} differ")
         return [a + b]

@@ -24,7 +24,7 @@ from onnx import TensorProto
 from typing_extensions import override
 
 from qnncc.core.errors import ExecutionError
-from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import parse_datatype, positive
 from .base import ChannelwiseLayer, hw_attributes
@@ -58,18 +58,19 @@ class ChannelwiseOp(ChannelwiseLayer):
         channels = int(self.attrs["NumChannels"])
         if value.size != channels:
             raise ExecutionError(f"{self.describe()}: {value.size} parameters for {channels} channels")
-        return np.asarray(value, np.float32).reshape(channels)
+        return np.asarray(value, float_type(value)).reshape(channels)
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x, p = np.asarray(inputs[0], np.float32), self._params(np.asarray(inputs[1]))
+        ft = float_type(*inputs)
+        x, p = np.asarray(inputs[0], ft), self._params(np.asarray(inputs[1], ft))
         func = self.attrs["Func"]
         if func == "add":
             return [x + p]
         if func == "mul":
             return [x * p]
         hit = (p <= x) if func == "cmp_le" else (p >= x)
-        return [hit.astype(np.float32)]
+        return [hit.astype(ft)]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:

@@ -24,7 +24,7 @@ from typing_extensions import override
 
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
-from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import parse_datatype, positive, stream_attributes
 from .base import ChannelwiseLayer, vectors
@@ -71,7 +71,7 @@ class GlobalAccPool(ChannelwiseLayer):
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = np.asarray(inputs[0])
         self.check_nhwc_input(x)
-        return [np.sum(x.astype(np.float64), axis=(1, 2), keepdims=True).astype(np.float32)]
+        return [np.sum(x.astype(np.float64), axis=(1, 2), keepdims=True).astype(float_type(x))]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 from onnx import helper
 from typing_extensions import override
 
-from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.core.errors import ExecutionError
+from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
 
@@ -32,15 +33,18 @@ def activation_out(counts: np.ndarray, bipolar: bool, act_val: int) -> np.ndarra
 
 
 def threshold_activation(layer: HWLayer, acc: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """The layer's thresholding of ``acc`` (channels last) with ``thresholds [C or 1, steps]``, float32.
+    """The layer's thresholding of ``acc`` (channels last) with ``thresholds [C or 1, steps]``.
+
+    Compared in float64 if either is float64 (:func:`float_type`), else float32.
 
     Shared by the MVAU, VVAU and Thresholding layers: counts from
     :func:`multithreshold`, then :func:`activation_out` with the layer's
     output datatype and ``ActVal``.
     """
-    counts = multithreshold(acc, np.asarray(thresholds, np.float32), axis=acc.ndim - 1)
+    ft = float_type(acc, thresholds)
+    counts = multithreshold(np.asarray(acc, ft), np.asarray(thresholds, ft), axis=acc.ndim - 1)
     bipolar = layer.output_datatype().name == "BIPOLAR"
-    return activation_out(counts, bipolar, int(layer.attrs["ActVal"])).astype(np.float32)
+    return activation_out(counts, bipolar, int(layer.attrs["ActVal"])).astype(ft)
 
 
 def lower_activation(layer: HWLayer, ctx: LoweringContext, acc: str, rank: int, thr_index: int) -> None:
@@ -114,18 +118,40 @@ class MVAU(HWLayer):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x, w = np.asarray(inputs[0], np.float32), np.asarray(inputs[1], np.float32)
+        ft = float_type(*inputs)
+        x, w = self._stream_input(np.asarray(inputs[0], ft)), np.asarray(inputs[1], ft)
         if self.attrs["binaryXnorMode"]:
             acc = xnor_popcount_matmul(x, w)
         else:
-            acc = np.matmul(x.astype(np.float64), w.astype(np.float64)).astype(np.float32)
+            acc = np.matmul(x.astype(np.float64), w.astype(np.float64)).astype(ft)
         if not self.has_thresholds:
             return [acc]
         return [threshold_activation(self, acc, inputs[2])]
 
+    def _stream_input(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as ``[N, *numInputVectors[1:], MW]`` when its last axis is not ``MW``.
+
+        A HW layer reads a stream, so FINN feeds it tensors of any shape with
+        the right number of elements: after ``RemoveCNVtoFCFlatten`` the first
+        FC layer reads the last conv layer's ``[N, H, W, C]`` output directly.
+
+        Raises:
+            ExecutionError: if the element count does not fit.
+        """
+        normal = self.normal_input_shape()
+        if x.shape[-1] == normal[-1]:
+            return x
+        per_image = int(np.prod(normal[1:]))
+        if x.ndim == 0 or x.size % per_image or x.size // per_image != x.shape[0]:
+            raise ExecutionError(f"{self.describe()}: input of shape {list(x.shape)} does not stream as {list(normal)}")
+        return x.reshape(-1, *normal[1:])
+
     @override
     def lower(self, ctx: LoweringContext) -> None:
         x, w = self.node.input[0], self.node.input[1]
+        normal = self.normal_input_shape()
+        if ctx.ranks.get(x, len(normal)) != len(normal):  # see _stream_input
+            x = ctx.op("Reshape", [x, ctx.const([-1, *normal[1:]], np.int64, "shape")])
         out = self.node.output[0] if not self.has_thresholds else ctx.fresh("acc")
         if self.attrs["binaryXnorMode"]:
             XnorPopcountMatMul(helper.make_node("XnorPopcountMatMul", [x, w], [out], domain="qnncc")).lower(ctx)

@@ -39,7 +39,7 @@ class Thresholding(ChannelwiseLayer):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [threshold_activation(self, np.asarray(inputs[0], np.float32), inputs[1])]
+        return [threshold_activation(self, np.asarray(inputs[0]), inputs[1])]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 from typing_extensions import override
 
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
-from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
@@ -114,14 +114,15 @@ class VVAU(HWLayer):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x = np.asarray(inputs[0], np.float32)
+        ft = float_type(*inputs)
+        x = np.asarray(inputs[0], ft)
         channels, k = int(self.attrs["Channels"]), self.kernel_size()
         if x.ndim != 4 or x.shape[-1] != k * channels:
             shape = list(x.shape)
             raise ExecutionError(f"{self.describe()}: input of shape {shape}, expected [N, OH, OW, {k}*{channels}]")
         w = self._kernel_by_channel(np.asarray(inputs[1], np.float64))
         windows = x.astype(np.float64).reshape(*x.shape[:-1], k, channels)
-        acc = np.sum(windows * w, axis=-2).astype(np.float32)
+        acc = np.sum(windows * w, axis=-2).astype(ft)
         if not self.has_thresholds:
             return [acc]
         return [threshold_activation(self, acc, inputs[2])]
@@ -130,8 +131,9 @@ class VVAU(HWLayer):
     def lower(self, ctx: LoweringContext) -> None:
         """``Reshape`` to ``[N, OH, OW, kh*kw, C]``, ``Mul`` by the ``[kh*kw, C]`` weights, ``ReduceSum``.
 
-        Float32 sums: equal to :meth:`execute` for integer values whose partial
-        sums stay below ``2**24`` in magnitude (the accumulator datatype).
+        Float32 sums, equal to :meth:`execute` for integer values whose partial
+        sums stay below ``2**24`` in magnitude; beyond, the executors run the
+        whole model in float64 (:mod:`qnncc.execution.precision`).
         """
         channels, k = int(self.attrs["Channels"]), self.kernel_size()
         oh, ow = pair(self, "Dim")

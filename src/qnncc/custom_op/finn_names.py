@@ -1,0 +1,162 @@
+"""FINN's op type names of the HW layers qnncc implements, and their mapping to qnncc's layers.
+
+FINN (and finn-plus) write a generic HW node (``MVAU`` in domain
+``finn.custom_op.fpgadataflow``) and, after ``SpecializeLayers``, a
+specialized one with the implementation style in its name and domain
+(``MVAU_hls`` in ``finn.custom_op.fpgadataflow.hls``, ``MVAU_rtl`` in
+``.rtl``); older FINN versions used other generic names
+(``MatrixVectorActivation``, ``StreamingFCLayer_Batch``, ...). Every name
+maps to the one qnncc layer with FINN's semantics and attribute names; the
+implementation style is kept in the attribute :data:`IMPL_STYLE_ATTR` (FINN's
+own name for it on generic nodes), see :func:`finn_layer_name`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import onnx
+from onnx import helper
+
+from qnncc.core.errors import ModelLoadError
+
+#: Attribute recording FINN's implementation style (``"hls"`` or ``"rtl"``) of a specialized node.
+IMPL_STYLE_ATTR = "preferred_impl_style"
+
+#: qnncc layer op type -> FINN's generic names besides the qnncc name itself (older FINN versions).
+_LEGACY: Mapping[str, tuple[str, ...]] = {
+    "MVAU": ("MatrixVectorActivation", "StreamingFCLayer_Batch"),
+    "VVAU": ("VectorVectorActivation", "Vector_Vector_Activate_Batch"),
+    "Thresholding": ("Thresholding_Batch", "Thresholding_Binary_Search"),
+    "ConvolutionInputGenerator": ("ConvolutionInputGenerator1D", "ConvolutionInputGenerator_1D"),
+    "StreamingMaxPool": ("StreamingMaxPool_Batch",),
+    "FMPadding": ("FMPadding_Batch", "FMPadding_Pixel"),
+    "LabelSelect": ("LabelSelect_Batch",),
+    "AddStreams": ("AddStreams_Batch",),
+    "DuplicateStreams": ("DuplicateStreams_Batch",),
+    "ChannelwiseOp": ("ChannelwiseOp_Batch",),
+    "StreamingDataWidthConverter": ("StreamingDataWidthConverter_Batch",),
+    "StreamingFIFO": (),
+    "GlobalAccPool": ("GlobalAccPool_Batch",),
+}
+#: FINN's specialized backends of each layer.
+_STYLES: Mapping[str, tuple[str, ...]] = {
+    "MVAU": ("hls", "rtl"),
+    "VVAU": ("hls", "rtl"),
+    "Thresholding": ("hls", "rtl"),
+    "ConvolutionInputGenerator": ("hls", "rtl"),
+    "StreamingMaxPool": ("hls",),
+    "FMPadding": ("hls", "rtl"),
+    "LabelSelect": ("hls",),
+    "AddStreams": ("hls",),
+    "DuplicateStreams": ("hls",),
+    "ChannelwiseOp": ("hls",),
+    "StreamingDataWidthConverter": ("hls", "rtl"),
+    "StreamingFIFO": ("rtl",),
+    "GlobalAccPool": ("hls",),
+}
+#: mem_mode values of older FINN versions -> today's names.
+LEGACY_MEM_MODES: Mapping[str, str] = MappingProxyType(
+    {"const": "internal_embedded", "decoupled": "internal_decoupled"}
+)
+
+
+def _table() -> dict[str, tuple[str, str]]:
+    table: dict[str, tuple[str, str]] = {}
+    for layer, legacy in _LEGACY.items():
+        for name in legacy:
+            table[name] = (layer, "")
+        for style in _STYLES[layer]:
+            table[f"{layer}_{style}"] = (layer, style)
+    return table
+
+
+#: FINN op type -> (qnncc layer op type, implementation style or "" for a generic node).
+FINN_LAYER_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType(_table())
+
+
+def finn_layer_name(op_type: str) -> tuple[str, str] | None:
+    """``(qnncc op type, impl style)`` of a FINN HW op type (``"MVAU_rtl"`` -> ``("MVAU", "rtl")``), else None."""
+    return FINN_LAYER_NAMES.get(op_type)
+
+
+def embed_partition_children(proto: onnx.ModelProto, base: Path, hw_domain: str) -> list[str]:
+    """Replace FINN's child-model *paths* of ``StreamingDataflowPartition`` nodes by the child graphs.
+
+    FINN's ``CreateDataflowPartition`` stores each child as a separate
+    ``.onnx`` file named by the node's ``model`` string attribute (usually an
+    absolute path); qnncc keeps the child graph in the attribute itself. Each
+    child is loaded (a relative path from ``base``, then the file name in
+    ``base``), its HW nodes adopted (:func:`adopt_finn_layers`) and its custom
+    opset imports added to ``proto``.
+
+    Returns:
+        The paths embedded.
+
+    Raises:
+        ModelLoadError: naming the node and the path, if a child file is missing or unreadable.
+    """
+    embedded: list[str] = []
+    for node in proto.graph.node:
+        attr = next((a for a in node.attribute if a.name == "model"), None)
+        if node.op_type != "StreamingDataflowPartition" or attr is None or attr.type != onnx.AttributeProto.STRING:
+            continue
+        text = attr.s.decode(errors="replace")
+        candidates = [Path(text) if Path(text).is_absolute() else base / text, base / Path(text).name]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise ModelLoadError(f"partition node {node.name or node.op_type!r}: child model {text!r} not found")
+        try:
+            child = onnx.load(str(found))
+        except Exception as exc:
+            raise ModelLoadError(f"partition node {node.name!r}: child model {found} is unreadable: {exc}") from None
+        embed_partition_children(child, found.parent, hw_domain)
+        adopt_finn_layers(child, hw_domain)
+        node.attribute.remove(attr)
+        node.attribute.append(helper.make_attribute("model", child.graph))
+        known = {imp.domain for imp in proto.opset_import}
+        proto.opset_import.extend(imp for imp in child.opset_import if imp.domain not in known)
+        embedded.append(str(found))
+    return embedded
+
+
+def adopt_finn_layers(proto: onnx.ModelProto, hw_domain: str) -> list[str]:
+    """Rename FINN's HW nodes to qnncc's layers in place, recording the implementation style.
+
+    Every node whose op type is a FINN HW layer name (generic, specialized or
+    older) in a ``finn.custom_op.fpgadataflow*`` domain gets qnncc's op type
+    and ``hw_domain``; a specialized node keeps its style (``hls``/``rtl``) in
+    :data:`IMPL_STYLE_ATTR`; older ``mem_mode`` values are renamed. The
+    node's other FINN attributes are kept (qnncc reads FINN's names).
+
+    Args:
+        proto: the model; its main graph is edited.
+        hw_domain: qnncc's HW layer domain.
+
+    Returns:
+        ``"old -> new"`` for every renamed node.
+    """
+    renamed: list[str] = []
+    for node in proto.graph.node:
+        if not node.domain.startswith("finn.custom_op.fpgadataflow"):
+            continue
+        if node.op_type in _LEGACY:
+            found: tuple[str, str] | None = (node.op_type, "")
+        else:
+            found = finn_layer_name(node.op_type)
+        if found is None:
+            continue
+        layer, style = found
+        if style and not any(a.name == IMPL_STYLE_ATTR for a in node.attribute):
+            node.attribute.append(helper.make_attribute(IMPL_STYLE_ATTR, style))
+        for attr in node.attribute:
+            if attr.name == "mem_mode" and attr.s.decode(errors="replace") in LEGACY_MEM_MODES:
+                attr.s = LEGACY_MEM_MODES[attr.s.decode()].encode()
+        if node.op_type != layer or node.domain != hw_domain:
+            renamed.append(f"{node.domain}.{node.op_type} -> {hw_domain}.{layer}")
+        node.op_type, node.domain = layer, hw_domain
+    if renamed and not any(imp.domain == hw_domain for imp in proto.opset_import):
+        proto.opset_import.add(domain=hw_domain, version=1)
+    return renamed
