@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -52,3 +54,21 @@ def mnist() -> tuple[np.ndarray, np.ndarray]:
 def golden_models() -> dict[str, qnncc.ModelWrapper]:
     """The three golden models, loaded once per session (do not mutate; copy first)."""
     return {name: qnncc.load(g.path) for name, g in GOLDEN.items()}
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    """A Dask ``distributed.LocalCluster`` of 2 single-threaded worker processes on 127.0.0.1 (tests/jobs)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        silence_logs=logging.CRITICAL,
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.close()

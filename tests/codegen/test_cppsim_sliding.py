@@ -95,7 +95,8 @@ def batch_model(cases: list[Case]) -> ModelWrapper:
             helper.make_node(case.op_type, names, [f"y{i}"], name=f"{case.op_type}_{i}", domain=HW_DOMAIN, **case.attrs)
         )
         inputs.append(helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, list(case.shape)))
-        outputs.append(helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, None))
+        elem = TensorProto.INT64 if case.op_type == "LabelSelect" else TensorProto.FLOAT  # indices
+        outputs.append(helper.make_tensor_value_info(f"y{i}", elem, None))
     graph = helper.make_graph(nodes, "batch", inputs, outputs, inits)
     imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
     return ModelWrapper(helper.make_model(graph, opset_imports=imports)).transform(InferShapes())

@@ -5,13 +5,17 @@ bench (``cppsim_main.cpp.j2``) that reads int64 ``.npy`` inputs, packs each
 frame into stream words, calls the top function once per frame and unpacks
 the outputs. Object files are cached by the SHA-256 of their sources, the
 library headers, the compiler version and the flags, so an unchanged layer is
-never recompiled (``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``).
+never recompiled (``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``). The
+translation units still to compile run as :mod:`qnncc.jobs` jobs (a local
+process pool, or the Dask cluster named by ``$QNNCC_SCHEDULER``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import itertools
 import math
 import os
 import shutil
@@ -19,7 +23,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +37,9 @@ from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
+from qnncc.jobs import Executor, Job, get_executor
 
-__all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir"]
+__all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir", "run_sharded"]
 
 CXXFLAGS = ("-O2", "-std=c++14", "-w")
 
@@ -102,8 +106,70 @@ class CppSim:
             return [np.load(p).reshape(frames, *shape) for p, shape in zip(out_paths, self.output_shapes, strict=True)]
 
 
-def build_layer_sim(model: ModelWrapper, node: onnx.NodeProto, cache: Path | None = None) -> CppSim:
+def simulate_job(sim: CppSim, binary: bytes, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """One shard of frames simulated by a worker: :meth:`CppSim.run` of ``inputs``.
+
+    A worker on another machine has no ``sim.binary``; it writes ``binary``
+    (the executable's bytes) into its own cache folder first.
+
+    Raises:
+        CodegenError: as :meth:`CppSim.run`.
+    """
+    if not sim.binary.exists():
+        local = cache_dir() / "bin" / sim.binary.name
+        if not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            tmp = local.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(binary)
+            tmp.chmod(0o755)
+            os.replace(tmp, local)
+        sim = dataclasses.replace(sim, binary=local)
+    return sim.run(inputs)
+
+
+def run_sharded(sim: CppSim, inputs: Sequence[np.ndarray], executor: Executor, shards: int) -> list[np.ndarray]:
+    """Simulate ``N`` frames split into ``shards`` jobs of ``executor`` (one :meth:`CppSim.run` for 1 shard).
+
+    Args:
+        sim: the compiled simulation.
+        inputs: one array ``[N, ...]`` per input stream (as :meth:`CppSim.run`).
+        executor: runs the shards.
+        shards: number of jobs (at most ``N``).
+
+    Returns:
+        One int64 array ``[N, *output_shape]`` per output stream, frames in order.
+
+    Raises:
+        CodegenError: as :meth:`CppSim.run`, naming the failing shard.
+    """
+    frames = len(inputs[0]) if inputs else 0
+    shards = max(1, min(shards, frames))
+    if shards == 1:
+        return sim.run(inputs)
+    binary = sim.binary.read_bytes()
+    edges = np.linspace(0, frames, shards + 1).astype(int)
+    jobs = [
+        Job(
+            simulate_job,
+            (sim, binary, [np.asarray(x)[a:b] for x in inputs]),
+            name=f"cppsim {sim.binary.name} frames {a}:{b}",
+            cacheable=False,
+        )
+        for a, b in itertools.pairwise(edges.tolist())
+    ]
+    results = executor.run(jobs, cache=False)
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        raise CodegenError(f"{failed.name}: {failed.error.removeprefix('CodegenError: ')}")
+    return [np.concatenate([r.value[k] for r in results]) for k in range(len(sim.outputs))]
+
+
+def build_layer_sim(
+    model: ModelWrapper, node: onnx.NodeProto, cache: Path | None = None, executor: Executor | None = None
+) -> CppSim:
     """Compile the C++ simulation of one HW node (top function + test bench).
+
+    ``executor`` runs the compile (default: in this process, one unit).
 
     Raises:
         CodegenError: if the node cannot be generated or g++ fails.
@@ -112,15 +178,20 @@ def build_layer_sim(model: ModelWrapper, node: onnx.NodeProto, cache: Path | Non
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
     shapes = [tuple(layer.normal_output_shape(i)[1:]) for i in range(len(node.output))]
-    return _build({}, code.name, code.ports, shapes, cache, bench_files=render_layer(code))
+    return _build({}, code.name, code.ports, shapes, cache, render_layer(code), executor)
 
 
-def build_partition_sim(model: ModelWrapper, cache: Path | None = None) -> CppSim:
+def build_partition_sim(model: ModelWrapper, cache: Path | None = None, executor: Executor | None = None) -> CppSim:
     """Compile the C++ simulation of a whole partition (every layer top chained by streams).
+
+    Each layer is one translation unit; the units not in the cache are
+    compiled as jobs of ``executor`` (in parallel).
 
     Args:
         model: a HW partition model or a model with one StreamingDataflowPartition node.
         cache: cache folder (default :func:`cache_dir`).
+        executor: runs the per-layer compiles (default: :func:`qnncc.jobs.get_executor`,
+            the local process pool or ``$QNNCC_SCHEDULER``'s cluster).
 
     Raises:
         CodegenError: if a layer cannot be generated, streams do not match, or g++ fails.
@@ -139,7 +210,7 @@ def build_partition_sim(model: ModelWrapper, cache: Path | None = None) -> CppSi
         if shape is None:
             raise CodegenError(f"partition output {out.name!r} has no shape")
         shapes.append(tuple(int(d) for d in shape[1:]))
-    return _build(units, name, ports, shapes, cache)
+    return _build(units, name, ports, shapes, cache, None, executor)
 
 
 @functools.lru_cache(maxsize=1)
@@ -216,6 +287,58 @@ def _compile_unit(files: Mapping[str, str], source: str, cache: Path) -> tuple[P
     return obj, True
 
 
+def compile_job(files: Mapping[str, str], source: str, cache: str) -> tuple[bytes, str]:
+    """One translation unit compiled by a worker: ``(object file bytes, the worker's toolchain key)``.
+
+    The worker uses ``cache`` (this machine's cache folder, created if needed)
+    for its precompiled header and object; the bytes let the caller keep the
+    object when the worker is another machine.
+
+    Raises:
+        CodegenError: if g++ fails.
+    """
+    obj, _ = _compile_unit(files, source, Path(cache))
+    return obj.read_bytes(), _toolchain_key()
+
+
+def _compile_all(units: list[tuple[dict[str, str], str]], cache: Path, executor: Executor | None) -> list[bool]:
+    """Compile the units whose objects are not cached (as jobs); True per unit that was compiled.
+
+    Raises:
+        CodegenError: naming the first unit g++ failed on, or a worker with another toolchain.
+    """
+    todo = [i for i, (files, _) in enumerate(units) if not (cache / "obj" / f"{_hash(files)}.o").exists()]
+    if not todo:
+        return [False] * len(units)
+    if executor is None and len(todo) == 1:
+        _compile_unit(*units[todo[0]], cache)
+        return [i in todo for i in range(len(units))]
+    jobs = [
+        Job(compile_job, (units[i][0], units[i][1], str(cache)), name=f"g++ {units[i][1]}", cacheable=False)
+        for i in todo
+    ]
+    ex = executor or get_executor()
+    try:
+        results = ex.run(jobs)  # per-job progress and failures on the qnncc.jobs logger
+    finally:
+        if executor is None:
+            ex.close()
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        raise CodegenError(f"{failed.name}: {failed.error.removeprefix('CodegenError: ')}")
+    for i, result in zip(todo, results, strict=True):
+        data, toolchain = result.value
+        if toolchain != _toolchain_key():
+            raise CodegenError(f"{result.name} ran on {result.worker} whose g++ or headers differ from this machine's")
+        obj = cache / "obj" / f"{_hash(units[i][0])}.o"
+        if not obj.exists():  # the worker was another machine
+            obj.parent.mkdir(parents=True, exist_ok=True)
+            tmp = obj.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(data)
+            os.replace(tmp, obj)
+    return [i in todo for i in range(len(units))]
+
+
 def _build(
     units: Mapping[str, Mapping[str, str]],
     dut: str,
@@ -223,6 +346,7 @@ def _build(
     shapes: list[tuple[int, ...]],
     cache: Path | None,
     bench_files: Mapping[str, str] | None = None,
+    executor: Executor | None = None,
 ) -> CppSim:
     """Compile ``units`` (one object each) and the test bench, link, and describe the binary.
 
@@ -241,13 +365,12 @@ def _build(
         top = next(n for n in bench_files if n.endswith(".cpp"))
         main = f'#include "{top}"\n{main}'
     bench[f"{dut}_main.cpp"] = main
-    all_units = [(files, next(n for n in files if n.endswith(".cpp"))) for files in units.values()]
+    all_units = [(dict(files), next(n for n in files if n.endswith(".cpp"))) for files in units.values()]
     all_units.append((bench, f"{dut}_main.cpp"))
     start = time.perf_counter()
     _precompiled_header(cache)
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(lambda unit: _compile_unit(unit[0], unit[1], cache), all_units))
-    objects = [obj for obj, _ in results]
+    fresh = _compile_all(all_units, cache, executor)
+    objects = [cache / "obj" / f"{_hash(files)}.o" for files, _ in all_units]
     binary = cache / "bin" / f"{_hash({o.name: '' for o in objects})}_{dut}"
     if not binary.exists():
         binary.parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +379,6 @@ def _build(
         if proc.returncode != 0:
             raise CodegenError(f"linking the {dut} simulation failed: {proc.stderr[-500:]}")
         os.replace(tmp_bin, binary)
-    compiled = sum(1 for _, fresh in results if fresh)
+    compiled = sum(fresh)
     seconds = time.perf_counter() - start if compiled else 0.0
     return CppSim(binary, inputs, outputs, shapes, seconds, compiled)
