@@ -7,7 +7,8 @@ A HW layer has facets on several floors (docs/design.md, "Floors"):
   cycle-level simulator (:mod:`qnncc.hw.sim.patterns`);
 * on the ``transforms`` floor: the passes that create it (``Infer*`` conversions, or the pass that
   inserts it, e.g. ``InsertDWC``);
-* on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses.
+* on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses,
+  and its RTL builder and the Verilog core of qnncc's RTL library.
 
 The descriptor holds the facets of this floor as objects, and those of the floors above as
 ``"module:attribute"`` references resolved when first used (:meth:`LayerDescriptor.infer_passes`,
@@ -100,6 +101,8 @@ class LayerDescriptor:
         default_backend: FINN's backend when a node names none (``hls`` or ``rtl``).
         sparse: whether the sparse (zero-skipping) cycle model applies.
         no_program: why ``program`` is None.
+        rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
+        rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
     """
 
     op: type[HWLayer]
@@ -114,6 +117,8 @@ class LayerDescriptor:
     default_backend: str = "hls"
     sparse: bool = False
     no_program: str = ""
+    rtl: str = ""
+    rtl_core: str = ""
 
     @property
     def op_type(self) -> str:
@@ -123,6 +128,19 @@ class LayerDescriptor:
     def infer_passes(self) -> list[type[Any]]:
         """The conversion pass classes (``transforms`` floor), resolved on first use."""
         return [resolve(ref) for ref in self.infer]
+
+    def rtl_builder(self) -> Callable[..., Any]:
+        """The RTL builder (``codegen`` floor), resolved on first use.
+
+        Raises:
+            UnsupportedOpError: if the layer has no RTL implementation.
+        """
+        if not self.rtl:
+            raise UnsupportedOpError(f"{self.op_type}: no RTL implementation")
+        builder = resolve(self.rtl)
+        if not callable(builder):
+            raise UnsupportedOpError(f"HW layer registry: {self.rtl!r} is not callable")
+        return builder
 
     def hls_builder(self) -> Callable[..., Any]:
         """The HLS code builder (``codegen`` floor), resolved on first use."""
@@ -134,6 +152,7 @@ class LayerDescriptor:
 
 _T = "qnncc.transforms.hw"
 _H = "qnncc.codegen.hls.layers"
+_R = "qnncc.codegen.rtl"
 
 #: The HW layers in the order the flow tries their conversion passes (windows and pools before the
 #: matrix layers that read them, thresholds after the MVAUs that may absorb them, the label select
@@ -147,6 +166,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferConvInpGen",),
         f"{_H}.sliding:swg_code",
         "swg.hpp",
+        rtl=f"{_R}.sliding:swg_rtl",
+        rtl_core="qnncc_swg.v",
     ),
     LayerDescriptor(
         StreamingMaxPool,
@@ -156,6 +177,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferStreamingMaxPool",),
         f"{_H}.sliding:maxpool_code",
         "pool.hpp",
+        rtl=f"{_R}.sliding:maxpool_rtl",
+        rtl_core="qnncc_maxpool.v",
     ),
     LayerDescriptor(
         VVAU,
@@ -167,6 +190,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "vvau.hpp",
         aliases=("VectorVectorActivation",),
         sparse=True,
+        rtl=f"{_R}.sliding:vvau_rtl",
+        rtl_core="qnncc_vvau.v",
     ),
     LayerDescriptor(
         GlobalAccPool,
@@ -176,6 +201,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferGlobalAccPoolLayer",),
         f"{_H}.sliding:global_acc_pool_code",
         "pool.hpp",
+        rtl=f"{_R}.sliding:global_acc_pool_rtl",
+        rtl_core="qnncc_gap.v",
     ),
     LayerDescriptor(
         MVAU,
@@ -187,6 +214,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "mvau.hpp",
         aliases=("MatrixVectorActivation", "StreamingFCLayer"),
         sparse=True,
+        rtl=f"{_R}.mlp:mvau_rtl",
+        rtl_core="qnncc_mvau.v",
     ),
     LayerDescriptor(
         Thresholding,
@@ -198,6 +227,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "thresholding.hpp",
         aliases=("Threshold",),
         default_backend="rtl",
+        rtl=f"{_R}.mlp:thresholding_rtl",
+        rtl_core="qnncc_thresholding.v",
     ),
     LayerDescriptor(
         AddStreams,
@@ -207,6 +238,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferAddStreamsLayer",),
         f"{_H}.elementwise:add_streams_code",
         "streams.hpp",
+        rtl=f"{_R}.elementwise:add_streams_rtl",
+        rtl_core="qnncc_add.v",
     ),
     LayerDescriptor(
         DuplicateStreams,
@@ -216,6 +249,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferDuplicateStreamsLayer",),
         f"{_H}.elementwise:duplicate_streams_code",
         "streams.hpp",
+        rtl=f"{_R}.elementwise:duplicate_streams_rtl",
+        rtl_core="qnncc_dup.v",
     ),
     LayerDescriptor(
         ChannelwiseOp,
@@ -225,6 +260,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferChannelwiseLinearLayer",),
         f"{_H}.elementwise:channelwise_code",
         "channelwise.hpp",
+        rtl=f"{_R}.elementwise:channelwise_rtl",
+        rtl_core="qnncc_channelwise.v",
     ),
     LayerDescriptor(
         LabelSelect,
@@ -234,6 +271,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferLabelSelectLayer",),
         f"{_H}.labelselect:labelselect_code",
         "labelselect.hpp",
+        rtl=f"{_R}.mlp:labelselect_rtl",
+        rtl_core="qnncc_labelselect.v",
     ),
     LayerDescriptor(
         FMPadding,
@@ -244,6 +283,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         f"{_H}.sliding:fmpadding_code",
         "fmpadding.hpp",
         inserted_by=f"{_T}:InferConvInpGen",
+        rtl=f"{_R}.sliding:fmpadding_rtl",
+        rtl_core="qnncc_fmpadding.v",
     ),
     LayerDescriptor(
         StreamingDataWidthConverter,
@@ -254,6 +295,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         f"{_H}.dwc:dwc_code",
         "dwc.hpp",
         inserted_by=f"{_T}:InsertDWC",
+        rtl=f"{_R}.mlp:dwc_rtl",
+        rtl_core="qnncc_dwc.v",
     ),
     LayerDescriptor(
         StreamingFIFO,
@@ -265,6 +308,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "fifo.hpp",
         inserted_by=f"{_T}:InsertFIFO",
         no_program="the simulator models a FIFO as the capacity of the stream it sits on",
+        rtl=f"{_R}.mlp:fifo_rtl",
+        rtl_core="qnncc_fifo.v",
     ),
 )
 
