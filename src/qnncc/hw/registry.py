@@ -7,7 +7,8 @@ A HW layer has facets on several floors (docs/design.md, "Floors"):
   cycle-level simulator (:mod:`qnncc.hw.sim.patterns`);
 * on the ``transforms`` floor: the passes that create it (``Infer*`` conversions, or the pass that
   inserts it, e.g. ``InsertDWC``);
-* on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses.
+* on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses,
+  and its RTL builder and the Verilog core of qnncc's RTL library.
 
 The descriptor holds the facets of this floor as objects, and those of the floors above as
 ``"module:attribute"`` references resolved when first used (:meth:`LayerDescriptor.infer_passes`,
@@ -107,6 +108,8 @@ class LayerDescriptor:
         default_backend: FINN's backend when a node names none (``hls`` or ``rtl``).
         sparse: whether the sparse (zero-skipping) cycle model applies.
         no_program: why ``program`` is None.
+        rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
+        rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
     """
 
     op: type[HWLayer]
@@ -121,6 +124,8 @@ class LayerDescriptor:
     default_backend: str = "hls"
     sparse: bool = False
     no_program: str = ""
+    rtl: str = ""
+    rtl_core: str = ""
 
     @property
     def op_type(self) -> str:
@@ -130,6 +135,19 @@ class LayerDescriptor:
     def infer_passes(self) -> list[type[Any]]:
         """The conversion pass classes (``transforms`` floor), resolved on first use."""
         return [resolve(ref) for ref in self.infer]
+
+    def rtl_builder(self) -> Callable[..., Any]:
+        """The RTL builder (``codegen`` floor), resolved on first use.
+
+        Raises:
+            UnsupportedOpError: if the layer has no RTL implementation.
+        """
+        if not self.rtl:
+            raise UnsupportedOpError(f"{self.op_type}: no RTL implementation")
+        builder = resolve(self.rtl)
+        if not callable(builder):
+            raise UnsupportedOpError(f"HW layer registry: {self.rtl!r} is not callable")
+        return builder
 
     def hls_builder(self) -> Callable[..., Any]:
         """The HLS code builder (``codegen`` floor), resolved on first use."""
@@ -141,6 +159,7 @@ class LayerDescriptor:
 
 _T = "qnncc.transforms.hw"
 _H = "qnncc.codegen.hls.layers"
+_R = "qnncc.codegen.rtl"
 
 #: The HW layers in the order the flow tries their conversion passes (windows and pools before the
 #: matrix layers that read them, thresholds after the MVAUs that may absorb them, the label select
@@ -154,6 +173,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferConvInpGen",),
         f"{_H}.sliding:swg_code",
         "swg.hpp",
+        rtl=f"{_R}.sliding:swg_rtl",
+        rtl_core="qnncc_swg.v",
     ),
     LayerDescriptor(
         StreamingMaxPool,
@@ -163,6 +184,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferStreamingMaxPool",),
         f"{_H}.sliding:maxpool_code",
         "pool.hpp",
+        rtl=f"{_R}.sliding:maxpool_rtl",
+        rtl_core="qnncc_maxpool.v",
     ),
     LayerDescriptor(
         Pool,
@@ -183,6 +206,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "vvau.hpp",
         aliases=("VectorVectorActivation",),
         sparse=True,
+        rtl=f"{_R}.sliding:vvau_rtl",
+        rtl_core="qnncc_vvau.v",
     ),
     LayerDescriptor(
         GlobalAccPool,
@@ -192,6 +217,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferGlobalAccPoolLayer",),
         f"{_H}.sliding:global_acc_pool_code",
         "pool.hpp",
+        rtl=f"{_R}.sliding:global_acc_pool_rtl",
+        rtl_core="qnncc_gap.v",
     ),
     LayerDescriptor(
         MVAU,
@@ -203,6 +230,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "mvau.hpp",
         aliases=("MatrixVectorActivation", "StreamingFCLayer"),
         sparse=True,
+        rtl=f"{_R}.mlp:mvau_rtl",
+        rtl_core="qnncc_mvau.v",
     ),
     LayerDescriptor(
         Thresholding,
@@ -214,6 +243,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "thresholding.hpp",
         aliases=("Threshold",),
         default_backend="rtl",
+        rtl=f"{_R}.mlp:thresholding_rtl",
+        rtl_core="qnncc_thresholding.v",
     ),
     LayerDescriptor(
         AddStreams,
@@ -223,6 +254,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferAddStreamsLayer",),
         f"{_H}.elementwise:add_streams_code",
         "streams.hpp",
+        rtl=f"{_R}.elementwise:add_streams_rtl",
+        rtl_core="qnncc_add.v",
     ),
     LayerDescriptor(
         DuplicateStreams,
@@ -232,6 +265,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferDuplicateStreamsLayer",),
         f"{_H}.elementwise:duplicate_streams_code",
         "streams.hpp",
+        rtl=f"{_R}.elementwise:duplicate_streams_rtl",
+        rtl_core="qnncc_dup.v",
     ),
     LayerDescriptor(
         ChannelwiseOp,
@@ -241,6 +276,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferChannelwiseLinearLayer",),
         f"{_H}.elementwise:channelwise_code",
         "channelwise.hpp",
+        rtl=f"{_R}.elementwise:channelwise_rtl",
+        rtl_core="qnncc_channelwise.v",
     ),
     LayerDescriptor(
         LabelSelect,
@@ -250,6 +287,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferLabelSelectLayer",),
         f"{_H}.labelselect:labelselect_code",
         "labelselect.hpp",
+        rtl=f"{_R}.mlp:labelselect_rtl",
+        rtl_core="qnncc_labelselect.v",
     ),
     LayerDescriptor(
         FMPadding,
@@ -260,6 +299,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         f"{_H}.sliding:fmpadding_code",
         "fmpadding.hpp",
         inserted_by=f"{_T}:InferConvInpGen",
+        rtl=f"{_R}.sliding:fmpadding_rtl",
+        rtl_core="qnncc_fmpadding.v",
     ),
     LayerDescriptor(
         StreamingDataWidthConverter,
@@ -270,6 +311,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         f"{_H}.dwc:dwc_code",
         "dwc.hpp",
         inserted_by=f"{_T}:InsertDWC",
+        rtl=f"{_R}.mlp:dwc_rtl",
+        rtl_core="qnncc_dwc.v",
     ),
     LayerDescriptor(
         StreamingFIFO,
@@ -281,6 +324,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "fifo.hpp",
         inserted_by=f"{_T}:InsertFIFO",
         no_program="the simulator models a FIFO as the capacity of the stream it sits on",
+        rtl=f"{_R}.mlp:fifo_rtl",
+        rtl_core="qnncc_fifo.v",
     ),
 )
 

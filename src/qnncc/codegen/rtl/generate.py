@@ -29,7 +29,7 @@ from qnncc.hw.layers.base import HWLayer
 
 from ..names import safe_identifier
 from ..render import CodegenError, render
-from .builders import RTL_BUILDERS
+from .builders import rtl_builders
 from .layer import RtlLayer
 
 __all__ = [
@@ -80,10 +80,10 @@ def rtl_layer(model: ModelWrapper, node: onnx.NodeProto) -> RtlLayer:
     Raises:
         CodegenError: if qnncc has no RTL core for the op type, or the node cannot be generated.
     """
-    builder = RTL_BUILDERS.get(node.op_type)
+    builder = rtl_builders().get(node.op_type)
     if builder is None:
         raise CodegenError(
-            f"{node.name}: no RTL implementation for {node.op_type} (have: {', '.join(sorted(RTL_BUILDERS))})"
+            f"{node.name}: no RTL implementation for {node.op_type} (have: {', '.join(sorted(rtl_builders()))})"
         )
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
