@@ -46,8 +46,11 @@ def swg_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLay
     """RTL of a ConvolutionInputGenerator node (``qnncc_swg``; line buffer of ``span + stride`` rows).
 
     Raises:
-        CodegenError: for float streams, unequal datatypes or malformed window attributes.
+        CodegenError: for float streams, unequal datatypes, malformed window attributes or
+            ``parallel_window = 1`` (only the HLS ``swg_parallel`` implements it).
     """
+    if int(layer.attrs.get("parallel_window", 0)):
+        raise CodegenError(f"{node.name}: parallel_window=1 has no RTL implementation; use the HLS backend")
     dt = _same_type(layer, node)
     _, ih, iw, c = layer.normal_input_shape()
     _, oh, ow, _ = layer.normal_output_shape()
