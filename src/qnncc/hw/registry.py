@@ -110,6 +110,7 @@ class LayerDescriptor:
         no_program: why ``program`` is None.
         rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
         rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
+        no_rtl: why ``rtl`` is empty (a layer the RTL backend does not implement yet).
     """
 
     op: type[HWLayer]
@@ -126,6 +127,7 @@ class LayerDescriptor:
     no_program: str = ""
     rtl: str = ""
     rtl_core: str = ""
+    no_rtl: str = ""
 
     @property
     def op_type(self) -> str:
@@ -143,7 +145,7 @@ class LayerDescriptor:
             UnsupportedOpError: if the layer has no RTL implementation.
         """
         if not self.rtl:
-            raise UnsupportedOpError(f"{self.op_type}: no RTL implementation")
+            raise UnsupportedOpError(f"{self.op_type}: no RTL implementation ({self.no_rtl})")
         builder = resolve(self.rtl)
         if not callable(builder):
             raise UnsupportedOpError(f"HW layer registry: {self.rtl!r} is not callable")
@@ -195,6 +197,7 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferPool",),
         f"{_H}.sliding:pool_code",
         "pool.hpp",
+        no_rtl="the RTL library has no window-max core yet (issue 17); a design with it builds with HLS only",
     ),
     LayerDescriptor(
         VVAU,
