@@ -38,4 +38,7 @@ RUN pip install --no-cache-dir . && rm -rf /opt/qnncc/build
 RUN useradd --create-home qnncc
 USER qnncc
 WORKDIR /home/qnncc
+# matplotlib's font cache, built once here rather than by every container's first build (plots).
+ENV MPLBACKEND=Agg
+RUN python -c "import matplotlib.font_manager"
 CMD ["qnncc", "demo"]

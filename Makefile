@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,rtl]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -156,7 +156,8 @@ every layer, stitches the block design and writes the bitstream. On the PYNQ boa
 ```python
 from driver import QnnccAccelerator
 accel = QnnccAccelerator("qnncc.bit")
-classes = accel.execute(images)      # uint8 pixels in, class indices out
+classes = accel.run(images)          # the model's input in, what the model returns out
+raw = accel.execute(images)          # the accelerator's streams alone (no software nodes)
 accel.throughput_test()
 ```"""
     ),

@@ -95,7 +95,8 @@ def batch_model(cases: list[Case]) -> ModelWrapper:
             helper.make_node(case.op_type, names, [f"y{i}"], name=f"{case.op_type}_{i}", domain=HW_DOMAIN, **case.attrs)
         )
         inputs.append(helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, list(case.shape)))
-        outputs.append(helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, None))
+        elem = TensorProto.INT64 if case.op_type == "LabelSelect" else TensorProto.FLOAT  # indices
+        outputs.append(helper.make_tensor_value_info(f"y{i}", elem, None))
     graph = helper.make_graph(nodes, "batch", inputs, outputs, inits)
     imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
     return ModelWrapper(helper.make_model(graph, opset_imports=imports)).transform(InferShapes())
@@ -150,6 +151,8 @@ def swg_cases(draw: st.DrawFn) -> Case:
         "inputDataType": dt,
         "outputDataType": dt,
     }
+    if not attrs["depthwise"] and (dh, dw) == (1, 1) and draw(st.booleans()):
+        attrs |= {"parallel_window": 1, "SIMD": c}  # one whole window per word
     return Case("ConvolutionInputGenerator", attrs, (1, ih, iw, c))
 
 
@@ -192,6 +195,16 @@ def maxpool_cases(draw: st.DrawFn) -> Case:
         "dataType": draw(st.sampled_from(STREAM_TYPES)),
     }
     return Case("StreamingMaxPool", attrs, (1, h, w, c))
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn) -> Case:
+    c, kh, kw = draw(st.integers(1, 8)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    oh, ow = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dt = draw(st.sampled_from(STREAM_TYPES))
+    attrs = {"Channels": c, "PE": draw(folding(c)), "KernelSize": [kh, kw], "OutImgDims": [oh, ow]}
+    attrs |= {"Function": "MaxPool", "InputDataType": dt, "OutputDataType": dt}
+    return Case("Pool", attrs, (1, oh, ow, kh * kw * c))
 
 
 @st.composite
@@ -255,6 +268,7 @@ STRATEGIES = {
     "FMPadding": fmpadding_cases(),
     "StreamingMaxPool": maxpool_cases(),
     "GlobalAccPool": global_acc_pool_cases(),
+    "Pool": pool_cases(),
     "VVAU": vvau_cases(),
 }
 
@@ -439,3 +453,44 @@ def test_depthwise_chain_partition_cppsim_equals_execute(seed):
     model = fold_randomly(depthwise_chain(rng), rng)
     x = random_values(rng, DataType["UINT3"], (5, 5, 6, 4))
     check_partition(model, x)
+
+
+def test_parallel_window_stem_cppsim_equals_execute():
+    """A 7x7/2 window over 3 channels (ResNet's stem) as one 147-element word per output pixel."""
+    attrs = {"ConvKernelDim": [7, 7], "IFMChannels": 3, "IFMDim": [21, 20], "OFMDim": [8, 7], "SIMD": 3}
+    attrs |= {"Stride": [2, 2], "parallel_window": 1, "inputDataType": "UINT8", "outputDataType": "UINT8"}
+    model, node = single(Case("ConvolutionInputGenerator", attrs, (1, 21, 20, 3)))
+    layer = get_custom_op(node)
+    assert isinstance(layer, HWLayer) and layer.outstream_width() == 147 * 8
+    x = random_values(np.random.default_rng(3), DataType["UINT8"], (2, 21, 20, 3))
+    (y,) = build_layer_sim(model, node).run([x])
+    expected = qnncc.execute(model, {"x0": x}, backend="reference")["y0"]
+    np.testing.assert_array_equal(y.reshape(expected.shape), expected)
+
+
+def test_padded_stem_pool_partition_cppsim_equals_execute():
+    """ResNet's stem pool (3x3, stride 2, padding 1) as FMPadding -> depthwise SWG -> Pool, folded by 2."""
+    from qnncc.transforms.hw import InferPool
+
+    pool = helper.make_node(
+        "MaxPoolNHWC", ["x"], ["y"], domain="qonnx.custom_op.general", kernel_shape=[3, 3], strides=[2, 2],
+        pads=[1, 1, 1, 1],
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [pool],
+        "stem_pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 9, 10, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    imports = [helper.make_opsetid("", 13), helper.make_opsetid("qonnx.custom_op.general", 1)]
+    model = ModelWrapper(helper.make_model(graph, opset_imports=imports))
+    model.set_tensor_datatype("x", "UINT2")
+    model = model.transform(InferShapes()).transform(InferPool())
+    assert [n.op_type for n in model.graph.node] == ["FMPadding", "ConvolutionInputGenerator", "Pool"]
+    for node in model.graph.node:
+        model.set_nodeattr(node, "PE" if node.op_type == "Pool" else "SIMD", 2)
+    x = random_values(np.random.default_rng(7), DataType["UINT2"], (2, 9, 10, 4))
+    (y,) = build_partition_sim(model).run([x])
+    expected = qnncc.execute(model, {"x": x}, backend="reference")["y"]
+    assert expected.shape == (2, 5, 5, 4)
+    np.testing.assert_array_equal(y.reshape(expected.shape), expected)

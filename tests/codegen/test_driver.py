@@ -428,7 +428,8 @@ def test_execute_tfc_on_fake_dma(
     pynq = fake_pynq(shell)
     drv = load_driver(tfc_driver, monkeypatch, pynq)
     accel = drv.QnnccAccelerator(batch_size=5)
-    assert accel.loaded == (str(tfc_driver.parent / "qnncc.bit"), True)
+    # no bitstream next to the driver: the one Makefile.vivado writes (bitfile/qnncc.bit of the build folder)
+    assert accel.loaded == (str(tfc_driver.parent.parent / "bitfile" / "qnncc.bit"), True)
     assert [a[:2] for a in pynq.allocations] == [((5, 16, 49), np.uint8), ((5, 1, 1), np.uint8)]
     y = accel.execute(tfc_images)
     assert y.shape == (14, 1) and y.dtype == np.int64
@@ -542,5 +543,66 @@ def test_throughput_test_and_cli(
     metrics = tmp_path / "metrics.json"
     assert drv.main(["--exec-mode", "throughput_test", "--batch-size", "8", "--output", str(metrics)]) == 0
     assert json.loads(metrics.read_text())["batch_size"] == 8
+    # the command line runs the whole model (its software Reshape too) unless --accelerator-only
+    assert drv.main(["--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "z.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "z.npy").reshape(-1), expected)
     with pytest.raises(ValueError, match=r"got shape \[4, 1, 28, 28\]"):
-        drv.main(["--input", str(tmp_path / "x.npy")])
+        drv.main(["--input", str(tmp_path / "x.npy"), "--accelerator-only"])
+    np.save(tmp_path / "bad.npy", x.reshape(4, 28, 28))
+    with pytest.raises(ValueError, match=r"model input 0 \(global_in\): got shape \[4, 28, 28\]"):
+        drv.main(["--input", str(tmp_path / "bad.npy")])
+
+
+# ----------------------------------------------------------------- software parts (issue 19)
+CNV = DATA / "brevitas_dev" / "cnv3_w2a2" / "model_qonnx.onnx"
+
+
+@pytest.fixture(scope="module")
+def cnv_build(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from qnncc.flow.build import BuildConfig, build
+
+    out = tmp_path_factory.mktemp("cnv") / "build"
+    return build(CNV, BuildConfig(output_dir=out, generate_outputs=["driver"], fifo_sizing="off"))
+
+
+def test_cnn_driver_runs_the_software_parts_and_returns_what_the_model_returns(
+    cnv_build: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qnncc.custom_op.partition import only_partition_child
+    from qnncc.execution import execute
+
+    parent = cnv_build.model
+    path = cnv_build.output_dir / "driver" / "driver.py"
+    drv = load_driver(path, monkeypatch, fake_pynq(FakeShell(only_partition_child(parent))))
+    software = [n for n in parent.graph.node if n.op_type != "StreamingDataflowPartition"]
+    assert drv.META["software_nodes"] == [f"{n.op_type} ({n.name})" for n in software]
+    assert {n.op_type for n in software} >= {"TopK"}  # the classifier head runs in software
+    assert drv.META["software_suffix"] == "software_suffix.onnx" and (path.parent / "software_suffix.onnx").is_file()
+    images = np.load(DATA / "mnist_test.npz")["images"][5000:5012].astype(np.float32).reshape(12, 1, 28, 28)
+    accel = drv.QnnccAccelerator(batch_size=5)
+    got = accel.run(images)
+    expected = execute(parent, {parent.graph_input_names()[0]: images})[parent.graph_output_names()[0]]
+    assert got.shape == expected.shape == (12, 1) and np.issubdtype(got.dtype, np.integer)
+    np.testing.assert_array_equal(got, expected)
+    reference = np.load(CNV.parent / "ref_preds.npy")[:12]  # the Brevitas model's classes for images 5000..
+    assert np.mean(got.reshape(-1) == reference) >= 11 / 12
+    raw = accel.execute(images)  # the accelerator alone: the partition's output, before the software head
+    assert raw.shape[0] == 12 and raw.shape != got.shape
+
+
+def test_driver_bitfile_is_where_makefile_vivado_writes_it(tfc_driver: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from qnncc.codegen.render import render
+
+    makefile = render("vivado_Makefile.j2", {"tops": ["MVAU_0"], "mode": "zynq"})
+    result = re.search(r"^RESULT\s*:=\s*(\S+)", makefile, re.M)
+    assert result is not None
+    drv = load_driver(tfc_driver, monkeypatch)
+    build_dir = tfc_driver.parent.parent
+    assert Path(drv.DEFAULT_BITFILE) == build_dir / result.group(1)
+    (tfc_driver.parent / "qnncc.bit").write_bytes(b"")  # a bitstream copied next to the driver wins
+    try:
+        assert Path(load_driver(tfc_driver, monkeypatch).DEFAULT_BITFILE) == tfc_driver.parent / "qnncc.bit"
+    finally:
+        (tfc_driver.parent / "qnncc.bit").unlink()

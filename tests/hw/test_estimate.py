@@ -150,3 +150,16 @@ def test_network_that_does_not_fit_is_split_into_partitions(mnist):
     src = qnncc.load(LFC)
     ref = qnncc.execute(src, {src.graph_input_names()[0]: images / np.float32(255)})
     np.testing.assert_array_equal(next(iter(got.values())).reshape(-1), next(iter(ref.values())).argmax(-1))
+
+
+def test_unreachable_target_reports_the_best_folding_and_the_shortfall():
+    fastest = estimate(demo_model_path(), board="Pynq-Z1")
+    best_fps = fastest.reports["estimate_network_performance.json"]["estimated_throughput_fps"]
+    result = estimate(demo_model_path(), board="Pynq-Z1", target_fps=1e12)  # far beyond any folding
+    fps = result.reports["estimate_network_performance.json"]["estimated_throughput_fps"]
+    assert fps >= best_fps * 0.999  # folded as fast as any folding can go, not given up
+    (note,) = [n for n in result.folding_notes if "unreachable" in n]
+    assert note.startswith("target 1,000,000,000,000 FPS is unreachable") and "100% short" in note
+    limiting = note.rsplit("; ", 1)[1].split()[0]
+    assert limiting in dict(result.layers)  # names the layer that limits the frame rate
+    assert f"Folding: {note}" in result.summary()

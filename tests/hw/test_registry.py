@@ -37,6 +37,9 @@ def test_every_registered_layer_has_every_facet(desc: LayerDescriptor) -> None:
         assert isinstance(cls, type) and issubclass(cls, Transformation), ref
     assert callable(desc.hls_builder())
     assert (HEADERS / desc.header).is_file(), desc.header
+    if desc.rtl or not desc.no_rtl:  # an RTL builder and core, or why there is none yet
+        assert callable(desc.rtl_builder())
+        assert (HEADERS.parents[1] / "rtl" / desc.rtl_core).is_file(), desc.rtl_core
     assert desc.default_backend in ("hls", "rtl")
 
 

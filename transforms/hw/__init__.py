@@ -24,6 +24,7 @@ from .infer_mlp import (
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
+from .infer_pool import InferPool
 from .insert_dwc import InsertDWC
 from .insert_fifo import InsertFIFO
 from .partition import (
@@ -61,6 +62,7 @@ __all__ = [
     "InferConvInpGen",
     "InferDuplicateStreamsLayer",
     "InferGlobalAccPoolLayer",
+    "InferPool",
     "InferStreamingMaxPool",
     "InferVectorVectorActivation",
 ]

@@ -41,6 +41,7 @@ STYLE_ATTRS = (
     "runtime_writeable_weights",
     "depth",
     "impl_style",
+    "parallel_window",
 )
 _SPECIALISED = re.compile(r"^(?P<op>.+?)_(?:hls|rtl)_(?P<index>\d+)$")
 
@@ -116,7 +117,10 @@ class ApplyFoldingConfig(Transformation):
                 continue
             for attr, value in dict(settings).items():
                 self._assign(target, attr, value, strict=True)
-            get_custom_op(target)  # validates the folding, raising a clear error
+            try:
+                get_custom_op(target)  # validates the whole entry (e.g. SIMD with parallel_window)
+            except Exception as exc:
+                raise TransformationError(f"folding config: {exc}") from None
         if self.unmatched:
             log.warning("folding config entries match no layer: %s (layers: %s)", self.unmatched, sorted(layers))
         return model, False
@@ -131,6 +135,8 @@ class ApplyFoldingConfig(Transformation):
                 )
             return
         set_node_attribute(node, attr, value)
+        if strict:
+            return  # the entry's attributes are validated together by the caller
         try:
             get_custom_op(node)
         except Exception as exc:

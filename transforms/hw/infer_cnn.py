@@ -212,13 +212,26 @@ def _reduce_axes(model: ModelWrapper, node: onnx.NodeProto, rank: int) -> set[in
     return None if not axes else {a % rank for a in axes}
 
 
+GLOBAL_AVERAGES = ("GlobalAveragePool", "ReduceMean", "AveragePool")
+
+
+def _whole_map_average_pool(model: ModelWrapper, node: onnx.NodeProto, shape: list[int]) -> bool:
+    """Whether an ``AveragePool`` on NCHW ``shape`` averages the whole map into one pixel without padding."""
+    kernel = [int(k) for k in model.get_nodeattr(node, "kernel_shape", []) or []]
+    pads = model.get_nodeattr(node, "pads", []) or []
+    auto_pad = model.get_nodeattr(node, "auto_pad", "NOTSET")
+    plain = not any(pads) and auto_pad in ("NOTSET", "VALID", "") and not model.get_nodeattr(node, "ceil_mode", 0)
+    return plain and kernel == list(shape[2:4])
+
+
 class InferGlobalAccPoolLayer(Transformation):
     """Global average pooling to ``GlobalAccPool`` + ``Mul(1/(H*W))`` (FINN name).
 
     Patterns, on an integer 4-D input with batch 1:
 
     * ``ReduceMean`` over axes 1, 2 (NHWC ``[N, H, W, C]``): GlobalAccPool on the input;
-    * ``GlobalAveragePool``, or ``ReduceMean`` over axes 2, 3 (NCHW): GlobalAccPool
+    * ``GlobalAveragePool``, ``AveragePool`` whose kernel covers the whole NCHW
+      map without padding (Brevitas' ``TruncAvgPool2d``), or ``ReduceMean`` over axes 2, 3 (NCHW): GlobalAccPool
       on the NHWC tensor, read directly from a producing ``Transpose(NHWC->NCHW)``
       (removed once unused) or through a new ``Transpose(NCHW->NHWC)``, and a
       ``Transpose(NHWC->NCHW)`` of the sums restores the NCHW ``[N, C, 1, 1]``;
@@ -235,7 +248,7 @@ class InferGlobalAccPoolLayer(Transformation):
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         changed = False
         for node in list(model.graph.node):
-            if node.op_type not in ("GlobalAveragePool", "ReduceMean") or node.domain not in ("", "ai.onnx"):
+            if node.op_type not in GLOBAL_AVERAGES or node.domain not in ("", "ai.onnx"):
                 continue
             changed |= _global_acc_pool(model, node)
         if changed:
@@ -252,6 +265,8 @@ def _global_acc_pool(model: ModelWrapper, node: onnx.NodeProto) -> bool:
     keepdims = int(model.get_nodeattr(node, "keepdims", 1))
     if node.op_type == "ReduceMean":
         axes = _reduce_axes(model, node, 4)
+    if node.op_type == "AveragePool" and not _whole_map_average_pool(model, node, shape):
+        return False
     if axes not in ({1, 2}, {2, 3}):
         return False
     base, before, after = node.name or node.op_type, [], []

@@ -213,7 +213,9 @@ def explain_software_nodes(model: ModelWrapper) -> list[str]:
     :class:`~qnncc.transforms.streamline.AbsorbScalarMulAddIntoTopK` removes),
     so a per-class scale or bias cannot be folded into an integer
     ``LabelSelect`` exactly. Every other node gets a line with its op, and
-    whether it reads a float (non-integer) tensor.
+    whether it reads a float (non-integer) tensor; a ``Reshape``/``Flatten``
+    of the graph input gets none (it moves no data: the stream carries the
+    same values in the same order).
     """
     software = [n for n in model.graph.node if n.op_type != "StreamingDataflowPartition"]
     lines: list[str] = []
@@ -240,6 +242,8 @@ def explain_software_nodes(model: ModelWrapper) -> list[str]:
     for node in software:
         if node.name in explained:
             continue
+        if node.op_type in ("Reshape", "Flatten") and node.input[0] in inputs:
+            continue  # flattening the graph input moves no data: the stream carries the same values in order
         lines.append(f"{node.name} ({node.op_type}) kept in software: {_software_reason(model, node, inputs)}")
     return lines
 

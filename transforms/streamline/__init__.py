@@ -17,6 +17,7 @@ from .absorb import (
 )
 from .collapse import CollapseRepeatedAdd, CollapseRepeatedMul
 from .convert import BatchNormToAffine, ConvertDivToMul, ConvertSignToThres, ConvertSubToAdd, MergeEqualThresholds
+from .depthwise import MoveMulPastDWConv
 from .reorder import (
     MoveAddPastConv,
     MoveAddPastMul,
@@ -55,6 +56,7 @@ __all__ = [
     "MoveLinearPastEltwiseAdd",
     "MoveLinearPastFork",
     "MoveLinearPastTranspose",
+    "MoveMulPastDWConv",
     "MoveMulPastMaxPool",
     "MoveScalarAddPastMatMul",
     "MoveScalarLinearPastInvariants",

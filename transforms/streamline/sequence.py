@@ -24,6 +24,7 @@ from .absorb import (
 )
 from .collapse import CollapseRepeatedAdd, CollapseRepeatedMul
 from .convert import BatchNormToAffine, ConvertDivToMul, ConvertSignToThres, ConvertSubToAdd, MergeEqualThresholds
+from .depthwise import MoveMulPastDWConv
 from .reorder import (
     MoveAddPastConv,
     MoveAddPastMul,
@@ -63,6 +64,7 @@ def streamline_passes() -> list[Transformation]:
         MoveAddPastConv(),
         MoveScalarMulPastMatMul(),
         MoveScalarMulPastConv(),
+        MoveMulPastDWConv(),
         MoveMulPastMaxPool(),
         MoveSharedScalePastAdd(),
         MoveLinearPastFork(),

@@ -1,5 +1,6 @@
-// Pooling layers: max pooling with stride = window (StreamingMaxPool) and the
-// per-channel sum over the whole image (GlobalAccPool).
+// Pooling layers: max pooling with stride = window (StreamingMaxPool), the
+// maximum over the windows of a depthwise window generator (Pool, MaxPool) and
+// the per-channel sum over the whole image (GlobalAccPool).
 #ifndef QNNCC_POOL_HPP
 #define QNNCC_POOL_HPP
 
@@ -97,6 +98,42 @@ void maxpool(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
           oh++;
         }
       }
+    }
+  }
+}
+
+// Maximum over the K window positions of each of PIXELS output pixels (Pool
+// with Function MaxPool). The input is a depthwise window generator's stream:
+// per pixel K groups of C/PE words of PE channels, Im2Col (i, j, c) order; the
+// output has C/PE words of PE channels per pixel. A buffer of C/PE words holds
+// the running maxima; an output word leaves with the last window position.
+// One input word per cycle at II=1: PIXELS * K * C/PE cycles per frame.
+template <unsigned PIXELS, unsigned K, unsigned C, unsigned PE, typename DT, typename InWord, typename OutWord>
+void window_max(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
+  static_assert(C % PE == 0, "PE must divide the channel count");
+  const unsigned CF = C / PE;
+  typedef ap_uint<PE * DT::bits> word_t;
+  word_t maxima[CF];
+  unsigned k = 0, cf = 0;
+  for (unsigned i = 0; i < PIXELS * K * CF; i++) {
+#pragma HLS PIPELINE II = 1
+    const word_t x = in.read();
+    const word_t old = maxima[cf];
+    word_t m = 0;
+    for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+      const typename DT::value_t a = get_elem<DT, PE>(x, pe);
+      const typename DT::value_t b = get_elem<DT, PE>(old, pe);
+      set_elem<DT, PE>(m, pe, (k == 0 || a > b) ? a : b);
+    }
+    if (k == K - 1) {
+      out.write(OutWord(m));
+    } else {
+      maxima[cf] = m;
+    }
+    if (++cf == CF) {
+      cf = 0;
+      if (++k == K) k = 0;
     }
   }
 }

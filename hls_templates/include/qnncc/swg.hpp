@@ -1,4 +1,5 @@
-// Sliding window generator (ConvolutionInputGenerator): Im2Col of a stream.
+// Sliding window generator (ConvolutionInputGenerator): Im2Col of a stream
+// (swg), and its parallel-window variant (swg_parallel, one window per word).
 //
 // Input: an (already padded) image of IH x IW pixels of C channels, C/SIMD
 // words of SIMD channels per pixel, row by row. Output: for each output pixel
@@ -87,6 +88,62 @@ void swg(hls::stream<InWord>& in, hls::stream<OutWord>& out, ap_uint<SIMD * DT::
         rword = 0;
         rr++;
       }
+    }
+  }
+}
+
+// Parallel-window generator (parallel_window = 1, SIMD = C, no dilation): the
+// same windows as swg, each leaving as ONE word of KH*KW*C elements, element
+// (i*KW + j)*C + c = x[oh*SH + i][ow*SW + j][c]. One input pixel per iteration
+// (II=1): the pixel is written to a circular buffer of KH rows (row r in slot
+// r % KH) and, with the KH-1 rows above it, shifted into a KH x KW window
+// register; the window is written on the iteration of the pixel that
+// completes it (its bottom-right corner on the stride grid), so a frame takes
+// IH*IW cycles and emits OH*OW words.
+template <unsigned IH, unsigned IW, unsigned C, unsigned KH, unsigned KW, unsigned SH, unsigned SW, unsigned OH,
+          unsigned OW, typename DT, typename InWord, typename OutWord>
+void swg_parallel(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
+  static_assert(OH >= 1 && (OH - 1) * SH + KH <= IH, "the windows of OH rows must fit the image");
+  static_assert(OW >= 1 && (OW - 1) * SW + KW <= IW, "the windows of OW columns must fit the image");
+  typedef ap_uint<C * DT::bits> pixel_t;
+  const unsigned PB = C * DT::bits;
+  pixel_t lines[KH][IW];
+#pragma HLS ARRAY_PARTITION variable = lines complete dim = 1
+  pixel_t win[KH][KW];
+#pragma HLS ARRAY_PARTITION variable = win complete dim = 0
+  unsigned h = 0, w = 0, slot = 0;  // image row and column, slot = h % KH
+  for (unsigned i = 0; i < IH * IW; i++) {
+#pragma HLS PIPELINE II = 1
+    const pixel_t x = pixel_t(in.read());
+    for (unsigned r = 0; r < KH; r++) {
+#pragma HLS UNROLL
+      for (unsigned j = 0; j + 1 < KW; j++) {
+#pragma HLS UNROLL
+        win[r][j] = win[r][j + 1];
+      }
+      // window row r holds image row h - (KH-1) + r, in slot (slot + 1 + r) % KH (the last row is x)
+      unsigned s = slot + 1 + r;
+      if (s >= KH) s -= KH;
+      win[r][KW - 1] = (r == KH - 1) ? x : lines[s][w];
+    }
+    lines[slot][w] = x;
+    const bool row_ok = h + 1 >= KH && (h + 1 - KH) % SH == 0 && (h + 1 - KH) / SH < OH;
+    const bool col_ok = w + 1 >= KW && (w + 1 - KW) % SW == 0 && (w + 1 - KW) / SW < OW;
+    if (row_ok && col_ok) {
+      ap_uint<KH * KW * PB> word = 0;
+      for (unsigned r = 0; r < KH; r++) {
+#pragma HLS UNROLL
+        for (unsigned j = 0; j < KW; j++) {
+#pragma HLS UNROLL
+          word((r * KW + j + 1) * PB - 1, (r * KW + j) * PB) = win[r][j];
+        }
+      }
+      out.write(OutWord(word));
+    }
+    if (++w == IW) {
+      w = 0;
+      h++;
+      if (++slot == KH) slot = 0;
     }
   }
 }

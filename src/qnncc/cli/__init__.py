@@ -2,6 +2,11 @@
 
 Errors that qnncc raises on purpose (:class:`~qnncc.core.errors.QnnccError`)
 print as one line and exit with status 2; ``--debug`` shows the traceback.
+Ctrl-C exits with status 130.
+
+Start-up: this module imports only click and qnncc's errors; each command
+imports what it needs (onnx alone takes about a second to import, mostly
+``ml_dtypes``), so ``qnncc --help`` and ``qnncc boards`` start fast.
 """
 
 from __future__ import annotations
@@ -9,24 +14,24 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 from click.core import ParameterSource
-from rich.console import Console
-from rich.table import Table
 
 from qnncc.cli.errors import EXIT_OVER_BUDGET, EXIT_VERIFY_FAILED, guard
 from qnncc.core.errors import QnnccError
-from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.pipeline import Pipeline
-from qnncc.execution import execute
-from qnncc.flow.summary import layer_table
-from qnncc.ingest import load
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from qnncc.core.model_wrapper import ModelWrapper
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False, width=160)
 
 
@@ -38,6 +43,10 @@ def main(debug: bool) -> None:
 
 
 def _layer_table_view(model: ModelWrapper, title: str) -> Table:
+    from rich.table import Table
+
+    from qnncc.flow.summary import layer_table
+
     table = Table(title=title, title_justify="left")
     for col in ("node", "op", "inputs", "weights", "outputs"):
         table.add_column(col, overflow="fold")
@@ -51,6 +60,8 @@ def _layer_table_view(model: ModelWrapper, title: str) -> Table:
 @guard
 def inspect(model_path: Path) -> None:
     """Load MODEL_PATH, check it, and print its layer table (shapes, datatypes)."""
+    from qnncc.ingest import load
+
     model = load(model_path)
     _console().print(_layer_table_view(model, f"{model_path.name}: {len(model.graph.node)} nodes"))
 
@@ -115,7 +126,7 @@ def estimate(
 
 
 @main.command()
-@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model_path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--board", default="Pynq-Z1", show_default=True, help="Target board (see `qnncc boards`).")
 @click.option("--clock-ns", type=float, default=None, help="Clock period in ns [default: the board's].")
 @click.option(
@@ -167,6 +178,11 @@ def estimate(
 )
 @click.option("--strict-folding", is_flag=True, help="Fail on any folding entry that names no layer.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib import).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into an --output folder that is not empty and not a qnncc build (other files stay).",
+)
 @click.option("--list-steps", is_flag=True, help="Print the build steps and exit.")
 @click.option(
     "--scheduler",
@@ -174,18 +190,21 @@ def estimate(
     help="Dask scheduler tcp://HOST:PORT for the C++ compile/simulation jobs [default: $QNNCC_SCHEDULER, else local].",
 )
 @guard
-def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
+def build(model_path: Path | None, config_file: Path | None, list_steps: bool, no_plots: bool, **options: Any) -> None:
     """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
 
     Steps: load, tidy, qonnx_to_finn, prepare_io, streamline, lower,
     convert_to_hw, names, fold, partition, estimate, insert_dwc, fifo, hls,
     stitch, driver, verify (with --verify-data). Each step's model is saved in
-    intermediate_models/, so --from-step resumes a build. Vivado/Vitis are
+    intermediate_models/, so --from-step resumes a build (MODEL_PATH is then
+    not needed, and options not given are those of the saved build). Vivado/Vitis are
     not needed: run `make -f Makefile.vivado` in the build folder where they
     are installed. With --verify-data the whole partition is compiled with
-    g++ and simulated bit-exactly against qnncc's execution.
+    g++ (needed on PATH) and simulated bit-exactly against qnncc's execution.
+    The --output folder must be new, empty or a previous qnncc build (see --force).
     """
     from qnncc.flow.build import build as run_build
+    from qnncc.flow.build import saved_settings
     from qnncc.flow.config import OUTPUTS, load_build_config, make_build_config
     from qnncc.flow.steps import step_names
 
@@ -205,15 +224,20 @@ def build(model_path: Path, config_file: Path | None, list_steps: bool, no_plots
         config = load_build_config(config_file, {renames.get(k, k): v for k, v in given.items()})
     else:
         values = {renames.get(k, k): v for k, v in options.items()}
-        if no_plots:
+        if options.get("from_step"):  # a resume keeps the saved build's settings unless given again
+            values.update({k: v for k, v in saved_settings(options["output"]).items() if k not in given})
+            values.update({renames.get(k, k): v for k, v in given.items()})
+        elif no_plots:
             values["generate_outputs"] = given["generate_outputs"]
         config = make_build_config(None, **values)
+    if model_path is None and not config.from_step:
+        raise QnnccError("missing MODEL_PATH (only --from-step resumes a build without it; see --help)")
     console = _console()
     t0 = time.perf_counter()
     with _BuildProgress(console) as progress:
-        result = run_build(model_path, config, progress=progress)
+        result = run_build(model_path, config, progress=progress, show_warnings=False)
     for message in result.warnings:
-        console.print(f"[yellow]warning[/yellow]: {message}")
+        console.print(f"[bold yellow]warning[/bold yellow]: {message}")
     resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
     console.print(
         f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} "
@@ -339,6 +363,8 @@ def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None
 @main.command()
 def boards() -> None:
     """List the supported boards with their parts and resources."""
+    from rich.table import Table
+
     from qnncc.boards import get_board, list_boards
 
     table = Table(title="Boards")
@@ -368,7 +394,12 @@ def demo() -> None:
     streamlined model on the fast (onnxruntime) and reference (node-by-node)
     paths must agree with each other and with the original model.
     """
+    import numpy as np
+
+    from qnncc.core.pipeline import Pipeline
     from qnncc.data import demo_inputs, demo_model_path
+    from qnncc.execution import execute
+    from qnncc.ingest import load
     from qnncc.transforms import GiveReadableTensorNames, GiveUniqueNodeNames, Streamline, tidy_passes
 
     console = _console()

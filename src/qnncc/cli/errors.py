@@ -10,7 +10,7 @@ import click
 
 from qnncc.core.errors import QnnccError
 
-__all__ = ["EXIT_OVER_BUDGET", "EXIT_USER_ERROR", "EXIT_VERIFY_FAILED", "guard"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OVER_BUDGET", "EXIT_USER_ERROR", "EXIT_VERIFY_FAILED", "guard"]
 
 #: Bad input or a failing step (one line on stderr).
 EXIT_USER_ERROR = 2
@@ -18,10 +18,15 @@ EXIT_USER_ERROR = 2
 EXIT_OVER_BUDGET = 3
 #: The C++ simulation differs from execute (``qnncc verify``).
 EXIT_VERIFY_FAILED = 1
+#: Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 
 def guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn a QnnccError into one clear line on stderr and exit status 2 (``--debug``: the traceback)."""
+    """Turn a QnnccError into one clear line on stderr and exit status 2 (``--debug``: the traceback).
+
+    Ctrl-C exits with status 130 and, for a build, the step to resume from.
+    """
 
     def wrapper(*args: Any, **kwargs: Any) -> None:
         ctx = click.get_current_context()
@@ -32,6 +37,13 @@ def guard(fn: Callable[..., None]) -> Callable[..., None]:
                 raise
             click.echo(f"qnncc: error: {exc}", err=True)
             sys.exit(EXIT_USER_ERROR)
+        except KeyboardInterrupt as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            step = getattr(exc, "step", None)
+            hint = f"; resume with --from-step {step}" if step else ""
+            click.echo(f"qnncc: interrupted{hint}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__

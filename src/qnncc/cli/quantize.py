@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from qnncc.cli.errors import guard
 from qnncc.core.errors import QnnccError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["quantize_command", "run_quantize"]
 
@@ -37,6 +39,8 @@ def run_quantize(
     Raises:
         QnnccError: for bad input or a failing step.
     """
+    from rich.console import Console
+
     from qnncc.analysis import accuracy_report, compression_report, load_npz, sparsity_report
     from qnncc.analysis.reports import DEFAULT_FORMATS
     from qnncc.flow.estimate import parse_scale

@@ -174,7 +174,7 @@ def _ort_session(proto: onnx.ModelProto) -> Any:
 
 
 def execute(
-    model: ModelWrapper | onnx.ModelProto,
+    model: ModelWrapper | onnx.ModelProto | Any,
     inputs: dict[str, np.ndarray],
     backend: Backend = "fast",
     return_all: bool = False,
@@ -189,7 +189,7 @@ def execute(
     protobuf, call :meth:`ModelWrapper.mark_changed`.
 
     Args:
-        model: a ModelWrapper or ModelProto.
+        model: a ModelWrapper (qnncc's or qonnx's) or ModelProto.
         inputs: arrays keyed by graph input name, e.g. ``{"global_in": x}``
             with ``x`` of shape ``[N, 1, 28, 28]`` for a ``[1, 1, 28, 28]`` input.
         backend: ``"fast"`` (onnxruntime) or ``"reference"`` (numpy).
@@ -202,6 +202,10 @@ def execute(
         ExecutionError: on bad inputs or a failing node.
         UnsupportedOpError: on an op qnncc cannot execute.
     """
+    if not isinstance(model, ModelWrapper | onnx.ModelProto) and isinstance(
+        getattr(model, "model", None), onnx.ModelProto
+    ):
+        model = model.model  # a qonnx ModelWrapper (or another wrapper of a ModelProto)
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     key = model_fingerprint(wrapper)
     cache = wrapper._exec_cache

@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -46,22 +46,26 @@ from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.flow.config import BuildConfig, ConfigError, load_build_config, make_build_config
+from qnncc.flow.outdir import check_output_dir, install_output, mark
+from qnncc.flow.resume import build_options, check_resume_options, checkpoint_path, checkpoints, resume, saved_settings
 
 __all__ = [
     "BuildConfig",
     "BuildError",
+    "BuildInterrupted",
     "BuildObserver",
     "BuildResult",
+    "BuildWarning",
     "ConfigError",
     "build",
     "checkpoints",
     "load_build_config",
     "make_build_config",
+    "saved_settings",
     "verify_build",
 ]
 
 log = logging.getLogger("qnncc.build")
-_CHECKPOINT = re.compile(r"^(?P<index>\d\d)_(?P<step>[A-Za-z0-9_\-]+)\.onnx$")
 
 
 class BuildError(QnnccError):
@@ -76,6 +80,24 @@ class BuildError(QnnccError):
         super().__init__(message)
         self.step = step
         self.folder = folder
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """The user interrupted a build (Ctrl-C); the partial output stays in ``<output>.incomplete``.
+
+    Attributes:
+        step: the interrupted step; ``--from-step`` with it resumes the build.
+        folder: the incomplete build folder.
+    """
+
+    def __init__(self, step: str, folder: Path) -> None:
+        super().__init__(f"interrupted in step {step!r}; resume with --from-step {step}")
+        self.step = step
+        self.folder = folder
+
+
+class BuildWarning(UserWarning):
+    """A build warning (also in ``build.log``, the summary and :attr:`BuildResult.warnings`)."""
 
 
 @runtime_checkable
@@ -147,50 +169,26 @@ class _Collect(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def checkpoints(folder: str | Path) -> dict[str, Path]:
-    """Saved intermediate models of a build folder by step name, in flow order."""
-    models = Path(folder) / "intermediate_models"
-    found = []
-    if models.is_dir():
-        for path in models.iterdir():
-            m = _CHECKPOINT.match(path.name)
-            if m:
-                found.append((int(m.group("index")), m.group("step"), path))
-    return {step: path for _, step, path in sorted(found)}
+def _as_model(model: Any) -> ModelWrapper | str | Path | None:
+    """A model argument as qnncc takes it: also a qonnx ``ModelWrapper`` or an ``onnx.ModelProto``."""
+    if model is None or isinstance(model, ModelWrapper | str | Path):
+        return model
+    import onnx
+
+    if isinstance(model, onnx.ModelProto):
+        return ModelWrapper(model)
+    proto = getattr(model, "model", None)  # qonnx.core.modelwrapper.ModelWrapper and similar wrappers
+    if isinstance(proto, onnx.ModelProto):
+        return ModelWrapper(proto)
+    raise QnnccError(
+        f"model must be a file path, a qnncc or qonnx ModelWrapper or an onnx.ModelProto, got {type(model).__name__}"
+    )
 
 
-def _checkpoint_path(folder: Path, step: str) -> Path:
-    from qnncc.flow.steps import step_names
-
-    return folder / "intermediate_models" / f"{step_names().index(step):02d}_{step}.onnx"
-
-
-def _resume(out: Path, tmp: Path, first: str) -> tuple[ModelWrapper, str]:
-    """Prepare ``tmp`` from the previous build of ``out`` and load the model saved before step ``first``."""
-    from qnncc.flow.steps import clear_outputs, step_names
-
-    names = step_names()
-    source = next((d for d in (tmp, out) if checkpoints(d)), None)
-    if source is None:
-        raise QnnccError(f"cannot resume at step {first!r}: no intermediate models in {out} or {tmp}")
-    before = [(s, p) for s, p in checkpoints(source).items() if names.index(s) < names.index(first)]
-    if not before:
-        raise QnnccError(f"cannot resume at step {first!r}: {source} has no model saved before it")
-    step, path = before[-1]
-    if source != tmp:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        shutil.copytree(out, tmp)
-    for s, p in checkpoints(tmp).items():
-        if names.index(s) >= names.index(first):
-            p.unlink()
-    clear_outputs(tmp, first)
-    model = ModelWrapper(str(tmp / "intermediate_models" / path.name))
-    return model, f"{source.name}/intermediate_models/{path.name} (after step {step!r})"
-
-
-def _preflight(model: ModelWrapper | str | Path, config: BuildConfig, plan: list[str]) -> None:
-    """Errors that need no build folder: missing input files."""
+def _preflight(model: ModelWrapper | str | Path | None, config: BuildConfig, plan: list[str]) -> None:
+    """Errors that need no build folder: missing input files, no C++ compiler."""
+    if "load" in plan and model is None:
+        raise QnnccError("no model given: pass MODEL_PATH (only --from-step after 'load' resumes without it)")
     if "load" in plan and isinstance(model, str | Path) and not Path(model).is_file():
         what = "is a directory, not a model file" if Path(model).is_dir() else "does not exist"
         raise QnnccError(f"model file {model} {what}")
@@ -198,33 +196,46 @@ def _preflight(model: ModelWrapper | str | Path, config: BuildConfig, plan: list
         raise QnnccError(f"folding file {config.folding} does not exist")
     if "verify" in plan and config.verify_data is not None and not Path(config.verify_data).is_file():
         raise QnnccError(f"verification data {config.verify_data} does not exist")
+    if "verify" in plan:
+        from qnncc.flow.verify import check_compiler
+
+        check_compiler()
 
 
 def build(
-    model: ModelWrapper | str | Path,
+    model: Any,
     config: BuildConfig,
     progress: BuildObserver | Callable[[str], None] | None = None,
+    *,
+    show_warnings: bool = True,
 ) -> BuildResult:
     """Run the build flow (see the module docstring).
 
     Args:
-        model: model file or loaded model (not modified); unused when resuming
-            after ``load`` (``config.from_step``).
+        model: model file, or loaded model (a qnncc or qonnx ``ModelWrapper`` or
+            an ``onnx.ModelProto``; not modified); may be None when resuming
+            after ``load`` (``config.from_step``): the build folder's saved model is used.
         config: the build settings.
         progress: a :class:`BuildObserver`, or a function called with each
             step's name before it runs (e.g. to print it).
+        show_warnings: also issue each build warning as a Python warning
+            (:class:`BuildWarning`); the command line prints them itself.
 
     Returns:
         The :class:`BuildResult`; files are in ``config.output_dir``.
 
     Raises:
         QnnccError: for bad settings or input found before the build starts
-            (no folder is written), or :class:`BuildError` for a failing step
-            (the partial output stays in ``<output>.incomplete``; ``<output>``
-            is not touched).
+            (no folder is written), e.g. an output folder that is not empty and
+            not a qnncc build (see :mod:`qnncc.flow.outdir`), or a resume whose
+            settings differ from those the saved steps used; or
+            :class:`BuildError` for a failing step (the partial output stays in
+            ``<output>.incomplete``; ``<output>`` is not touched).
+        BuildInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` naming the step to resume from).
     """
     from qnncc.flow.steps import BuildContext, changes_model, default_steps, get_state, run_step, set_state
 
+    model = _as_model(model)
     board = get_board(config.board)
     clock_ns = config.clock_ns or board.default_clk_ns
     shell = config.shell or ("zynq" if board.pynq else "generic")
@@ -233,19 +244,26 @@ def build(
     observer: BuildObserver | None = (
         _CallbackObserver(progress) if progress is not None and not isinstance(progress, BuildObserver) else progress
     )
-    out = Path(config.output_dir)
+    out = check_output_dir(Path(config.output_dir), config.force)
     tmp = out.with_name(out.name + ".incomplete")
+    options = build_options(config, board.name, clock_ns, shell)
     current: ModelWrapper | None = None
     resumed_from = None
     if plan and plan[0] != "load":
-        current, resumed_from = _resume(out, tmp, plan[0])
+        current, resumed_from = resume(out, tmp, plan[0])
+        saved = get_state(current).get("options")
+        if isinstance(saved, dict):
+            check_resume_options(saved, options, plan[0])
     else:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
-    ctx = BuildContext(config=config, board=board, clock_ns=clock_ns, shell=shell, out=tmp, source=model)
+        mark(tmp, [])
+    source: ModelWrapper | str | Path = model if model is not None else tmp
+    ctx = BuildContext(config=config, board=board, clock_ns=clock_ns, shell=shell, out=tmp, source=source)
     if current is not None:
         ctx.state.update(get_state(current))
+    ctx.state["options"] = options
     name = _model_name(model, current)
     steps: dict[str, float] = {}
     saving = 0.0
@@ -260,12 +278,19 @@ def build(
             start = time.perf_counter()
             try:
                 current = run_step(step, ctx, current)
+            except KeyboardInterrupt:
+                log.error("step %s interrupted (Ctrl-C)", step)
+                ctx.warnings[:0] = collector.messages
+                _finish(
+                    tmp, ctx, name, steps, "interrupted", resumed_from, error=f"interrupted in step {step!r}", step=step
+                )
+                raise BuildInterrupted(step, tmp) from None
             except Exception as exc:  # every failure becomes one line; the traceback goes to build.log
                 log.error("step %s failed", step, exc_info=True)
                 message = str(exc).replace("\n", " ").strip() or type(exc).__name__
                 if not isinstance(exc, QnnccError):
                     message = f"{type(exc).__name__}: {message}"
-                ctx.warnings.extend(collector.messages)
+                ctx.warnings[:0] = collector.messages
                 _finish(tmp, ctx, name, steps, "failed", resumed_from, error=f"step {step!r}: {message}", step=step)
                 raise BuildError(
                     f"step {step!r} failed: {message} (incomplete build in {tmp}; see build.log)", step, tmp
@@ -274,20 +299,24 @@ def build(
             if config.save_intermediate_models and changes_model(step):
                 t0 = time.perf_counter()
                 set_state(current, ctx.state)
-                current.save(_checkpoint_path(tmp, step))
+                current.save(checkpoint_path(tmp, step))
                 saving += time.perf_counter() - t0
             log.info("step %s: done in %.3f s", step, steps[step])
             if observer is not None:
                 observer.step_finished(step, steps[step])
         log.info("intermediate models saved in %.3f s", saving)
         ctx.warnings[:0] = collector.messages
+        t0 = time.perf_counter()
+        _write_reports(tmp / "report", ctx, current)
+        log.info("report files and plots written in %.3f s", time.perf_counter() - t0)
         _finish(tmp, ctx, name, steps, "complete", resumed_from)
     finally:
         restore()
         handler.close()
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    install_output(tmp, out)
+    if show_warnings:
+        for message in ctx.warnings:
+            warnings.warn(message, BuildWarning, stacklevel=2)
     estimate = _read(out / "report" / "estimate.json")
     fifo = _read(out / "report" / "fifo_depths.json")
     return BuildResult(
@@ -304,11 +333,32 @@ def build(
     )
 
 
-def _model_name(model: ModelWrapper | str | Path, current: ModelWrapper | None) -> str:
+def _write_reports(report: Path, ctx: Any, model: ModelWrapper | None) -> None:
+    """The report files drawn from the final model and ``estimate.json``: I/O, DWCs, graph and plots (PNG)."""
+    outputs = ctx.config.generate_outputs
+    plots = "plots" in outputs
+    if plots:
+        try:
+            import matplotlib  # noqa: F401  (optional: the plots are skipped without it)
+        except ImportError as exc:
+            ctx.warn(f"plots skipped: {exc}")
+            plots = False
+    if model is not None and "estimate_reports" in outputs:
+        from qnncc.flow.report_model import write_model_reports
+
+        write_model_reports(report, model, ctx.state.get("input_scale"), plots)
+    figures = _read(report / "estimate.json")
+    if plots and figures:
+        from qnncc.flow.plots import write_plots
+
+        write_plots(figures, report)
+
+
+def _model_name(model: ModelWrapper | str | Path | None, current: ModelWrapper | None) -> str:
     if isinstance(model, str | Path):
         return Path(model).name
-    graph = (current or model).graph.name
-    return graph or "model"
+    found = current or model
+    return (found.graph.name if found is not None else "") or "model"
 
 
 def _read(path: Path) -> Any:
@@ -431,6 +481,14 @@ def verify_build(
     model = ModelWrapper(str(path))
     if len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
         raise QnnccError(f"the last saved model of {folder} ({path.name}) has no single dataflow partition")
+    from qnncc.flow.steps import get_state
+    from qnncc.flow.verify import check_compiler, check_verification_data
+
+    state = get_state(model)
+    scale = state.get("input_scale")
+    shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
+    check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
+    check_compiler()
     figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
     record = _read(folder / "build_log.json") or {}
     config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}

@@ -60,6 +60,8 @@ class EstimateResult:
             network was split to fit the device).
         network: partitions run in turn with reconfiguration (fpgaConvNet's network level).
         software_report: one line per reason why nodes stay in software.
+        folding_notes: the optimiser's remarks, e.g. an unreachable target
+            FPS with the best frame rate found and the layer that limits it.
     """
 
     model: ModelWrapper
@@ -74,6 +76,7 @@ class EstimateResult:
     partitions: list[PartitionEstimate] = field(default_factory=list)
     network: NetworkEstimate | None = None
     software_report: list[str] = field(default_factory=list)
+    folding_notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Readable Markdown table of layers, cycles and resources plus the totals."""
@@ -95,6 +98,7 @@ class EstimateResult:
             f"Throughput {fps:,.0f} FPS, latency {perf.get('estimated_latency_ns', 0.0) / 1e3:,.2f} us, "
             f"bottleneck {p.bottleneck}."
         )
+        lines.extend(f"Folding: {note}" for note in self.folding_notes)
         if self.software_nodes:
             lines.append("Software nodes: " + ", ".join(f"{n} ({t})" for n, t in self.software_nodes) + ".")
             lines.extend(f"- {line}" for line in self.software_report)
@@ -193,7 +197,8 @@ def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSp
     for node in iter_hw_nodes(model):
         layer = get_custom_op(node)
         assert isinstance(layer, HWLayer)
-        styles = memory_styles(layer, board) if board is not None else {}
+        styles: dict[str, list[Any]] = {**memory_styles(layer, board)} if board is not None else {}
+        styles.update({k: v for k, v in layer.throughput_options().items() if len(v) > 1})
         specs.append(LayerSpec(node.name, node.op_type, dict(layer.attrs), layer.legal_folding(), styles))
     return specs
 
@@ -251,9 +256,11 @@ def estimate(
     work, scale, dtype = prepare_input(model, input_scale, input_datatype)
     pipeline = hw_pipeline(scale, dtype, insert_topk)
     work = pipeline.run(work)
-    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split)
+    notes: list[str] = []
+    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split, notes)
     work = work.transform(CreateDataflowPartition(splits))
     result = finish_estimate(work, the_board, clk, splits, margin, reconfiguration_ms, pipeline.records, unmatched)
+    result.folding_notes = notes
     if output_dir is not None:
         write_reports(result, Path(output_dir))
     return result
@@ -289,8 +296,12 @@ def fold_model(
     target_fps: float | None = None,
     margin: float = 0.85,
     split: bool = True,
+    notes: list[str] | None = None,
 ) -> tuple[ModelWrapper, list[str], dict[str, int]]:
     """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
+
+    The optimiser's remarks (an unreachable ``target_fps`` is folded as fast as
+    possible and reported with the shortfall, not raised) are appended to ``notes``.
 
     With ``folding`` the FINN-format config is applied; otherwise the
     optimiser folds for ``target_fps`` (or as fast as ``board`` allows within
@@ -310,6 +321,8 @@ def fold_model(
     else:
         specs = layer_specs(work, board)
         plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
+        if notes is not None:
+            notes.extend(plan.notes)
         if not plan.fits and split and target_fps is None:
             most_folded = [
                 (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values}, emitted=True))

@@ -101,6 +101,11 @@ class Report:
         align = align or "l" + "r" * (len(header) - 1)
         self.blocks.append(("table", (list(header), [[str(c) for c in r] for r in rows], align)))
 
+    def warnings(self, items: Sequence[str]) -> None:
+        """Add a highlighted list of warnings."""
+        if items:
+            self.blocks.append(("warn", list(items)))
+
     def image(self, src: str, alt: str) -> None:
         """Add an image (path relative to the report)."""
         self.blocks.append(("img", (src, alt)))
@@ -115,6 +120,9 @@ class Report:
                 out += [value, ""]
             elif kind == "ul":
                 out += [f"- {item}" for item in value] + [""]
+            elif kind == "warn":
+                out += [f"> **warning**: {item}" + ("  " if i + 1 < len(value) else "") for i, item in enumerate(value)]
+                out.append("")
             elif kind == "table":
                 header, rows, align = value
                 out.append("| " + " | ".join(header) + " |")
@@ -136,6 +144,8 @@ class Report:
                 body.append(f"<p>{esc(value)}</p>")
             elif kind == "ul":
                 body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in value) + "</ul>")
+            elif kind == "warn":
+                body.append('<ul class="warn">' + "".join(f"<li>{esc(i)}</li>" for i in value) + "</ul>")
             elif kind == "table":
                 header, rows, align = value
                 cls = ["" if a == "l" else ' class="num"' for a in align]
@@ -151,6 +161,7 @@ class Report:
             "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
             "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:.2em .6em}"
             "th{background:#f0f0f0}.num{text-align:right}img{max-width:100%}"
+            ".warn{background:#fef5e7;border-left:4px solid #e67e22;padding:.5em 1em .5em 2em}"
         )
         return (
             f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(self.title)}</title>'
@@ -160,6 +171,52 @@ class Report:
 
 def _fmt(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def _io_section(doc: Report, io: dict[str, Any]) -> None:
+    """Input/output streams: datatype, scale, shape, packing, words per frame."""
+    doc.heading("Inputs and outputs")
+    rows = []
+    for kind in ("inputs", "outputs"):
+        for s in io[kind]:
+            scale = s.get("scale")
+            rows.append(
+                [
+                    f"{kind[:-1]} {s['name']}",
+                    s["datatype"],
+                    "" if scale is None else f"x * {scale:.6g}",
+                    "x".join(str(d) for d in s["frame_shape"]),
+                    f"{s['elems_per_word']} x {s['stream_width'] // max(s['elems_per_word'], 1)} bits",
+                    f"{s['stream_width']} ({s['word_bytes']} B)",
+                    s["words_per_frame"],
+                    s["frame_bytes"],
+                ]
+            )
+    header = ["stream", "datatype", "scale", "frame", "elements per word", "word bits (bytes)", "words/frame"]
+    doc.table([*header, "bytes/frame"], rows, "lllllrrr")
+    parts = [p for p, key in (("before", "software_prefix"), ("after", "software_suffix")) if io.get(key)]
+    where = " and ".join(parts)
+    doc.para(
+        "The driver packs each frame into these words (little-endian, first element in the low bits)"
+        + (f"; the model's software nodes run {where} the accelerator (driver/software_*.onnx)." if parts else ".")
+    )
+
+
+def _folding_section(doc: Report, folding: dict[str, Any]) -> None:
+    """The applied folding per layer (FINN's folding_config.json keys)."""
+    keys = ["PE", "SIMD", "ram_style", "mem_mode", "resType"]
+    layers = {k: v for k, v in folding.items() if k != "Defaults" and isinstance(v, dict)}
+    used = [k for k in keys if any(k in v for v in layers.values())]
+    doc.heading("Folding")
+    rows = [[name, *(str(v.get(k, "")) for k in used)] for name, v in layers.items()]
+    doc.table(["layer", *used], rows, "l" + "r" * len(used))
+
+
+def _stream_resources(dwcs: Any, fifo: Any) -> dict[str, int]:
+    rows = list(dwcs or []) + list((fifo or {}).get("fifos", []))
+    if not rows:
+        return {}
+    return {k: int(sum(r.get(k, 0) for r in rows)) for k in ("LUT", "BRAM_18K")}
 
 
 def write_summary(
@@ -201,6 +258,16 @@ def write_summary(
     )
     if error:
         doc.para(f"Error: {error}")
+    if warnings:
+        doc.heading(f"Warnings ({len(warnings)})")
+        doc.warnings(warnings)
+    io = read_json(report_dir / "io.json")
+    dwcs = read_json(report_dir / "stream_components.json")
+    if (report_dir / "dataflow_graph.png").exists():
+        doc.heading("Dataflow graph")
+        doc.image("dataflow_graph.png", "software nodes, HW layers, width converters and FIFOs in stream order")
+    if io:
+        _io_section(doc, io)
     if est:
         doc.heading("Performance estimate")
         target = f", target {_fmt(est['target_fps'])} FPS" if est.get("target_fps") else ""
@@ -229,6 +296,12 @@ def write_summary(
             if k in est["used"]
         ]
         doc.table(["resource", "used", "available", "utilisation"], rows)
+        extra = _stream_resources(dwcs, fifo)
+        if extra:
+            doc.para(
+                f"Width converters and FIFOs add {extra['LUT']:,} LUT and {extra['BRAM_18K']:,} BRAM_18K "
+                f"({100 * extra['LUT'] / max(est['available'].get('LUT', 1), 1):.2f}% of the LUTs)."
+            )
         verdict = "fits" if est["fits"] else "does NOT fit (" + ", ".join(est["over_budget"]) + ")"
         doc.para(
             f"The design {verdict} within {100 * est['margin']:.0f}% of each resource "
@@ -241,6 +314,13 @@ def write_summary(
                 "Nodes left in software (run before/after the accelerator): " + ", ".join(est["software_nodes"]) + "."
             )
             doc.items(est.get("software_report", []))
+    folding = read_json(report_dir / "folding_config.json")
+    if folding:
+        _folding_section(doc, folding)
+    if dwcs:
+        doc.heading("Width converters")
+        rows = [[d["name"], f"{d['producer']} -> {d['consumer']}", d["in_bits"], d["out_bits"], d["LUT"]] for d in dwcs]
+        doc.table(["DWC", "stream", "in bits", "out bits", "LUT"], rows, "llrrr")
     if fifo:
         doc.heading("FIFOs")
         rows = [
@@ -261,6 +341,11 @@ def write_summary(
             if rows
             else f"Strategy {fifo['strategy']}: no FIFO needed beyond the 2 words each stream holds"
         )
+        if fifo.get("unsized_joins"):
+            line = (
+                f"Strategy {fifo['strategy']}: no FIFOs inserted, although the design forks and joins streams "
+                f"({', '.join(fifo['unsized_joins'])}): it can deadlock; size FIFOs with --fifo-sizing sim"
+            )
         if sizing:
             line += (
                 f"; simulated interval {sizing.get('interval_cycles')} cycles "
@@ -287,9 +372,6 @@ def write_summary(
     if resumed_from:
         doc.para(f"Resumed from {resumed_from}.")
     doc.table(["step", "seconds"], [[k, f"{v:.3f}"] for k, v in steps.items()])
-    if warnings:
-        doc.heading("Warnings")
-        doc.items(warnings)
     doc.heading("Files")
     doc.items(
         [

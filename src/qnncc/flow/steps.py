@@ -158,9 +158,47 @@ def child_model(model: ModelWrapper) -> ModelWrapper:
         raise QnnccError("the model has no dataflow partition (run the 'partition' step first)")
     if len(sdps) > 1:
         raise QnnccError(
-            f"the design needs {len(sdps)} partitions; code generation supports one (fold more or pick a larger board)"
+            f"the design needs {len(sdps)} partitions; code generation supports one ({split_cause(model)})"
         )
     return hw_partition(model)
+
+
+def split_cause(model: ModelWrapper) -> str:
+    """Why a partitioned model has several partitions: the software nodes between them, else the budget.
+
+    Software nodes both downstream of a partition and upstream of another
+    split the stream (each is named with the reason it stays in software);
+    without such nodes the split came from the resource budget.
+    """
+    from qnncc.transforms.hw import explain_software_nodes
+
+    sdps = partition_nodes(model)
+    downstream = _software_reach(model, [t for n in sdps for t in n.output], forward=True)
+    upstream = _software_reach(model, [t for n in sdps for t in n.input], forward=False)
+    names = downstream & upstream
+    if not names:
+        return "the layers do not fit the board together: fold more or pick a larger board"
+    reasons = [line for line in explain_software_nodes(model) if line.split(" ", 1)[0] in names]
+    return "software between HW layers splits the stream: " + "; ".join(reasons or sorted(names))
+
+
+def _software_reach(model: ModelWrapper, tensors: list[str], forward: bool) -> set[str]:
+    """Names of the non-partition nodes reachable from ``tensors`` (consumers if ``forward``, else producers)."""
+    found: set[str] = set()
+    stack = list(tensors)
+    while stack:
+        tensor = stack.pop()
+        if forward:
+            nodes = model.find_consumers(tensor)
+        else:
+            producer = model.find_producer(tensor)
+            nodes = [] if producer is None else [producer]
+        for node in nodes:
+            if node.op_type == "StreamingDataflowPartition" or node.name in found:
+                continue
+            found.add(node.name)
+            stack.extend(node.output if forward else node.input)
+    return found
 
 
 # ----------------------------------------------------------------------------- context
@@ -235,6 +273,17 @@ def _load(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     work, scale, dtype = prepare_input(ctx.source, ctx.config.input_scale, ctx.config.input_datatype)
     ctx.state.update(input_scale=scale, input_datatype=dtype)
     log.info("input: scale %s, datatype %s", scale, dtype)
+    if ctx.config.verify_data is not None:  # a bad data file fails now, not after the whole build
+        from qnncc.flow.verify import check_verification_data
+
+        name = work.graph_input_names()[0]
+        check_verification_data(
+            ctx.config.verify_data,
+            work.get_tensor_shape(name) or [],
+            dtype if scale is not None else None,
+            scale,
+            ctx.config.verify_count,
+        )
     return work
 
 
@@ -252,7 +301,10 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
             f"no layer of the model could be mapped to hardware (ops: {', '.join(ops)}); qnncc streams "
             "quantized layers (QONNX Quant/BipolarQuant or FINN MultiThreshold with integer weights)"
         )
-    work, unmatched, splits = fold_model(work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps)
+    notes: list[str] = []
+    work, unmatched, splits = fold_model(work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps, notes=notes)
+    for note in notes:
+        ctx.warn(f"folding: {note}")
     if unmatched:
         _check_folding_names(ctx, work, unmatched)
     ctx.state.update(splits=splits, unmatched_folding_keys=unmatched)
@@ -273,11 +325,12 @@ def _check_folding_names(ctx: BuildContext, model: ModelWrapper, unmatched: list
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     where = f"folding file {ctx.config.folding}"
     if len(unmatched) == len(entries) or ctx.config.strict_folding:
-        what = "none of its entries" if len(unmatched) == len(entries) else "entries"
-        raise QnnccError(
-            f"{where}: {what} {', '.join(hints)} match no layer of the model (layers: {', '.join(layers)})"
-        )
-    ctx.warn(f"{where}: entries {', '.join(hints)} match no layer; those layers keep their default folding")
+        what = "no entry names a layer of the model" if len(unmatched) == len(entries) else "entries name no layer"
+        raise QnnccError(f"{where}: {what} ({', '.join(hints)}); the layers are {', '.join(layers)}")
+    ctx.warn(
+        f"{where}: {', '.join(hints)} names no layer of the model, so its folding is NOT applied and that layer "
+        "keeps the default (PE=SIMD=1, the slowest); fix the name or use --strict-folding to make this an error"
+    )
 
 
 def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
@@ -286,7 +339,55 @@ def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     work = _need(model, "partition").transform(CreateDataflowPartition(ctx.state.get("splits") or {}))
     parts = partition_nodes(work)
     log.info("%d dataflow partition(s); software nodes: %s", len(parts), [n.name for n in work.graph.node])
+    message = float_input_warning(work, ctx.state.get("input_scale"))
+    if message:
+        ctx.warn(message)
     return work
+
+
+#: Ops that only rearrange the graph input (no arithmetic): no reason to warn when they stay in software.
+_LAYOUT_OPS = frozenset({"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"})
+
+
+def float_input_warning(model: ModelWrapper, input_scale: float | None) -> str | None:
+    """A warning when a float graph input without quantizer keeps the first layer in software, else None.
+
+    Such a model (e.g. LFC exported for inputs ``pixels / 255``) builds, but its
+    first thresholds run in software and the accelerator takes their outputs;
+    ``--input-scale`` makes the accelerator take the integers instead.
+    """
+    names = model.graph_input_names()
+    sdps = partition_nodes(model)
+    if (
+        input_scale is not None
+        or len(names) != 1
+        or len(sdps) < 1
+        or not model.get_tensor_datatype(names[0]).is_float()
+    ):
+        return None
+    first = sdps[0]
+    if names[0] in first.input:
+        return None
+    software = []
+    needed = set(first.input)
+    for node in reversed(model.topological_sort()):
+        if node is not first and any(o in needed for o in node.output):
+            software.append(node)
+            needed.update(node.input)
+    compute = [n for n in reversed(software) if n.op_type not in _LAYOUT_OPS]
+    if not compute:
+        return None
+    stream = first.input[0]
+    dt = model.get_tensor_datatype(stream)
+    shape = model.get_tensor_shape(stream) or []
+    bits = int(math.prod(shape[1:])) * dt.bitwidth() if shape else 0
+    ops = ", ".join(f"{n.name} ({n.op_type})" for n in compute)
+    return (
+        f"INPUT: the graph input {names[0]!r} is float and has no input quantizer, so {ops} run(s) in software "
+        f"before the accelerator, which takes {dt.name} {shape} ({bits} bits per frame). If the input is x * SCALE "
+        "for integers x (e.g. pixels / 255), pass --input-scale SCALE (e.g. --input-scale 1/255): the accelerator "
+        "then takes the integers x (UINT8) and these layers move into hardware"
+    )
 
 
 def _estimate(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
@@ -307,13 +408,8 @@ def _estimate(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     (report / "estimate.json").write_text(json.dumps(figures, indent=2) + "\n")
     if not result.fit.fits:
         ctx.warn(result.fit.summary())
-    if "plots" in ctx.config.generate_outputs:
-        try:
-            from qnncc.flow.plots import write_plots
-        except ImportError as exc:  # matplotlib is optional
-            ctx.warn(f"plots skipped: {exc}")
-        else:
-            write_plots(figures, report)
+    # the PNG plots are drawn from estimate.json when the build finishes (qnncc.flow.build), so this
+    # step costs what `qnncc estimate` does: matplotlib's import and drawing took ~1 s of ~1.4 s here
     return work
 
 
@@ -347,6 +443,13 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     set_partition_child(work, child)
     fifos = fifo_table(child)
     ctx.fifo_report = {"strategy": mode, "fifos": fifos, "sizing": sizing}
+    merging = joins(child)
+    if mode == "off" and merging:
+        ctx.fifo_report["unsized_joins"] = merging
+        ctx.warn(
+            f"--fifo-sizing off: the design forks and joins streams ({', '.join(merging)}); without FIFOs sized "
+            "for the longer branch the stitched accelerator can deadlock (use --fifo-sizing sim or largefifo)"
+        )
     ctx.state["fifo_depths"] = {f["name"]: f["depth"] for f in fifos}
     report = ctx.out / "report"
     report.mkdir(parents=True, exist_ok=True)
@@ -356,6 +459,11 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     child.save(models / "dataflow_partition.onnx")  # the HW partition as code generation sees it
     log.info("FIFOs (%s): %s", mode, ctx.state["fifo_depths"] or "none")
     return work
+
+
+def joins(child: ModelWrapper) -> list[str]:
+    """Names of the nodes of a HW model that merge two or more streams (e.g. ``AddStreams`` after a fork)."""
+    return [n.name for n in child.graph.node if sum(1 for t in n.input if t and child.get_initializer(t) is None) > 1]
 
 
 def _large_fifos(child: ModelWrapper) -> None:
@@ -435,7 +543,8 @@ def _driver(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 
     work = _need(model, "driver")
     ctx.fresh_dir("driver")
-    write_driver(child_model(work), ctx.out, board=ctx.board.name)
+    child_model(work)  # one partition of HW layers, or a clear error
+    write_driver(work, ctx.out, board=ctx.board.name)  # the parent: the driver runs its software parts too
     return work
 
 

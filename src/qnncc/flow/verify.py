@@ -20,7 +20,93 @@ import numpy as np
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 
-__all__ = ["load_verification_data", "verify_partition"]
+__all__ = ["check_compiler", "check_verification_data", "load_verification_data", "verify_partition"]
+
+
+def check_compiler() -> str:
+    """The C++ compiler the ``verify`` step uses (``g++`` on ``PATH``).
+
+    Raises:
+        QnnccError: if there is none, saying how to get one.
+    """
+    import shutil
+
+    found = shutil.which("g++")
+    if found is None:
+        raise QnnccError(
+            "--verify-data needs a C++ compiler: g++ is not on PATH (Debian/Ubuntu: apt-get install g++); "
+            "build without --verify-data to skip the C++ simulation"
+        )
+    return found
+
+
+def check_verification_data(
+    path: str | Path,
+    input_shape: list[int],
+    input_datatype: str | None = None,
+    input_scale: float | None = None,
+    count: int | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Load verification data and check it against the model's input; ``(images, labels)``.
+
+    Run before the build does any work (step ``load``), so a bad file costs
+    seconds, not a whole build.
+
+    Args:
+        path: ``.npz`` with ``images`` ``[N, ...]`` and optionally ``labels`` ``[N]``.
+        input_shape: the model's input shape, batch first (e.g. NCHW ``[1, 3, 32, 32]``).
+        input_datatype: the accelerator's integer input datatype when the model
+            takes integers (``--input-scale``), else None.
+        input_scale: the input scale (the model's input was ``x * input_scale``).
+        count: only the first images are used.
+
+    Raises:
+        QnnccError: for a missing key, labels of another length, images whose
+            frame does not fit the input (NHWC data for an NCHW input is named
+            as such), or float images where the accelerator takes integers.
+    """
+    from qnncc.core.datatype import DataType
+
+    images, labels = load_verification_data(path)
+    name = Path(path).name
+    if labels is not None and (labels.ndim != 1 or len(labels) != len(images)):
+        raise QnnccError(
+            f"verification data {name}: 'labels' has shape {list(labels.shape)}; it needs one class index per "
+            f"image, shape [{len(images)}]"
+        )
+    if count is not None:
+        images = images[:count]
+        labels = labels[:count] if labels is not None else None
+    frame = [int(d) for d in input_shape[1:]]
+    if images.ndim < 1 or len(images) == 0:
+        raise QnnccError(f"verification data {name}: 'images' is empty (shape {list(images.shape)})")
+    got = list(images.shape[1:])
+    if got != frame:
+        nhwc = len(frame) == 3 and frame[0] > 1 and got == [frame[1], frame[2], frame[0]]
+        if nhwc:
+            raise QnnccError(
+                f"verification data {name}: images {list(images.shape)} look channels-last [N, H, W, C]; the model "
+                f"takes [N, C, H, W] = [N, {', '.join(map(str, frame))}]: save images.transpose(0, 3, 1, 2)"
+            )
+        if int(np.prod(got)) != int(np.prod(frame)):
+            raise QnnccError(
+                f"verification data {name}: images {list(images.shape)} do not fit the model input "
+                f"{[1, *frame]} (each image needs {int(np.prod(frame))} values, has {int(np.prod(got))})"
+            )
+    if input_datatype is not None and input_scale is not None:
+        dt = DataType.from_name(input_datatype)
+        if dt.is_integer():
+            lo, hi = float(images.min()), float(images.max())
+            whole = bool(np.all(images == np.round(images)))
+            if not whole or lo < dt.min() or hi > dt.max():
+                hint = f" (multiply by {1 / input_scale:g})" if hi <= 1.0 and not whole else ""
+                raise QnnccError(
+                    f"verification data {name}: images hold values in [{lo:g}, {hi:g}]"
+                    f"{'' if whole else ', not integers'}; with the input scale {input_scale:g} the accelerator "
+                    f"takes the integers x ({dt.name}, {dt.min():g}..{dt.max():g}) of x * {input_scale:g}: "
+                    f"save those{hint}"
+                )
+    return images, labels
 
 
 def load_verification_data(path: str | Path, count: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -36,7 +122,12 @@ def load_verification_data(path: str | Path, count: int | None = None) -> tuple[
         data = np.load(path)
         images = np.asarray(data["images"], dtype=np.float32)
         labels = np.asarray(data["labels"]) if "labels" in data.files else None
-    except (OSError, KeyError, ValueError, AttributeError) as exc:
+    except KeyError:
+        keys = ", ".join(repr(k) for k in data.files) or "none"
+        raise QnnccError(
+            f"verification data {path}: needs an array 'images' (and optionally 'labels'); it has {keys}"
+        ) from None
+    except (OSError, ValueError, AttributeError) as exc:
         raise QnnccError(f"verification data {path}: needs an .npz with 'images' ({exc})") from None
     if count is not None:
         images = images[:count]

@@ -17,7 +17,9 @@ Algorithm (documented in ``docs/folding.md``):
    configuration fits every resource budget (binary search; feasibility is
    monotone in ``T`` because larger targets admit every cheaper candidate);
    if the summed cost hides a single over-budget resource, the weight of that
-   resource is raised and the search repeated (a few Lagrangian rounds).
+   resource is raised and the search repeated (a few Lagrangian rounds); the
+   same happens when a secondary resource is what blocks a faster interval
+   than the one found, and the fastest fitting plan of all rounds is kept.
 """
 
 from __future__ import annotations
@@ -48,15 +50,16 @@ class LayerSpec:
         op_type: HW op type, e.g. ``MVAU``.
         attrs: the layer's attributes (FINN names).
         legal: legal values per folding attribute, e.g. ``{"PE": [1, 2, 4], "SIMD": [...]}``.
-        styles: memory-style options the optimiser may choose, e.g.
-            ``{"ram_style": ["block", "distributed"]}`` (empty: keep the layer's).
+        styles: memory-style and throughput options the optimiser may choose, e.g.
+            ``{"ram_style": ["block", "distributed"], "parallel_window": [0, 1]}``
+            (empty: keep the layer's).
     """
 
     name: str
     op_type: str
     attrs: Mapping[str, Any]
     legal: Mapping[str, Sequence[int]]
-    styles: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    styles: Mapping[str, Sequence[str | int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,20 @@ def _resources(estimate: Any) -> dict[str, float]:
 def layer_candidates(layer: LayerSpec, weights: Mapping[str, float]) -> list[Candidate]:
     """All legal foldings of a layer on its (cycles, cost) Pareto front, fastest first."""
     from qnncc.hw.perf import estimate_layer
+    from qnncc.hw.perf.estimate import EstimateError
 
     options: dict[str, Sequence[int | str]] = {**layer.legal, **layer.styles}
     names = sorted(options)
     raw: list[Candidate] = []
     for combo in itertools.product(*(options[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
-        est = estimate_layer(layer.op_type, {**layer.attrs, **values}, emitted=True)  # the hardware qnncc emits
+        try:
+            est = estimate_layer(layer.op_type, {**layer.attrs, **values}, emitted=True)  # the hardware qnncc emits
+        except EstimateError:
+            continue  # a combination the layer rejects (e.g. parallel_window with SIMD below the channels)
         raw.append(Candidate(values, int(est.frame_cycles), _resources(est)))
+    if not raw:
+        raise FoldingError(f"{layer.name}: no legal folding has an estimate")
     raw.sort(key=lambda c: (c.cycles, _cost(c, weights)))
     front: list[Candidate] = []
     best = math.inf
@@ -182,10 +191,13 @@ def optimize_folding(
             that grows while they are over budget.
 
     Returns:
-        The plan; ``fits`` tells whether it is within ``budget``.
+        The plan; ``fits`` tells whether it is within ``budget``. When no
+        folding reaches ``target_fps`` the plan is the fastest one (each layer
+        at the cheapest candidate within the slowest layer's fastest cycles)
+        and ``notes`` names the shortfall and the limiting layer.
 
     Raises:
-        FoldingError: if no folding reaches ``target_fps`` at all.
+        FoldingError: if there are no layers.
     """
     weights = {r: (1.0 if r == primary else 0.05) / budget[r] if budget.get(r) else 0.0 for r in RESOURCES}
     if not layers:
@@ -213,11 +225,7 @@ def _plan_for_fps(
         fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
         plan = plan_for_target(fronts, target, weights, clock_ns, budget)
         if plan is None:
-            fastest = max(min(c.cycles for c in f) for f in fronts.values())
-            raise FoldingError(
-                f"target {target_fps:,.0f} FPS needs <= {target} cycles per layer; the fastest folding gives "
-                f"{fastest} cycles ({1e9 / (fastest * clock_ns):,.0f} FPS)"
-            )
+            return _best_effort(fronts, target_fps, target, weights, clock_ns, budget)
         over = _over_budget(plan, budget, skip=primary)
         if not over:
             return plan
@@ -228,24 +236,67 @@ def _plan_for_fps(
     return plan
 
 
+def shortfall_note(target_fps: float, target: int, fronts: Mapping[str, Sequence[Candidate]], clock_ns: float) -> str:
+    """One line naming an unreachable target, the best frame rate and the layer that limits it."""
+    limit, name = max((min(c.cycles for c in f), n) for n, f in fronts.items())
+    fps = 1e9 / (limit * clock_ns)
+    return (
+        f"target {target_fps:,.0f} FPS is unreachable (needs <= {target} cycles per layer): the fastest folding "
+        f"gives {fps:,.0f} FPS, {100 * (1 - fps / target_fps):.0f}% short; {name} limits it at {limit} cycles"
+    )
+
+
+def _best_effort(
+    fronts: Mapping[str, Sequence[Candidate]],
+    target_fps: float,
+    target: int,
+    weights: Mapping[str, float],
+    clock_ns: float,
+    budget: Mapping[str, float],
+) -> FoldingPlan:
+    """The cheapest plan at the fastest reachable interval, with a note of the shortfall."""
+    fastest = max(min(c.cycles for c in f) for f in fronts.values())
+    plan = plan_for_target(fronts, fastest, weights, clock_ns, budget)
+    assert plan is not None  # every layer has a candidate at its own fastest cycles <= fastest
+    plan.notes.append(shortfall_note(target_fps, target, fronts, clock_ns))
+    if not plan.fits:
+        plan.notes.append(f"over budget in {', '.join(_over_budget(plan, budget))} at {plan.fps:,.0f} FPS")
+    return plan
+
+
 def _plan_fastest(
     layers: Sequence[LayerSpec], budget: Mapping[str, float], clock_ns: float, primary: str, weights: dict[str, float]
 ) -> FoldingPlan:
     slowest: FoldingPlan | None = None
+    found: FoldingPlan | None = None
     for _ in range(LAGRANGE_ROUNDS):
         fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
         lowest_possible = max(min(c.cycles for c in f) for f in fronts.values())
         targets = sorted({c.cycles for f in fronts.values() for c in f if c.cycles >= lowest_possible})
-        lo, hi, best = 0, len(targets) - 1, None
+        lo, hi, best, best_index = 0, len(targets) - 1, None, len(targets)
         while lo <= hi:  # smallest feasible interval; feasibility grows with the interval
             mid = (lo + hi) // 2
             plan = plan_for_target(fronts, targets[mid], weights, clock_ns, budget)
             if plan is not None and plan.fits:
-                best, hi = plan, mid - 1
+                best, best_index, hi = plan, mid, mid - 1
             else:
                 lo = mid + 1
         if best is not None:
-            return best
+            if found is None or best.interval_cycles < found.interval_cycles:
+                found = best
+            if best_index == 0:
+                return found
+            # a faster interval failed: if a secondary resource (e.g. DSPs chosen for being cheap)
+            # blocked it, weigh that resource more and search again; keep the fastest plan found
+            faster = plan_for_target(fronts, targets[best_index - 1], weights, clock_ns, budget)
+            blocking = _over_budget(faster, budget, skip=primary) if faster is not None else []
+            if not blocking:
+                return found
+            for r in blocking:
+                weights[r] *= 4.0
+            continue
+        if found is not None:
+            return found
         slowest = plan_for_target(fronts, targets[-1], weights, clock_ns, budget)
         assert slowest is not None  # the largest target admits every layer's slowest candidate
         over = _over_budget(slowest, budget)
@@ -253,6 +304,8 @@ def _plan_fastest(
             return slowest
         for r in over:
             weights[r] *= 4.0
+    if found is not None:
+        return found
     assert slowest is not None
     slowest.notes.append(
         f"even the most folded configuration exceeds the budget in {', '.join(_over_budget(slowest, budget))}"

@@ -7,7 +7,8 @@ A HW layer has facets on several floors (docs/design.md, "Floors"):
   cycle-level simulator (:mod:`qnncc.hw.sim.patterns`);
 * on the ``transforms`` floor: the passes that create it (``Infer*`` conversions, or the pass that
   inserts it, e.g. ``InsertDWC``);
-* on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses.
+* on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses,
+  and its RTL builder and the Verilog core of qnncc's RTL library.
 
 The descriptor holds the facets of this floor as objects, and those of the floors above as
 ``"module:attribute"`` references resolved when first used (:meth:`LayerDescriptor.infer_passes`,
@@ -42,6 +43,7 @@ from qnncc.hw.layers import (
     GlobalAccPool,
     HWLayer,
     LabelSelect,
+    Pool,
     StreamingDataWidthConverter,
     StreamingFIFO,
     StreamingMaxPool,
@@ -57,7 +59,13 @@ from qnncc.hw.perf.stream import (
     estimate_label_select,
 )
 from qnncc.hw.perf.thresholding import estimate_channelwise, estimate_thresholding
-from qnncc.hw.perf.window import estimate_fmpadding, estimate_global_acc_pool, estimate_streaming_maxpool, estimate_swg
+from qnncc.hw.perf.window import (
+    estimate_fmpadding,
+    estimate_global_acc_pool,
+    estimate_pool,
+    estimate_streaming_maxpool,
+    estimate_swg,
+)
 from qnncc.hw.sim import patterns as sim
 
 __all__ = ["LAYERS", "Estimator", "LayerDescriptor", "descriptor", "descriptors_by_op_type", "resolve"]
@@ -101,6 +109,9 @@ class LayerDescriptor:
         default_backend: FINN's backend when a node names none (``hls`` or ``rtl``).
         sparse: whether the sparse (zero-skipping) cycle model applies.
         no_program: why ``program`` is None.
+        rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
+        rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
+        no_rtl: why ``rtl`` is empty (a layer the RTL backend does not implement yet).
     """
 
     op: type[HWLayer]
@@ -115,6 +126,9 @@ class LayerDescriptor:
     default_backend: str = "hls"
     sparse: bool = False
     no_program: str = ""
+    rtl: str = ""
+    rtl_core: str = ""
+    no_rtl: str = ""
 
     @property
     def op_type(self) -> str:
@@ -124,6 +138,19 @@ class LayerDescriptor:
     def infer_passes(self) -> list[type[Any]]:
         """The conversion pass classes (``transforms`` floor), resolved on first use."""
         return [resolve(ref) for ref in self.infer]
+
+    def rtl_builder(self) -> Callable[..., Any]:
+        """The RTL builder (``codegen`` floor), resolved on first use.
+
+        Raises:
+            UnsupportedOpError: if the layer has no RTL implementation.
+        """
+        if not self.rtl:
+            raise UnsupportedOpError(f"{self.op_type}: no RTL implementation ({self.no_rtl})")
+        builder = resolve(self.rtl)
+        if not callable(builder):
+            raise UnsupportedOpError(f"HW layer registry: {self.rtl!r} is not callable")
+        return builder
 
     def hls_builder(self) -> Callable[..., Any]:
         """The HLS code builder (``codegen`` floor), resolved on first use."""
@@ -135,6 +162,7 @@ class LayerDescriptor:
 
 _T = "qnncc.transforms.hw"
 _H = "qnncc.codegen.hls.layers"
+_R = "qnncc.codegen.rtl"
 
 #: The HW layers in the order the flow tries their conversion passes (windows and pools before the
 #: matrix layers that read them, thresholds after the MVAUs that may absorb them, the label select
@@ -148,6 +176,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferConvInpGen",),
         f"{_H}.sliding:swg_code",
         "swg.hpp",
+        rtl=f"{_R}.sliding:swg_rtl",
+        rtl_core="qnncc_swg.v",
     ),
     LayerDescriptor(
         StreamingMaxPool,
@@ -157,6 +187,18 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferStreamingMaxPool",),
         f"{_H}.sliding:maxpool_code",
         "pool.hpp",
+        rtl=f"{_R}.sliding:maxpool_rtl",
+        rtl_core="qnncc_maxpool.v",
+    ),
+    LayerDescriptor(
+        Pool,
+        lambda a, be, sp, part: estimate_pool(a),
+        sim.pool_program,
+        2,
+        (f"{_T}:InferPool",),
+        f"{_H}.sliding:pool_code",
+        "pool.hpp",
+        no_rtl="the RTL library has no window-max core yet (issue 17); a design with it builds with HLS only",
     ),
     LayerDescriptor(
         VVAU,
@@ -168,6 +210,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "vvau.hpp",
         aliases=("VectorVectorActivation",),
         sparse=True,
+        rtl=f"{_R}.sliding:vvau_rtl",
+        rtl_core="qnncc_vvau.v",
     ),
     LayerDescriptor(
         GlobalAccPool,
@@ -177,6 +221,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferGlobalAccPoolLayer",),
         f"{_H}.sliding:global_acc_pool_code",
         "pool.hpp",
+        rtl=f"{_R}.sliding:global_acc_pool_rtl",
+        rtl_core="qnncc_gap.v",
     ),
     LayerDescriptor(
         MVAU,
@@ -188,6 +234,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "mvau.hpp",
         aliases=("MatrixVectorActivation", "StreamingFCLayer"),
         sparse=True,
+        rtl=f"{_R}.mlp:mvau_rtl",
+        rtl_core="qnncc_mvau.v",
     ),
     LayerDescriptor(
         Thresholding,
@@ -199,6 +247,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "thresholding.hpp",
         aliases=("Threshold",),
         default_backend="rtl",
+        rtl=f"{_R}.mlp:thresholding_rtl",
+        rtl_core="qnncc_thresholding.v",
     ),
     LayerDescriptor(
         AddStreams,
@@ -208,6 +258,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferAddStreamsLayer",),
         f"{_H}.elementwise:add_streams_code",
         "streams.hpp",
+        rtl=f"{_R}.elementwise:add_streams_rtl",
+        rtl_core="qnncc_add.v",
     ),
     LayerDescriptor(
         DuplicateStreams,
@@ -217,6 +269,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferDuplicateStreamsLayer",),
         f"{_H}.elementwise:duplicate_streams_code",
         "streams.hpp",
+        rtl=f"{_R}.elementwise:duplicate_streams_rtl",
+        rtl_core="qnncc_dup.v",
     ),
     LayerDescriptor(
         ChannelwiseOp,
@@ -226,6 +280,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferChannelwiseLinearLayer",),
         f"{_H}.elementwise:channelwise_code",
         "channelwise.hpp",
+        rtl=f"{_R}.elementwise:channelwise_rtl",
+        rtl_core="qnncc_channelwise.v",
     ),
     LayerDescriptor(
         LabelSelect,
@@ -235,6 +291,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         (f"{_T}:InferLabelSelectLayer",),
         f"{_H}.labelselect:labelselect_code",
         "labelselect.hpp",
+        rtl=f"{_R}.mlp:labelselect_rtl",
+        rtl_core="qnncc_labelselect.v",
     ),
     LayerDescriptor(
         FMPadding,
@@ -245,6 +303,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         f"{_H}.sliding:fmpadding_code",
         "fmpadding.hpp",
         inserted_by=f"{_T}:InferConvInpGen",
+        rtl=f"{_R}.sliding:fmpadding_rtl",
+        rtl_core="qnncc_fmpadding.v",
     ),
     LayerDescriptor(
         StreamingDataWidthConverter,
@@ -255,6 +315,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         f"{_H}.dwc:dwc_code",
         "dwc.hpp",
         inserted_by=f"{_T}:InsertDWC",
+        rtl=f"{_R}.mlp:dwc_rtl",
+        rtl_core="qnncc_dwc.v",
     ),
     LayerDescriptor(
         StreamingFIFO,
@@ -266,6 +328,8 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         "fifo.hpp",
         inserted_by=f"{_T}:InsertFIFO",
         no_program="the simulator models a FIFO as the capacity of the stream it sits on",
+        rtl=f"{_R}.mlp:fifo_rtl",
+        rtl_core="qnncc_fifo.v",
     ),
 )
 

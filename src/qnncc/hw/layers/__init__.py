@@ -17,6 +17,7 @@ from .fmpadding import FMPadding
 from .globalaccpool import GlobalAccPool
 from .labelselect import LabelSelect
 from .mvau import MVAU
+from .pool import Pool
 from .streamingdatawidthconverter import StreamingDataWidthConverter
 from .streamingfifo import StreamingFIFO
 from .streamingmaxpool import StreamingMaxPool
@@ -31,6 +32,7 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     ConvolutionInputGenerator,
     FMPadding,
     StreamingMaxPool,
+    Pool,
     VVAU,
     GlobalAccPool,
     AddStreams,
@@ -40,7 +42,9 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     StreamingFIFO,
 )
 
-_BY_NAME: dict[str, type[CustomOp]] = {cls.op_type: cls for cls in (*HW_LAYERS, *FINN_PLUS_OPS)}
+#: qnncc's HW layer wins where finn-plus has an op of the same name (``Pool``: the HW layer runs every
+#: finn-plus ``Function`` through finn-plus's semantics and streams ``MaxPool`` in HW).
+_BY_NAME: dict[str, type[CustomOp]] = {cls.op_type: cls for cls in (*FINN_PLUS_OPS, *HW_LAYERS)}
 
 #: The HW ops by op type: the op library :data:`qnncc.custom_op.HW_OP_LIBRARY` names. Besides
 #: qnncc's layers: FINN's specialized and older names of them (``MVAU_hls``, ``MVAU_rtl``,
@@ -69,6 +73,7 @@ __all__ = [
     "DuplicateStreams",
     "FMPadding",
     "GlobalAccPool",
+    "Pool",
     "StreamingDataWidthConverter",
     "StreamingFIFO",
     "StreamingMaxPool",

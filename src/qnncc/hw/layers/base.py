@@ -122,6 +122,14 @@ class HWLayer(CustomOp):
         """Legal values of each folding attribute (divisors of the folded dimension)."""
         return {}
 
+    def throughput_options(self) -> dict[str, list[int | str]]:
+        """Further attributes the folding optimiser may choose, with their values (e.g. ``parallel_window``).
+
+        Unlike :meth:`legal_folding` not every combination with the folding is
+        legal; the performance model rejects the illegal ones.
+        """
+        return {}
+
     def validate(self) -> None:
         """Check folding attributes against :meth:`legal_folding`.
 
@@ -188,3 +196,19 @@ def _fold(shape: tuple[int, ...], per_word: int) -> tuple[int, ...]:
 def vectors(attrs: dict[str, Any]) -> list[int]:
     """``numInputVectors`` as a list of ints (batch first)."""
     return [int(v) for v in attrs.get("numInputVectors") or [1]]
+
+
+#: Narrowest weight and input width (bits) whose multipliers the optimiser may map to DSPs.
+DSP_MIN_BITS = 4
+
+
+def dsp_options(weight_bits: int, input_bits: int) -> dict[str, list[int | str]]:
+    """``resType`` choices for a dot product of ``weight_bits`` x ``input_bits`` multipliers.
+
+    LUTs only below :data:`DSP_MIN_BITS` (1-3 bit products are a few LUTs each; FINN maps
+    XNOR and few-bit MACs to LUTs), else ``lut`` or ``dsp`` for the optimiser to choose
+    (FINN's ``resType``; the cost models charge DSPs ``PE*SIMD*ceil((W+A)/48)``).
+    """
+    if min(weight_bits, input_bits) < DSP_MIN_BITS:
+        return {}
+    return {"resType": ["lut", "dsp"]}

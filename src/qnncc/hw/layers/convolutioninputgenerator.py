@@ -21,6 +21,12 @@ FINN's VVAU model expects when its producer is the window generator.
 
 Folding: ``SIMD`` channels per word on both streams (``SIMD`` divides ``C``),
 ``kh*kw*C/SIMD`` output words per output pixel (finn-hlslib ``slidingwindow.h``).
+``parallel_window = 1`` (FINN's RTL SWG option) emits each whole window as
+one word of ``kh*kw*C`` elements and reads one pixel (``SIMD = C``) per
+cycle, so a frame takes about ``H*W`` cycles instead of ``OH*OW*kh*kw``: the
+way to stream a wide window over few channels (e.g. a 7x7 stem convolution
+on 3 input channels) at one output pixel per cycle. It needs ``SIMD = C``, no
+dilation and ``depthwise = 0``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,17 @@ from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
 
 
+def parallel_window_conflict(attrs: dict[str, object], dilation: tuple[int, int]) -> str:
+    """Why ``parallel_window = 1`` is not possible with these attributes ("" if it is)."""
+    if int(str(attrs["SIMD"])) != int(str(attrs["IFMChannels"])):
+        return f"needs SIMD = IFMChannels ({attrs['IFMChannels']}), got SIMD={attrs['SIMD']}"
+    if int(str(attrs.get("depthwise", 0))):
+        return "is not available for depthwise window generators"
+    if dilation != (1, 1):
+        return f"needs Dilation [1, 1], got {list(dilation)}"
+    return ""
+
+
 class ConvolutionInputGenerator(HWLayer):
     """Sliding window; input ``x [N, H, W, C]`` (padded), output ``[N, OH, OW, kh*kw*C]``."""
 
@@ -54,6 +71,7 @@ class ConvolutionInputGenerator(HWLayer):
         Stride=AttrSpec("ints", default=[1, 1]),
         Dilation=AttrSpec("ints", default=[1, 1]),
         depthwise=AttrSpec("i", default=0, allowed=BINARY_FLAG),
+        parallel_window=AttrSpec("i", default=0, allowed=BINARY_FLAG),
         ram_style=AttrSpec("s", default="distributed", allowed=RAM_STYLES),
     )
     num_inputs = (1,)
@@ -76,11 +94,33 @@ class ConvolutionInputGenerator(HWLayer):
             raise UnsupportedOpError(f"{self.describe()}: OFMDim={list(ofm)} but the window gives {list(expected)}")
         if parse_datatype(self, "inputDataType") != parse_datatype(self, "outputDataType"):
             raise UnsupportedOpError(f"{self.describe()}: inputDataType and outputDataType must be equal")
+        if self.is_parallel():
+            reason = parallel_window_conflict(self.attrs, (dh, dw))
+            if reason:
+                raise UnsupportedOpError(f"{self.describe()}: parallel_window=1 {reason}")
         super().validate()
+
+    def is_parallel(self) -> bool:
+        """Whether the whole window leaves as one word per output pixel (``parallel_window = 1``)."""
+        return bool(int(self.attrs["parallel_window"]))
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
         return {"SIMD": divisors(int(self.attrs["IFMChannels"]))}
+
+    @override
+    def throughput_options(self) -> dict[str, list[int | str]]:
+        """``parallel_window`` 0 and, where the window allows it (with ``SIMD = C``), 1."""
+        dilation = pair(self, "Dilation")
+        possible = not parallel_window_conflict({**self.attrs, "SIMD": self.attrs["IFMChannels"]}, dilation)
+        return {"parallel_window": [0, 1] if possible else [0]}
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        if self.is_parallel():
+            (kh, kw), _, _ = self.window()
+            return kh * kw * int(self.attrs["IFMChannels"])
+        return int(self.attrs["SIMD"])
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

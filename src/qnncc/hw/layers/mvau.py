@@ -16,12 +16,13 @@ import numpy as np
 from onnx import helper
 from typing_extensions import override
 
+from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
 
-from .base import HWLayer, divisors, hw_attributes, vectors
+from .base import HWLayer, divisors, dsp_options, hw_attributes, vectors
 
 MEM_MODES = frozenset({"internal_embedded", "internal_decoupled", "external"})
 RAM_STYLES = frozenset({"auto", "block", "distributed", "ultra"})
@@ -94,6 +95,14 @@ class MVAU(HWLayer):
     @override
     def legal_folding(self) -> dict[str, list[int]]:
         return {"SIMD": divisors(int(self.attrs["MW"])), "PE": divisors(int(self.attrs["MH"]))}
+
+    @override
+    def throughput_options(self) -> dict[str, list[int | str]]:
+        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`); XNOR stays in LUTs."""
+        if self.attrs["binaryXnorMode"]:
+            return {}
+        weights = DataType.from_name(self.attrs["weightDataType"]).bitwidth()
+        return dsp_options(weights, self.input_datatype().bitwidth())
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

@@ -33,7 +33,7 @@ from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
-from .base import HWLayer, divisors, hw_attributes
+from .base import HWLayer, divisors, dsp_options, hw_attributes
 from .mvau import MEM_MODES, lower_activation, threshold_activation
 
 
@@ -87,6 +87,12 @@ class VVAU(HWLayer):
     @override
     def legal_folding(self) -> dict[str, list[int]]:
         return {"PE": divisors(int(self.attrs["Channels"])), "SIMD": divisors(self.kernel_size())}
+
+    @override
+    def throughput_options(self) -> dict[str, list[int | str]]:
+        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`)."""
+        weights = parse_datatype(self, "weightDataType").bitwidth()
+        return dsp_options(weights, parse_datatype(self, "inputDataType").bitwidth())
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

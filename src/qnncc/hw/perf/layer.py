@@ -28,13 +28,12 @@ from types import MappingProxyType
 from typing import Any
 
 from .estimate import EMITTED, Attrs, EstimateError, LayerEstimate, NoEstimatorError, SparsityHint
-from .window import estimate_pool
 
 __all__ = ["estimate_layer", "estimated_op_types", "normalize_op_type"]
 
 #: Estimators of FINN op types that have no qnncc HW layer (so no entry in
-#: :data:`qnncc.hw.registry.LAYERS`): FINN's generic ``Pool``.
-_FINN_ONLY: Mapping[str, Callable[[Attrs], LayerEstimate]] = MappingProxyType({"Pool": estimate_pool})
+#: :data:`qnncc.hw.registry.LAYERS`); none since FINN's generic ``Pool`` became a layer.
+_FINN_ONLY: Mapping[str, Callable[[Attrs], LayerEstimate]] = MappingProxyType({})
 
 
 def estimated_op_types() -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from qnncc.custom_op.im2col import conv_output_dim
 from qnncc.custom_op.maxpool_nhwc import pool_output_dim
 from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
-from .estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from .estimate import Attrs, EstimateError, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
 from .memory import MEM_PRIMITIVES, best_primitive, bram18_line_buffer, uram_blocks
 
 __all__ = [
@@ -95,6 +95,13 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
     ``OFM_W * K_w * C/SIMD + 2`` in 1D (depthwise corrections included);
     ``parallel_window == 1``: ``cycles = input words + 2`` and ``K_h - 1``
     line buffers; LUT = 300 + LUTRAM (38 words/LUT).
+
+    ``parallel_window == 1`` with the HLS backend: qnncc's own parallel window
+    generator (:func:`_swg_parallel_hls`).
+
+    Raises:
+        EstimateError: for ``parallel_window == 1`` with ``SIMD != IFMChannels``,
+            dilation or ``depthwise``.
     """
     k_h, k_w = a.get_ints("ConvKernelDim", length=2)
     ifm_h, ifm_w = a.get_ints("IFMDim", length=2)
@@ -110,6 +117,11 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
     ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
     width = simd * a.get_dtype("inputDataType").bitwidth()
     out_words = ofm_h * ofm_w * k_h * k_w * cf
+    parallel = bool(a.get_int("parallel_window", 0, minimum=0))
+    if parallel and (cf != 1 or depthwise or (d_h, d_w) != (1, 1)):
+        raise EstimateError(f"{a.op_type}: parallel_window=1 needs SIMD = IFMChannels, no dilation, not depthwise")
+    if parallel and backend != "rtl":
+        return _swg_parallel_hls((k_h, k_w), (ifm_h, ifm_w), ofm_h * ofm_w, width, ram_style)
     if backend == "rtl":
         cycles, buffer = _swg_rtl(a, (k_h, k_w), (ifm_h, ifm_w), (ofm_h, ofm_w), (s_h, s_w), (d_h, d_w), cf, depthwise)
         depth, count = buffer
@@ -122,6 +134,24 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
         memory = _buffer_module("line_buffer", width, ifm_w * cf, rows, ram_style, lut_words=64)
     control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=2 * width + 4 * ceil_log2(out_words))
     window = ModuleEstimate("window_output", cycles=out_words)
+    return layer_from_modules(cycles, [control, memory, window])
+
+
+def _swg_parallel_hls(
+    k: tuple[int, int], ifm: tuple[int, int], out_pixels: int, width: int, ram_style: str
+) -> LayerEstimate:
+    """Parallel-window SWG of qnncc (``swg.hpp`` ``swg_parallel``): one input pixel per cycle.
+
+    ``cycles = IFM_H * IFM_W`` (II=1, one iteration per input pixel, a whole
+    window written on the cycle that completes it); ``K_h`` line buffers of
+    ``IFM_W`` pixels of ``width = C * bits`` bits and a ``K_h x K_w`` window
+    register of ``width``-bit FFs (the output word); LUT = 300 control.
+    """
+    (k_h, k_w), (ifm_h, ifm_w) = k, ifm
+    cycles = ifm_h * ifm_w
+    memory = _buffer_module("line_buffer", width, ifm_w, k_h, ram_style, lut_words=64)
+    control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=4 * ceil_log2(ifm_h * ifm_w))
+    window = ModuleEstimate("window_register", cycles=out_pixels, ff=k_h * k_w * width)
     return layer_from_modules(cycles, [control, memory, window])
 
 

@@ -245,6 +245,15 @@ def maxpool_program(layer: HWLayer, lat: int) -> Program:
     return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
 
 
+def pool_program(layer: HWLayer, lat: int) -> Program:
+    """Pool (MaxPool): K*C/PE reads per output pixel, the last C/PE of them with a write (``window_max``)."""
+    _, oh, ow, c = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["KernelSize"])
+    cf = c // int(layer.attrs["PE"])
+    per_pixel = [(1, 0, (kh * kw - 1) * cf), (1, 1, cf)] if kh * kw > 1 else [(1, 1, cf)]
+    return _program(per_pixel, 1, 1, lat, repeat=oh * ow)
+
+
 def global_acc_pool_program(layer: HWLayer, lat: int) -> Program:
     """GlobalAccPool: H*W reads per channel fold, one write per fold at the end of the frame."""
     _, h, w, c = (int(d) for d in layer.normal_input_shape())
@@ -252,8 +261,23 @@ def global_acc_pool_program(layer: HWLayer, lat: int) -> Program:
     return _program([(1, 0, (h * w - 1) * cf), (1, 1, cf)], 1, 1, lat)
 
 
+def swg_parallel_program(layer: HWLayer, lat: int) -> Program:
+    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it."""
+    _, ih, iw, _ = (int(d) for d in layer.normal_input_shape())
+    _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
+    sh, sw = (int(s) for s in layer.attrs["Stride"])
+    h = np.arange(ih)[:, None] - (kh - 1)
+    w = np.arange(iw)[None, :] - (kw - 1)
+    emit = (h >= 0) & (h % sh == 0) & (h // sh < oh) & (w >= 0) & (w % sw == 0) & (w // sw < ow)
+    wmask = emit.astype(np.int64).ravel()
+    return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
+
+
 def swg_program(layer: HWLayer, lat: int) -> Program:
     """ConvolutionInputGenerator: line-buffer reads interleaved with window writes (``swg.hpp``)."""
+    if int(layer.attrs.get("parallel_window", 0)):
+        return swg_parallel_program(layer, lat)
     from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
     _, ih, iw, c = (int(d) for d in layer.normal_input_shape())

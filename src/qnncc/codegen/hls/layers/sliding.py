@@ -17,7 +17,7 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 
-__all__ = ["fmpadding_code", "global_acc_pool_code", "maxpool_code", "swg_code"]
+__all__ = ["fmpadding_code", "global_acc_pool_code", "maxpool_code", "pool_code", "swg_code"]
 
 #: ram_style -> Vitis HLS storage implementation of a line buffer (``auto`` lets the tool choose).
 RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
@@ -48,7 +48,9 @@ def _same_types(layer: HWLayer, node: onnx.NodeProto) -> str:
 
 
 def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a ConvolutionInputGenerator node (``qnncc::swg``, ``depthwise`` 0 or 1).
+    """Build the HLS code of a ConvolutionInputGenerator node (``qnncc::swg``; ``swg_parallel`` for a parallel window).
+
+    ``depthwise`` 0 or 1 stream the same order; ``parallel_window = 1`` emits one whole window per word.
 
     Raises:
         CodegenError: for float streams, unequal in/out datatypes or malformed window attributes.
@@ -61,6 +63,11 @@ def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Layer
     sh, sw = _ints(layer, "Stride", 2)
     dh, dw = _ints(layer, "Dilation", 2)
     simd = int(layer.attrs["SIMD"])
+    if int(layer.attrs.get("parallel_window", 0)):
+        code.body.append(
+            f"qnncc::swg_parallel<{ih}, {iw}, {c}, {kh}, {kw}, {sh}, {sw}, {oh}, {ow}, {dt}>(in0_V, out0_V);"
+        )
+        return code
     rows = swg_buffer_rows(dh * (kh - 1) + 1, sh, ih)
     buf = f"linebuf_{code.name}"
     bits = simd * layer.input_datatype().bitwidth()
@@ -107,6 +114,23 @@ def maxpool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> L
     return code
 
 
+def pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
+    """Build the HLS code of a Pool node with ``Function = "MaxPool"`` (``qnncc::window_max``).
+
+    Raises:
+        CodegenError: for another Function, float streams or unequal in/out datatypes.
+    """
+    if layer.attrs["Function"] != "MaxPool":
+        raise CodegenError(f"{node.name}: Pool Function {layer.attrs['Function']!r} has no HLS code (have: MaxPool)")
+    code = new_layer_code(model, node, layer, ["qnncc/pool.hpp"])
+    dt = _same_types(layer, node)
+    _, oh, ow, c = layer.normal_output_shape()
+    kh, kw = _ints(layer, "KernelSize", 2)
+    pe = int(layer.attrs["PE"])
+    code.body.append(f"qnncc::window_max<{oh * ow}, {kh * kw}, {c}, {pe}, {dt}>(in0_V, out0_V);")
+    return code
+
+
 def global_acc_pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
     """Build the HLS code of a GlobalAccPool node (``qnncc::global_acc_pool``).
 
@@ -120,6 +144,3 @@ def global_acc_pool_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLay
     pe = int(layer.attrs["PE"])
     code.body.append(f"qnncc::global_acc_pool<{h * w}, {c}, {pe}, {in_t}, {out_t}>(in0_V, out0_V);")
     return code
-
-
-#: op type -> builder for this group.

@@ -1,0 +1,158 @@
+"""Per-layer synthesis with Yosys ``synth_xilinx`` and resource counts in FINN's terms.
+
+Each layer's wrapper, the library and its ROM files are written to a folder
+under ``rtl_cache_dir()/yosys`` and synthesised there (Yosys sees only its
+working directory, so every path is relative) with::
+
+    read_verilog -sv -defer <library> <layer>.v   (modules elaborated with their parameters only)
+    synth_xilinx -family xc7 -top <layer>
+    tee -q -o stat.json stat -json
+
+Cell counts become LUT (LUT1..LUT6, plus the LUTs of distributed RAM and
+shift registers: RAM64M/RAM32M 4, RAM128X1D 4, RAM64X1D/RAM32X1D 2, *X1S 1,
+SRL16E/SRLC32E 1), FF (FD*), CARRY (CARRY4), BRAM_18K (RAMB18E1 1,
+RAMB36E1 2), URAM and DSP (DSP48E1). Results are cached by the SHA-256 of
+everything Yosys reads plus the script, so an unchanged layer is never
+synthesised twice; layers run in parallel (one Yosys process each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from qnncc.core.model_wrapper import ModelWrapper
+
+from .generate import library_files, partition_layers, render_rtl_layer
+from .layer import RtlLayer
+from .tools import RtlToolError, rtl_cache_dir, yosys_command, yosys_env
+
+__all__ = ["SynthResult", "count_resources", "synth_layer", "synth_model"]
+
+SCRIPT = "read_verilog -sv -defer {sources}; synth_xilinx -family xc7 -top {top}; tee -q -o stat.json stat -json"
+
+#: LUTs per distributed-RAM / shift-register primitive (7-series).
+LUTS_PER_CELL = {
+    "RAM64M": 4,
+    "RAM32M": 4,
+    "RAM128X1D": 4,
+    "RAM256X1S": 4,
+    "RAM64X1D": 2,
+    "RAM32X1D": 2,
+    "RAM128X1S": 2,
+    "RAM64X1S": 1,
+    "RAM32X1S": 1,
+    "SRL16E": 1,
+    "SRLC32E": 1,
+}
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """Yosys resource counts of one layer (7-series primitives).
+
+    Attributes:
+        layer: module name.
+        op_type: HW op type.
+        lut: LUTs (logic, distributed RAM and shift registers).
+        lutram: the LUTs of ``lut`` used as memory or shift registers.
+        ff: flip-flops.
+        carry: CARRY4 cells.
+        bram_18k: block RAMs in 18 Kbit units.
+        uram: UltraRAMs.
+        dsp: DSP48 slices.
+        cells: every cell type and its count.
+    """
+
+    layer: str
+    op_type: str
+    lut: int
+    lutram: int
+    ff: int
+    carry: int
+    bram_18k: int
+    uram: int
+    dsp: int
+    cells: dict[str, int]
+
+
+def count_resources(layer: str, op_type: str, cells: Mapping[str, int]) -> SynthResult:
+    """Fold Yosys cell counts into LUT/FF/CARRY/BRAM_18K/URAM/DSP (see the module docstring)."""
+    lutram = sum(LUTS_PER_CELL.get(c, 0) * n for c, n in cells.items())
+    logic = sum(n for c, n in cells.items() if c.startswith("LUT") and c[3:].isdigit())
+    ff = sum(n for c, n in cells.items() if c.startswith("FD"))
+    bram = cells.get("RAMB18E1", 0) + 2 * cells.get("RAMB36E1", 0)
+    dsp = sum(n for c, n in cells.items() if c.startswith("DSP48"))
+    return SynthResult(
+        layer, op_type, logic + lutram, lutram, ff, cells.get("CARRY4", 0), bram, cells.get("URAM288", 0), dsp,
+        dict(cells),
+    )  # fmt: skip
+
+
+def _files(rtl: RtlLayer) -> dict[str, str]:
+    texts = render_rtl_layer(rtl)
+    return {**library_files(), **texts}
+
+
+def synth_layer(rtl: RtlLayer, cache: Path | None = None) -> SynthResult:
+    """Synthesise one layer with Yosys (cached by the hash of its sources and the script).
+
+    Raises:
+        RtlToolError: if Yosys is missing or fails (the last log lines are quoted).
+    """
+    files = _files(rtl)
+    sources = " ".join(sorted(n for n in files if n.endswith(".v")))
+    script = SCRIPT.format(sources=sources, top=rtl.name)
+    digest = hashlib.sha256(script.encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    folder = (cache or rtl_cache_dir()) / "yosys"
+    result_file = folder / f"{digest.hexdigest()[:32]}.json"
+    if result_file.exists():
+        return SynthResult(**json.loads(result_file.read_text()))
+    folder.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="synth-", dir=folder))
+    try:
+        for name, text in files.items():
+            (work / name).write_text(text)
+        cmd = [*yosys_command(), "-q", "-p", script]
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=yosys_env())
+        if proc.returncode != 0 or not (work / "stat.json").exists():
+            tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
+            raise RtlToolError(f"Yosys synthesis of {rtl.name} ({rtl.op_type}) failed: {tail}")
+        stat = json.loads((work / "stat.json").read_text())
+        cells = stat["design"].get("num_cells_by_type", {})
+        result = count_resources(rtl.name, rtl.op_type, {k: int(v) for k, v in cells.items()})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tmp = result_file.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(asdict(result)))
+    os.replace(tmp, result_file)
+    return result
+
+
+def synth_model(model: ModelWrapper, jobs: int = 2, cache: Path | None = None) -> list[SynthResult]:
+    """Synthesise every HW layer of a partition (``jobs`` Yosys processes in parallel).
+
+    Args:
+        model: a HW partition model or a model with one StreamingDataflowPartition node.
+        jobs: parallel Yosys processes.
+        cache: result cache folder (default ``rtl_cache_dir()``).
+
+    Returns:
+        One :class:`SynthResult` per layer, in stream order.
+
+    Raises:
+        CodegenError: if a layer cannot be generated; RtlToolError if Yosys fails.
+    """
+    _, layers = partition_layers(model)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda rtl: synth_layer(rtl, cache), layers))
