@@ -104,9 +104,10 @@ def test_linter_catches_ram_read_modify_write_without_distance(hls_dirs: dict[st
     assert any(p.rule == "ram-dependence" and "maxima" in p.message for p in problems)
     short = _library(pool_hpp=("const unsigned DIST = CF >= 2 ? CF : IW - KW + 1;", "const unsigned DIST = 1;"))
     assert any("distance 1 < 2" in p.message for p in lint_top(pool, short))
-    mvau = (cnv / "MVAU_1" / "top_MVAU_1.cpp").read_text()
     line = "#pragma HLS DEPENDENCE variable = inbuf type = inter direction = RAW dependent = true distance = DIST\n"
-    assert any("inbuf" in p.message for p in lint_top(mvau, _library(mvau_hpp=(line, ""))))
+    no_inbuf_distance = _library(mvau_hpp=(line, ""))
+    mvaus = [top.read_text() for top in sorted(cnv.glob("MVAU_*/top_MVAU_*.cpp"))]
+    assert any("inbuf" in p.message for mvau in mvaus for p in lint_top(mvau, no_inbuf_distance))
     proof = "// proof: the read side writes bank rd_pix & 1 and the drain reads bank\n"
     vvau = (hls_dirs["dws_w4a4"] / "VVAU_0" / "top_VVAU_0.cpp").read_text()
     assert any("`res`" in p.message for p in lint_top(vvau, _library(vvau_hpp=(proof, "// the banks differ\n"))))

@@ -109,6 +109,10 @@ void swg_parallel(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
   const unsigned PB = C * DT::bits;
   pixel_t lines[KH][IW];
 #pragma HLS ARRAY_PARTITION variable = lines complete dim = 1
+  // lines[slot][w] is written at column w of row h and next read at column w of
+  // row h + 1, IW iterations later (the other slots read in between are other RAMs)
+  const unsigned DIST = IW >= 2 ? IW : 2;
+#pragma HLS DEPENDENCE variable = lines type = inter direction = RAW dependent = true distance = DIST
   pixel_t win[KH][KW];
 #pragma HLS ARRAY_PARTITION variable = win complete dim = 0
   unsigned h = 0, w = 0, slot = 0;  // image row and column, slot = h % KH
