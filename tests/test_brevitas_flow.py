@@ -108,14 +108,16 @@ def partitions(model: ModelWrapper) -> list[ModelWrapper]:
 def test_one_partition_of_hw_layers(name: str, export: str) -> None:
     result = estimated(name, export)
     top = [n.op_type for n in result.model.graph.node]
-    assert top[0] in ("Reshape", "Flatten") and top[1:] == ["StreamingDataflowPartition", "Mul", "Add", "TopK"], top
+    lead = top[: top.index("StreamingDataflowPartition")]
+    assert lead in ([], ["Reshape"], ["Flatten"]), top  # an input reshape may stay in software (identity removed)
+    assert top[len(lead) :] == ["StreamingDataflowPartition", "Mul", "Add", "TopK"], top
     (child,) = partitions(result.model)
     layers = Counter(n.op_type for n in child.graph.node if n.domain == "qnncc.hw")
     assert layers == Counter(HW_LAYERS[name]), layers
     assert {n.op_type for n in child.graph.node if n.domain != "qnncc.hw"} <= {"Reshape", "Flatten"}
     assert len(result.partitions) == 1 and len(result.layers) == sum(HW_LAYERS[name].values())
-    line, shape_only = result.software_report
-    assert shape_only.startswith(f"{result.model.graph.node[0].name} ({top[0]}) kept in software")
+    line, *shape_only = result.software_report
+    assert all(s.startswith(f"{result.model.graph.node[0].name} ({top[0]}) kept in software") for s in shape_only)
     assert line.startswith(f"float classifier head kept in software: Mul_0 (Mul, {HEAD_SCALE[name]}) -> ")
     assert "Add_0 (Add, per-class bias [10]) -> TopK_0 (TopK)" in line
     assert line in result.summary()
