@@ -586,7 +586,8 @@ def test_cnn_driver_runs_the_software_parts_and_returns_what_the_model_returns(
     np.testing.assert_array_equal(got, expected)
     reference = np.load(CNV.parent / "ref_preds.npy")[:12]  # the Brevitas model's classes for images 5000..
     assert np.mean(got.reshape(-1) == reference) >= 11 / 12
-    raw = accel.execute(images)  # the accelerator alone: the partition's output, before the software head
+    # the accelerator alone takes NHWC frames (the input reshape may run in software before it)
+    raw = accel.execute(images.transpose(0, 2, 3, 1))  # the partition's output, before the software head
     assert raw.shape[0] == 12 and raw.shape != got.shape
 
 

@@ -87,11 +87,15 @@ def sweep_command(
         table.add_column(col, justify="left" if col in ("model", "fmt", "board") else "right")
     for r in result.rows:
         target = r["target_fps"] if r["folding"] is None else r["folding"]
-        cells = [r["fps"], r["LUT"], r["BRAM_18K"], r["DSP"], r["fits"]] if r["status"] == "ok" else [r["status"]]
+        cells = (
+            [r["fps"], r["LUT"], r["BRAM_18K"], r["DSP"], r["fits"]]
+            if r["status"] in ("ok", "short")
+            else [r["status"]]
+        )
         cells = [f"{c:,.0f}" if isinstance(c, float) else str(c) for c in cells] + [""] * (5 - len(cells))
         table.add_row(r["model"], r["quant_format"] or "", r["board"], str(r["clock_ns"] or ""), str(target), *cells)
     console.print(table)
-    errors = [r for r in result.rows if r["status"] == "error"]
+    errors = [r for r in result.rows if r["status"] in ("error", "short")]
     failed = [r for r in result.rows if r["status"] == "failed"]
     console.print(
         f"[bold]swept[/bold] {len(result.rows)} points in {seconds:.1f} s on {result.executor}: "

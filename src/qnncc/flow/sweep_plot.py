@@ -34,7 +34,7 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
 
 
 def pareto_plot(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Draw the Pareto plot of the rows with ``status`` ``ok`` into ``path`` (PNG, written atomically).
+    """Draw the Pareto plot of the estimated rows (``status`` ``ok`` or ``short``) into ``path`` (PNG, atomically).
 
     Args:
         rows: sweep table rows (``board``, ``model``, ``quant_format``, ``fps``, resources, ``fits``).
@@ -48,7 +48,7 @@ def pareto_plot(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
 
     from qnncc.boards import get_board
 
-    ok = [r for r in rows if r.get("status") == "ok" and r.get("fps")]
+    ok = [r for r in rows if r.get("status") in ("ok", "short") and r.get("fps")]  # short: fastest folding
     boards = list(dict.fromkeys(r["board"] for r in rows)) or ["(none)"]
     series = list(dict.fromkeys(_series(r) for r in ok))
     colours = colormaps["tab10"]
