@@ -132,22 +132,9 @@ def partition_source(model: ModelWrapper, codes: list[LayerCode], name: str) -> 
             two connected ports disagree in width or elements per word (needs a
             StreamingDataWidthConverter).
     """
-    alias: dict[str, str] = {}
-    for node in model.graph.node:
-        if node.op_type in PASS_THROUGH_OPS:
-            alias[node.output[0]] = alias.get(node.input[0], node.input[0])
-    producers: dict[str, tuple[LayerCode, Port]] = {}
-    consumers: dict[str, tuple[LayerCode, Port]] = {}
-    for code in codes:
-        for port in code.ports:
-            tensor = alias.get(port.tensor, port.tensor)
-            table = producers if port.direction == "out" else consumers
-            if tensor in table:
-                raise CodegenError(
-                    f"tensor {port.tensor!r} feeds both {table[tensor][0].node_name} and {code.node_name}; "
-                    "insert a DuplicateStreams layer"
-                )
-            table[tensor] = (code, port)
+    from qnncc.codegen.streams import stream_ends
+
+    alias, producers, consumers = stream_ends(model, codes)
     graph_in = [alias.get(t.name, t.name) for t in model.graph.input]
     graph_out = [alias.get(t.name, t.name) for t in model.graph.output]
     ports: list[Port] = []

@@ -29,6 +29,7 @@ from qnncc.hw.layers.base import HWLayer
 
 from ..names import safe_identifier
 from ..render import CodegenError, render
+from ..streams import stream_ends
 from .builders import rtl_builders
 from .layer import RtlLayer
 
@@ -141,22 +142,7 @@ def partition_top(
             graph port touches no layer, or two connected ports disagree in
             width or words (needs a StreamingDataWidthConverter).
     """
-    alias: dict[str, str] = {}
-    for node in model.graph.node:
-        if node.op_type in PASS_THROUGH_OPS:
-            alias[node.output[0]] = alias.get(node.input[0], node.input[0])
-    producers: dict[str, tuple[RtlLayer, Port]] = {}
-    consumers: dict[str, tuple[RtlLayer, Port]] = {}
-    for rtl in layers:
-        for port in rtl.ports:
-            tensor = alias.get(port.tensor, port.tensor)
-            table = producers if port.direction == "out" else consumers
-            if tensor in table:
-                raise CodegenError(
-                    f"tensor {port.tensor!r} feeds both {table[tensor][0].node_name} and {rtl.node_name}; "
-                    "insert a DuplicateStreams layer"
-                )
-            table[tensor] = (rtl, port)
+    alias, producers, consumers = stream_ends(model, layers)
     ports: list[Port] = []
     dtypes: dict[str, DataType] = {}
     signal: dict[tuple[str, str], str] = {}
