@@ -1,7 +1,8 @@
 """Custom ops qnncc executes and lowers: FINN/QONNX ops here, HW layers from their op library.
 
-The op table is a read-only mapping built here; modules that add ops add them
-to :data:`CUSTOM_OPS` in this file, so there is no run-time registry to reset.
+The op table (:func:`custom_ops`) is read-only: the ops of this floor (:data:`BASE_OPS`,
+listed in this file) plus the HW layers of the op library :data:`HW_OP_LIBRARY` names; there
+is no run-time registry to reset.
 """
 
 from __future__ import annotations
