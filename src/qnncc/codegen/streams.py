@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol, TypeVar
 
 from qnncc.codegen.hls.layer_code import Port
+from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS
 
-__all__ = ["StreamEnds", "stream_ends"]
+__all__ = ["StreamEnds", "internal_streams", "stream_ends"]
 
 
 class _Unit(Protocol):
@@ -60,3 +61,34 @@ def stream_ends(model: ModelWrapper, units: Sequence[U]) -> StreamEnds[U]:
                 )
             table[tensor] = (unit, port)
     return alias, producers, consumers
+
+
+def internal_streams(
+    producers: dict[str, tuple[U, Port]], consumers: dict[str, tuple[U, Port]], graph_out: Collection[str]
+) -> list[tuple[str, int, tuple[U, Port], tuple[U, Port]]]:
+    """The streams between two units of a partition: ``(signal name, width in bits, writer, reader)``.
+
+    Args:
+        producers: stream -> writer, from :func:`stream_ends`.
+        consumers: stream -> reader, from :func:`stream_ends`.
+        graph_out: streams that leave the partition (they have no reader inside it).
+
+    Raises:
+        CodegenError: if a stream has no reader, or writer and reader disagree in words, elements
+            per word or width (a StreamingDataWidthConverter is needed).
+    """
+    edges = []
+    for tensor, (src, sport) in producers.items():
+        if tensor in graph_out:
+            continue
+        if tensor not in consumers:
+            raise CodegenError(f"{src.node_name}: output {tensor!r} is consumed by no HW layer")
+        dst, dport = consumers[tensor]
+        if (sport.width, sport.elems, sport.words) != (dport.width, dport.elems, dport.words):
+            raise CodegenError(
+                f"{src.node_name} -> {dst.node_name}: stream of {sport.words} words x {sport.elems} elements "
+                f"({sport.width} bits) meets {dport.words} x {dport.elems} ({dport.width} bits); "
+                "insert a StreamingDataWidthConverter"
+            )
+        edges.append(("s_" + safe_identifier(tensor), sport.width, (src, sport), (dst, dport)))
+    return edges

@@ -22,7 +22,6 @@ import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.layers import layer_builders
-from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
@@ -132,7 +131,7 @@ def partition_source(model: ModelWrapper, codes: list[LayerCode], name: str) -> 
             two connected ports disagree in width or elements per word (needs a
             StreamingDataWidthConverter).
     """
-    from qnncc.codegen.streams import stream_ends
+    from qnncc.codegen.streams import internal_streams, stream_ends
 
     alias, producers, consumers = stream_ends(model, codes)
     graph_in = [alias.get(t.name, t.name) for t in model.graph.input]
@@ -152,20 +151,8 @@ def partition_source(model: ModelWrapper, codes: list[LayerCode], name: str) -> 
         ports.append(Port(f"out{i}_V", "out", port.width, port.elems, port.ctype, port.words, tensor))
         args[(code.name, port.name)] = f"out{i}_V"
     streams = []
-    for tensor, (src, sport) in producers.items():
-        if tensor in graph_out:
-            continue
-        if tensor not in consumers:
-            raise CodegenError(f"{src.node_name}: output {tensor!r} is consumed by no HW layer")
-        dst, dport = consumers[tensor]
-        if (sport.width, sport.elems, sport.words) != (dport.width, dport.elems, dport.words):
-            raise CodegenError(
-                f"{src.node_name} -> {dst.node_name}: stream of {sport.words} words x {sport.elems} elements "
-                f"({sport.width} bits) meets {dport.words} x {dport.elems} ({dport.width} bits); "
-                "insert a StreamingDataWidthConverter"
-            )
-        var = "s_" + safe_identifier(tensor)
-        streams.append({"name": var, "width": sport.width})
+    for var, width, (src, sport), (dst, dport) in internal_streams(producers, consumers, graph_out):
+        streams.append({"name": var, "width": width})
         args[(src.name, sport.name)] = var
         args[(dst.name, dport.name)] = var
     calls = [{"name": c.name, "args": [args[(c.name, p.name)] for p in c.ports]} for c in codes]

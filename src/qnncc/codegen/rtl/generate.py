@@ -27,9 +27,8 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 
-from ..names import safe_identifier
 from ..render import CodegenError, render
-from ..streams import stream_ends
+from ..streams import internal_streams, stream_ends
 from .builders import rtl_builders
 from .layer import RtlLayer
 
@@ -159,20 +158,8 @@ def partition_top(
             dtypes[f"{direction}{i}_V"] = rtl.dtypes[port.name]
     streams = []
     graph_out = {p.tensor for p in ports if p.direction == "out"}
-    for tensor, (src, sport) in producers.items():
-        if tensor in graph_out:
-            continue
-        if tensor not in consumers:
-            raise CodegenError(f"{src.node_name}: output {tensor!r} is consumed by no HW layer")
-        dst, dport = consumers[tensor]
-        if (sport.width, sport.elems, sport.words) != (dport.width, dport.elems, dport.words):
-            raise CodegenError(
-                f"{src.node_name} -> {dst.node_name}: stream of {sport.words} words x {sport.elems} elements "
-                f"({sport.width} bits) meets {dport.words} x {dport.elems} ({dport.width} bits); "
-                "insert a StreamingDataWidthConverter"
-            )
-        var = "s_" + safe_identifier(tensor)
-        streams.append({"name": var, "width": sport.width})
+    for var, width, (src, sport), (dst, dport) in internal_streams(producers, consumers, graph_out):
+        streams.append({"name": var, "width": width})
         signal[(src.name, sport.name)] = signal[(dst.name, dport.name)] = var
     instances = [{"module": r.name, "conns": [(p.name, signal[(r.name, p.name)]) for p in r.ports]} for r in layers]
     text = render("rtl_partition.v.j2", {"name": name, "ports": ports, "streams": streams, "instances": instances})
