@@ -180,6 +180,11 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     )
 
 
+#: Folding mode -> resource model of the optimiser: ``estimate`` costs layers with FINN's formulas,
+#: ``resources`` with the model fitted on Yosys synthesis of qnncc's RTL (:mod:`qnncc.hw.perf.fitted`).
+FOLDING_MODES = {"estimate": "finn", "resources": "fitted"}
+
+
 def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:
     """Memory styles the optimiser may pick for a layer's weights/thresholds on ``board``."""
     spec = layer.attributes.get("ram_style")
@@ -221,6 +226,7 @@ def estimate(
     margin: float = 0.85,
     split: bool = True,
     reconfiguration_ms: float = 50.0,
+    folding_mode: str = "estimate",
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -241,6 +247,9 @@ def estimate(
         split: when even the most folded design exceeds the board, split the
             layers into partitions that each fit and run in turn (optimiser mode only).
         reconfiguration_ms: time of one device reconfiguration between partitions, ms.
+        folding_mode: ``estimate`` (the optimiser costs layers with FINN's
+            formulas) or ``resources`` (with the LUT/FF model fitted on Yosys
+            synthesis of qnncc's RTL; the reports keep FINN's formulas).
 
     Returns:
         The :class:`EstimateResult`.
@@ -257,7 +266,7 @@ def estimate(
     pipeline = hw_pipeline(scale, dtype, insert_topk)
     work = pipeline.run(work)
     notes: list[str] = []
-    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split, notes)
+    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split, notes, folding_mode)
     work = work.transform(CreateDataflowPartition(splits))
     result = finish_estimate(work, the_board, clk, splits, margin, reconfiguration_ms, pipeline.records, unmatched)
     result.folding_notes = notes
@@ -297,6 +306,7 @@ def fold_model(
     margin: float = 0.85,
     split: bool = True,
     notes: list[str] | None = None,
+    folding_mode: str = "estimate",
 ) -> tuple[ModelWrapper, list[str], dict[str, int]]:
     """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
 
@@ -308,6 +318,11 @@ def fold_model(
     ``margin`` of each resource) and, when even the most folded design does
     not fit and ``split`` is set, assigns the layers to partitions that each
     fit (``splits``: layer name -> partition index; empty for one partition).
+    ``folding_mode`` ``"resources"`` makes the optimiser cost LUTs and FFs
+    with the model fitted on Yosys synthesis (:data:`FOLDING_MODES`).
+
+    Raises:
+        QnnccError: for an unknown ``folding_mode``.
     """
     from qnncc.transforms.hw import ApplyFoldingConfig, split_by_budget
 
@@ -319,19 +334,30 @@ def fold_model(
         work = work.transform(apply)
         unmatched = apply.unmatched
     else:
+        resource_model = FOLDING_MODES.get(folding_mode)
+        if resource_model is None:
+            raise QnnccError(f"unknown folding mode {folding_mode!r}; known: {', '.join(FOLDING_MODES)}")
         specs = layer_specs(work, board)
-        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
+        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps, resource_model=resource_model)
         if notes is not None:
             notes.extend(plan.notes)
         if not plan.fits and split and target_fps is None:
             most_folded = [
-                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values}, emitted=True))
+                (
+                    s.name,
+                    estimate_layer(
+                        s.op_type,
+                        {**s.attrs, **plan.choice[s.name].values},
+                        emitted=True,
+                        resource_model=resource_model,
+                    ),
+                )
                 for s in specs
             ]
             splits = split_by_budget(most_folded, budget)
             for k in sorted(set(splits.values())):
                 members = [s for s in specs if splits[s.name] == k]
-                sub = optimize_folding(members, budget, clock_ns, None)
+                sub = optimize_folding(members, budget, clock_ns, None, resource_model=resource_model)
                 plan.choice.update(sub.choice)
         work = work.transform(ApplyFoldingConfig(plan.folding_config()))
     return work, unmatched, splits

@@ -302,7 +302,9 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
             "quantized layers (QONNX Quant/BipolarQuant or FINN MultiThreshold with integer weights)"
         )
     notes: list[str] = []
-    work, unmatched, splits = fold_model(work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps, notes=notes)
+    work, unmatched, splits = fold_model(
+        work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps, notes=notes, folding_mode=cfg.folding_mode
+    )
     for note in notes:
         ctx.warn(f"folding: {note}")
     if unmatched:
