@@ -50,7 +50,7 @@ def mvau_cases(rng: random.Random, xnor: bool, act: bool, n: int) -> list[tuple[
     )
     while len(out) < n:
         mw, mh = rng.choice(shapes)
-        if act and mh == 10 or not act and mh not in (10, 64):
+        if (act and mh == 10) or (not act and mh not in (10, 64)):
             continue
         pe, simd = pick_folding(rng, mw, mh, 2048 if xnor else 256)
         if mw * mh // (pe * simd) > 4096:
@@ -64,9 +64,18 @@ def mvau_cases(rng: random.Random, xnor: bool, act: bool, n: int) -> list[tuple[
             odt = rng.choice(["UINT2", "UINT3", "UINT4", "BIPOLAR"]) if act else "INT16"
         bits = mw * mh * (1 if xnor else int(wdt[-1]) if wdt.startswith("INT") else 2)
         style = rng.choice(["block", "distributed"]) if bits <= MAX_DIST_BITS else "block"
-        attrs: dict[str, Any] = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "inputDataType": idt,
-                                 "weightDataType": wdt, "outputDataType": odt, "binaryXnorMode": int(xnor),
-                                 "noActivation": int(not act), "ram_style": style}  # fmt: skip
+        attrs: dict[str, Any] = {
+            "MW": mw,
+            "MH": mh,
+            "PE": pe,
+            "SIMD": simd,
+            "inputDataType": idt,
+            "weightDataType": wdt,
+            "outputDataType": odt,
+            "binaryXnorMode": int(xnor),
+            "noActivation": int(not act),
+            "ram_style": style,
+        }
         if not xnor and not act:
             attrs["outputDataType"] = "INT24"
         if act and not xnor and odt != "BIPOLAR":
@@ -80,12 +89,19 @@ def vvau_cases(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
     for _ in range(n):
         c, k = rng.choice([8, 16, 32, 64]), rng.choice([3, 5])
         act = rng.random() < 0.7
-        attrs: dict[str, Any] = {"Channels": c, "Kernel": [k, k], "Dim": [rng.choice([4, 8]), 8],
-                                 "PE": rng.choice(divisors(c)), "SIMD": rng.choice(divisors(k * k)),
-                                 "inputDataType": rng.choice(["UINT2", "UINT4", "UINT3"]),
-                                 "weightDataType": rng.choice(["INT2", "INT4", "TERNARY"]),
-                                 "accDataType": "INT32", "ram_style": rng.choice(["block", "distributed"]),
-                                 "noActivation": int(not act), "outputDataType": "UINT4" if act else "INT16"}  # fmt: skip
+        attrs: dict[str, Any] = {
+            "Channels": c,
+            "Kernel": [k, k],
+            "Dim": [rng.choice([4, 8]), 8],
+            "PE": rng.choice(divisors(c)),
+            "SIMD": rng.choice(divisors(k * k)),
+            "inputDataType": rng.choice(["UINT2", "UINT4", "UINT3"]),
+            "weightDataType": rng.choice(["INT2", "INT4", "TERNARY"]),
+            "accDataType": "INT32",
+            "ram_style": rng.choice(["block", "distributed"]),
+            "noActivation": int(not act),
+            "outputDataType": "UINT4" if act else "INT16",
+        }
         out.append(("VVAU", attrs))
     return out
 
@@ -96,61 +112,141 @@ def stream_cases(rng: random.Random, counts: dict[str, int]) -> list[tuple[str, 
     for _ in range(counts["Thresholding"]):
         c = rng.choice([8, 16, 32, 64, 784])
         odt = rng.choice(["BINARY", "UINT2", "UINT3", "UINT4"])
-        out.append(("Thresholding", {"NumChannels": c, "PE": rng.choice([d for d in divisors(c) if d <= 32]),
-                                     "numSteps": {"BINARY": 1, "UINT2": 3, "UINT3": 7, "UINT4": 15}[odt],
-                                     "inputDataType": rng.choice(["UINT8", "INT4", "UINT10", "INT8"]),
-                                     "outputDataType": odt, "weightDataType": "INT16",
-                                     "numInputVectors": [1, rng.choice([1, 14]), rng.choice([1, 14])]}))  # fmt: skip
+        out.append(
+            (
+                "Thresholding",
+                {
+                    "NumChannels": c,
+                    "PE": rng.choice([d for d in divisors(c) if d <= 32]),
+                    "numSteps": {"BINARY": 1, "UINT2": 3, "UINT3": 7, "UINT4": 15}[odt],
+                    "inputDataType": rng.choice(["UINT8", "INT4", "UINT10", "INT8"]),
+                    "outputDataType": odt,
+                    "weightDataType": "INT16",
+                    "numInputVectors": [1, rng.choice([1, 14]), rng.choice([1, 14])],
+                },
+            )
+        )
     for _ in range(counts["ConvolutionInputGenerator"]):
         c, k, dim = rng.choice([1, 8, 16, 32, 64]), rng.choice([2, 3, 5]), rng.choice([8, 16, 30])
         dt = rng.choice(types[:-1])
-        out.append(("ConvolutionInputGenerator", {"ConvKernelDim": [k, k], "IFMChannels": c, "IFMDim": [dim, dim],
-                                                  "OFMDim": [dim - k + 1, dim - k + 1], "SIMD": rng.choice(divisors(c)),
-                                                  "Stride": [1, 1], "Dilation": [1, 1],
-                                                  "depthwise": rng.choice([0, 0, 1]),
-                                                  "ram_style": rng.choice(["block", "distributed"]),
-                                                  "inputDataType": dt, "outputDataType": dt}))  # fmt: skip
+        out.append(
+            (
+                "ConvolutionInputGenerator",
+                {
+                    "ConvKernelDim": [k, k],
+                    "IFMChannels": c,
+                    "IFMDim": [dim, dim],
+                    "OFMDim": [dim - k + 1, dim - k + 1],
+                    "SIMD": rng.choice(divisors(c)),
+                    "Stride": [1, 1],
+                    "Dilation": [1, 1],
+                    "depthwise": rng.choice([0, 0, 1]),
+                    "ram_style": rng.choice(["block", "distributed"]),
+                    "inputDataType": dt,
+                    "outputDataType": dt,
+                },
+            )
+        )
     for _ in range(counts["FMPadding"]):
         c, dim = rng.choice([1, 8, 16, 64]), rng.choice([7, 14, 28])
-        out.append(("FMPadding", {"ImgDim": [dim, dim], "Padding": [1, 1, 1, 1], "NumChannels": c,
-                                  "SIMD": rng.choice(divisors(c)), "numInputVectors": 1,
-                                  "inputDataType": rng.choice(types[:-1])}))  # fmt: skip
+        out.append(
+            (
+                "FMPadding",
+                {
+                    "ImgDim": [dim, dim],
+                    "Padding": [1, 1, 1, 1],
+                    "NumChannels": c,
+                    "SIMD": rng.choice(divisors(c)),
+                    "numInputVectors": 1,
+                    "inputDataType": rng.choice(types[:-1]),
+                },
+            )
+        )
     for _ in range(counts["StreamingMaxPool"]):
         c, dim = rng.choice([8, 16, 32, 64]), rng.choice([8, 14, 28])
-        out.append(("StreamingMaxPool", {"ImgDim": [dim, dim], "PoolDim": [2, 2], "NumChannels": c,
-                                         "PE": rng.choice(divisors(c)), "CeilMode": 0,
-                                         "dataType": rng.choice(types[:-1])}))  # fmt: skip
+        out.append(
+            (
+                "StreamingMaxPool",
+                {
+                    "ImgDim": [dim, dim],
+                    "PoolDim": [2, 2],
+                    "NumChannels": c,
+                    "PE": rng.choice(divisors(c)),
+                    "CeilMode": 0,
+                    "dataType": rng.choice(types[:-1]),
+                },
+            )
+        )
     for _ in range(counts["GlobalAccPool"]):
         c, dim = rng.choice([16, 32, 64]), rng.choice([4, 7, 8])
-        out.append(("GlobalAccPool", {"NumChannels": c, "PE": rng.choice(divisors(c)),
-                                      "numInputVectors": [1, dim, dim], "inputDataType": rng.choice(types[:-1])}))  # fmt: skip
+        out.append(
+            (
+                "GlobalAccPool",
+                {
+                    "NumChannels": c,
+                    "PE": rng.choice(divisors(c)),
+                    "numInputVectors": [1, dim, dim],
+                    "inputDataType": rng.choice(types[:-1]),
+                },
+            )
+        )
     for _ in range(counts["LabelSelect"]):
         labels = rng.choice([10, 100, 1000])
-        out.append(("LabelSelect", {"Labels": labels, "PE": rng.choice([d for d in divisors(labels) if d <= 20]),
-                                    "K": rng.choice([1, 1, 5]), "inputDataType": rng.choice(["UINT7", "INT16", "UINT11"]),
-                                    "outputDataType": "UINT16"}))  # fmt: skip
+        out.append(
+            (
+                "LabelSelect",
+                {
+                    "Labels": labels,
+                    "PE": rng.choice([d for d in divisors(labels) if d <= 20]),
+                    "K": rng.choice([1, 1, 5]),
+                    "inputDataType": rng.choice(["UINT7", "INT16", "UINT11"]),
+                    "outputDataType": "UINT16",
+                },
+            )
+        )
     for op in ("AddStreams", "DuplicateStreams", "ChannelwiseOp"):
         for _ in range(counts[op]):
             c = rng.choice([8, 16, 32, 64])
-            attrs: dict[str, Any] = {"NumChannels": c, "PE": rng.choice(divisors(c)),
-                                     "numInputVectors": [1, 14, 14], "inputDataType": rng.choice(types[:-1])}  # fmt: skip
+            attrs: dict[str, Any] = {
+                "NumChannels": c,
+                "PE": rng.choice(divisors(c)),
+                "numInputVectors": [1, 14, 14],
+                "inputDataType": rng.choice(types[:-1]),
+            }
             if op == "ChannelwiseOp":
-                attrs |= {"Func": rng.choice(["add", "mul"]), "paramDataType": rng.choice(["INT3", "INT8", "UINT4"]),
-                          "outputDataType": "INT24", "ram_style": rng.choice(["block", "distributed"])}  # fmt: skip
+                attrs |= {
+                    "Func": rng.choice(["add", "mul"]),
+                    "paramDataType": rng.choice(["INT3", "INT8", "UINT4"]),
+                    "outputDataType": "INT24",
+                    "ram_style": rng.choice(["block", "distributed"]),
+                }
             out.append((op, attrs))
     for _ in range(counts["StreamingDataWidthConverter"]):
         c = rng.choice([64, 256, 784, 1024])
         dt = rng.choice(["BINARY", "UINT2", "UINT4", "UINT8"])
         a, b = rng.sample([d for d in divisors(c) if d <= 256], 2)
         bits = int(dt[4:]) if dt != "BINARY" else 1
-        out.append(("StreamingDataWidthConverter", {"dataType": dt, "in_shape": [1, c], "out_shape": [1, c],
-                                                    "inWidth": a * bits, "outWidth": b * bits}))  # fmt: skip
+        out.append(
+            (
+                "StreamingDataWidthConverter",
+                {"dataType": dt, "in_shape": [1, c], "out_shape": [1, c], "inWidth": a * bits, "outWidth": b * bits},
+            )
+        )
     for _ in range(counts["StreamingFIFO"]):
         c = rng.choice([8, 32, 64, 256])
         elems = rng.choice([d for d in divisors(c) if d <= 64])
-        out.append(("StreamingFIFO", {"depth": rng.choice([2, 16, 64, 256, 1024]), "normal_shape": [1, 14, c],
-                                      "folded_shape": [1, 14, c // elems, elems], "dataType": rng.choice(types),
-                                      "ram_style": rng.choice(["auto", "distributed"])}))  # fmt: skip
+        out.append(
+            (
+                "StreamingFIFO",
+                {
+                    "depth": rng.choice([2, 16, 64, 256, 1024]),
+                    "normal_shape": [1, 14, c],
+                    "folded_shape": [1, 14, c // elems, elems],
+                    "dataType": rng.choice(types),
+                    "ram_style": rng.choice(["auto", "distributed"]),
+                },
+            )
+        )
     return out
 
 
@@ -160,9 +256,19 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
     cases = mvau_cases(rng, True, True, 30) + mvau_cases(rng, True, False, 8)
     cases += mvau_cases(rng, False, True, 24) + mvau_cases(rng, False, False, 8)
     cases += vvau_cases(rng, 8)
-    counts = {"Thresholding": 10, "ConvolutionInputGenerator": 10, "FMPadding": 5, "StreamingMaxPool": 5,
-              "GlobalAccPool": 4, "LabelSelect": 4, "AddStreams": 4, "DuplicateStreams": 4, "ChannelwiseOp": 5,
-              "StreamingDataWidthConverter": 6, "StreamingFIFO": 6}  # fmt: skip
+    counts = {
+        "Thresholding": 10,
+        "ConvolutionInputGenerator": 10,
+        "FMPadding": 5,
+        "StreamingMaxPool": 5,
+        "GlobalAccPool": 4,
+        "LabelSelect": 4,
+        "AddStreams": 4,
+        "DuplicateStreams": 4,
+        "ChannelwiseOp": 5,
+        "StreamingDataWidthConverter": 6,
+        "StreamingFIFO": 6,
+    }
     cases += stream_cases(rng, counts)
     unique = {json.dumps(c, sort_keys=True): c for c in cases}
     return list(unique.values())

@@ -27,7 +27,9 @@ def with_fitted_resources(
         EstimateError: for an unknown resource model.
     """
     if resource_model not in RESOURCE_MODELS:
-        raise EstimateError(f"{op_type}: unknown resource model {resource_model!r}; known: {', '.join(RESOURCE_MODELS)}")
+        raise EstimateError(
+            f"{op_type}: unknown resource model {resource_model!r}; known: {', '.join(RESOURCE_MODELS)}"
+        )
     fitted = fitted_resources(op_type, attrs) if resource_model == "fitted" else None
     if fitted is None:
         return est

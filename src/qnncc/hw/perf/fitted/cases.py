@@ -49,7 +49,7 @@ def _values(rng: np.random.Generator, dt: DataType, shape: tuple[int, ...]) -> n
 
 def threshold_steps(out_dt: str) -> int:
     """Thresholds per channel for an output datatype (1 for BIPOLAR/BINARY, else levels - 1)."""
-    dt = DataType[out_dt]
+    dt = DataType.from_name(out_dt)
     return 1 if dt.bitwidth() == 1 else int(dt.max() - dt.min())
 
 
@@ -59,7 +59,7 @@ def _thresholds(rng: np.random.Generator, channels: int, steps: int, lo: int, hi
 
 def _mvau_consts(rng: np.random.Generator, a: Mapping[str, Any]) -> dict[str, np.ndarray]:
     mw, mh = int(a["MW"]), int(a["MH"])
-    idt, wdt = DataType[a["inputDataType"]], DataType[a["weightDataType"]]
+    idt, wdt = DataType.from_name(a["inputDataType"]), DataType.from_name(a["weightDataType"])
     w = _values(rng, wdt, (mw, mh))
     consts = {"w": w}
     if not a["noActivation"]:
@@ -74,7 +74,7 @@ def _mvau_consts(rng: np.random.Generator, a: Mapping[str, Any]) -> dict[str, np
 
 def _vvau_consts(rng: np.random.Generator, a: Mapping[str, Any]) -> dict[str, np.ndarray]:
     c, (kh, kw) = int(a["Channels"]), a["Kernel"]
-    consts = {"w": _values(rng, DataType[a["weightDataType"]], (c, 1, kh, kw))}
+    consts = {"w": _values(rng, DataType.from_name(a["weightDataType"]), (c, 1, kh, kw))}
     if not a["noActivation"]:
         span = 4 * kh * kw
         consts["t"] = _thresholds(rng, c, threshold_steps(a["outputDataType"]), -span, span)
@@ -124,10 +124,10 @@ def case_model(op_type: str, attrs: Mapping[str, Any]) -> ModelWrapper:
     elif op_type == "VVAU":
         consts = _vvau_consts(rng, a)
     elif op_type == "Thresholding":
-        idt = DataType[a["inputDataType"]]
+        idt = DataType.from_name(a["inputDataType"])
         consts = {"t": _thresholds(rng, int(a["NumChannels"]), int(a["numSteps"]), int(idt.min()), int(idt.max()))}
     elif op_type == "ChannelwiseOp":
-        consts = {"p": _values(rng, DataType[a["paramDataType"]], (int(a["NumChannels"]),))}
+        consts = {"p": _values(rng, DataType.from_name(a["paramDataType"]), (int(a["NumChannels"]),))}
     shapes = _stream_shapes(op_type, a)
     ins = [f"x{i}" for i in range(len(shapes))]
     outs = [f"y{i}" for i in range(int(a.get("NumOutputStreams", 2)) if op_type == "DuplicateStreams" else 1)]
@@ -144,7 +144,7 @@ def case_model(op_type: str, attrs: Mapping[str, Any]) -> ModelWrapper:
     imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
     model = ModelWrapper(helper.make_model(graph, opset_imports=imports))
     for name in ins:
-        model.set_tensor_datatype(name, DataType[_input_dtype(op_type, a)])
+        model.set_tensor_datatype(name, DataType.from_name(_input_dtype(op_type, a)))
     from qnncc.transforms import InferShapes
 
     return model.transform(InferShapes())

@@ -27,7 +27,7 @@ Attrs = Mapping[str, Any]
 
 
 def _bits(dt: str) -> int:
-    return DataType[dt].bitwidth()
+    return DataType.from_name(dt).bitwidth()
 
 
 def _lutmem(width: float, depth: float) -> float:
@@ -52,7 +52,7 @@ def _acc_bits(mw: int, idt: str, wdt: str, xnor: bool) -> int:
     """The RTL MVAU's accumulator width (``qnncc.codegen.rtl.mlp.accumulator_bits``)."""
     if xnor:
         return mw.bit_length() + 1
-    i, w = DataType[idt], DataType[wdt]
+    i, w = DataType.from_name(idt), DataType.from_name(wdt)
     largest = mw * max(abs(i.min()), abs(i.max())) * max(abs(w.min()), abs(w.max()))
     return int(largest).bit_length() + 1
 
@@ -60,7 +60,7 @@ def _acc_bits(mw: int, idt: str, wdt: str, xnor: bool) -> int:
 def _steps(a: Attrs) -> int:
     if a.get("noActivation", 0):
         return 0
-    dt = DataType[a["outputDataType"]]
+    dt = DataType.from_name(a["outputDataType"])
     return 1 if dt.bitwidth() == 1 else int(dt.max() - dt.min())
 
 
@@ -149,7 +149,11 @@ def gap(a: Attrs) -> dict[str, float]:
 def labelselect(a: Attrs) -> dict[str, float]:
     pe, k = int(a["PE"]), int(a.get("K", 1))
     bits, labels = _bits(a["inputDataType"]), int(a["Labels"])
-    return {"const": 1.0, "compare": float(pe * k * (bits + _clog2(labels))), "topk": float(k * (bits + _clog2(labels)))}
+    return {
+        "const": 1.0,
+        "compare": float(pe * k * (bits + _clog2(labels))),
+        "topk": float(k * (bits + _clog2(labels))),
+    }
 
 
 def addstreams(a: Attrs) -> dict[str, float]:
@@ -176,7 +180,11 @@ def channelwise(a: Attrs) -> dict[str, float]:
 
 def dwc(a: Attrs) -> dict[str, float]:
     i, o = int(a["inWidth"]), int(a["outWidth"])
-    return {"const": 1.0, "in_out": float(i + o), "buffer": float(max(i, o) + math.lcm(i, o) * (i % o != 0 and o % i != 0))}
+    return {
+        "const": 1.0,
+        "in_out": float(i + o),
+        "buffer": float(max(i, o) + math.lcm(i, o) * (i % o != 0 and o % i != 0)),
+    }
 
 
 def fifo(a: Attrs) -> dict[str, float]:
@@ -184,8 +192,12 @@ def fifo(a: Attrs) -> dict[str, float]:
     width = folded[-1] * _bits(a["dataType"])
     depth = int(a["depth"])
     in_luts = _dist(a) or depth <= 64  # small FIFOs and distributed ones live in LUT RAM
-    return {"const": 1.0, "width": float(width), "mem_lut": _lutmem(width, depth) if in_luts else 0.0,
-            "addr": _clog2(depth)}  # fmt: skip
+    return {
+        "const": 1.0,
+        "width": float(width),
+        "mem_lut": _lutmem(width, depth) if in_luts else 0.0,
+        "addr": _clog2(depth),
+    }
 
 
 #: Model key -> feature function.

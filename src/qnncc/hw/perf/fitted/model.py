@@ -143,8 +143,17 @@ def fit(rows: Sequence[Mapping[str, Any]], with_finn: bool = False) -> FittedMod
             if with_finn and target == "lut" and test.any():
                 finn = _percent_errors(_finn_luts([r for (_, r), t in zip(items, test, strict=True) if t]), true)
             stats.append(
-                FitStats(key, target, int((~test).sum()), int(test.sum()), float(np.mean(err)), float(np.max(err)),
-                         float(np.mean(finn)), float(np.max(finn)), coefficients[key][target])  # fmt: skip
+                FitStats(
+                    key,
+                    target,
+                    int((~test).sum()),
+                    int(test.sum()),
+                    float(np.mean(err)),
+                    float(np.max(err)),
+                    float(np.mean(finn)),
+                    float(np.max(finn)),
+                    coefficients[key][target],
+                )
             )
     return FittedModel(coefficients, stats)
 
@@ -175,15 +184,11 @@ def fit_report() -> str:
     if not rows:
         return "no measurements packaged (run benchmarks/sweep_yosys_resources.py)"
     model = fit(rows, with_finn=True)
-    lines = [
-        "| model | target | train | held back | fitted MAPE % | fitted max % | FINN MAPE % | FINN max % | coefficients |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
+    head = "| model | target | train | held back | fit MAPE % | fit max % | FINN MAPE % | FINN max % | coefficients |"
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for s in model.stats:
         coef = ", ".join(f"{n} {c:.3g}" for n, c in sorted(s.coefficients.items()))
-        finn = "-" if np.isnan(s.finn_mape) else f"{s.finn_mape:.0f} | {s.finn_max_error:.0f}"
-        finn = finn if finn != "-" else "- | -"
-        lines.append(
-            f"| {s.key} | {s.target.upper()} | {s.train} | {s.test} | {s.mape:.1f} | {s.max_error:.1f} | {finn} | {coef} |"
-        )
+        finn = "- | -" if np.isnan(s.finn_mape) else f"{s.finn_mape:.0f} | {s.finn_max_error:.0f}"
+        fitted = f"{s.mape:.1f} | {s.max_error:.1f}"
+        lines.append(f"| {s.key} | {s.target.upper()} | {s.train} | {s.test} | {fitted} | {finn} | {coef} |")
     return "\n".join(lines)

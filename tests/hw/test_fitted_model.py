@@ -1,0 +1,132 @@
+"""The resource model fitted on Yosys measurements: fit, held-back error, estimate option and folding mode."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qnncc.codegen.rtl.generate import rtl_layer
+from qnncc.core.errors import QnnccError
+from qnncc.hw.folding_opt import LayerSpec, optimize_folding
+from qnncc.hw.perf import EstimateError, estimate_layer
+from qnncc.hw.perf.fitted import fitted_model, fitted_resources, load_measurements
+from qnncc.hw.perf.fitted.cases import case_model
+from qnncc.hw.perf.fitted.features import FEATURES, feature_vector
+from qnncc.hw.perf.fitted.model import fit, held_back, nonnegative_lstsq
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+from sweep_yosys_resources import sweep
+
+XNOR = {
+    "MW": 784,
+    "MH": 64,
+    "inputDataType": "BINARY",
+    "weightDataType": "BINARY",
+    "outputDataType": "BINARY",
+    "binaryXnorMode": 1,
+    "noActivation": 0,
+    "ram_style": "block",
+}
+BUDGET = {"LUT": 53200.0, "FF": 106400.0, "BRAM_18K": 280.0, "URAM": 0.0, "DSP": 220.0}
+
+
+def test_nonnegative_lstsq_recovers_coefficients_and_drops_negative_terms():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (40, 3))
+    assert np.allclose(nonnegative_lstsq(x, x @ [2.0, 0.5, 3.0]), [2.0, 0.5, 3.0])
+    coef = nonnegative_lstsq(x, x @ [2.0, -1.0, 3.0])
+    assert coef[1] == 0.0 and (coef >= 0).all()
+
+
+def test_fit_states_error_on_held_back_cases_only():
+    rows = [
+        {
+            "op_type": "Thresholding",
+            "attrs": {"NumChannels": c, "PE": pe, "numSteps": 3, "inputDataType": "UINT8", "outputDataType": "UINT2"},
+            "lut": 0,
+            "ff": 0,
+        }
+        for c in (8, 16, 32, 64)
+        for pe in (1, 2, 4, 8)
+    ]
+    for r in rows:  # a layer whose LUTs are exactly 10 + 2 per comparator bit: the fit must find it
+        terms = feature_vector(r["op_type"], r["attrs"])[1]
+        r["lut"] = r["ff"] = 10 + 2 * terms["compare"]
+    model = fit(rows)
+    (lut,) = [s for s in model.stats if s.target == "lut"]
+    assert lut.test == sum(held_back(r) for r in rows) and 0 < lut.test < len(rows)
+    assert lut.mape < 1e-6
+    new = {"NumChannels": 24, "PE": 3, "numSteps": 3, "inputDataType": "UINT8", "outputDataType": "UINT2"}
+    predicted = model.predict("Thresholding", new)
+    assert predicted is not None and predicted["lut"] == pytest.approx(10 + 2 * 3 * 3 * 9)
+
+
+def test_packaged_measurements_cover_every_layer_type():
+    rows = load_measurements()
+    keys = {feature_vector(r["op_type"], r["attrs"])[0] for r in rows}
+    assert keys == set(FEATURES)
+    assert set(fitted_model().coefficients) == set(FEATURES)
+    assert all(r["lut"] >= 0 and r["ff"] >= 0 for r in rows)
+
+
+def test_fitted_luts_grow_with_lanes_and_distributed_memory():
+    small = fitted_resources("MVAU", {**XNOR, "PE": 1, "SIMD": 16})
+    wide = fitted_resources("MVAU", {**XNOR, "PE": 4, "SIMD": 49})
+    dist = fitted_resources("MVAU", {**XNOR, "PE": 1, "SIMD": 16, "ram_style": "distributed"})
+    assert small is not None and wide is not None and dist is not None
+    assert 0 < small["lut"] < wide["lut"] and small["lut"] < dist["lut"]
+    assert fitted_resources("NoSuchOp", {}) is None
+
+
+def test_estimate_layer_resource_model_option():
+    attrs = {**XNOR, "PE": 2, "SIMD": 28}
+    finn = estimate_layer("MVAU", attrs, emitted=True)
+    fitted = estimate_layer("MVAU", attrs, emitted=True, resource_model="fitted")
+    assert (fitted.cycles, fitted.bram_18k) == (finn.cycles, finn.bram_18k)
+    assert fitted.lut == round(fitted_resources("MVAU", attrs)["lut"]) != finn.lut
+    assert sum(m.lut for m in fitted.modules) == fitted.lut
+    with pytest.raises(EstimateError, match="unknown resource model 'vivado'"):
+        estimate_layer("MVAU", attrs, resource_model="vivado")
+
+
+def test_resources_folding_mode_meets_the_target_with_fewer_fitted_luts():
+    specs = [
+        LayerSpec(
+            "MVAU_0",
+            "MVAU",
+            XNOR,
+            {"PE": [1, 2, 4, 8, 16, 32, 64], "SIMD": [1, 2, 4, 7, 8, 14, 16, 28, 49, 56, 98, 112]},
+            {"ram_style": ["block", "distributed"]},
+        )
+    ]
+    finn = optimize_folding(specs, BUDGET, 10.0, 100_000)
+    ours = optimize_folding(specs, BUDGET, 10.0, 100_000, resource_model="fitted")
+    assert ours.interval_cycles <= 1000 and finn.interval_cycles <= 1000
+
+    def fitted_lut(plan):
+        return fitted_resources("MVAU", {**XNOR, **plan.choice["MVAU_0"].values})["lut"]
+
+    assert fitted_lut(ours) <= fitted_lut(finn)
+
+
+def test_flow_folding_mode_is_checked():
+    from qnncc.data import demo_model_path
+    from qnncc.estimate import estimate
+
+    result = estimate(demo_model_path(), target_fps=100_000, folding_mode="resources")
+    assert result.partition.interval_cycles <= 1000
+    with pytest.raises(QnnccError, match="unknown folding mode 'fast'"):
+        estimate(demo_model_path(), target_fps=100_000, folding_mode="fast")
+
+
+@pytest.mark.parametrize("op_type", sorted({op for op, _ in sweep()}))
+def test_every_sweep_case_generates_rtl(op_type):
+    for op, attrs in [c for c in sweep() if c[0] == op_type][:3]:
+        model = case_model(op, attrs)
+        rtl = rtl_layer(model, model.graph.node[0])
+        assert rtl.op_type == op and feature_vector(op, attrs) is not None
+        assert json.dumps(attrs)  # cases stay JSON (the data file stores them)
