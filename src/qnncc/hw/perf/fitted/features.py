@@ -3,7 +3,8 @@
 Each function maps a layer's FINN attributes to a few terms that the
 hardware qnncc's RTL library (``hls_templates/rtl``) spends LUTs and
 flip-flops on, e.g. for an MVAU ``PE*SIMD`` XNOR-popcount lanes (or
-``PE*SIMD*IN_BITS*W_BITS`` multiplier bits), ``PE*ACC_W`` accumulator bits,
+``PE*SIMD*IN_BITS*W_BITS`` multiplier bits), ``PE*SIMD*log2(SIMD)`` adder-tree
+bits, ``PE*ACC_W`` accumulator bits,
 ``PE*STEPS*ACC_W`` threshold-comparator bits and the LUTs of a memory held in
 LUTs (``width * ceil(depth/64)``: one LUT6 holds 64 bits of one output bit).
 A model key splits op types whose datapaths differ (``MVAU/xnor`` and
@@ -77,6 +78,7 @@ def mvau(a: Attrs) -> dict[str, float]:
         "const": 1.0,
         "lanes": float(lanes),
         "lane_sum": float(pe * simd * (1 if xnor else ib + wb)),
+        "tree": float(pe * simd * _clog2(simd)),
         "acc": float(pe * acc),
         "compare": float(pe * steps * acc),
         "wmem_lut": _lutmem(pe * simd * wb, sf * nf) if _dist(a) else 0.0,
