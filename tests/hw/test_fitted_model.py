@@ -16,7 +16,7 @@ from qnncc.hw.perf import EstimateError, estimate_layer
 from qnncc.hw.perf.fitted import fitted_model, fitted_resources, load_measurements
 from qnncc.hw.perf.fitted.cases import case_model
 from qnncc.hw.perf.fitted.features import FEATURES, feature_vector
-from qnncc.hw.perf.fitted.model import fit, held_back, nonnegative_lstsq
+from qnncc.hw.perf.fitted.model import fit, nonnegative_lstsq
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from sweep_yosys_resources import sweep
@@ -42,27 +42,28 @@ def test_nonnegative_lstsq_recovers_coefficients_and_drops_negative_terms():
     assert coef[1] == 0.0 and (coef >= 0).all()
 
 
-def test_fit_states_error_on_held_back_cases_only():
+def thresholding_rows(luts):
     rows = [
-        {
-            "op_type": "Thresholding",
-            "attrs": {"NumChannels": c, "PE": pe, "numSteps": 3, "inputDataType": "UINT8", "outputDataType": "UINT2"},
-            "lut": 0,
-            "ff": 0,
-        }
-        for c in (8, 16, 32, 64)
-        for pe in (1, 2, 4, 8)
-    ]
-    for r in rows:  # a layer whose LUTs are exactly 10 + 2 per comparator bit: the fit must find it
+        {"op_type": "Thresholding", "lut": 0, "ff": 0,
+         "attrs": {"NumChannels": c, "PE": pe, "numSteps": 3, "inputDataType": "UINT8", "outputDataType": "UINT2"}}
+        for c in (8, 16, 32, 64) for pe in (1, 2, 4, 8)
+    ]  # fmt: skip
+    for r in rows:
         terms = feature_vector(r["op_type"], r["attrs"])[1]
-        r["lut"] = r["ff"] = 10 + 2 * terms["compare"]
-    model = fit(rows)
-    (lut,) = [s for s in model.stats if s.target == "lut"]
-    assert lut.test == sum(held_back(r) for r in rows) and 0 < lut.test < len(rows)
-    assert lut.mape < 1e-6
+        r["lut"] = r["ff"] = luts(terms)
+    return rows
+
+
+def test_fit_error_is_measured_on_held_back_cases():
+    exact = fit(thresholding_rows(lambda t: 10 + 2 * t["compare"]))  # LUTs exactly linear in a term
+    (lut,) = [s for s in exact.stats if s.target == "lut"]
+    assert lut.cases == 16 and lut.mape < 1e-6
     new = {"NumChannels": 24, "PE": 3, "numSteps": 3, "inputDataType": "UINT8", "outputDataType": "UINT2"}
-    predicted = model.predict("Thresholding", new)
-    assert predicted is not None and predicted["lut"] == pytest.approx(10 + 2 * 3 * 3 * 9)
+    assert exact.predict("Thresholding", new)["lut"] == pytest.approx(10 + 2 * 3 * 3 * 9)
+    rows = thresholding_rows(lambda t: 10 + 2 * t["compare"])
+    rows[5]["lut"] *= 3  # one odd case: every model that held it back mispredicts it
+    (odd,) = [s for s in fit(rows).stats if s.target == "lut"]
+    assert odd.max_error > 50 and odd.mape > 1
 
 
 def test_packaged_measurements_cover_every_layer_type():

@@ -7,18 +7,17 @@ qnncc's RTL, LUTs including LUT RAM and shift registers). Per model key
 (:func:`.features.model_key`) and target (``lut``, ``ff``) the coefficients
 of the natural terms of :mod:`.features` are fitted by non-negative least
 squares (numpy ``lstsq`` with terms of negative weight dropped until none is
-left) on the *training* cases; every fourth case of a key (by a hash of its
-attributes) is held back and the model's error on those cases is what
-:func:`fit_report` states (mean absolute percentage error and the largest
-error), next to the error of FINN's formula (:func:`qnncc.hw.perf.estimate_layer`,
-``emitted=True``) on the same cases. The model is fitted on first use (well
+left). The error :func:`fit_report` states is on held-back cases:
+leave-one-out, each case predicted by the model fitted on all the others
+(mean absolute percentage error and the largest error), next to the error
+of FINN's formula (:func:`qnncc.hw.perf.estimate_layer`, ``emitted=True``)
+on the same cases. The model is fitted on first use (well
 under a second) and cached.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +32,6 @@ __all__ = ["FitStats", "FittedModel", "fit_report", "fitted_model", "fitted_reso
 
 DATA_FILE = "yosys_measurements.json"
 TARGETS = ("lut", "ff")
-#: One case in HOLDOUT is held back from the fit (by the hash of its attributes).
-HOLDOUT = 4
 
 
 def load_measurements() -> list[dict[str, Any]]:
@@ -43,12 +40,6 @@ def load_measurements() -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return list(json.loads(path.read_text())["rows"])
-
-
-def held_back(row: Mapping[str, Any]) -> bool:
-    """Whether a measurement is held back from the fit (deterministic: hash of op type and attributes)."""
-    text = json.dumps([row["op_type"], row["attrs"]], sort_keys=True)
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % HOLDOUT == 0
 
 
 def nonnegative_lstsq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -71,19 +62,19 @@ class FitStats:
     Attributes:
         key: model key, e.g. ``MVAU/xnor``.
         target: ``lut`` or ``ff``.
-        train: cases fitted on.
-        test: held-back cases.
-        mape: mean absolute percentage error on the held-back cases (%).
-        max_error: largest absolute percentage error on the held-back cases (%).
-        finn_mape: the same for FINN's formula (LUTs only; NaN for FF).
+        cases: measured cases (all fitted; each held back once for the error).
+        mape: mean absolute percentage error of each case predicted by the
+            model fitted without it (leave-one-out), in %.
+        max_error: the largest of those errors (%).
+        finn_mape: mean absolute percentage error of FINN's formula on the
+            same cases (LUTs only; NaN for FF).
         finn_max_error: the largest error of FINN's formula (%).
         coefficients: term -> fitted coefficient.
     """
 
     key: str
     target: str
-    train: int
-    test: int
+    cases: int
     mape: float
     max_error: float
     finn_mape: float
@@ -117,8 +108,22 @@ def _finn_luts(rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
     return np.array([float(estimate_layer(r["op_type"], r["attrs"], emitted=True).lut) for r in rows])
 
 
+def _loo_predictions(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Leave-one-out: each case predicted by the model fitted on all the others (NaN with one case)."""
+    n = len(y)
+    if n < 2:
+        return np.full(n, np.nan)
+    keep = np.ones(n, bool)
+    out = np.empty(n)
+    for i in range(n):
+        keep[i] = False
+        out[i] = x[i] @ nonnegative_lstsq(x[keep], y[keep])
+        keep[i] = True
+    return out
+
+
 def fit(rows: Sequence[Mapping[str, Any]], with_finn: bool = False) -> FittedModel:
-    """Fit every model key and target on the training rows; statistics on the held-back rows."""
+    """Fit every model key and target on all rows; the error statistics are leave-one-out (each case held back)."""
     groups: dict[str, list[tuple[dict[str, float], Mapping[str, Any]]]] = {}
     for row in rows:
         found = feature_vector(row["op_type"], row["attrs"])
@@ -129,25 +134,20 @@ def fit(rows: Sequence[Mapping[str, Any]], with_finn: bool = False) -> FittedMod
     for key, items in sorted(groups.items()):
         names = sorted(items[0][0])
         x = np.array([[f[n] for n in names] for f, _ in items])
-        test = np.array([held_back(r) for _, r in items])
-        if test.all() or (~test).sum() < 2:
-            test[:] = False  # too few cases to hold any back
         coefficients[key] = {}
         for target in TARGETS:
             y = np.array([float(r[target]) for _, r in items])
-            coef = nonnegative_lstsq(x[~test], y[~test])
+            coef = nonnegative_lstsq(x, y)
             coefficients[key][target] = {n: float(c) for n, c in zip(names, coef, strict=True) if c > 0}
-            pred, true = x[test] @ coef, y[test]
-            err = _percent_errors(pred, true) if test.any() else np.array([np.nan])
+            err = _percent_errors(_loo_predictions(x, y), y)
             finn = np.array([np.nan])
-            if with_finn and target == "lut" and test.any():
-                finn = _percent_errors(_finn_luts([r for (_, r), t in zip(items, test, strict=True) if t]), true)
+            if with_finn and target == "lut":
+                finn = _percent_errors(_finn_luts([r for _, r in items]), y)
             stats.append(
                 FitStats(
                     key,
                     target,
-                    int((~test).sum()),
-                    int(test.sum()),
+                    len(items),
                     float(np.mean(err)),
                     float(np.max(err)),
                     float(np.mean(finn)),
@@ -184,11 +184,11 @@ def fit_report() -> str:
     if not rows:
         return "no measurements packaged (run benchmarks/sweep_yosys_resources.py)"
     model = fit(rows, with_finn=True)
-    head = "| model | target | train | held back | fit MAPE % | fit max % | FINN MAPE % | FINN max % | coefficients |"
-    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    head = "| model | target | cases | held-back MAPE % | held-back max % | FINN MAPE % | FINN max % | coefficients |"
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for s in model.stats:
         coef = ", ".join(f"{n} {c:.3g}" for n, c in sorted(s.coefficients.items()))
         finn = "- | -" if np.isnan(s.finn_mape) else f"{s.finn_mape:.0f} | {s.finn_max_error:.0f}"
         fitted = f"{s.mape:.1f} | {s.max_error:.1f}"
-        lines.append(f"| {s.key} | {s.target.upper()} | {s.train} | {s.test} | {fitted} | {finn} | {coef} |")
+        lines.append(f"| {s.key} | {s.target.upper()} | {s.cases} | {fitted} | {finn} | {coef} |")
     return "\n".join(lines)
