@@ -131,3 +131,18 @@ def test_every_sweep_case_generates_rtl(op_type):
         rtl = rtl_layer(model, model.graph.node[0])
         assert rtl.op_type == op and feature_vector(op, attrs) is not None
         assert json.dumps(attrs)  # cases stay JSON (the data file stores them)
+
+
+def test_cli_estimate_folding_mode_resources(tmp_path):
+    from click.testing import CliRunner
+
+    from qnncc.cli import main
+    from qnncc.data import demo_model_path
+
+    args = ["estimate", str(demo_model_path()), "--target-fps", "100000", "-o", str(tmp_path / "out")]
+    result = CliRunner().invoke(main, [*args, "--folding-mode", "resources"])
+    assert result.exit_code == 0, result.output
+    folding = json.loads((tmp_path / "out" / "folding_config.json").read_text())
+    assert folding["MVAU_0"]["PE"] * folding["MVAU_0"]["SIMD"] >= 784 * 64 // 1000
+    bad = CliRunner().invoke(main, [*args, "--folding-mode", "cheapest"])
+    assert bad.exit_code == 2 and "cheapest" in bad.output
