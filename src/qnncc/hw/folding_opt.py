@@ -176,6 +176,15 @@ def plan_for_target(
     return FoldingPlan(choice, interval, 1e9 / (interval * clock_ns), totals, fits)
 
 
+def plan_totals(choice: Mapping[str, Candidate], like: FoldingPlan, budget: Mapping[str, float]) -> FoldingPlan:
+    """A plan of ``choice`` (totals, interval, fit) at the clock of ``like``, keeping its notes."""
+    clock_ns = 1e9 / (like.fps * like.interval_cycles)
+    totals = {r: sum(c.resources[r] for c in choice.values()) for r in RESOURCES}
+    interval = max(c.cycles for c in choice.values())
+    fits = all(totals[r] <= budget.get(r, math.inf) for r in RESOURCES)
+    return FoldingPlan(dict(choice), interval, 1e9 / (interval * clock_ns), totals, fits, list(like.notes))
+
+
 def optimize_folding(
     layers: Sequence[LayerSpec],
     budget: Mapping[str, float],
