@@ -250,6 +250,17 @@ def stream_cases(rng: random.Random, counts: dict[str, int]) -> list[tuple[str, 
     return out
 
 
+def dwc_cases(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
+    """Width converters between the stream widths MVAU chains use (1..1024 bits, both directions)."""
+    out = []
+    for _ in range(n):
+        c = rng.choice([64, 784, 1024])
+        a, b = rng.sample([d for d in divisors(c) if d <= 128], 2)
+        out.append(("StreamingDataWidthConverter", {"dataType": "BINARY", "in_shape": [1, c], "out_shape": [1, c],
+                                                    "inWidth": a, "outWidth": b}))  # fmt: skip
+    return out
+
+
 def sweep() -> list[tuple[str, dict[str, Any]]]:
     """The fixed sample of cases (seeded), MVAUs first."""
     rng = random.Random(17)
@@ -270,6 +281,7 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
         "StreamingFIFO": 6,
     }
     cases += stream_cases(rng, counts)
+    cases += dwc_cases(rng, 10)  # converters decide the resources mode's refinement: more of them
     unique = {json.dumps(c, sort_keys=True): c for c in cases}
     ordered = sorted(unique.values(), key=cost)
     taken: dict[str, int] = {}
@@ -286,7 +298,8 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
 #: takes about 40 minutes of two Yosys processes on a shared 2-core machine.
 QUOTA = {"MVAU/xnor/act/block": 11, "MVAU/xnor/act/distributed": 4, "MVAU/xnor/noact": 4, "MVAU/int/act": 9,
          "MVAU/int/noact": 4, "VVAU": 8,
-         "Thresholding": 8, "ConvolutionInputGenerator": 4, "ChannelwiseOp": 4}  # fmt: skip
+         "Thresholding": 8, "ConvolutionInputGenerator": 4, "ChannelwiseOp": 4,
+         "StreamingDataWidthConverter": 13}  # fmt: skip
 #: Largest :func:`cost` measured (larger LUT-held weight memories take Yosys many minutes).
 MAX_COST = 10**7
 
