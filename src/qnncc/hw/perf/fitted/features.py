@@ -112,7 +112,7 @@ def thresholding(a: Attrs) -> dict[str, float]:
     return {
         "const": 1.0,
         "compare": float(pe * steps * (ib + 1)),
-        "tmem_lut": _lutmem(pe * steps * (ib + 1), c // pe),
+        "tmem_lut": _lutmem(pe * steps * (ib + 1), c // pe) if _dist(a, "distributed") else 0.0,
         "out": float(pe * _bits(a["outputDataType"])),
     }
 
