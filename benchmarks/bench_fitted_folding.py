@@ -40,7 +40,8 @@ from qnncc.codegen.rtl import synth_model
 from qnncc.codegen.rtl.layer import module_name
 from qnncc.data import demo_model_path
 from qnncc.estimate import estimate
-from qnncc.flow.estimate import hw_pipeline, layer_specs, prepare_input
+from qnncc.flow.estimate import hw_pipeline, prepare_input
+from qnncc.flow.folding import layer_specs
 from qnncc.hw.perf import estimate_layer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

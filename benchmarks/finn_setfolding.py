@@ -97,7 +97,7 @@ def finn_set_folding(model: ModelWrapper, target_cycles: int, wwidth_max: int = 
     Returns:
         ``{"Defaults": {}, node name: {"PE": .., "SIMD": ..}}`` (only folding attributes).
     """
-    from qnncc.flow.estimate import layer_specs
+    from qnncc.flow.folding import layer_specs
 
     specs = layer_specs(model)
     names = {s.name for s in specs}

@@ -156,7 +156,7 @@ def test_resources_mode_matches_stream_widths_to_save_width_converters():
     from qnncc.codegen.hls import hw_partition
     from qnncc.data import demo_model_path
     from qnncc.estimate import estimate
-    from qnncc.flow.estimate import layer_specs
+    from qnncc.flow.folding import layer_specs
     from qnncc.hw.folding_opt import plan_totals
     from qnncc.hw.folding_streams import _options, dwc_luts
 
