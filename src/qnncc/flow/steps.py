@@ -32,6 +32,7 @@ from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline, run_step_body
 from qnncc.custom_op.partition import partition_nodes, set_partition_child
+from qnncc.flow import partition_steps
 from qnncc.flow.config import BUILD_STEPS, BuildConfig
 
 __all__ = [
@@ -66,8 +67,8 @@ def step_names() -> tuple[str, ...]:
 STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("report",),
     "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
-    "hls": ("hls",),
-    "stitch": ("stitch", "Makefile.vivado"),
+    "hls": ("hls", "partitions"),
+    "stitch": ("stitch", "Makefile.vivado", "vitis"),
     "driver": ("driver",),
     "verify": ("verification",),
 }
@@ -148,8 +149,10 @@ def set_state(model: ModelWrapper, state: dict[str, Any]) -> None:
 def child_model(model: ModelWrapper) -> ModelWrapper:
     """The HW-only model of the single dataflow partition of ``model``.
 
+    The build steps hand models of several partitions to :mod:`qnncc.flow.partition_steps`.
+
     Raises:
-        QnnccError: if the model has no partition or several (code generation handles one).
+        QnnccError: if the model has no partition or several.
     """
     from qnncc.codegen import hw_partition
 
@@ -158,7 +161,7 @@ def child_model(model: ModelWrapper) -> ModelWrapper:
         raise QnnccError("the model has no dataflow partition (run the 'partition' step first)")
     if len(sdps) > 1:
         raise QnnccError(
-            f"the design needs {len(sdps)} partitions; code generation supports one ({split_cause(model)})"
+            f"the design has {len(sdps)} partitions; this function takes one ({split_cause(model)})"
         )
     return hw_partition(model)
 
@@ -417,6 +420,8 @@ def _insert_dwc(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.transforms.hw import InsertDWC
 
     work = _need(model, "insert_dwc")
+    if partition_steps.is_multi(work):
+        return partition_steps.insert_dwc(ctx, work)
     child = child_model(work)
     child.transform(InsertDWC())
     set_partition_child(work, child)
@@ -425,6 +430,8 @@ def _insert_dwc(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 
 def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     work = _need(model, "fifo")
+    if partition_steps.is_multi(work):
+        return partition_steps.fifo(ctx, work)
     child = child_model(work)
     mode = ctx.config.fifo_sizing
     sizing: dict[str, Any] | None = None
@@ -520,6 +527,8 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen.vivado.tlast import write_tlast_ips
 
     work = _need(model, "hls")
+    if partition_steps.is_multi(work):
+        return partition_steps.hls(ctx, work)
     child = child_model(work)
     ctx.fresh_dir("hls")
     project = generate_hls(child, ctx.out, part=ctx.board.part, clock_ns=ctx.clock_ns)
@@ -533,8 +542,12 @@ def _stitch(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen.vivado.stitch import write_stitch
 
     work = _need(model, "stitch")
+    if partition_steps.is_multi(work):
+        return partition_steps.stitch(ctx, work)
     ctx.fresh_dir("stitch")
     write_stitch(child_model(work), ctx.out, ctx.board, ctx.clock_ns, ctx.shell)  # type: ignore[arg-type]
+    if ctx.board.shell == "alveo":
+        partition_steps.vitis_link(ctx, work)
     return work
 
 
@@ -542,6 +555,8 @@ def _driver(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen import write_driver
 
     work = _need(model, "driver")
+    if partition_steps.is_multi(work):
+        return partition_steps.driver(ctx, work)
     ctx.fresh_dir("driver")
     child_model(work)  # one partition of HW layers, or a clear error
     write_driver(work, ctx.out, board=ctx.board.name)  # the parent: the driver runs its software parts too
@@ -552,6 +567,8 @@ def _verify(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.flow.verify import verify_partition
 
     work = _need(model, "verify")
+    if partition_steps.is_multi(work):
+        return partition_steps.verify(ctx, work)
     assert ctx.config.verify_data is not None
     figures = verify_partition(
         work,

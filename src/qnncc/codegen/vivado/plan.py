@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 StreamMode = Literal["master", "slave"]
-CellKind = Literal["hls", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset"]
+CellKind = Literal["hls", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset", "partition"]
 
 #: VLNV of the Xilinx AXI-Stream FIFO that a ``StreamingFIFO`` node becomes.
 AXIS_DATA_FIFO_VLNV = "xilinx.com:ip:axis_data_fifo:2.0"
@@ -93,7 +93,8 @@ class Cell:
             ``dwc`` (axis_dwidth_converter), ``dma`` (axi_dma), ``tlast``
             (qnncc's TLAST-inserting HLS IP before a DMA's S2MM channel), or
             the Zynq shell's ``ps``, ``smartconnect`` and ``reset``
-            (proc_sys_reset).
+            (proc_sys_reset); ``partition`` is the packaged block design of
+            one dataflow partition in a multi-partition design.
         node: Name of the ONNX node it implements (``""`` for shell cells).
         op_type: ONNX op type (``""`` for shell cells).
         config: ``CONFIG.*`` properties (names without the ``CONFIG.`` prefix).
