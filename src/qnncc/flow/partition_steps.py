@@ -24,7 +24,7 @@ from qnncc.custom_op.partition import partition_child, partition_nodes, set_part
 if TYPE_CHECKING:
     from qnncc.flow.steps import BuildContext
 
-__all__ = ["children", "driver", "fifo", "hls", "insert_dwc", "is_multi", "stitch", "verify", "vitis_link"]
+__all__ = ["children", "driver", "fifo", "hls", "insert_dwc", "is_multi", "slr_splits_of", "stitch", "verify", "vitis_link"]
 
 log = logging.getLogger("qnncc.build")
 
@@ -141,12 +141,27 @@ def vitis_link(ctx: BuildContext, model: ModelWrapper) -> None:
 
 
 def driver(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """The driver that runs partitions and software segments in order."""
+    """The driver that runs partitions and software segments in order (PYNQ on Zynq, PYNQ-Alveo/XRT on Alveo)."""
     from qnncc.codegen.driver_multi import write_multi_driver
+    from qnncc.codegen.vitis import write_alveo_driver
 
     ctx.fresh_dir("driver")
-    write_multi_driver(model, ctx.out, board=ctx.board.name)
+    if ctx.board.shell == "alveo":
+        write_alveo_driver(model, ctx.out, ctx.board)
+    else:
+        write_multi_driver(model, ctx.out, board=ctx.board.name)
     return model
+
+
+def slr_splits_of(ctx: BuildContext, model: ModelWrapper) -> dict[str, int]:
+    """Partition index per HW layer so that each partition fits one SLR of the Alveo board (empty: one fits)."""
+    from qnncc.codegen.vitis import alveo_platform, slr_splits
+
+    splits = slr_splits(model, alveo_platform(ctx.board))
+    ctx.state["slr_splits"] = splits
+    if splits:
+        log.info("%d SLR partitions on %s", max(splits.values()) + 1, ctx.board.name)
+    return splits
 
 
 def verify(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:

@@ -339,7 +339,10 @@ def _check_folding_names(ctx: BuildContext, model: ModelWrapper, unmatched: list
 def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.transforms.hw import CreateDataflowPartition
 
-    work = _need(model, "partition").transform(CreateDataflowPartition(ctx.state.get("splits") or {}))
+    splits = ctx.state.get("splits") or {}
+    if ctx.board.shell == "alveo" and not splits:  # one partition per SLR when the design needs several
+        splits = partition_steps.slr_splits_of(ctx, _need(model, "partition"))
+    work = _need(model, "partition").transform(CreateDataflowPartition(splits))
     parts = partition_nodes(work)
     log.info("%d dataflow partition(s); software nodes: %s", len(parts), [n.name for n in work.graph.node])
     message = float_input_warning(work, ctx.state.get("input_scale"))
@@ -555,7 +558,7 @@ def _driver(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen import write_driver
 
     work = _need(model, "driver")
-    if partition_steps.is_multi(work):
+    if ctx.board.shell == "alveo" or partition_steps.is_multi(work):
         return partition_steps.driver(ctx, work)
     ctx.fresh_dir("driver")
     child_model(work)  # one partition of HW layers, or a clear error
