@@ -14,7 +14,7 @@ from scale_graphs import Exporter
 
 from qnncc import ModelWrapper
 
-__all__ = ["two_partition_cnn"]
+__all__ = ["two_partition_cnn", "two_partition_mlp"]
 
 
 def two_partition_cnn(resolution: int = 8, channels: int = 4, classes: int = 10, seed: int = 3) -> ModelWrapper:
@@ -29,3 +29,19 @@ def two_partition_cnn(resolution: int = 8, channels: int = 4, classes: int = 10,
     y = e.op("Add", [e.op("Mul", [y, e.const(e.rng.uniform(0.5, 1.5, classes).astype(np.float32))]),
                      e.const(e.rng.normal(0, 0.1, classes).astype(np.float32))])  # fmt: skip
     return e.model("x", [1, 3, resolution, resolution], y, classes, "two_partition_cnn")
+
+
+def two_partition_mlp(features: int = 16, hidden: int = 8, classes: int = 4, seed: int = 5) -> ModelWrapper:
+    """Input ``[1, features]`` (pixels/255), logits ``[1, classes]``: linear -> BN -> QuantReLU, ``Sigmoid``, linear.
+
+    The smallest model with two partitions and software between them (for the C++ simulation in CI).
+    """
+    e = Exporter(seed)
+    x = e.quant("x", np.float32(1 / 255), 8, signed=False)
+    x = e.relu_quant(e.bn(e.linear(x, features, hidden, 4, bias=False), hidden, features), hidden, 4)
+    x = e.quant(e.op("Sigmoid", [x]), np.float32(1 / 15), 4, signed=False)  # software between the partitions
+    x = e.relu_quant(e.bn(e.linear(x, hidden, hidden, 4, bias=False), hidden, hidden), hidden, 4)
+    y = e.linear(x, hidden, classes, 4, bias=False)
+    y = e.op("Add", [e.op("Mul", [y, e.const(e.rng.uniform(0.5, 1.5, classes).astype(np.float32))]),
+                     e.const(e.rng.normal(0, 0.1, classes).astype(np.float32))])  # fmt: skip
+    return e.model("x", [1, features], y, classes, "two_partition_mlp")
