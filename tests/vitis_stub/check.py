@@ -175,6 +175,7 @@ def check_vitis_link(build_dir: str | Path, board: str) -> VitisCheck:
     tcl_text = (vitis / "package_xo.tcl").read_text() if (vitis / "package_xo.tcl").is_file() else ""
     cu_kernel: dict[str, str] = {}
     ports: dict[str, dict[str, tuple[str, str, int]]] = {}
+    packaged: set[str] = set()  # kernels that are partitions found in package_xo.tcl
     for n, (kernel, count, cus) in entries["nk"]:
         names = cus.split(".")
         if int(count) != len(names):
@@ -183,6 +184,8 @@ def check_vitis_link(build_dir: str | Path, board: str) -> VitisCheck:
         kports = _hls_ports(source, kernel) if source.is_file() else None
         if kports is None:
             kports = _partition_ports(build, kernel, tcl_text, problems)
+            if kports:
+                packaged.add(kernel)
         for cu in names:
             if cu in cu_kernel:
                 problems.append(f"link.cfg line {n}: compute unit {cu} declared twice")
@@ -238,7 +241,7 @@ def check_vitis_link(build_dir: str | Path, board: str) -> VitisCheck:
             problems.append(f"{cu} sits in SLR{cu_slr[cu]} but its memory {bank} is in SLR{banks[bank]}")
     use = {k: dict.fromkeys(DDR_CONTROLLER, 0.0) for k in range(len(limits))}
     for cu, kernel in cu_kernel.items():
-        if not (vitis / "kernels" / f"{kernel}.cpp").is_file() and cu in cu_slr and cu_slr[cu] < len(limits):
+        if kernel in packaged and cu in cu_slr and cu_slr[cu] < len(limits):
             for k, v in _partition_resources(build, kernel).items():
                 use[cu_slr[cu]][k] += v
     for slr in {banks[b] for b in cu_bank.values() if b in banks}:

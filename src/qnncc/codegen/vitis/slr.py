@@ -122,6 +122,10 @@ def slr_splits(model: ModelWrapper, platform: AlveoPlatform, margin: float = 0.8
         for node in order[start:end]:
             splits[node.name] = slr
         start, slr = end, slr + 1
+    for node in model.topological_sort():  # a stream reshape between HW layers goes with its producer
+        producer = model.find_producer(node.input[0]) if node.input else None
+        if node.op_type in STREAM_PASS_THROUGH_OPS and producer is not None and producer.name in splits:
+            splits[node.name] = splits[producer.name]
     return splits
 
 
