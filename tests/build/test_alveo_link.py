@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import scale_graphs as sg
 from partition_graphs import two_partition_cnn
+from qnncc.transforms.hw import CreateDataflowPartition
 from vitis_stub import check as vitis_check
 
 import qnncc
@@ -25,7 +26,6 @@ from qnncc.codegen.vitis.platform import DDR_CONTROLLER
 from qnncc.codegen.vitis.slr import RESOURCES, layer_resources, slr_budget
 from qnncc.custom_op.partition import partition_nodes
 from qnncc.flow.build import BuildConfig, build
-from qnncc.transforms.hw import CreateDataflowPartition
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,13 @@ def test_alveo_driver_runs_the_schedule_through_dma_kernels(alveo_build: Path) -
     assert spec is not None and spec.loader is not None
     driver = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(driver)
-    assert [s["kind"] for s in driver.META["schedule"]] == ["software", "partition", "software", "partition", "software"]
+    assert [s["kind"] for s in driver.META["schedule"]] == [
+        "software",
+        "partition",
+        "software",
+        "partition",
+        "software",
+    ]
     assert [s["cu"] for s in driver.IO["inputs"]] == ["qnncc_mm2s_0_1", "qnncc_mm2s_1_1"]
     s = driver.IO["inputs"][0]
     x = np.random.default_rng(0).integers(0, 256, (2, *s["frame_shape"]))
@@ -90,7 +96,10 @@ def test_alveo_driver_runs_the_schedule_through_dma_kernels(alveo_build: Path) -
 
 def small_resnet_folded(tmp_path: Path) -> ModelWrapper:
     out = tmp_path / "rn"
-    build(sg.resnet50(width=0.0625, resolution=64, classes=10), BuildConfig(output_dir=out, input_scale="1/255", board="U250", to_step="fold"))
+    build(
+        sg.resnet50(width=0.0625, resolution=64, classes=10),
+        BuildConfig(output_dir=out, input_scale="1/255", board="U250", to_step="fold"),
+    )
     return ModelWrapper(str(out / "intermediate_models" / "08_fold.onnx"))
 
 

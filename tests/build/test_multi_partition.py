@@ -26,7 +26,10 @@ from qnncc.flow.build import BuildConfig, build
 @pytest.fixture(scope="module")
 def cnn_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("multi") / "cnn"
-    build(two_partition_cnn(), BuildConfig(output_dir=out, input_scale="1/255", board="Pynq-Z1", generate_outputs=["hls", "stitch", "driver"]))
+    build(
+        two_partition_cnn(),
+        BuildConfig(output_dir=out, input_scale="1/255", board="Pynq-Z1", generate_outputs=["hls", "stitch", "driver"]),
+    )
     return out
 
 
@@ -36,7 +39,9 @@ def test_each_partition_has_its_own_hls_project_and_stitch(cnn_build: Path) -> N
         assert sorted(p.name for p in (part / "hls").iterdir() if p.name.startswith("MVAU"))
         catalog = json.loads((part / "stitch" / "ip_catalog.json").read_text())
         assert catalog["mode"] == "generic" and catalog["block_design"] == f"qnncc_partition_{k}"
-        report = check_stitch_tcl(part / "stitch" / "stitch_ipi.tcl", part / "stitch" / "ip_catalog.json", "Pynq-Z1", 10.0)
+        report = check_stitch_tcl(
+            part / "stitch" / "stitch_ipi.tcl", part / "stitch" / "ip_catalog.json", "Pynq-Z1", 10.0
+        )
         assert report.ok, report.problems
 
 

@@ -156,7 +156,13 @@ def _partition_resources(build: Path, kernel: str) -> dict[str, float]:
     for node in model.graph.node:
         if is_hw(node):
             est = estimate_layer(node.op_type, dict(get_custom_op(node).attrs), emitted=True)
-            for k, v in (("LUT", est.lut), ("FF", est.ff), ("BRAM_18K", est.bram_18k), ("URAM", est.uram), ("DSP", est.dsp)):
+            for k, v in (
+                ("LUT", est.lut),
+                ("FF", est.ff),
+                ("BRAM_18K", est.bram_18k),
+                ("URAM", est.uram),
+                ("DSP", est.dsp),
+            ):
                 use[k] += v
     return use
 

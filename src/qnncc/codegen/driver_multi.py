@@ -46,14 +46,11 @@ def _streams(
     out = []
     for k, (ext, owner) in enumerate(zip(externals, owners, strict=True)):
         child = children[owner]
-        if direction == "input":
-            node = child.find_consumers(ext.tensor)[0]
-            port = list(node.input).index(ext.tensor)
-        else:
-            node = child.find_producer(ext.tensor)
-            if node is None:
-                raise CodegenError(f"output tensor {ext.tensor!r}: no node of partition {owner} produces it")
-            port = list(node.output).index(ext.tensor)
+        found = child.find_consumers(ext.tensor)[0] if direction == "input" else child.find_producer(ext.tensor)
+        if found is None:
+            raise CodegenError(f"output tensor {ext.tensor!r}: no node of partition {owner} produces it")
+        node: onnx.NodeProto = found
+        port = list(node.input if direction == "input" else node.output).index(ext.tensor)
         out.append({**_stream(child, ext.tensor, k, direction, _hw_layer(node, ext.tensor), port), "partition": owner})
     return out
 
@@ -86,7 +83,12 @@ def multi_driver_context(
     for seg in run_schedule(model):
         if seg.kind == "software":
             schedule.append(
-                {"kind": "software", "file": _software_file(seg), "reads": list(seg.inputs), "writes": list(seg.outputs)}
+                {
+                    "kind": "software",
+                    "file": _software_file(seg),
+                    "reads": list(seg.inputs),
+                    "writes": list(seg.outputs),
+                }
             )
             continue
         ins = [s["index"] for s in inputs if s["partition"] == seg.index]
@@ -96,7 +98,9 @@ def multi_driver_context(
             last.update(name=f"{last['name']}+{sdps[seg.index].name}", inputs=last["inputs"] + ins)
             last["outputs"] += outs
             continue
-        schedule.append({"kind": "partition", "index": seg.index, "name": sdps[seg.index].name, "inputs": ins, "outputs": outs})
+        schedule.append(
+            {"kind": "partition", "index": seg.index, "name": sdps[seg.index].name, "inputs": ins, "outputs": outs}
+        )
     stem = bitfile_name.rsplit(".", 1)[0] if "." in bitfile_name else bitfile_name
     io = [
         [{"name": t, "shape": [int(d) for d in model.get_tensor_shape(t) or []]} for t in names]

@@ -24,7 +24,18 @@ from qnncc.custom_op.partition import partition_child, partition_nodes, set_part
 if TYPE_CHECKING:
     from qnncc.flow.steps import BuildContext
 
-__all__ = ["children", "driver", "fifo", "hls", "insert_dwc", "is_multi", "slr_splits_of", "stitch", "verify", "vitis_link"]
+__all__ = [
+    "children",
+    "driver",
+    "fifo",
+    "hls",
+    "insert_dwc",
+    "is_multi",
+    "slr_splits_of",
+    "stitch",
+    "verify",
+    "vitis_link",
+]
 
 log = logging.getLogger("qnncc.build")
 

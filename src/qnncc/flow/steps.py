@@ -160,9 +160,7 @@ def child_model(model: ModelWrapper) -> ModelWrapper:
     if not sdps:
         raise QnnccError("the model has no dataflow partition (run the 'partition' step first)")
     if len(sdps) > 1:
-        raise QnnccError(
-            f"the design has {len(sdps)} partitions; this function takes one ({split_cause(model)})"
-        )
+        raise QnnccError(f"the design has {len(sdps)} partitions; this function takes one ({split_cause(model)})")
     return hw_partition(model)
 
 

@@ -35,7 +35,8 @@ def alveo_driver_context(model: ModelWrapper, board: str | Board) -> dict[str, A
     """Streams (with compute unit, partition, memory bank and word sizes), metadata and the run order.
 
     Raises:
-        CodegenError: as :func:`qnncc.codegen.vitis.link.kernel_layout` and :func:`~qnncc.codegen.vitis.slr.assign_slrs`.
+        CodegenError: as :func:`~qnncc.codegen.vitis.link.kernel_layout` and
+            :func:`~qnncc.codegen.vitis.slr.assign_slrs`.
     """
     from qnncc.version import __version__
 
@@ -60,7 +61,9 @@ def alveo_driver_context(model: ModelWrapper, board: str | Board) -> dict[str, A
             schedule[-1]["outputs"] += outs
             schedule[-1]["name"] += f"+{seg.nodes[0].name}"
             continue
-        schedule.append({"kind": "partition", "index": seg.index, "name": seg.nodes[0].name, "inputs": ins, "outputs": outs})
+        schedule.append(
+            {"kind": "partition", "index": seg.index, "name": seg.nodes[0].name, "inputs": ins, "outputs": outs}
+        )
     io = [
         [{"name": t, "shape": [int(d) for d in model.get_tensor_shape(t) or []]} for t in names]
         for names in (model.graph_input_names(), model.graph_output_names())

@@ -131,14 +131,23 @@ def kernel_layout(model: ModelWrapper) -> dict[str, Any]:
                     "mem_bytes": mem_width(ext.width) // 8,
                 }
             )
-    links = [
-        {"src": f"{partitions[cell_index[c.src_cell]]['cu']}.{c.src_port}", "dst": f"{partitions[cell_index[c.dst_cell]]['cu']}.{c.dst_port}"}
-        for c in top.connections
-    ] if sdps and not single else []
+    links = (
+        [
+            {
+                "src": f"{partitions[cell_index[c.src_cell]]['cu']}.{c.src_port}",
+                "dst": f"{partitions[cell_index[c.dst_cell]]['cu']}.{c.dst_port}",
+            }
+            for c in top.connections
+        ]
+        if sdps and not single
+        else []
+    )
     return {"partitions": partitions, **streams, "links": links}
 
 
-def write_vitis_link(model: ModelWrapper, out_dir: str | Path, board: str | Board, clock_ns: float | None = None) -> VitisFiles:
+def write_vitis_link(
+    model: ModelWrapper, out_dir: str | Path, board: str | Board, clock_ns: float | None = None
+) -> VitisFiles:
     """Write the Vitis link flow of the Alveo design of ``model`` under ``out_dir/vitis`` (see the module docstring).
 
     Args:
@@ -164,7 +173,9 @@ def write_vitis_link(model: ModelWrapper, out_dir: str | Path, board: str | Boar
         s["slr"] = parts[s["partition"]]["slr"]
         s["bank"] = platform.bank(s["slr"])
         banks.append(platform.bank_slr(s["bank"]))
-        memories.append({"cu": s["cu"], "port": "src" if s["kernel"].startswith("qnncc_mm2s") else "dst", "bank": s["bank"]})
+        memories.append(
+            {"cu": s["cu"], "port": "src" if s["kernel"].startswith("qnncc_mm2s") else "dst", "bank": s["bank"]}
+        )
     placement = assign_slrs([p["resources"] for p in parts], platform, banks)
     vitis = Path(out_dir) / "vitis"
     (vitis / "kernels").mkdir(parents=True, exist_ok=True)
@@ -183,7 +194,9 @@ def write_vitis_link(model: ModelWrapper, out_dir: str | Path, board: str | Boar
         kernels.append(path)
     streams = [{"src": f"{s['cu']}.out", "dst": f"{parts[s['partition']]['cu']}.{s['port']}"} for s in layout["inputs"]]
     streams += layout["links"]
-    streams += [{"src": f"{parts[s['partition']]['cu']}.{s['port']}", "dst": f"{s['cu']}.in"} for s in layout["outputs"]]
+    streams += [
+        {"src": f"{parts[s['partition']]['cu']}.{s['port']}", "dst": f"{s['cu']}.in"} for s in layout["outputs"]
+    ]
     cus = [{"kernel": p["kernel"], "cu": p["cu"], "slr": p["slr"]} for p in parts]
     cus += [{"kernel": s["kernel"], "cu": s["cu"], "slr": s["slr"]} for s in layout["inputs"] + layout["outputs"]]
     slr_lines = [
@@ -225,5 +238,7 @@ def write_vitis_link(model: ModelWrapper, out_dir: str | Path, board: str | Boar
         "within_limits": placement.within_limits(),
     }  # fmt: skip
     files.slr_json.write_text(json.dumps(slr_doc, indent=2) + "\n")
-    (vitis / "io.json").write_text(json.dumps({"inputs": layout["inputs"], "outputs": layout["outputs"]}, indent=2) + "\n")
+    (vitis / "io.json").write_text(
+        json.dumps({"inputs": layout["inputs"], "outputs": layout["outputs"]}, indent=2) + "\n"
+    )
     return files

@@ -51,7 +51,9 @@ class AlveoPlatform:
             CodegenError: for a bank the platform does not have.
         """
         if bank not in self.ddr:
-            raise CodegenError(f"platform {self.name} has no memory bank {bank}; banks: {', '.join(b for b in self.ddr if b)}")
+            raise CodegenError(
+                f"platform {self.name} has no memory bank {bank}; banks: {', '.join(b for b in self.ddr if b)}"
+            )
         return self.ddr.index(bank)
 
 

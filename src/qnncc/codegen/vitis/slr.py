@@ -149,7 +149,10 @@ class SlrPlacement:
 
 
 def assign_slrs(
-    partitions: Sequence[Mapping[str, float]], platform: AlveoPlatform, banks_in: Sequence[int] = (), margin: float = 0.85
+    partitions: Sequence[Mapping[str, float]],
+    platform: AlveoPlatform,
+    banks_in: Sequence[int] = (),
+    margin: float = 0.85,
 ) -> SlrPlacement:
     """Place partitions (in order) into SLRs: the current SLR while it fits ``margin`` of it, else the next.
 

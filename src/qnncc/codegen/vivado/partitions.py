@@ -191,6 +191,9 @@ def write_partitioned_stitch(
     files.catalog.write_text(json.dumps(ip_catalog(top, b, clk, mode), indent=2) + "\n")
     tops = [c.name for c in block_design(top, b, clk, mode).cells if c.kind == "tlast"]
     files.makefile.write_text(
-        render("vivado_partitions_Makefile.j2", {"tops": tops, "mode": mode, "partitions": list(map(partition_dir, range(len(children))))})
+        render(
+            "vivado_partitions_Makefile.j2",
+            {"tops": tops, "mode": mode, "partitions": list(map(partition_dir, range(len(children))))},
+        )
     )
     return files
