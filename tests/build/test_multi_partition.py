@@ -20,7 +20,7 @@ from vivado_stub.check import check_stitch_tcl
 
 from qnncc.codegen.schedule import run_schedule
 from qnncc.custom_op.partition import partition_nodes
-from qnncc.flow.build import BuildConfig, build
+from qnncc.flow.build import BuildConfig, build, verify_build
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,8 @@ def test_verify_simulates_every_partition_bit_exact(tmp_path: Path) -> None:
     assert figures is not None and figures["bit_exact"] and figures["images"] == 4
     assert [p["bit_exact"] for p in figures["partitions"]] == [True, True]
     assert (out / "verification" / "cppsim_output_1.npy").is_file() and "accuracy" in figures
+    again = verify_build(out, data, count=2)  # `qnncc verify` on the finished build
+    assert again["bit_exact"] and again["images"] == 2 and len(again["partitions"]) == 2
 
 
 def test_verify_names_the_partition_that_differs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
