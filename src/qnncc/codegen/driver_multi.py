@@ -1,6 +1,6 @@
 """PYNQ driver of a design of several dataflow partitions (one bitstream, partitions run in order).
 
-The driver is the single-partition driver (``driver.py.j2``, see
+The driver is the single-partition driver (``driver_multi.py.j2`` extends ``driver.py.j2``, see
 :mod:`qnncc.codegen.driver`) with a run order in ``META["schedule"]``:
 the streams of the top design (:func:`qnncc.codegen.vivado.partitions.top_plan`)
 are numbered as the top's external streams, so stream ``k`` is served by
@@ -20,7 +20,6 @@ import onnx
 
 from qnncc.codegen.driver import (
     BITFILE_DIR,
-    DRIVER_TEMPLATE,
     _hw_layer,
     _stream,
     python_literal,
@@ -33,7 +32,10 @@ from qnncc.codegen.vivado.tlast import TLAST_AP_IDLE, TLAST_AP_START, TLAST_CTRL
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import partition_child, partition_nodes
 
-__all__ = ["multi_driver_context", "write_multi_driver"]
+__all__ = ["MULTI_DRIVER_TEMPLATE", "multi_driver_context", "write_multi_driver"]
+
+#: The single-partition driver template with the run order (extends ``driver.py.j2``).
+MULTI_DRIVER_TEMPLATE = "driver_multi.py.j2"
 
 
 def _software_file(segment: Segment) -> str:
@@ -147,7 +149,7 @@ def write_multi_driver(
 
     context = multi_driver_context(model, bitfile_name=bitfile_name, board=board, fclk_mhz=fclk_mhz)
     text = render(
-        DRIVER_TEMPLATE,
+        MULTI_DRIVER_TEMPLATE,
         {
             **context,
             "io_literal": python_literal({"inputs": context["inputs"], "outputs": context["outputs"]}),
