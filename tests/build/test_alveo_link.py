@@ -127,3 +127,15 @@ def test_slr_splits_cut_at_single_streams_within_budget_and_keep_semantics(tmp_p
     name = model.graph_input_names()[0]
     out = model.graph_output_names()[0]
     np.testing.assert_array_equal(qnncc.execute(parted, {name: x})[out], qnncc.execute(model, {name: x})[out])
+
+
+def test_single_partition_build_links_its_packaged_block_design(tmp_path: Path) -> None:
+    from qnncc.data import demo_model_path
+
+    out = tmp_path / "tfc"
+    build(demo_model_path(), BuildConfig(output_dir=out, board="U250", target_fps=100_000))
+    report = vitis_check.check_vitis_link(out, "U250")
+    assert report.ok, report.problems
+    cfg = (out / "vitis" / "link.cfg").read_text()
+    assert "nk=qnncc_bd:1:qnncc_bd_1" in cfg and "stream_connect=qnncc_mm2s_0_1.out:qnncc_bd_1.s_axis_0" in cfg
+    assert "QnnccAlveo" in (out / "driver" / "driver.py").read_text()

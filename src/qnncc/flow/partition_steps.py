@@ -167,8 +167,14 @@ def driver(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
 def slr_splits_of(ctx: BuildContext, model: ModelWrapper) -> dict[str, int]:
     """Partition index per HW layer so that each partition fits one SLR of the Alveo board (empty: one fits)."""
     from qnncc.codegen.vitis import alveo_platform, slr_splits
+    from qnncc.codegen.vitis.slr import fits_one_slr
+    from qnncc.transforms.hw import InsertDWC
 
-    splits = slr_splits(model, alveo_platform(ctx.board))
+    platform = alveo_platform(ctx.board)
+    if fits_one_slr(model, platform):
+        return {}
+    model.transform(InsertDWC())  # width converters first, so that a cut between two layers has one width
+    splits = slr_splits(model, platform)
     ctx.state["slr_splits"] = splits
     if splits:
         log.info("%d SLR partitions on %s", max(splits.values()) + 1, ctx.board.name)

@@ -7,8 +7,9 @@ the next through the SLR crossings (FINN's ResNet-50 on U250 does the same).
 * :func:`slr_splits` cuts the HW layers (stream order) into consecutive pieces
   that each fit one SLR's budget (``margin`` of its kernel resources minus one
   DDR controller), only where exactly one stream crosses the cut and both of
-  its ends have the same width, so each piece is a partition with one input
-  and one output stream;
+  its ends have the same width (run ``InsertDWC`` first, so width converters
+  are layers of their own), so each piece is a partition with one input and
+  one output stream;
 * :func:`assign_slrs` places the partitions of a model in order: a partition
   goes into the current SLR if it still fits, else into the next.
 """
@@ -28,7 +29,7 @@ from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.perf import estimate_layer
 
-__all__ = ["RESOURCES", "SlrPlacement", "assign_slrs", "layer_resources", "slr_budget", "slr_splits"]
+__all__ = ["RESOURCES", "SlrPlacement", "assign_slrs", "fits_one_slr", "layer_resources", "slr_budget", "slr_splits"]
 
 RESOURCES = ("LUT", "FF", "BRAM_18K", "URAM", "DSP")
 
@@ -70,6 +71,12 @@ def _stream_edges(model: ModelWrapper, order: list[onnx.NodeProto]) -> list[tupl
                         same = layer.outstream_width(k) == other.instream_width(port)
                         edges.append((i, pos[id(reader)], same))
     return edges
+
+
+def fits_one_slr(model: ModelWrapper, platform: AlveoPlatform, margin: float = 0.85) -> bool:
+    """Whether all HW layers of ``model`` together fit the budget of SLR0 (:func:`slr_budget`)."""
+    need = [layer_resources(n) for n in model.graph.node if is_hw(n)]
+    return _fits({k: sum(r[k] for r in need) for k in RESOURCES}, slr_budget(platform, 0, margin))
 
 
 def slr_splits(model: ModelWrapper, platform: AlveoPlatform, margin: float = 0.85) -> dict[str, int]:
