@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import scale_graphs as sg
 from partition_graphs import two_partition_cnn
-from qnncc.transforms.hw import CreateDataflowPartition
+from qnncc.transforms.hw import CreateDataflowPartition, InsertDWC
 from vitis_stub import check as vitis_check
 
 import qnncc
@@ -94,39 +94,48 @@ def test_alveo_driver_runs_the_schedule_through_dma_kernels(alveo_build: Path) -
     assert words.shape == (2, s["words_per_frame"], s["mem_bytes"])  # one memory word per stream word
 
 
-def small_resnet_folded(tmp_path: Path) -> ModelWrapper:
+def folded(tmp_path: Path, model: ModelWrapper) -> ModelWrapper:
+    """The model after the build's ``fold`` step on the U250 (HW layers, no partitions yet)."""
     out = tmp_path / "rn"
     build(
-        sg.resnet50(width=0.0625, resolution=64, classes=10),
+        model,
         BuildConfig(output_dir=out, input_scale="1/255", board="U250", to_step="fold"),
     )
     return ModelWrapper(str(out / "intermediate_models" / "08_fold.onnx"))
 
 
-def test_slr_splits_cut_at_single_streams_within_budget_and_keep_semantics(tmp_path: Path) -> None:
-    model = small_resnet_folded(tmp_path)
+def check_slr_splits(model: ModelWrapper, shape: tuple[int, ...]) -> None:
+    """SLRs of about 40% of the design: cuts on single streams, every piece within budget, execution unchanged."""
+    model.transform(InsertDWC())  # as the partition step does before cutting
     hw = [n for n in model.graph.node if n.domain == "qnncc.hw"]
     total = {r: sum(layer_resources(n)[r] for n in hw) for r in RESOURCES}
     biggest = {r: max(layer_resources(n)[r] for n in hw) for r in RESOURCES}
-    share = {r: max(0.4 * total[r], biggest[r]) for r in RESOURCES}  # about 40% of the design per SLR
+    share = {r: max(0.4 * total[r], biggest[r]) for r in RESOURCES}
     slr = {r: int((share[r] + DDR_CONTROLLER[r]) / 0.85) + 1 for r in RESOURCES}
     platform = AlveoPlatform("U250", "test", (slr,) * 8, ("DDR[0]",) * 8)
     splits = slr_splits(model, platform)
     assert max(splits.values()) >= 2
     parted = model.copy().transform(CreateDataflowPartition(splits))
-    sdps = partition_nodes(parted)
-    assert len(sdps) == max(splits.values()) + 1
     budget = slr_budget(platform, 0)
-    for k in range(len(sdps)):
+    for k in range(max(splits.values()) + 1):
         members = [n for n in hw if splits.get(n.name, -1) == k]
         need = {r: sum(layer_resources(n)[r] for n in members) for r in RESOURCES}
         assert all(need[r] <= budget[r] for r in RESOURCES), (k, need, budget)
-    for node in sdps:  # single-stream cuts: one input, one output stream per partition
+    for node in partition_nodes(parted):  # single-stream cuts: one input, one output stream per partition
         assert len(node.input) == 1 and len(node.output) == 1
-    x = np.random.default_rng(3).integers(0, 256, (2, 3, 64, 64)).astype(np.float32)
+    x = np.random.default_rng(3).integers(0, 256, shape).astype(np.float32)
     name = model.graph_input_names()[0]
     out = model.graph_output_names()[0]
     np.testing.assert_array_equal(qnncc.execute(parted, {name: x})[out], qnncc.execute(model, {name: x})[out])
+
+
+def test_slr_splits_of_a_small_cnn(tmp_path: Path) -> None:
+    check_slr_splits(folded(tmp_path, two_partition_cnn()), (2, 3, 8, 8))
+
+
+@pytest.mark.slow
+def test_slr_splits_of_a_residual_network_cut_between_blocks(tmp_path: Path) -> None:
+    check_slr_splits(folded(tmp_path, sg.resnet50(width=0.0625, resolution=64, classes=10)), (2, 3, 64, 64))
 
 
 def test_single_partition_build_links_its_packaged_block_design(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ the next through the SLR crossings (FINN's ResNet-50 on U250 does the same).
 
 * :func:`slr_splits` cuts the HW layers (stream order) into consecutive pieces
   that each fit one SLR's budget (``margin`` of its kernel resources minus one
-  DDR controller), only where exactly one stream crosses the cut and both of
+  DDR controller), only where at most one stream crosses the cut and both of
   its ends have the same width (run ``InsertDWC`` first, so width converters
   are layers of their own), so each piece is a partition with one input and
   one output stream;
@@ -97,7 +97,7 @@ def slr_splits(model: ModelWrapper, platform: AlveoPlatform, margin: float = 0.8
         return {}
     edges = _stream_edges(model, order)
     cut_ok = [
-        sum(1 for a, b, _ in edges if a <= p < b) == 1 and all(same for a, b, same in edges if a <= p < b)
+        sum(1 for a, b, _ in edges if a <= p < b) <= 1 and all(same for a, b, same in edges if a <= p < b)
         for p in range(len(order))
     ]
     splits: dict[str, int] = {}
