@@ -149,6 +149,11 @@ def vitis_link(ctx: BuildContext, model: ModelWrapper) -> None:
     path = ctx.fresh_dir("vitis")
     files = write_vitis_link(model, ctx.out, ctx.board, ctx.clock_ns)
     log.info("Vitis link flow: %s (SLRs: %s)", path, files.slr_summary)
+    if not files.within_limits:
+        ctx.warn(
+            f"Vitis link: an SLR of {ctx.board.name} is over its resources ({files.slr_summary}; see "
+            "vitis/slr_assignment.json): v++ will not place the design; fold more (--target-fps)"
+        )
 
 
 def driver(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
@@ -174,7 +179,11 @@ def slr_splits_of(ctx: BuildContext, model: ModelWrapper) -> dict[str, int]:
     if fits_one_slr(model, platform):
         return {}
     model.transform(InsertDWC())  # width converters first, so that a cut between two layers has one width
-    splits = slr_splits(model, platform)
+    try:
+        splits = slr_splits(model, platform)
+    except QnnccError as err:
+        ctx.warn(f"SLR partitions: {err}; the design stays one partition (it will not place on {ctx.board.name})")
+        return {}
     ctx.state["slr_splits"] = splits
     if splits:
         log.info("%d SLR partitions on %s", max(splits.values()) + 1, ctx.board.name)

@@ -57,6 +57,7 @@ class VitisFiles:
     kernels: tuple[Path, ...]
     slr_json: Path
     slrs: tuple[int, ...]
+    within_limits: bool = True
 
     @property
     def slr_summary(self) -> str:
@@ -156,15 +157,18 @@ def write_vitis_link(
         board: an Alveo board.
         clock_ns: kernel clock period in ns (default: the board's).
 
+    A partition larger than an SLR is still placed (``within_limits`` is then false, in the
+    returned files and in ``slr_assignment.json``).
+
     Raises:
-        CodegenError: for a board without a Vitis platform, or partitions that do not fit its SLRs.
+        CodegenError: for a board without a Vitis platform.
     """
     b = get_board(board)
     platform = alveo_platform(b)
     clk = b.default_clk_ns if clock_ns is None else clock_ns
     layout = kernel_layout(model)
     parts = layout["partitions"]
-    placement = assign_slrs([p["resources"] for p in parts], platform, [])
+    placement = assign_slrs([p["resources"] for p in parts], platform, [], strict=False)
     for p, slr in zip(parts, placement.slr, strict=True):
         p["slr"] = slr
     banks: list[int] = []
@@ -176,7 +180,7 @@ def write_vitis_link(
         memories.append(
             {"cu": s["cu"], "port": "src" if s["kernel"].startswith("qnncc_mm2s") else "dst", "bank": s["bank"]}
         )
-    placement = assign_slrs([p["resources"] for p in parts], platform, banks)
+    placement = assign_slrs([p["resources"] for p in parts], platform, banks, strict=False)
     vitis = Path(out_dir) / "vitis"
     (vitis / "kernels").mkdir(parents=True, exist_ok=True)
     kernels = []
@@ -207,6 +211,7 @@ def write_vitis_link(
     files = VitisFiles(
         vitis / "link.cfg", vitis / "Makefile", vitis / "package_xo.tcl", tuple(kernels), vitis / "slr_assignment.json",
         placement.slr,
+        placement.within_limits(),
     )  # fmt: skip
     files.config.write_text(
         render(

@@ -160,6 +160,7 @@ def assign_slrs(
     platform: AlveoPlatform,
     banks_in: Sequence[int] = (),
     margin: float = 0.85,
+    strict: bool = True,
 ) -> SlrPlacement:
     """Place partitions (in order) into SLRs: the current SLR while it fits ``margin`` of it, else the next.
 
@@ -168,9 +169,12 @@ def assign_slrs(
         platform: the Alveo platform.
         banks_in: SLRs whose DDR bank the design uses (each costs one memory controller there).
         margin: usable fraction of each SLR resource when placing.
+        strict: raise when a partition fits no SLR; otherwise place it anyway (in the current
+            SLR, or the last) and let :meth:`SlrPlacement.within_limits` report it.
 
     Raises:
-        CodegenError: if a partition does not fit an SLR of its own, or the partitions need more SLRs.
+        CodegenError: (``strict``) if a partition does not fit an SLR of its own, or the partitions
+            need more SLRs than the platform has.
     """
     slrs: list[int] = []
     used = [dict.fromkeys(RESOURCES, 0.0) for _ in platform.slrs]
@@ -181,6 +185,8 @@ def assign_slrs(
             if _fits(nxt, slr_budget(platform, current, margin)):
                 break
             if not any(used[current].values()):
+                if not strict:
+                    break
                 over = [r for r in RESOURCES if nxt[r] > slr_budget(platform, current, margin)[r]]
                 raise CodegenError(
                     f"partition {k} needs more {', '.join(over)} than {platform.board} SLR{current} offers "
@@ -188,7 +194,9 @@ def assign_slrs(
                 )
             current += 1
         if current >= len(platform.slrs):
-            raise CodegenError(f"the partitions need more than the {len(platform.slrs)} SLRs of {platform.board}")
+            if strict:
+                raise CodegenError(f"the partitions need more than the {len(platform.slrs)} SLRs of {platform.board}")
+            current = len(platform.slrs) - 1
         used[current] = {r: used[current][r] + float(need.get(r, 0.0)) for r in RESOURCES}
         slrs.append(current)
     for slr in set(banks_in):
