@@ -67,7 +67,7 @@ def insert_dwc(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
 
 def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     """FIFO sizing of every partition on its own (``--fifo-sizing``), one report over all of them."""
-    from qnncc.flow.steps import _large_fifos, fifo_table, joins
+    from qnncc.flow.fifo_report import fifo_table, joins, large_fifos
 
     mode = ctx.config.fifo_sizing
     rows: list[dict[str, Any]] = []
@@ -86,7 +86,7 @@ def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
                 log.info("FIFO sizing of partition %d: %.3f s of simulation", k, report.pop("seconds", 0.0))
                 sizing.append({"partition": k, **report})
         elif mode == "largefifo":
-            _large_fifos(child)
+            large_fifos(child)
         set_partition_child(model, child, node)
         rows += [{"partition": k, **row} for row in fifo_table(child)]
         merging += joins(child)
