@@ -30,7 +30,10 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
    (``slack`` words of margin for the assumed pipeline latencies). So
    buffering ends up on the narrowest streams that can hold it. A final
    verification run proves the result (on a failure the depths of step 4
-   are kept).
+   are kept). The search is bounded by ``minimize_seconds`` of wall time
+   (ResNet-50 has hundreds of streams and each step is a simulation of
+   several frames): FIFOs not reached by then keep their depth of step 4,
+   and the final verification decides as before.
 
 Whether bounded FIFOs deadlock does not depend on timing (layers are
 Kahn processes with blocking reads and writes), so a depth that passes the
@@ -51,7 +54,10 @@ from .network import DEFAULT_STREAM_DEPTH, Network, build_network
 from .patterns import SimulationError
 from .results import UNBOUNDED, SimResult
 
-__all__ = ["FIFOSizing", "practical_depth", "size_fifos"]
+__all__ = ["DEFAULT_MINIMIZE_SECONDS", "FIFOSizing", "practical_depth", "size_fifos"]
+
+#: Default wall-time budget of the depth minimisation (s): small partitions finish far below it.
+DEFAULT_MINIMIZE_SECONDS = 20.0
 
 #: Depth of the shallowest "real" FIFO: one SRL32 per bit costs the same for any depth up to 32.
 SRL_DEPTH = 32
@@ -94,6 +100,8 @@ class FIFOSizing:
         rounds: verification rounds (1 when the first choice held).
         seconds: wall-clock time of the whole sizing (simulations and bookkeeping).
         extra_cycles: cycles of the rejected verification rounds.
+        unminimized: sized streams the minimisation did not reach within its
+            time budget (they keep the depth of step 4).
     """
 
     network: Network
@@ -109,6 +117,7 @@ class FIFOSizing:
     rounds: int
     seconds: float
     extra_cycles: int = 0
+    unminimized: int = 0
 
     @property
     def interval_cycles(self) -> int:
@@ -161,6 +170,7 @@ class FIFOSizing:
             "first_output_latency_cycles": self.verified.first_output_latency,
             "last_output_latency_cycles": self.verified.last_output_latency,
             "verification_rounds": self.rounds,
+            "unminimized_fifos": self.unminimized,
             "simulated_cycles": self.simulated_cycles,
             "seconds": round(self.seconds, 4),
             "fifos": self.fifos(),
@@ -206,6 +216,7 @@ def size_fifos(
     minimize: bool = True,
     slack: int = 4,
     engine: Literal["auto", "cpp", "python"] = "auto",
+    minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
 ) -> FIFOSizing:
     """Choose FIFO depths that keep a partition's interval and never deadlock.
 
@@ -221,6 +232,8 @@ def size_fifos(
         minimize: shrink the depths by search (step 5 of the module docstring).
         slack: words added to a searched minimal depth before rounding.
         engine: simulation engine (see :func:`~.engine.simulate`).
+        minimize_seconds: wall-time budget of the minimisation (None: unbounded);
+            streams not reached keep their verified depth.
 
     Returns:
         The :class:`FIFOSizing`.
@@ -264,8 +277,10 @@ def size_fifos(
         for i in grow:
             depths[i] = practical_depth(2 * depths[i])
     minimal: dict[int, int] = {}
+    unminimized = 0
     if minimize:
-        shrunk, minimal, tries = _minimize(net, frames, sized, depths, ii, slack, engine)
+        deadline = None if minimize_seconds is None else time.perf_counter() + minimize_seconds
+        shrunk, minimal, tries, unminimized = _minimize(net, frames, sized, depths, ii, slack, engine, deadline)
         extra += tries
         check = simulate(net, frames, shrunk, engine=engine)
         if check.ok and check.interval_cycles is not None and check.interval_cycles <= ii:
@@ -274,6 +289,7 @@ def size_fifos(
         else:
             extra += check.cycles
             minimal = {}
+            unminimized = len(sized)
     styles = _styles(net, depths)
     base = simulate(net, frames, engine=engine) if baseline else None
     result = FIFOSizing(
@@ -290,6 +306,7 @@ def size_fifos(
         rounds=rounds,
         seconds=0.0,
         extra_cycles=extra,
+        unminimized=unminimized,
     )
     result.seconds = time.perf_counter() - start
     return result
@@ -303,8 +320,15 @@ def _minimize(
     ii: int,
     slack: int,
     engine: Literal["auto", "cpp", "python"],
-) -> tuple[dict[int, int], dict[int, int], int]:
-    """Shrink verified depths one FIFO at a time (widest first); returns depths, minima, cycles spent."""
+    deadline: float | None = None,
+) -> tuple[dict[int, int], dict[int, int], int, int]:
+    """Shrink verified depths one FIFO at a time (widest first) until ``deadline`` (``time.perf_counter``).
+
+    Returns:
+        Depths, minima found, cycles spent, and the number of FIFOs not reached
+        before the deadline (they get back their verified depth).
+    """
+    verified = dict(depths)
     depths = dict(depths)
     minimal: dict[int, int] = {}
     spent = 0
@@ -320,7 +344,11 @@ def _minimize(
     ceiling = max([depths[i] for i in sized] + [DEFAULT_STREAM_DEPTH])
     depths.update(dict.fromkeys(sized, ceiling))
     order = sorted(sized, key=lambda i: (-net.streams[i].width, i))
-    for i in order:
+    for n, i in enumerate(order):
+        if deadline is not None and time.perf_counter() > deadline:
+            left = order[n:]
+            depths.update({k: verified[k] for k in left})
+            return depths, minimal, spent, len(left)
         trial = dict(depths)
         trial[i] = DEFAULT_STREAM_DEPTH
         if passes(trial):
@@ -332,7 +360,7 @@ def _minimize(
             lo, hi = (lo, trial[i]) if passes(trial) else (trial[i], hi)
         minimal[i] = hi
         depths[i] = min(ceiling, practical_depth(hi + slack))
-    return depths, minimal, spent
+    return depths, minimal, spent, 0
 
 
 def _styles(net: Network, depths: Mapping[int, int]) -> dict[int, tuple[str, str]]:
