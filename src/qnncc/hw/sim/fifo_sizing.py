@@ -282,14 +282,15 @@ def size_fifos(
         deadline = None if minimize_seconds is None else time.perf_counter() + minimize_seconds
         shrunk, minimal, tries, unminimized = _minimize(net, frames, sized, depths, ii, slack, engine, deadline)
         extra += tries
-        check = simulate(net, frames, shrunk, engine=engine)
-        if check.ok and check.interval_cycles is not None and check.interval_cycles <= ii:
-            extra += verified.cycles
-            depths, verified = shrunk, check
-        else:
-            extra += check.cycles
-            minimal = {}
-            unminimized = len(sized)
+        if minimal:  # else nothing was searched (no time): the depths are the verified ones
+            check = simulate(net, frames, shrunk, engine=engine)
+            if check.ok and check.interval_cycles is not None and check.interval_cycles <= ii:
+                extra += verified.cycles
+                depths, verified = shrunk, check
+            else:
+                extra += check.cycles
+                minimal = {}
+                unminimized = len(sized)
     styles = _styles(net, depths)
     base = simulate(net, frames, engine=engine) if baseline else None
     result = FIFOSizing(
