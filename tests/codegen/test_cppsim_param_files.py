@@ -1,7 +1,7 @@
 """C++ simulation reads weights and thresholds from files at run time (issue 16: compile time independent of weights).
 
-The simulation's sources of a layer depend on its shapes and types only, so a
-second layer of the same shape with other weights hits the object cache; the
+The simulation's sources of a layer depend on its name, shapes and types only,
+so the same layer with other weights hits the object cache; the
 results stay bit-exact with ``execute``; the synthesis code path keeps the ROM
 initialisers Vitis HLS needs (and checks them against the same values).
 """
@@ -111,8 +111,8 @@ def test_remote_worker_gets_the_parameter_files(tmp_path: Path, monkeypatch: pyt
     np.testing.assert_array_equal(got, qnncc.execute(model, {"x": x})["y"].reshape(got.shape))
 
 
-def test_partition_of_two_same_shape_layers_compiles_one_layer_object(tmp_path: Path) -> None:
-    """Two thresholding layers of one shape: one object for both (the data files tell them apart)."""
+def test_partition_reads_one_parameter_file_per_table(tmp_path: Path) -> None:
+    """Two thresholding layers of one shape in a partition: each reads its own table, bit-exact."""
     nodes = [
         helper.make_node(
             "Thresholding",

@@ -19,8 +19,9 @@ a folder only this module puts on the include path.
 Weights, thresholds and channel parameters are not compiled in: each layer's
 parameter headers are replaced by twins that read the values at run time
 from ``$QNNCC_PARAM_DIR`` (:mod:`~qnncc.codegen.hls.param_files`), so the
-compile time does not depend on the weight count and a layer of the same
-shape and types hits the object cache whatever its weights. The synthesis
+compile time does not depend on the weight count and a layer whose name,
+shapes and types are unchanged hits the object cache when only its weights
+change (retraining, another seed, a sweep). The synthesis
 code path (``synthesis_path=True``) compiles the ROM initialisers Vitis HLS
 reads, so they are checked too.
 """

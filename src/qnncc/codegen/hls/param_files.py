@@ -8,8 +8,9 @@ therefore compiles a twin of each parameter header that declares the same
 table without values and fills it before ``main`` from
 ``$QNNCC_PARAM_DIR/<what>_<layer>.bin`` (``qnncc/param_file.hpp``). The twin
 depends only on the table's type and shape, so the compile time does not
-grow with the weight count and a layer of the same shape is compiled once
-(the object cache of :mod:`qnncc.codegen.hls.cppsim` is keyed by the source).
+grow with the weight count and a layer is not compiled again when only its
+weights change (the object cache of :mod:`qnncc.codegen.hls.cppsim` is keyed
+by the source).
 
 File layout (read by ``qnncc::load_param_file``): the table's elements in C
 order, each as ``ceil(W / 64)`` little-endian 64-bit chunks of its ``W``-bit
