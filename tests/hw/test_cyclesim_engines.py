@@ -14,6 +14,7 @@ from test_cyclesim import residual_cnn
 
 from qnncc.hw.sim import build_network, simulate
 from qnncc.hw.sim.engine import engine_available
+from qnncc.hw.sim.fifo_search import search_fits, shrink_depths
 from qnncc.hw.sim.fifo_sizing import size_fifos
 from qnncc.hw.sim.results import UNBOUNDED
 
@@ -64,3 +65,21 @@ def test_minimisation_budget_keeps_verified_deadlock_free_depths() -> None:
         check = simulate(net, frames=6, capacities=sizing.depths).check()
         assert check.interval_cycles == sizing.reference.interval_cycles
     assert hurried.depths != full.depths  # the search moved the buffering (to the narrow branch)
+
+
+def test_budget_search_shrinks_the_costliest_fifos_and_stays_deadlock_free() -> None:
+    """The search used when the full minimisation does not fit the budget (``shrink_depths``)."""
+    net = build_network(residual_cnn())
+    hurried = size_fifos(net, minimize_seconds=0.0)  # the verified depths
+    ii = hurried.reference.interval_cycles
+    assert ii is not None
+    verified = dict(hurried.depths)
+    assert any(d > 2 for d in verified.values())
+    assert not search_fits(net, hurried.sized, verified, 1.0, 0.5) and search_fits(net, hurried.sized, verified, 0, 1)
+    depths, minimal, spent, left = shrink_depths(net, hurried.verified.frames, hurried.sized, verified, ii, 4, "auto")
+    assert spent > 0 and left == len(hurried.sized) - len(minimal) and minimal
+    assert all(depths[i] <= verified[i] for i in verified)
+    bits = sum(d * net.streams[i].width for i, d in depths.items() if d > 2)
+    assert bits < sum(d * net.streams[i].width for i, d in verified.items() if d > 2)
+    check = simulate(net, frames=6, capacities=depths).check()
+    assert check.interval_cycles == ii

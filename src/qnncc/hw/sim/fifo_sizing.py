@@ -32,8 +32,10 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
    verification run proves the result (on a failure the depths of step 4
    are kept). The search is bounded by ``minimize_seconds`` of wall time
    (ResNet-50 has hundreds of streams and each step is a simulation of
-   several frames): FIFOs not reached by then keep their depth of step 4,
-   and the final verification decides as before.
+   several frames): when the search above is not expected to finish in it,
+   the costliest verified FIFOs (depth x width) are shrunk first instead
+   (:mod:`.fifo_search`); FIFOs not reached keep their depth of step 4, and
+   the final verification decides as before.
 
 Whether bounded FIFOs deadlock does not depend on timing (layers are
 Kahn processes with blocking reads and writes), so a depth that passes the
@@ -50,34 +52,15 @@ from typing import Any, Literal
 from qnncc.core.model_wrapper import ModelWrapper
 
 from .engine import simulate
+from .fifo_search import SRL_DEPTH, minimize_depths, practical_depth, search_fits, shrink_depths
 from .network import DEFAULT_STREAM_DEPTH, Network, build_network
 from .patterns import SimulationError
 from .results import UNBOUNDED, SimResult
 
-__all__ = ["DEFAULT_MINIMIZE_SECONDS", "FIFOSizing", "practical_depth", "size_fifos"]
+__all__ = ["DEFAULT_MINIMIZE_SECONDS", "SRL_DEPTH", "FIFOSizing", "practical_depth", "size_fifos"]
 
 #: Default wall-time budget of the depth minimisation (s): small partitions finish far below it.
 DEFAULT_MINIMIZE_SECONDS = 20.0
-
-#: Depth of the shallowest "real" FIFO: one SRL32 per bit costs the same for any depth up to 32.
-SRL_DEPTH = 32
-
-
-def practical_depth(required: int) -> int:
-    """Depth to build for a required occupancy.
-
-    ``<= 2``: 2 (an ``hls::stream``/AXI link holds that, no FIFO needed);
-    ``3..32``: 32; larger: the next power of two.
-
-    Examples:
-        >>> [practical_depth(n) for n in (0, 2, 3, 32, 33, 1000)]
-        [2, 2, 32, 32, 64, 1024]
-    """
-    if required <= DEFAULT_STREAM_DEPTH:
-        return DEFAULT_STREAM_DEPTH
-    if required <= SRL_DEPTH:
-        return SRL_DEPTH
-    return 1 << (required - 1).bit_length()
 
 
 @dataclass
@@ -280,7 +263,12 @@ def size_fifos(
     unminimized = 0
     if minimize:
         deadline = None if minimize_seconds is None else time.perf_counter() + minimize_seconds
-        shrunk, minimal, tries, unminimized = _minimize(net, frames, sized, depths, ii, slack, engine, deadline)
+        if minimize_seconds is None or search_fits(net, sized, depths, verified.wall_seconds, minimize_seconds):
+            shrunk, minimal, tries, unminimized = minimize_depths(
+                net, frames, sized, depths, ii, slack, engine, deadline
+            )
+        else:  # too many FIFOs for the budget: shrink the costliest verified FIFOs while time lasts
+            shrunk, minimal, tries, unminimized = shrink_depths(net, frames, sized, depths, ii, slack, engine, deadline)
         extra += tries
         if minimal:  # else nothing was searched (no time): the depths are the verified ones
             check = simulate(net, frames, shrunk, engine=engine)
@@ -311,57 +299,6 @@ def size_fifos(
     )
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _minimize(
-    net: Network,
-    frames: int,
-    sized: list[int],
-    depths: dict[int, int],
-    ii: int,
-    slack: int,
-    engine: Literal["auto", "cpp", "python"],
-    deadline: float | None = None,
-) -> tuple[dict[int, int], dict[int, int], int, int]:
-    """Shrink verified depths one FIFO at a time (widest first) until ``deadline`` (``time.perf_counter``).
-
-    Returns:
-        Depths, minima found, cycles spent, and the number of FIFOs not reached
-        before the deadline (they get back their verified depth).
-    """
-    verified = dict(depths)
-    depths = dict(depths)
-    minimal: dict[int, int] = {}
-    spent = 0
-
-    def passes(trial: dict[int, int]) -> bool:
-        nonlocal spent
-        result = simulate(net, frames, trial, engine=engine)
-        spent += result.cycles
-        return result.ok and result.interval_cycles is not None and result.interval_cycles <= ii
-
-    # start generous (every FIFO as deep as the deepest: passes if the verified depths do, larger FIFOs
-    # never slow a dataflow down), then shrink the widest first so that buffering moves to narrow streams
-    ceiling = max([depths[i] for i in sized] + [DEFAULT_STREAM_DEPTH])
-    depths.update(dict.fromkeys(sized, ceiling))
-    order = sorted(sized, key=lambda i: (-net.streams[i].width, i))
-    for n, i in enumerate(order):
-        if deadline is not None and time.perf_counter() > deadline:
-            left = order[n:]
-            depths.update({k: verified[k] for k in left})
-            return depths, minimal, spent, len(left)
-        trial = dict(depths)
-        trial[i] = DEFAULT_STREAM_DEPTH
-        if passes(trial):
-            depths[i] = minimal[i] = DEFAULT_STREAM_DEPTH
-            continue
-        lo, hi = DEFAULT_STREAM_DEPTH, ceiling  # lo fails, hi passes
-        while hi - lo > 1:
-            trial[i] = (lo + hi) // 2
-            lo, hi = (lo, trial[i]) if passes(trial) else (trial[i], hi)
-        minimal[i] = hi
-        depths[i] = min(ceiling, practical_depth(hi + slack))
-    return depths, minimal, spent, 0
 
 
 def _styles(net: Network, depths: Mapping[int, int]) -> dict[int, tuple[str, str]]:
