@@ -60,7 +60,7 @@ class SetFIFODepths(Transformation):
         max_srl_depth: see :func:`~.insert_fifo.fifo_style`.
         max_lut_bits: see :func:`~.insert_fifo.fifo_style`.
         engine: simulation engine (``"auto"``: compiled C++ when available).
-        minimize_seconds: wall-time budget of the depth minimisation (None: unbounded).
+        minimize_seconds: CPU-time budget of the depth minimisation (None: unbounded).
     """
 
     def __init__(

@@ -14,7 +14,7 @@ slowing a dataflow down:
   first, so every simulation the budget allows goes to the largest saving,
   and the state after each step passes.
 
-Both stop at a ``deadline`` (``time.perf_counter()``); FIFOs not reached keep
+Both stop at a ``deadline`` (``time.process_time()``, CPU seconds); FIFOs not reached keep
 their verified depth.
 """
 
@@ -58,7 +58,7 @@ def search_fits(net: Network, sized: list[int], depths: dict[int, int], sim_seco
     """Whether :func:`minimize_depths` is expected to finish in ``budget`` seconds.
 
     Its cost is about ``streams * (1 + log2(deepest))`` simulations of
-    ``sim_seconds`` each (the verification run's time).
+    ``sim_seconds`` each (the verification run's CPU time).
     """
     deepest = max([depths[i] for i in sized] + [DEFAULT_STREAM_DEPTH])
     return len(sized) * (1 + math.log2(deepest)) * sim_seconds <= budget
@@ -74,7 +74,7 @@ def _passes(net: Network, frames: int, ii: int, engine: Engine, spent: list[int]
 
 
 def _late(deadline: float | None) -> bool:
-    return deadline is not None and time.perf_counter() > deadline
+    return deadline is not None and time.process_time() > deadline
 
 
 def minimize_depths(
