@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype, stream_ports, top_name
+from qnncc.codegen.hls.param_files import TableData, runtime_params
 from qnncc.codegen.render import CodegenError, render
 from qnncc.core.datatype import DataType, Kind
 from qnncc.core.model_wrapper import ModelWrapper
@@ -75,9 +76,25 @@ def nested_init(values: np.ndarray) -> str:
 
 
 def param_header(
-    code: LayerCode, what: str, ctype: str, var: str, dims: str, init: str, headers: list[str], comment: str = ""
+    code: LayerCode,
+    what: str,
+    ctype: str,
+    var: str,
+    dims: str,
+    init: str,
+    headers: list[str],
+    comment: str = "",
+    *,
+    table: TableData | None = None,
+    first: str | None = None,
 ) -> str:
-    """Render one parameter header (``static const ctype var dims = init;``) and return its file name."""
+    """Render one parameter header (``static const ctype var dims = init;``) and return its file name.
+
+    With ``table`` (the same values in the file layout of
+    :mod:`~qnncc.codegen.hls.param_files`) the header also gets its C-simulation
+    twin, which reads the values at run time; ``first`` is the address of
+    element 0 (default ``&var[0]...[0]`` over ``dims``).
+    """
     filename = f"{what}_{code.name}.h"
     guard = f"QNNCC_{what.upper()}_{code.name.upper()}_H"
     text = render(
@@ -95,6 +112,19 @@ def param_header(
         },
     )
     code.params[filename] = text
+    if table is not None:
+        code.runtime_params[filename] = runtime_params(
+            what=what,
+            layer=code.name,
+            node_name=code.node_name,
+            ctype=ctype,
+            var=var,
+            dims=dims,
+            first=first or f"&{var}{'[0]' * dims.count('[')}",
+            table=table,
+            headers=headers,
+            comment=comment,
+        )
     return filename
 
 

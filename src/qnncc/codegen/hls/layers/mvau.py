@@ -9,6 +9,7 @@ from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
 from qnncc.codegen.hls.layers._common import frame_vectors, new_layer_code, param_header, required_initializer
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
+from qnncc.codegen.hls.param_files import word_table
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
@@ -80,6 +81,7 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         init,
         [],
         f"// [pe][nf * {mw // simd} + sf], lane s = W[sf * {simd} + s][nf * {pe} + pe]",
+        table=word_table(words.reshape(pe * wmem, simd), wdt, f"{node.name} weights"),
     )
     code.pragmas.append(f"ARRAY_PARTITION variable = {wvar} complete dim = 1")
     impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))

@@ -10,6 +10,7 @@ from qnncc.codegen.hls.layers._common import new_layer_code, param_header, requi
 from qnncc.codegen.hls.layers.mvau import ROM_IMPL, accumulator_ctype
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
+from qnncc.codegen.hls.param_files import word_table
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
@@ -63,6 +64,7 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         "{" + ", ".join(word_literals(words, wdt, f"{node.name} weights")) + "}",
         [],
         f"// word i, lane e: W[c][k] of the window index f = i * {simd * pe} + e = k * {channels} + c",
+        table=word_table(words, wdt, f"{node.name} weights"),
     )
     impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
     if impl is not None:
