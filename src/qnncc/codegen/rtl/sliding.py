@@ -69,11 +69,15 @@ def fmpadding_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> 
     """RTL of an FMPadding node (``qnncc_fmpadding``).
 
     Raises:
-        CodegenError: for float streams or a datatype without a zero (BIPOLAR).
+        CodegenError: for float streams, a datatype without a zero (BIPOLAR) or a non-zero ``PadValue``.
     """
     dt = _same_type(layer, node)
     if not dt.allowed(0):
         raise CodegenError(f"{node.name}: {dt.name} cannot hold the zero padding")
+    if int(layer.attrs.get("PadValue", 0)):
+        raise CodegenError(
+            f"{node.name}: PadValue={layer.attrs['PadValue']} has no RTL implementation; use the HLS backend"
+        )
     _, h, w, c = layer.normal_input_shape()
     top, left, bottom, right = _ints(layer, "Padding", 4)
     rtl = new_rtl_layer(model, node, layer, "qnncc_fmpadding")

@@ -1,11 +1,13 @@
-"""FMPadding: zero padding of a feature map stream (FINN ``FMPadding``).
+"""FMPadding: constant padding of a feature map stream (FINN ``FMPadding``).
 
 Semantics (FINN): ``x [N, H, W, C]`` with ``ImgDim = [H, W]`` and
 ``NumChannels = C`` becomes ``[N, H + top + bottom, W + left + right, C]``,
-the input surrounded by zeros, ``Padding = [top, left, bottom, right]``
+the input surrounded by ``PadValue``, ``Padding = [top, left, bottom, right]``
 (FINN's ``[H_begin, W_begin, H_end, W_end]``). The datatype is unchanged
-and must hold 0 (finn-hlslib pads with zeros). ``numInputVectors`` is
-FINN's batch size (an int).
+and must hold ``PadValue``. ``PadValue`` (default 0, finn-hlslib's zero
+padding) is a qnncc extension: a padded max pool of a signed input pads with
+the datatype's minimum (FINN's ``MaxPool`` padding with the minimum value).
+``numInputVectors`` is FINN's batch size (an int).
 
 Folding: ``SIMD`` channels per word (``SIMD`` divides ``C``).
 """
@@ -26,7 +28,7 @@ from .base import divisors
 
 
 class FMPadding(PassThroughType):
-    """Zero padding; input ``x [N, H, W, C]``, output ``[N, H+top+bottom, W+left+right, C]``."""
+    """Constant (default zero) padding; input ``x [N, H, W, C]``, output ``[N, H+top+bottom, W+left+right, C]``."""
 
     op_type = "FMPadding"
     folding_attrs = ("SIMD",)
@@ -37,6 +39,7 @@ class FMPadding(PassThroughType):
         NumChannels=AttrSpec("i", required=True),
         SIMD=AttrSpec("i", default=1),
         numInputVectors=AttrSpec("i", default=1),
+        PadValue=AttrSpec("i", default=0),
     )
     num_inputs = (1,)
     num_outputs = (1,)
@@ -48,13 +51,20 @@ class FMPadding(PassThroughType):
             raise UnsupportedOpError(f"{self.describe()}: Padding={pads} must be 4 non-negative ints [t, l, b, r]")
         return pads[0], pads[1], pads[2], pads[3]
 
+    def pad_value(self) -> int:
+        """The value of the padded pixels (``PadValue``)."""
+        return int(self.attrs["PadValue"])
+
     @override
     def validate(self) -> None:
         positive(self, "NumChannels", "numInputVectors")
         pair(self, "ImgDim")
         self.padding()
-        if not parse_datatype(self, "inputDataType").allowed(0):
-            raise UnsupportedOpError(f"{self.describe()}: {self.attrs['inputDataType']} cannot hold the zero padding")
+        value = self.pad_value()
+        if not parse_datatype(self, "inputDataType").allowed(value):
+            raise UnsupportedOpError(
+                f"{self.describe()}: {self.attrs['inputDataType']} cannot hold the padding value {value}"
+            )
         super().validate()
 
     @override
@@ -76,7 +86,8 @@ class FMPadding(PassThroughType):
         x = np.asarray(inputs[0])
         self.check_nhwc_input(x)
         top, left, bottom, right = self.padding()
-        return [np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))]
+        pads = ((0, 0), (top, bottom), (left, right), (0, 0))
+        return [np.pad(x, pads, constant_values=np.asarray(self.pad_value(), x.dtype))]
 
     @override
     def lower(self, ctx: LoweringContext) -> None:
@@ -84,8 +95,10 @@ class FMPadding(PassThroughType):
         pads = [0, top, left, 0, 0, bottom, right, 0]
         x, out = self.node.input[0], self.node.output[0]
         if ctx.opset >= 11:
-            ctx.op("Pad", [x, ctx.const(pads, np.int64, "pads"), ctx.const(0.0, hint="pad_value")], out)
+            ctx.op(
+                "Pad", [x, ctx.const(pads, np.int64, "pads"), ctx.const(float(self.pad_value()), hint="pad_value")], out
+            )
         elif ctx.opset >= 2:
-            ctx.op("Pad", [x], out, pads=pads, value=0.0, mode="constant")
+            ctx.op("Pad", [x], out, pads=pads, value=float(self.pad_value()), mode="constant")
         else:
             raise UnsupportedOpError(f"{self.describe()}: lowering needs opset >= 2")

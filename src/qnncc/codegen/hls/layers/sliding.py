@@ -82,19 +82,21 @@ def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Layer
 
 
 def fmpadding_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of an FMPadding node (``qnncc::fmpadding``, one image per call).
+    """Build the HLS code of an FMPadding node (``qnncc::fmpadding``, one image per call, padding ``PadValue``).
 
     Raises:
-        CodegenError: for float streams or a datatype without a zero (BIPOLAR).
+        CodegenError: for float streams or a datatype that cannot hold ``PadValue`` (BIPOLAR and 0).
     """
     code = new_layer_code(model, node, layer, ["qnncc/fmpadding.hpp"])
     dt = _same_types(layer, node)
-    if not layer.input_datatype().allowed(0):
-        raise CodegenError(f"{node.name}: {layer.input_datatype().name} cannot hold the zero padding")
+    pad = int(layer.attrs.get("PadValue", 0))
+    if not layer.input_datatype().allowed(pad):
+        raise CodegenError(f"{node.name}: {layer.input_datatype().name} cannot hold the padding value {pad}")
     _, h, w, c = layer.normal_input_shape()
     top, left, bottom, right = _ints(layer, "Padding", 4)
     simd = int(layer.attrs["SIMD"])
-    code.body.append(f"qnncc::fmpadding<{h}, {w}, {top}, {left}, {bottom}, {right}, {c}, {simd}, {dt}>(in0_V, out0_V);")
+    call = f"qnncc::fmpadding<{h}, {w}, {top}, {left}, {bottom}, {right}, {c}, {simd}, {dt}>(in0_V, out0_V"
+    code.body.append(call + (f", {pad});" if pad else ");"))
     return code
 
 
