@@ -4,7 +4,8 @@ Computes ``acc = x @ W`` for each of the ``numInputVectors`` input vectors
 ``x [MW]`` with weights ``W [MW, MH]``, then optionally thresholds ``acc``
 per output channel. Folding: ``SIMD`` input elements and ``PE`` output
 channels per cycle, so one frame takes ``(MH/PE)·(MW/SIMD)·∏numInputVectors``
-cycles (Umuroglu et al., "FINN", FPGA 2017).
+cycles (Umuroglu et al., "FINN", FPGA 2017). With ``SIMD = MW`` and
+``PE = MH``, ``MMV`` vectors per cycle (:mod:`.mmv`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from onnx import helper
 from typing_extensions import override
 
 from qnncc.core.datatype import DataType
-from qnncc.core.errors import ExecutionError
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
 
 from .base import HWLayer, divisors, dsp_options, hw_attributes, vectors
+from .mmv import fold_vectors, mmv_conflict, mmv_options
 
 MEM_MODES = frozenset({"internal_embedded", "internal_decoupled", "external"})
 RAM_STYLES = frozenset({"auto", "block", "distributed", "ultra"})
@@ -88,6 +90,7 @@ class MVAU(HWLayer):
         ram_style_thresholds=AttrSpec("s", default="auto", allowed=frozenset({"auto", "block", "distributed"})),
         resType=AttrSpec("s", default="auto", allowed=frozenset({"auto", "lut", "dsp"})),
         runtime_writeable_weights=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (2, 3)
     num_outputs = (1,)
@@ -96,13 +99,38 @@ class MVAU(HWLayer):
     def legal_folding(self) -> dict[str, list[int]]:
         return {"SIMD": divisors(int(self.attrs["MW"])), "PE": divisors(int(self.attrs["MH"]))}
 
+    @property
+    def mmv(self) -> int:
+        """Vectors per cycle (``MMV``, :mod:`.mmv`)."""
+        return int(self.attrs["MMV"])
+
+    def frame_vectors(self) -> int:
+        """Vectors per frame (``numInputVectors`` without the batch)."""
+        return int(np.prod(vectors(self.attrs)[1:]))
+
+    @override
+    def validate(self) -> None:
+        """Folding as :meth:`HWLayer.validate`, and ``MMV`` (:func:`.mmv.mmv_conflict`).
+
+        Raises:
+            UnsupportedOpError: naming the node and the attribute.
+        """
+        super().validate()
+        mw, mh = int(self.attrs["MW"]), int(self.attrs["MH"])
+        widths = (self.instream_width(), self.outstream_width())
+        reason = mmv_conflict(self.attrs, {"SIMD": mw, "PE": mh}, self.frame_vectors(), widths)
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
+
     @override
     def throughput_options(self) -> dict[str, list[int | str]]:
-        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`); XNOR stays in LUTs."""
+        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`; XNOR stays in LUTs), and ``MMV``."""
+        mmv = mmv_options(self.frame_vectors())
+        options: dict[str, list[int | str]] = {"MMV": list(mmv)} if len(mmv) > 1 else {}
         if self.attrs["binaryXnorMode"]:
-            return {}
+            return options
         weights = DataType.from_name(self.attrs["weightDataType"]).bitwidth()
-        return dsp_options(weights, self.input_datatype().bitwidth())
+        return {**dsp_options(weights, self.input_datatype().bitwidth()), **options}
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
@@ -114,11 +142,23 @@ class MVAU(HWLayer):
 
     @override
     def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"])
+        return int(self.attrs["SIMD"]) * self.mmv
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
+        return int(self.attrs["PE"]) * self.mmv
+
+    @override
+    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_input_shape(index)
+        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
+
+    @override
+    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_output_shape(index)
+        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     @property
     def has_thresholds(self) -> bool:

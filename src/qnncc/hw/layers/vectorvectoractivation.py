@@ -19,6 +19,7 @@ divides ``C``, ``SIMD`` divides ``kh*kw``); the input word carries
 ``SIMD*PE`` values, the output word ``PE``; one output pixel takes
 ``(C/PE)*(kh*kw/SIMD)`` cycles. In hardware the window generator
 interleaves channels by PE; the tensor order here is the Im2Col order.
+With ``SIMD = kh*kw`` and ``PE = C``, ``MMV`` pixels per cycle (:mod:`.mmv`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, dsp_options, hw_attributes
+from .mmv import fold_vectors, mmv_conflict, mmv_options
 from .mvau import MEM_MODES, lower_activation, threshold_activation
 
 
@@ -56,6 +58,7 @@ class VVAU(HWLayer):
         mem_mode=AttrSpec("s", default="internal_decoupled", allowed=MEM_MODES),
         ram_style=AttrSpec("s", default="auto", allowed=RAM_STYLES),
         runtime_writeable_weights=AttrSpec("i", default=0, allowed=BINARY_FLAG),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (2, 3)
     num_outputs = (1,)
@@ -83,6 +86,20 @@ class VVAU(HWLayer):
                 f"{2 if self.attrs['noActivation'] else 3} inputs, got {len(self.node.input)}"
             )
         super().validate()
+        maxed = {"SIMD": self.kernel_size(), "PE": int(self.attrs["Channels"])}
+        reason = mmv_conflict(self.attrs, maxed, self.pixels(), (self.instream_width(), self.outstream_width()))
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
+
+    @property
+    def mmv(self) -> int:
+        """Pixels per cycle (``MMV``, :mod:`.mmv`)."""
+        return int(self.attrs["MMV"])
+
+    def pixels(self) -> int:
+        """Output pixels per frame, ``OH * OW``."""
+        oh, ow = pair(self, "Dim")
+        return oh * ow
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
@@ -90,9 +107,11 @@ class VVAU(HWLayer):
 
     @override
     def throughput_options(self) -> dict[str, list[int | str]]:
-        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`)."""
+        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`), and ``MMV``."""
         weights = parse_datatype(self, "weightDataType").bitwidth()
-        return dsp_options(weights, parse_datatype(self, "inputDataType").bitwidth())
+        options = dsp_options(weights, parse_datatype(self, "inputDataType").bitwidth())
+        mmv = mmv_options(self.pixels())
+        return {**options, "MMV": list(mmv)} if len(mmv) > 1 else options
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
@@ -104,11 +123,23 @@ class VVAU(HWLayer):
 
     @override
     def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"]) * int(self.attrs["PE"])
+        return int(self.attrs["SIMD"]) * int(self.attrs["PE"]) * self.mmv
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
+        return int(self.attrs["PE"]) * self.mmv
+
+    @override
+    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_input_shape(index)
+        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
+
+    @override
+    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_output_shape(index)
+        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     def _kernel_by_channel(self, w: np.ndarray) -> np.ndarray:
         """Weights ``[C, 1, kh, kw]`` as ``[kh*kw, C]`` (row ``i*kw + j``)."""

@@ -21,12 +21,13 @@ from __future__ import annotations
 import math
 
 from qnncc.core.datatype import DataType, Kind
+from qnncc.hw.layers.mmv import mmv_conflict
 
 from .estimate import Attrs, LayerEstimate, ModuleEstimate, SparsityHint, ceil_log2, layer_from_modules, prod
 from .memory import BRAM18_BITS, URAM_BITS, bram18_finn_r, bram18_hls, lutram_luts, uram_blocks
 from .sparse import sparse_window_cycles
 
-__all__ = ["estimate_mvau", "estimate_vvau"]
+__all__ = ["estimate_mvau", "estimate_vvau", "vectors_per_cycle"]
 
 C0_LUT = 300.0  # FINN-R fitted constant overhead (LUTs)
 C1_LUT = 1.1  # FINN-R fitted multiplier on the per-PE datapath
@@ -94,6 +95,23 @@ def _weight_memory(
     return ModuleEstimate("weight_memory", bram_18k=n), (payload_bits / (n * BRAM18_BITS) if n else 1.0), 1.0
 
 
+def vectors_per_cycle(a: Attrs, maxed: dict[str, int], vectors: int, word_bits: tuple[int, int]) -> int:
+    """The layer's ``MMV`` (1 if absent), checked by :func:`qnncc.hw.layers.mmv.mmv_conflict`.
+
+    ``word_bits``: the input and output word widths of one vector per word (``MMV = 1``).
+
+    Raises:
+        EstimateError: when ``MMV > 1`` and the folding is not maxed, ``MMV`` does not divide
+            ``vectors`` or a word exceeds the stream limit.
+    """
+    mmv = a.get_int("MMV", 1)
+    values = {"MMV": mmv, **{k: a.get_int(k, 1) for k in maxed}}
+    reason = mmv_conflict(values, maxed, vectors, [mmv * bits for bits in word_bits])
+    if reason:
+        raise a.error(reason)
+    return mmv
+
+
 def _is_versal(fpga_part: str | None) -> bool:
     """Versal parts (DSP58), as FINN ``is_versal``."""
     p = (fpga_part or "").lower()
@@ -105,8 +123,11 @@ def estimate_mvau(
 ) -> LayerEstimate:
     """MVAU (FINN ``MatrixVectorActivation``): ``MH x MW`` matrix times vectors, optional thresholds.
 
-    Cycles: ``(MH/PE) * (MW/SIMD) * prod(numInputVectors)`` (FINN
-    ``matrixvectoractivation.py`` ``get_exp_cycles``). With a
+    Cycles: ``(MH/PE) * (MW/SIMD) * prod(numInputVectors) / MMV`` (FINN
+    ``matrixvectoractivation.py`` ``get_exp_cycles``; ``MMV``, FINN-hlslib's
+    multi-vector unit, replicates the multipliers, adder trees, accumulators
+    and threshold comparators ``MMV`` times and shares the weights,
+    :mod:`qnncc.hw.layers.mmv`). With a
     :class:`SparsityHint` the ``MW`` inputs are read as ``MW/K`` windows of
     ``K`` elements, each costing :func:`sparse_window_cycles` with ``fine = SIMD``.
 
@@ -134,16 +155,21 @@ def estimate_mvau(
     acc = accumulator_bits(a, mw, w_bits, idt, xnor)
     no_act = bool(a.get_int("noActivation", 0, minimum=0))
     res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
+    frame_vecs = prod(a.get_ints("numInputVectors", [1])[1:])
+    mmv = vectors_per_cycle(a, {"SIMD": mw, "PE": mh}, frame_vecs, (simd * a_bits, pe * odt.bitwidth()))
+    if mmv > 1 and backend == "rtl":
+        raise a.error(f"MMV={mmv} has no RTL implementation (use the HLS backend)")
 
     if sparsity is None:
-        cycles = nf * sf * vecs
+        cycles = nf * sf * vecs // mmv
     else:
         windows = a.divides("SparsityHint.kernel_elems", sparsity.kernel_elems, "MW", mw)
-        cycles = math.ceil(nf * windows * sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd) * vecs)
+        sparse = sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd)
+        cycles = math.ceil(nf * windows * sparse * vecs / mmv)
 
     wmem = mw * mh // (pe * simd)
     weights, bram_eff, uram_eff = _weight_memory(a, pe * simd * w_bits, wmem, w_bits * mw * mh, hls_brams=False)
-    in_w, w_w, out_w = simd * a_bits, pe * simd * w_bits, pe * odt.bitwidth()
+    in_w, w_w, out_w = mmv * simd * a_bits, pe * simd * w_bits, mmv * pe * odt.bitwidth()
     control = ModuleEstimate("control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + w_w + 2 * ceil_log2(nf * sf))
     modules = [control, weights]
     if backend == "rtl":
@@ -153,25 +179,33 @@ def estimate_mvau(
         mult = 0 if res_type == "dsp" else simd * (2 * math.ceil((w_bits + a_bits) / 6) - 1) * (w_bits + a_bits)
         dsp = pe * simd * math.ceil((w_bits + a_bits) / 48) if res_type == "dsp" else 0
         modules += [
-            ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * pe * mult, dsp=dsp),
-            ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * pe * (w_bits + a_bits) * (2 * simd - 1)),
-            ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * pe * acc, ff=pe * acc),
+            ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * mmv * pe * mult, dsp=mmv * dsp),
+            ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * mmv * pe * (w_bits + a_bits) * (2 * simd - 1)),
+            ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * mmv * pe * acc, ff=mmv * pe * acc),
         ]
     if not no_act:
-        modules.append(_mvau_thresholds(a, odt, acc, pe, nf, cycles))
+        modules.append(_mvau_thresholds(a, odt, acc, pe, nf, cycles, mmv))
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
-def _mvau_thresholds(a: Attrs, odt: DataType, acc: int, pe: int, tmem: int, cycles: int) -> ModuleEstimate:
-    """Threshold memory and comparators of an MVAU (FINN ``lut_estimation`` thr/comp terms)."""
+def _mvau_thresholds(
+    a: Attrs, odt: DataType, acc: int, pe: int, tmem: int, cycles: int, mmv: int = 1
+) -> ModuleEstimate:
+    """Threshold memory and comparators of an MVAU (FINN ``lut_estimation`` thr/comp terms).
+
+    ``MMV > 1`` adds ``MMV - 1`` further comparator sets (``C1 * PE * steps * acc`` LUTs each);
+    the thresholds themselves are shared.
+    """
     steps = threshold_steps(a, odt)
     style = a.get_str("ram_style_thresholds", "auto", choices=("auto", "block", "distributed"))
+    extra = C1_LUT * pe * steps * acc * (mmv - 1)
     if style == "distributed":
         lut = C1_LUT * pe * (steps * acc * math.ceil(tmem / 64) + steps * acc)
-        return ModuleEstimate("thresholds", cycles=cycles, lut=lut)
+        return ModuleEstimate("thresholds", cycles=cycles, lut=lut + extra)
     if style == "block":
-        return ModuleEstimate("thresholds", cycles=cycles, bram_18k=bram18_finn_r(pe * steps * acc, tmem))
-    return ModuleEstimate("thresholds", cycles=cycles)
+        bram = bram18_finn_r(pe * steps * acc, tmem)
+        return ModuleEstimate("thresholds", cycles=cycles, lut=extra, bram_18k=bram)
+    return ModuleEstimate("thresholds", cycles=cycles, lut=extra)
 
 
 def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bool = False) -> LayerEstimate:
@@ -183,6 +217,9 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     each window costs :func:`sparse_window_cycles` with ``fine = SIMD``.
     ``emitted`` (qnncc's ``vvau.hpp``): the last pixel's ``Channels/PE``
     results drain after its last word, ``Channels/PE`` cycles more per frame.
+    ``MMV > 1`` (``SIMD = K_h*K_w``, ``PE = Channels``; qnncc's ``vvau_mmv``
+    reads and writes one word per cycle): ``H * W / MMV`` cycles, datapath
+    (multipliers, adder trees, accumulators, comparators) ``MMV`` times.
 
     Resources: FINN-R LUT model (module docstring) with ``acc`` bounded for
     ``K_h*K_w`` terms and threshold LUTs ``(2**B-1)*acc*TMEM/64`` plus
@@ -203,13 +240,15 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     w_bits, a_bits = wdt.bitwidth(), idt.bitwidth()
     acc = accumulator_bits(a, k_h * k_w, w_bits, idt, _is_xnor(a, idt, wdt))
     res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
+    words = (pe * simd * a_bits, pe * odt.bitwidth())
+    mmv = vectors_per_cycle(a, {"SIMD": k_h * k_w, "PE": ch}, pixels, words)
 
     if sparsity is None:
-        cycles = nf * sf * pixels + (nf if emitted else 0)
+        cycles = nf * sf * pixels // mmv + (nf if emitted and mmv == 1 else 0)
     else:
         if sparsity.kernel_elems != k_h * k_w:
             raise a.error(f"SparsityHint.kernel_elems={sparsity.kernel_elems} but Kernel is {k_h}x{k_w}")
-        cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels)
+        cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels / mmv)
 
     wmem = nf * sf
     ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
@@ -219,18 +258,19 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     weights, bram_eff, uram_eff = _weight_memory(a, pe * simd * w_bits, wmem, payload, hls_brams=True)
     mult = 0 if res_type == "dsp" else simd * (2 * math.ceil((w_bits + a_bits) / 6) - 1) * (w_bits + a_bits)
     dsp = pe * simd * math.ceil((w_bits + a_bits) / 48) if res_type == "dsp" else 0
-    in_w, out_w = pe * simd * a_bits, pe * odt.bitwidth()
+    in_w, out_w = mmv * pe * simd * a_bits, mmv * pe * odt.bitwidth()
+    lanes = mmv * pe  # replicated datapaths
     modules = [
         ModuleEstimate(
             "control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + pe * simd * w_bits + 2 * ceil_log2(wmem)
         ),
         weights,
-        ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * pe * mult, dsp=dsp),
-        ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * pe * (w_bits + a_bits) * (2 * simd - 1)),
-        ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * pe * acc, ff=pe * acc),
+        ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * lanes * mult, dsp=mmv * dsp),
+        ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * lanes * (w_bits + a_bits) * (2 * simd - 1)),
+        ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * lanes * acc, ff=lanes * acc),
     ]
     if not a.get_int("noActivation", 0, minimum=0):
         steps = threshold_steps(a, odt)
-        thr = C1_LUT * pe * (steps * acc * nf / 64 + steps * acc)
+        thr = C1_LUT * pe * (steps * acc * nf / 64 + mmv * steps * acc)
         modules.append(ModuleEstimate("thresholds", cycles=cycles, lut=thr))
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)

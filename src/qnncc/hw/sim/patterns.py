@@ -171,12 +171,15 @@ def _words(layer: HWLayer, index: int = 0) -> int:
 
 
 def mvau_program(layer: HWLayer, lat: int) -> Program:
-    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold."""
+    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold.
+
+    ``MMV > 1`` (``mvau_mmv``, NF = SF = 1): one word of MMV vectors read and one written per iteration.
+    """
     sf = int(layer.attrs["MW"]) // int(layer.attrs["SIMD"])
     nf = int(layer.attrs["MH"]) // int(layer.attrs["PE"])
     # one vector: nf == 0 reads every iteration; every synapse fold ends with a write
     runs = [(1, 0, sf - 1), (1, 1, 1)] + [(0, 0, sf - 1), (0, 1, 1)] * (nf - 1)
-    return _program(runs, 1, 1, lat, _frame_vectors(layer))
+    return _program(runs, 1, 1, lat, _frame_vectors(layer) // int(layer.attrs.get("MMV", 1)))
 
 
 def read_write_each_program(layer: HWLayer, lat: int) -> Program:
@@ -310,11 +313,17 @@ def swg_program(layer: HWLayer, lat: int) -> Program:
 
 
 def vvau_program(layer: HWLayer, lat: int) -> Program:
-    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order."""
+    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order.
+
+    ``MMV > 1`` (``vvau_mmv``): one word of MMV windows read and one of MMV results written per iteration.
+    """
     channels, pe, simd = (int(layer.attrs[a]) for a in ("Channels", "PE", "SIMD"))
     kh, kw = (int(k) for k in layer.attrs["Kernel"])
     oh, ow = (int(d) for d in layer.attrs["Dim"])
     pixels = oh * ow
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:
+        return _program([(1, 1, pixels // mmv)], 1, 1, lat)
     in_words, out_words = kh * kw * channels // (simd * pe), channels // pe
     runs: list[tuple[int, int, int]] = []
     rd_pix = word = dr_pix = dr_word = 0

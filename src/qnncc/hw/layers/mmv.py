@@ -1,0 +1,75 @@
+"""MMV: several input vectors (pixels) per cycle in the MVAU and VVAU (FINN-hlslib's ``MMV``).
+
+With every folding attribute at its largest value (MVAU: ``SIMD = MW`` and
+``PE = MH``; VVAU: ``SIMD = K_h*K_w`` and ``PE = Channels``) a layer takes one
+vector per cycle. ``MMV = m > 1`` replicates that datapath ``m`` times with
+shared weights: one stream word carries ``m`` whole input vectors
+(``m * MW`` elements, ``m * K_h*K_w*C`` for the VVAU) and one output word
+``m`` whole results (``m * MH``, ``m * C``), so a frame of ``V`` vectors takes
+``V / m`` cycles (FINN-hlslib ``Matrix_Multi_Vector_Activate_Batch``; the
+sliding window generator's multi-pixel output is FINN's ``M``). Because a word
+holds whole vectors, the stream keeps the tensor's element order and width
+converters connect it to any neighbour. ``MMV`` must divide the vectors per
+frame, and words stay within the AXI-Stream limit of :data:`MAX_WORD_BITS`.
+
+The folding optimiser offers ``MMV`` values up to :data:`MAX_MMV`
+(:func:`mmv_options`) and considers ``MMV > 1`` only with the folding maxed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .base import divisors
+
+__all__ = ["MAX_MMV", "MAX_WORD_BITS", "fold_vectors", "mmv_conflict", "mmv_options"]
+
+#: Largest MMV the optimiser offers (vectors per cycle).
+MAX_MMV = 8
+#: Widest stream word in bits (the 4096-bit AXI-Stream limit of ``codegen.hls.layer_code.MAX_STREAM_BITS``).
+MAX_WORD_BITS = 4096
+
+
+def mmv_options(vectors: int) -> list[int]:
+    """The ``MMV`` values a layer of ``vectors`` vectors per frame may take: its divisors up to :data:`MAX_MMV`."""
+    return [d for d in divisors(vectors) if d <= MAX_MMV]
+
+
+def mmv_conflict(
+    attrs: Mapping[str, Any], maxed: Mapping[str, int], vectors: int, word_bits: Sequence[int]
+) -> str:
+    """Why the layer's ``MMV`` is not possible ("" if it is).
+
+    Args:
+        attrs: the layer's attributes (``MMV``, the folding attributes).
+        maxed: folding attribute -> the value it needs for ``MMV > 1`` (e.g. ``{"SIMD": MW, "PE": MH}``).
+        vectors: vectors (pixels) per frame.
+        word_bits: the input and output word widths in bits with this ``MMV``.
+    """
+    mmv = int(attrs.get("MMV", 1))
+    if mmv < 1:
+        return f"MMV={mmv} must be >= 1"
+    if mmv == 1:
+        return ""
+    for name, value in maxed.items():
+        if int(attrs.get(name, 1)) != value:
+            wanted = ", ".join(f"{k} = {v}" for k, v in maxed.items())
+            return f"MMV={mmv} needs {wanted} (one whole vector per cycle first), got {name}={attrs.get(name, 1)}"
+    if vectors % mmv:
+        return f"MMV={mmv} must divide the {vectors} vectors per frame"
+    if max(word_bits) > MAX_WORD_BITS:
+        return f"MMV={mmv} makes a {max(word_bits)}-bit stream word (> {MAX_WORD_BITS})"
+    return ""
+
+
+def fold_vectors(shape: Sequence[int], per_word: int) -> tuple[int, ...]:
+    """Folded shape ``[N, words, per_word]`` of a stream whose words span whole vectors (``MMV > 1``).
+
+    The element order is the tensor's (``[N, ...]`` flattened per image);
+    ``per_word`` divides the elements of one image.
+    """
+    elems = 1
+    for d in shape[1:]:
+        elems *= int(d)
+    return (int(shape[0]), elems // per_word, per_word)
