@@ -1,4 +1,4 @@
-"""MMV (several vectors per cycle) in the MVAU and VVAU: layer rules, cycle model = cycle pattern, optimiser's choice."""
+"""MMV (several vectors per cycle) in the MVAU and VVAU: layer rules, cycle model = pattern, optimiser's choice."""
 
 from __future__ import annotations
 

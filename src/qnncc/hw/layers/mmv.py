@@ -36,9 +36,7 @@ def mmv_options(vectors: int) -> list[int]:
     return [d for d in divisors(vectors) if d <= MAX_MMV]
 
 
-def mmv_conflict(
-    attrs: Mapping[str, Any], maxed: Mapping[str, int], vectors: int, word_bits: Sequence[int]
-) -> str:
+def mmv_conflict(attrs: Mapping[str, Any], maxed: Mapping[str, int], vectors: int, word_bits: Sequence[int]) -> str:
     """Why the layer's ``MMV`` is not possible ("" if it is).
 
     Args:

@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
-from qnncc.codegen.hls.layers._common import mul_res, frame_vectors, new_layer_code, param_header, required_initializer
+from qnncc.codegen.hls.layers._common import frame_vectors, mul_res, new_layer_code, param_header, required_initializer
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
 from qnncc.codegen.render import CodegenError
@@ -99,7 +99,7 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         )
         return code
     code.body.append(
-        f"qnncc::mvau<{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}, {mul_res(layer)}>"
-        f"(in0_V, out0_V, {wvar}, {act});"
+        f"qnncc::mvau<{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}, "
+        f"{mul_res(layer)}>(in0_V, out0_V, {wvar}, {act});"
     )
     return code

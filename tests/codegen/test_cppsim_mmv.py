@@ -1,0 +1,132 @@
+"""MMV MVAUs/VVAUs and DSP-bound multipliers: C++ simulation bit-exact with ``execute``; the BIND_OP lint rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hw_graphs import hw_graph_model
+from onnx import helper
+from qnncc.transforms import InferShapes
+
+import qnncc
+from qnncc import DataType, ModelWrapper
+from qnncc.codegen.hls import layer_code, render_layer
+from qnncc.codegen.hls.cppsim import build_partition_sim
+from qnncc.codegen.hls.lint import _library, lint_top
+from qnncc.hw.layers import HW_DOMAIN
+
+RNG = np.random.default_rng(16)
+
+
+def values(dt: str, shape: tuple[int, ...]) -> np.ndarray:
+    d = DataType[dt]
+    if d.name == "BIPOLAR":
+        return RNG.choice(np.array([-1.0, 1.0], np.float32), shape)
+    return RNG.integers(int(d.min()), int(d.max()) + 1, shape).astype(np.float32)
+
+
+def thresholds(rows: int, steps: int, lo: int, hi: int) -> np.ndarray:
+    return np.sort(RNG.integers(lo, hi + 1, (rows, steps)), axis=1).astype(np.float32)
+
+
+def mvau_case(i: int, mw: int, mh: int, vecs: list[int], mmv: int, idt: str, wdt: str, odt: str, **extra: Any):  # type: ignore[no-untyped-def]
+    """An MVAU with SIMD = MW, PE = MH and the given MMV: (node, input shape, consts, input datatype)."""
+    consts: dict[str, np.ndarray] = {f"w{i}": values(wdt, (mw, mh))}
+    attrs: dict[str, Any] = {"MW": mw, "MH": mh, "SIMD": mw, "PE": mh, "MMV": mmv, "numInputVectors": vecs}
+    attrs |= {"inputDataType": idt, "weightDataType": wdt, "outputDataType": odt, **extra}
+    inputs = [f"x{i}", f"w{i}"]
+    if (odt.startswith("INT3") and odt != "INT32") or odt in ("UINT2", "BIPOLAR"):
+        steps = 1 if odt == "BIPOLAR" else int(DataType[odt].max() - DataType[odt].min())
+        bound = mw * 8 if not extra.get("binaryXnorMode") else mw
+        consts[f"t{i}"] = thresholds(mh, steps, -bound if not extra.get("binaryXnorMode") else 0, bound)
+        inputs.append(f"t{i}")
+        attrs["ActVal"] = 0 if odt in ("UINT2", "BIPOLAR") else int(DataType[odt].min())
+    else:
+        attrs["noActivation"] = 1
+    node = helper.make_node("MVAU", inputs, [f"y{i}"], name=f"MVAU_{i}", domain=HW_DOMAIN, **attrs)
+    return node, [1, *vecs[1:], mw], consts, idt
+
+
+def vvau_case(i: int, c: int, k: tuple[int, int], dim: tuple[int, int], mmv: int, act: bool, **extra: Any):  # type: ignore[no-untyped-def]
+    kk = k[0] * k[1]
+    consts: dict[str, np.ndarray] = {f"w{i}": values("INT4", (c, 1, *k))}
+    attrs: dict[str, Any] = {"Channels": c, "Kernel": list(k), "Dim": list(dim), "PE": c, "SIMD": kk, "MMV": mmv}
+    attrs |= {"inputDataType": "UINT4", "weightDataType": "INT4", **extra}
+    inputs = [f"x{i}", f"w{i}"]
+    if act:
+        consts[f"t{i}"] = thresholds(c, 3, -kk * 60, kk * 60)
+        inputs.append(f"t{i}")
+        attrs |= {"outputDataType": "UINT2", "ActVal": 0}
+    else:
+        attrs |= {"outputDataType": "INT16", "noActivation": 1}
+    node = helper.make_node("VVAU", inputs, [f"y{i}"], name=f"VVAU_{i}", domain=HW_DOMAIN, **attrs)
+    return node, [1, *dim, kk * c], consts, "UINT4"
+
+
+def side_by_side(cases: list[Any]) -> tuple[ModelWrapper, dict[str, np.ndarray]]:
+    nodes = [c[0] for c in cases]
+    inputs = {f"x{i}": c[1] for i, c in enumerate(cases)}
+    consts = {k: v for c in cases for k, v in c[2].items()}
+    model = hw_graph_model(nodes, inputs, [n.output[0] for n in nodes], consts)
+    for i, c in enumerate(cases):
+        model.set_tensor_datatype(f"x{i}", c[3])
+        model.set_tensor_datatype(
+            f"w{i}", c[0].attribute[[a.name for a in c[0].attribute].index("weightDataType")].s.decode()
+        )
+    feeds = {f"x{i}": values(c[3], (3, *c[1][1:])) for i, c in enumerate(cases)}
+    return model.transform(InferShapes()), feeds
+
+
+CASES = [
+    mvau_case(0, 6, 4, [1, 3, 2], 3, "INT3", "INT4", "UINT2", resType="dsp"),
+    mvau_case(1, 8, 4, [1, 2, 2], 2, "BINARY", "BINARY", "BIPOLAR", binaryXnorMode=1),
+    mvau_case(2, 5, 3, [1, 4], 4, "UINT8", "INT8", "INT32", resType="lut"),
+    vvau_case(3, 3, (2, 2), (2, 3), 2, True, resType="dsp"),
+    vvau_case(4, 4, (3, 1), (2, 2), 4, False),
+]
+
+
+def test_mmv_layers_cppsim_equal_execute() -> None:
+    model, feeds = side_by_side(CASES)
+    sim = build_partition_sim(model)
+    got = sim.run([feeds[f"x{i}"] for i in range(len(CASES))])
+    expected = qnncc.execute(model, feeds, backend="reference")
+    for i, y in enumerate(got):
+        ref = expected[f"y{i}"]
+        assert np.array_equal(y.reshape(ref.shape), ref), CASES[i][0].name
+
+
+def _top(model: ModelWrapper, name: str) -> str:
+    node = next(n for n in model.graph.node if n.name == name)
+    files = render_layer(layer_code(model, node))
+    return next(text for fname, text in files.items() if fname.startswith("top_"))
+
+
+def test_dsp_binding_reaches_the_top_and_the_linter_checks_it() -> None:
+    model, _ = side_by_side(CASES)
+    dsp, lut = _top(model, "MVAU_0"), _top(model, "MVAU_2")
+    assert "qnncc::mvau_mmv<" in dsp and "qnncc::RES_DSP" in dsp and "qnncc::RES_LUT" in lut
+    assert "qnncc::vvau_mmv<" in _top(model, "VVAU_3")
+    assert lint_top(dsp) == [] and lint_top(lut) == []
+    dsp_pragma = "#pragma HLS BIND_OP variable = p op = mul impl = dsp"
+    lib = _library()
+    wrong = {**lib, "mul.hpp": lib["mul.hpp"].replace(dsp_pragma, dsp_pragma.replace("dsp", "fabric"))}
+    assert {p.rule for p in lint_top(dsp, wrong)} == {"bind-op"} and lint_top(lut, wrong) == []
+    missing = {**lib, "mul.hpp": lib["mul.hpp"].replace(dsp_pragma, "")}
+    assert any("no BIND_OP" in p.message for p in lint_top(dsp, missing))
+    undeclared = {**lib, "mul.hpp": lib["mul.hpp"].replace(dsp_pragma, dsp_pragma.replace("= p ", "= q "))}
+    assert any("not declared" in p.message for p in lint_top(dsp, undeclared))
+
+
+@pytest.mark.parametrize("res", ["dsp", "lut"])
+def test_serial_mvau_with_bound_multipliers_cppsim(res: str) -> None:
+    """The folded (MMV = 1) MVAU with resType lut/dsp: wide accumulators take the bound-multiplier path in C sim."""
+    node, shape, consts, idt = mvau_case(0, 6, 4, [1, 2], 1, "INT8", "INT8", "INT32", resType=res)
+    node.attribute.remove(next(a for a in node.attribute if a.name == "SIMD"))
+    node.attribute.append(helper.make_attribute("SIMD", 3))
+    model, feeds = side_by_side([(node, shape, consts, idt)])
+    (y,) = build_partition_sim(model).run([feeds["x0"]])
+    ref = qnncc.execute(model, feeds, backend="reference")["y0"]
+    assert np.array_equal(y.reshape(ref.shape), ref)
