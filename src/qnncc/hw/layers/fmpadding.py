@@ -62,9 +62,8 @@ class FMPadding(PassThroughType):
         self.padding()
         value = self.pad_value()
         if not parse_datatype(self, "inputDataType").allowed(value):
-            raise UnsupportedOpError(
-                f"{self.describe()}: {self.attrs['inputDataType']} cannot hold the padding value {value}"
-            )
+            what = "the zero padding" if value == 0 else f"the padding value {value}"
+            raise UnsupportedOpError(f"{self.describe()}: {self.attrs['inputDataType']} cannot hold {what}")
         super().validate()
 
     @override

@@ -91,7 +91,8 @@ def fmpadding_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) ->
     dt = _same_types(layer, node)
     pad = int(layer.attrs.get("PadValue", 0))
     if not layer.input_datatype().allowed(pad):
-        raise CodegenError(f"{node.name}: {layer.input_datatype().name} cannot hold the padding value {pad}")
+        what = "the zero padding" if pad == 0 else f"the padding value {pad}"
+        raise CodegenError(f"{node.name}: {layer.input_datatype().name} cannot hold {what}")
     _, h, w, c = layer.normal_input_shape()
     top, left, bottom, right = _ints(layer, "Padding", 4)
     simd = int(layer.attrs["SIMD"])
