@@ -130,3 +130,38 @@ def test_serial_mvau_with_bound_multipliers_cppsim(res: str) -> None:
     (y,) = build_partition_sim(model).run([feeds["x0"]])
     ref = qnncc.execute(model, feeds, backend="reference")["y0"]
     assert np.array_equal(y.reshape(ref.shape), ref)
+
+
+def swg_node(i: int, src: str, out: str, dims: tuple[int, int], c: int, k: int, stride: tuple[int, int], mmv: int):  # type: ignore[no-untyped-def]
+    oh, ow = ((d - k) // s + 1 for d, s in zip(dims, stride, strict=True))
+    attrs = {"ConvKernelDim": [k, k], "IFMChannels": c, "IFMDim": list(dims), "OFMDim": [oh, ow], "SIMD": c}
+    attrs |= {"Stride": list(stride), "parallel_window": 1, "MMV": mmv}
+    attrs |= {"inputDataType": "INT3", "outputDataType": "INT3"}
+    node = helper.make_node("ConvolutionInputGenerator", [src], [out], name=f"SWG_{i}", domain=HW_DOMAIN, **attrs)
+    return node, (oh, ow)
+
+
+def test_multi_pixel_windows_cppsim_equal_execute() -> None:
+    """swg_parallel_mmv alone (stride 1 and 2x3) and feeding an MMV MVAU (3x3 conv, 2 pixels per cycle)."""
+    a, _ = swg_node(0, "x0", "y0", (6, 6), 2, 3, (1, 1), 2)
+    b, _ = swg_node(1, "x1", "y1", (7, 9), 2, 3, (2, 3), 3)
+    c, (oh, ow) = swg_node(2, "x2", "win2", (6, 8), 3, 3, (1, 1), 2)
+    w = values("INT2", (27, 4))
+    conv = helper.make_node(
+        "MVAU", ["win2", "w2"], ["y2"], name="MVAU_2", domain=HW_DOMAIN, MW=27, MH=4, SIMD=27, PE=4, MMV=2,
+        numInputVectors=[1, oh, ow], inputDataType="INT3", weightDataType="INT2", outputDataType="INT32",
+        noActivation=1, resType="dsp",
+    )  # fmt: skip
+    shapes = {"x0": [1, 6, 6, 2], "x1": [1, 7, 9, 2], "x2": [1, 6, 8, 3]}
+    model = hw_graph_model([a, b, c, conv], shapes, ["y0", "y1", "y2"], {"w2": w})
+    for name in shapes:
+        model.set_tensor_datatype(name, "INT3")
+    model.set_tensor_datatype("w2", "INT2")
+    model = model.transform(InferShapes())
+    feeds = {name: values("INT3", (2, *shape[1:])) for name, shape in shapes.items()}
+    got = build_partition_sim(model).run([feeds[n] for n in shapes])
+    expected = qnncc.execute(model, feeds, backend="reference")
+    for name, y in zip(["y0", "y1", "y2"], got, strict=True):
+        assert np.array_equal(y.reshape(expected[name].shape), expected[name]), name
+    for node in ("SWG_0", "SWG_1", "SWG_2", "MVAU_2"):
+        assert lint_top(_top(model, node)) == [], node

@@ -298,6 +298,10 @@ _TEMPLATE_CASES: list[tuple[str, Any, str, list[int], list[int], bool]] = [
                     weightDataType="UINT2", outputDataType="INT16", noActivation=1, numInputVectors=[1, 6]),
      "static ap_uint<8> w[3][1] = {}; qnncc::mvau_mmv<4, 3, 2, 6, qnncc::UInt<2>, qnncc::UInt<2>, qnncc::Int<16>,"
      " ap_int<16>, false>(in0, out0, w, qnncc::NoActivation());", [16], [96], False),
+    ("swg_parallel_mmv", hw("ConvolutionInputGenerator", ["x"], ["y"], "s", ConvKernelDim=[3, 3], IFMChannels=2,
+                            IFMDim=[7, 9], OFMDim=[3, 3], SIMD=2, Stride=[2, 3], parallel_window=1, MMV=3,
+                            inputDataType="UINT4", outputDataType="UINT4"),
+     "qnncc::swg_parallel_mmv<7, 9, 2, 3, 3, 2, 3, 3, 3, 3, qnncc::UInt<4> >(in0, out0);", [24], [216], False),
     ("vvau_mmv", hw("VVAU", ["x", "w"], ["y"], "v", Channels=2, Kernel=[2, 1], Dim=[1, 4], PE=2, SIMD=2, MMV=2,
                     inputDataType="UINT4", weightDataType="INT4", outputDataType="INT16", noActivation=1),
      "static ap_uint<16> w[1] = {}; qnncc::vvau_mmv<2, 2, 2, 4, qnncc::UInt<4>, qnncc::Int<4>, qnncc::Int<16>,"

@@ -105,3 +105,55 @@ def test_optimiser_chooses_mmv_only_beyond_one_vector_per_cycle() -> None:
     assert fast.choice["mvau"].values["SIMD"] == 147 and fast.choice["mvau"].values["PE"] == 64
     without = LayerSpec("mvau", "MVAU", dict(layer.attrs), layer.legal_folding(), {})
     assert optimize_folding([without], budget, clock_ns=clock, target_fps=30000).fps < 20000
+
+
+#: ResNet-50's stem window (7x7/2 over the padded 230x230 image of 3 channels).
+SWG: dict[str, Any] = {
+    "ConvKernelDim": [7, 7], "IFMChannels": 3, "IFMDim": [230, 230], "OFMDim": [112, 112], "Stride": [2, 2],
+    "inputDataType": "UINT8", "outputDataType": "UINT8", "SIMD": 3, "parallel_window": 1,
+}  # fmt: skip
+
+
+def swg(**attrs: Any) -> Any:
+    from qnncc.hw.layers import ConvolutionInputGenerator
+
+    node = helper.make_node("ConvolutionInputGenerator", ["x"], ["y"], domain=HW_DOMAIN, name="swg", **{**SWG, **attrs})
+    layer = ConvolutionInputGenerator(node)
+    layer.validate()
+    return layer
+
+
+def test_swg_mmv_rules_cycles_and_pattern() -> None:
+    layer = swg(MMV=2)
+    assert layer.input_elems_per_word() == 6 and layer.output_elems_per_word() == 294
+    assert layer.folded_output_shape() == (1, 6272, 294)
+    assert swg().throughput_options() == {"parallel_window": [0, 1], "MMV": [1, 2]}  # 2 divides 230 and 112*112
+    with pytest.raises(UnsupportedOpError, match="MMV=2 needs parallel_window=1"):
+        swg(MMV=2, parallel_window=0)
+    with pytest.raises(UnsupportedOpError, match="MMV=4 must divide the image width 230"):
+        swg(MMV=4)
+    est = estimate_layer("ConvolutionInputGenerator", dict(layer.attrs), emitted=True)
+    program = layer_program(layer)
+    assert est.cycles == program.iterations == 230 * 230 // 2
+    assert program.reads(0) == 230 * 115 and program.writes(0) == 112 * 112 // 2
+    with pytest.raises(EstimateError, match="MMV=2 needs parallel_window=1"):
+        estimate_layer("ConvolutionInputGenerator", {**SWG, "parallel_window": 0, "MMV": 2})
+
+
+@pytest.mark.parametrize(("dims", "kernel", "stride", "mmv"), [((6, 6), 3, 1, 2), ((7, 9), 3, 2, 3), ((5, 8), 2, 1, 4)])
+def test_swg_mmv_pattern_writes_when_the_queue_fills(dims: tuple[int, int], kernel: int, stride: int, mmv: int) -> None:
+    """The pattern's writes follow the windows completed word by word (raster order, MMV per write)."""
+    from qnncc.custom_op.im2col import conv_output_dim
+
+    oh, ow = (conv_output_dim(d, kernel, stride, 0, 1) for d in dims)
+    layer = swg(ConvKernelDim=[kernel] * 2, IFMDim=list(dims), OFMDim=[oh, ow], Stride=[stride] * 2, MMV=mmv)
+    reads, writes = layer_program(layer).expand()
+    completed = 0
+    for i, (r, w) in enumerate(zip(reads, writes, strict=True)):
+        h, col0 = divmod(i * mmv, dims[1])
+        for c in range(col0, col0 + mmv):
+            top, left = h - kernel + 1, c - kernel + 1
+            completed += top >= 0 and top % stride == 0 and left >= 0 and left % stride == 0 and left // stride < ow
+        assert r == 1 and w == (completed >= mmv)
+        completed -= mmv * int(w)
+    assert completed == 0 and int(writes.sum()) == oh * ow // mmv

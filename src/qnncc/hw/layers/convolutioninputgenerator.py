@@ -26,13 +26,16 @@ one word of ``kh*kw*C`` elements and reads one pixel (``SIMD = C``) per
 cycle, so a frame takes about ``H*W`` cycles instead of ``OH*OW*kh*kw``: the
 way to stream a wide window over few channels (e.g. a 7x7 stem convolution
 on 3 input channels) at one output pixel per cycle. It needs ``SIMD = C``, no
-dilation and ``depthwise = 0``.
+dilation and ``depthwise = 0``. With it, ``MMV = m > 1`` (FINN's ``M`` of the
+multi-pixel RTL generator, :mod:`.mmv`) reads ``m`` pixels per word and writes
+``m`` whole windows per word, ``H*W/m`` cycles per frame; ``m`` divides ``W``
+and ``OH*OW``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 from onnx import helper
@@ -44,6 +47,7 @@ from qnncc.custom_op.im2col import Im2Col, conv_output_dim, im2col_nhwc
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
+from .mmv import fold_vectors, mmv_conflict, mmv_options
 
 
 def parallel_window_conflict(attrs: dict[str, object], dilation: tuple[int, int]) -> str:
@@ -73,6 +77,7 @@ class ConvolutionInputGenerator(HWLayer):
         depthwise=AttrSpec("i", default=0, allowed=BINARY_FLAG),
         parallel_window=AttrSpec("i", default=0, allowed=BINARY_FLAG),
         ram_style=AttrSpec("s", default="distributed", allowed=RAM_STYLES),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (1,)
     num_outputs = (1,)
@@ -98,7 +103,16 @@ class ConvolutionInputGenerator(HWLayer):
             reason = parallel_window_conflict(self.attrs, (dh, dw))
             if reason:
                 raise UnsupportedOpError(f"{self.describe()}: parallel_window=1 {reason}")
+        widths = (self.instream_width(), self.outstream_width())
+        reason = swg_mmv_conflict(self.attrs, w, ofm[0] * ofm[1], widths)
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
         super().validate()
+
+    @property
+    def mmv(self) -> int:
+        """Pixels per input word and windows per output word (``MMV``, parallel window only)."""
+        return int(self.attrs["MMV"])
 
     def is_parallel(self) -> bool:
         """Whether the whole window leaves as one word per output pixel (``parallel_window = 1``)."""
@@ -113,14 +127,35 @@ class ConvolutionInputGenerator(HWLayer):
         """``parallel_window`` 0 and, where the window allows it (with ``SIMD = C``), 1."""
         dilation = pair(self, "Dilation")
         possible = not parallel_window_conflict({**self.attrs, "SIMD": self.attrs["IFMChannels"]}, dilation)
-        return {"parallel_window": [0, 1] if possible else [0]}
+        options: dict[str, list[int | str]] = {"parallel_window": [0, 1] if possible else [0]}
+        (_, w), (oh, ow) = pair(self, "IFMDim"), pair(self, "OFMDim")
+        mmv = [m for m in mmv_options(oh * ow) if w % m == 0]
+        if possible and len(mmv) > 1:
+            options["MMV"] = list(mmv)
+        return options
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"]) * self.mmv
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
         if self.is_parallel():
             (kh, kw), _, _ = self.window()
-            return kh * kw * int(self.attrs["IFMChannels"])
+            return kh * kw * int(self.attrs["IFMChannels"]) * self.mmv
         return int(self.attrs["SIMD"])
+
+    @override
+    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_input_shape(index)
+        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
+
+    @override
+    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_output_shape(index)
+        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
@@ -155,6 +190,22 @@ class ConvolutionInputGenerator(HWLayer):
             depthwise=int(self.attrs["depthwise"]),
         )
         Im2Col(im2col).lower(ctx)
+
+
+def swg_mmv_conflict(attrs: Mapping[str, Any], width: int, pixels: int, word_bits: tuple[int, int]) -> str:
+    """Why the window generator's ``MMV`` is not possible ("" if it is).
+
+    ``MMV > 1`` needs ``parallel_window = 1`` (hence ``SIMD = C``), ``MMV``
+    dividing the image ``width`` and the output ``pixels``, and words within the
+    stream limit (:func:`.mmv.mmv_conflict`; ``word_bits`` are the input and
+    output word widths with this ``MMV``).
+    """
+    mmv = int(attrs.get("MMV", 1))
+    if mmv > 1 and not int(attrs.get("parallel_window", 0)):
+        return f"MMV={mmv} needs parallel_window=1"
+    if mmv > 1 and width % mmv:
+        return f"MMV={mmv} must divide the image width {width}"
+    return mmv_conflict(attrs, {"SIMD": int(attrs["IFMChannels"])}, pixels, word_bits)
 
 
 def swg_buffer_rows(span: int, stride: int, height: int) -> int:

@@ -6,7 +6,7 @@ import math
 
 from qnncc.custom_op.im2col import conv_output_dim
 from qnncc.custom_op.maxpool_nhwc import pool_output_dim
-from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
+from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows, swg_mmv_conflict
 
 from .estimate import Attrs, EstimateError, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
 from .memory import MEM_PRIMITIVES, best_primitive, bram18_line_buffer, uram_blocks
@@ -120,8 +120,15 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
     parallel = bool(a.get_int("parallel_window", 0, minimum=0))
     if parallel and (cf != 1 or depthwise or (d_h, d_w) != (1, 1)):
         raise EstimateError(f"{a.op_type}: parallel_window=1 needs SIMD = IFMChannels, no dilation, not depthwise")
+    mmv = a.get_int("MMV", 1)
+    if mmv > 1:
+        values = {"MMV": mmv, "parallel_window": int(parallel), "IFMChannels": ch, "SIMD": simd}
+        words = (mmv * width, mmv * k_h * k_w * width)
+        reason = swg_mmv_conflict(values, ifm_w, ofm_h * ofm_w, words)
+        if reason or backend == "rtl":
+            raise EstimateError(f"{a.op_type}: {reason or f'MMV={mmv} has no RTL implementation'}")
     if parallel and backend != "rtl":
-        return _swg_parallel_hls((k_h, k_w), (ifm_h, ifm_w), ofm_h * ofm_w, width, ram_style)
+        return _swg_parallel_hls((k_h, k_w), (ifm_h, ifm_w), ofm_h * ofm_w, width, ram_style, mmv)
     if backend == "rtl":
         cycles, buffer = _swg_rtl(a, (k_h, k_w), (ifm_h, ifm_w), (ofm_h, ofm_w), (s_h, s_w), (d_h, d_w), cf, depthwise)
         depth, count = buffer
@@ -138,7 +145,7 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
 
 
 def _swg_parallel_hls(
-    k: tuple[int, int], ifm: tuple[int, int], out_pixels: int, width: int, ram_style: str
+    k: tuple[int, int], ifm: tuple[int, int], out_pixels: int, width: int, ram_style: str, mmv: int = 1
 ) -> LayerEstimate:
     """Parallel-window SWG of qnncc (``swg.hpp`` ``swg_parallel``): one input pixel per cycle.
 
@@ -146,12 +153,16 @@ def _swg_parallel_hls(
     window written on the cycle that completes it); ``K_h`` line buffers of
     ``IFM_W`` pixels of ``width = C * bits`` bits and a ``K_h x K_w`` window
     register of ``width``-bit FFs (the output word); LUT = 300 control.
+    ``MMV > 1`` (``swg_parallel_mmv``): ``IFM_H * IFM_W / MMV`` cycles, line
+    buffers of ``IFM_W / MMV`` words of ``MMV * width`` bits, a
+    ``K_h x (K_w + MMV - 1)`` window register and a queue of ``2*MMV - 1`` windows.
     """
     (k_h, k_w), (ifm_h, ifm_w) = k, ifm
-    cycles = ifm_h * ifm_w
-    memory = _buffer_module("line_buffer", width, ifm_w, k_h, ram_style, lut_words=64)
+    cycles = ifm_h * ifm_w // mmv
+    memory = _buffer_module("line_buffer", mmv * width, ifm_w // mmv, k_h, ram_style, lut_words=64)
     control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=4 * ceil_log2(ifm_h * ifm_w))
-    window = ModuleEstimate("window_register", cycles=out_pixels, ff=k_h * k_w * width)
+    registers = k_h * k_w * width if mmv == 1 else (k_h * (k_w + mmv - 1) + (2 * mmv - 1) * k_h * k_w) * width
+    window = ModuleEstimate("window_register", cycles=out_pixels // mmv, ff=registers)
     return layer_from_modules(cycles, [control, memory, window])
 
 

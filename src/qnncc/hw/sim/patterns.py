@@ -265,15 +265,21 @@ def global_acc_pool_program(layer: HWLayer, lat: int) -> Program:
 
 
 def swg_parallel_program(layer: HWLayer, lat: int) -> Program:
-    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it."""
+    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it.
+
+    ``MMV > 1`` (``swg_parallel_mmv``): one word of MMV pixels per iteration; the windows completed by
+    it are queued and a word of MMV windows is written in each iteration that fills the queue to MMV.
+    """
     _, ih, iw, _ = (int(d) for d in layer.normal_input_shape())
     _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
     kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
     sh, sw = (int(s) for s in layer.attrs["Stride"])
+    mmv = int(layer.attrs.get("MMV", 1))
     h = np.arange(ih)[:, None] - (kh - 1)
     w = np.arange(iw)[None, :] - (kw - 1)
     emit = (h >= 0) & (h % sh == 0) & (h // sh < oh) & (w >= 0) & (w % sw == 0) & (w // sw < ow)
-    wmask = emit.astype(np.int64).ravel()
+    done = np.cumsum(emit.astype(np.int64).reshape(ih, iw // mmv, mmv).sum(axis=2).ravel())  # windows so far
+    wmask = np.diff(done // mmv, prepend=0)  # a write when the queue reaches MMV (at most one per iteration)
     return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
 
 

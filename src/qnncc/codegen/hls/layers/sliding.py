@@ -63,6 +63,12 @@ def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Layer
     sh, sw = _ints(layer, "Stride", 2)
     dh, dw = _ints(layer, "Dilation", 2)
     simd = int(layer.attrs["SIMD"])
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:  # parallel_window = 1 (validated): MMV pixels in, MMV windows out per word
+        code.body.append(
+            f"qnncc::swg_parallel_mmv<{ih}, {iw}, {c}, {kh}, {kw}, {sh}, {sw}, {oh}, {ow}, {mmv}, {dt}>(in0_V, out0_V);"
+        )
+        return code
     if int(layer.attrs.get("parallel_window", 0)):
         code.body.append(
             f"qnncc::swg_parallel<{ih}, {iw}, {c}, {kh}, {kw}, {sh}, {sw}, {oh}, {ow}, {dt}>(in0_V, out0_V);"
