@@ -42,6 +42,7 @@ STYLE_ATTRS = (
     "depth",
     "impl_style",
     "parallel_window",
+    "MMV",
 )
 _SPECIALISED = re.compile(r"^(?P<op>.+?)_(?:hls|rtl)_(?P<index>\d+)$")
 
@@ -151,6 +152,8 @@ def extract_folding_config(model: ModelWrapper) -> dict[str, Any]:
         assert isinstance(layer, HWLayer)
         entry = {a: layer.attrs[a] for a in layer.folding_attrs}
         entry.update({a: layer.attrs[a] for a in STYLE_ATTRS if a in layer.attrs})
+        if int(entry.get("MMV", 1)) == 1:
+            entry.pop("MMV", None)  # qnncc's multi-vector option, written only where used
         config[node.name] = entry
     return config
 
