@@ -165,3 +165,35 @@ def test_multi_pixel_windows_cppsim_equal_execute() -> None:
         assert np.array_equal(y.reshape(expected[name].shape), expected[name]), name
     for node in ("SWG_0", "SWG_1", "SWG_2", "MVAU_2"):
         assert lint_top(_top(model, node)) == [], node
+
+
+def test_multi_pixel_stem_chain_cppsim_equals_execute() -> None:
+    """A stem at 2 pixels per cycle: FMPadding (pad 3, signed: PadValue -4) -> SWG 7x7/2 -> MVAU, all MMV = 2;
+    and an FMPadding of 4 pixels per word whose left padding (3) splits the input words."""
+    pad = helper.make_node(
+        "FMPadding", ["x0"], ["p0"], name="FMPadding_0", domain=HW_DOMAIN, ImgDim=[8, 10], Padding=[3, 3, 3, 3],
+        NumChannels=3, SIMD=3, MMV=2, PadValue=-4, inputDataType="INT3",
+    )  # fmt: skip
+    swg, (oh, ow) = swg_node(0, "p0", "win0", (14, 16), 3, 7, (2, 2), 2)
+    conv = helper.make_node(
+        "MVAU", ["win0", "w0"], ["y0"], name="MVAU_0", domain=HW_DOMAIN, MW=147, MH=2, SIMD=147, PE=2, MMV=2,
+        numInputVectors=[1, oh, ow], inputDataType="INT3", weightDataType="INT2", outputDataType="INT32",
+        noActivation=1,
+    )  # fmt: skip
+    split = helper.make_node(
+        "FMPadding", ["x1"], ["y1"], name="FMPadding_1", domain=HW_DOMAIN, ImgDim=[3, 4], Padding=[1, 3, 0, 1],
+        NumChannels=2, SIMD=2, MMV=4, inputDataType="INT3",
+    )  # fmt: skip
+    shapes = {"x0": [1, 8, 10, 3], "x1": [1, 3, 4, 2]}
+    model = hw_graph_model([pad, swg, conv, split], shapes, ["y0", "y1"], {"w0": values("INT2", (147, 2))})
+    for name in shapes:
+        model.set_tensor_datatype(name, "INT3")
+    model.set_tensor_datatype("w0", "INT2")
+    model = model.transform(InferShapes())
+    feeds = {name: values("INT3", (2, *shape[1:])) for name, shape in shapes.items()}
+    got = build_partition_sim(model).run([feeds[n] for n in shapes])
+    expected = qnncc.execute(model, feeds, backend="reference")
+    for name, y in zip(["y0", "y1"], got, strict=True):
+        assert np.array_equal(y.reshape(expected[name].shape), expected[name]), name
+    for node in ("FMPadding_0", "FMPadding_1"):
+        assert lint_top(_top(model, node)) == [], node

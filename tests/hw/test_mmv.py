@@ -157,3 +157,24 @@ def test_swg_mmv_pattern_writes_when_the_queue_fills(dims: tuple[int, int], kern
         assert r == 1 and w == (completed >= mmv)
         completed -= mmv * int(w)
     assert completed == 0 and int(writes.sum()) == oh * ow // mmv
+
+
+def test_fmpadding_mmv_rules_cycles_and_pattern() -> None:
+    from qnncc.hw.layers import FMPadding
+
+    attrs = {"ImgDim": [224, 224], "Padding": [3, 3, 3, 3], "NumChannels": 3, "SIMD": 3, "inputDataType": "UINT8"}
+    node = helper.make_node("FMPadding", ["x"], ["y"], domain=HW_DOMAIN, name="pad", MMV=2, **attrs)
+    layer = FMPadding(node)
+    layer.validate()
+    assert layer.input_elems_per_word() == layer.output_elems_per_word() == 6
+    assert layer.throughput_options() == {"MMV": [1, 2]}  # 4 and 8 do not divide the padded 230
+    est = estimate_layer("FMPadding", dict(layer.attrs), emitted=True)
+    program = layer_program(layer)
+    assert est.cycles == program.iterations == 230 * 230 // 2
+    assert program.reads(0) == 224 * 224 // 2 and program.writes(0) == 230 * 115
+    with pytest.raises(UnsupportedOpError, match="MMV=2 needs SIMD = 3"):
+        FMPadding(
+            helper.make_node("FMPadding", ["x"], ["y"], domain=HW_DOMAIN, **{**attrs, "SIMD": 1, "MMV": 2})
+        ).validate()
+    with pytest.raises(EstimateError, match="MMV=4 must divide the padded width 230"):
+        estimate_layer("FMPadding", {**attrs, "MMV": 4})

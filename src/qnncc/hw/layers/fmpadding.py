@@ -9,7 +9,10 @@ padding) is a qnncc extension: a padded max pool of a signed input pads with
 the datatype's minimum (FINN's ``MaxPool`` padding with the minimum value).
 ``numInputVectors`` is FINN's batch size (an int).
 
-Folding: ``SIMD`` channels per word (``SIMD`` divides ``C``).
+Folding: ``SIMD`` channels per word (``SIMD`` divides ``C``). With
+``SIMD = C``, ``MMV = m > 1`` pixels per word on both streams (:mod:`.mmv`;
+``m`` divides ``H*W`` and the padded width), ``OH*OW/m`` cycles per frame:
+the multi-pixel input of a stem convolution on few channels.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
 from .base import divisors
+from .mmv import fold_vectors, mmv_conflict, mmv_options
 
 
 class FMPadding(PassThroughType):
@@ -40,6 +44,7 @@ class FMPadding(PassThroughType):
         SIMD=AttrSpec("i", default=1),
         numInputVectors=AttrSpec("i", default=1),
         PadValue=AttrSpec("i", default=0),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (1,)
     num_outputs = (1,)
@@ -64,11 +69,55 @@ class FMPadding(PassThroughType):
         if not parse_datatype(self, "inputDataType").allowed(value):
             what = "the zero padding" if value == 0 else f"the padding value {value}"
             raise UnsupportedOpError(f"{self.describe()}: {self.attrs['inputDataType']} cannot hold {what}")
+        reason = self.mmv_conflict()
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
         super().validate()
+
+    def mmv_conflict(self) -> str:
+        """Why ``MMV`` is not possible ("" if it is): :func:`.mmv.mmv_conflict` and the padded width."""
+        _, h, w, c = self.normal_input_shape()
+        ow = self.normal_output_shape()[2]
+        mmv = int(self.attrs["MMV"])
+        if mmv > 1 and ow % mmv:
+            return f"MMV={mmv} must divide the padded width {ow}"
+        return mmv_conflict(self.attrs, {"SIMD": c}, h * w, (self.instream_width(), self.outstream_width()))
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
         return {"SIMD": divisors(int(self.attrs["NumChannels"]))}
+
+    @override
+    def throughput_options(self) -> dict[str, list[int | str]]:
+        """``MMV`` values dividing the pixels and the padded width."""
+        _, h, w, _ = self.normal_input_shape()
+        mmv = [m for m in mmv_options(h * w) if self.normal_output_shape()[2] % m == 0]
+        return {"MMV": list(mmv)} if len(mmv) > 1 else {}
+
+    @property
+    def mmv(self) -> int:
+        """Pixels per word (``MMV``)."""
+        return int(self.attrs["MMV"])
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"]) * self.mmv
+
+    @override
+    def output_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"]) * self.mmv
+
+    @override
+    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_input_shape(index)
+        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
+
+    @override
+    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        if self.mmv == 1:
+            return super().folded_output_shape(index)
+        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

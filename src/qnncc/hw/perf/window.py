@@ -7,6 +7,7 @@ import math
 from qnncc.custom_op.im2col import conv_output_dim
 from qnncc.custom_op.maxpool_nhwc import pool_output_dim
 from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows, swg_mmv_conflict
+from qnncc.hw.layers.mmv import mmv_conflict
 
 from .estimate import Attrs, EstimateError, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
 from .memory import MEM_PRIMITIVES, best_primitive, bram18_line_buffer, uram_blocks
@@ -210,6 +211,13 @@ def estimate_fmpadding(a: Attrs) -> LayerEstimate:
     (FINN ``fmpadding.py`` ``get_exp_cycles``; ``numInputVectors`` is the batch).
     FINN has no resource estimate; qnncc's model: one LUT per output bit for
     the zero mux (``SIMD * bits``) plus row/column/channel counters.
+    ``MMV > 1`` (``SIMD = C``, qnncc's ``fmpadding_mmv``): ``MMV`` pixels per
+    cycle, ``batch * H_out * W_out / MMV`` cycles; the mux is ``MMV`` pixels
+    wide and a queue of ``2*MMV - 1`` pixels (FFs and a LUT mux per bit) realigns
+    the input words.
+
+    Raises:
+        EstimateError: for ``MMV > 1`` with ``SIMD != C``, or not dividing ``H*W`` and ``W_out``.
     """
     img_h, img_w = a.get_ints("ImgDim", length=2)
     pad = a.get_ints("Padding", length=4)
@@ -217,13 +225,22 @@ def estimate_fmpadding(a: Attrs) -> LayerEstimate:
     cf = a.divides("SIMD", simd, "NumChannels", ch)
     batch = prod(a.get_ints("numInputVectors", [1]))
     odim_h, odim_w = img_h + pad[0] + pad[2], img_w + pad[1] + pad[3]
-    cycles = cf * batch * odim_h * odim_w
+    mmv = a.get_int("MMV", 1)
     width = simd * a.get_dtype("inputDataType").bitwidth()
+    reason = "" if odim_w % mmv == 0 else f"MMV={mmv} must divide the padded width {odim_w}"
+    values = {"MMV": mmv, "SIMD": simd}
+    reason = reason or mmv_conflict(values, {"SIMD": ch}, img_h * img_w, (mmv * width, mmv * width))
+    if reason:
+        raise a.error(reason)
+    cycles = cf * batch * odim_h * odim_w // mmv
     counters = ceil_log2(odim_h) + ceil_log2(odim_w) + ceil_log2(cf)
     modules = [
-        ModuleEstimate("zero_mux", cycles=cycles, lut=width, ff=width),
+        ModuleEstimate("zero_mux", cycles=cycles, lut=mmv * width, ff=mmv * width),
         ModuleEstimate("control", cycles=cycles, lut=2 * counters, ff=counters),
     ]
+    if mmv > 1:
+        queue = (2 * mmv - 1) * width
+        modules.append(ModuleEstimate("pixel_queue", cycles=cycles, lut=queue, ff=queue))
     return layer_from_modules(cycles, modules)
 
 

@@ -224,12 +224,26 @@ def dwc_program(layer: HWLayer, lat: int) -> Program:
 
 
 def fmpadding_program(layer: HWLayer, lat: int) -> Program:
-    """FMPadding: a write per output pixel word, a read only for the interior ones (``fmpadding.hpp``)."""
+    """FMPadding: a write per output pixel word, a read only for the interior ones (``fmpadding.hpp``).
+
+    ``MMV > 1`` (``fmpadding_mmv``): a write per output word of MMV pixels, a read whenever the queue
+    holds fewer input pixels than the word's interior ones.
+    """
     _, h, w, c = (int(d) for d in layer.normal_input_shape())
     top, left, bottom, right = (int(p) for p in layer.attrs["Padding"])
-    cf = c // layer.input_elems_per_word()
     inside = np.zeros((top + h + bottom, left + w + right), dtype=np.int64)
     inside[top : top + h, left : left + w] = 1
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:
+        need = inside.reshape(-1, mmv).sum(axis=1)
+        reads = np.zeros_like(need)
+        held = 0
+        for i, n in enumerate(need.tolist()):  # fmpadding_mmv's queue
+            if held < n:
+                reads[i], held = 1, held + mmv
+            held -= n
+        return _program(_from_masks(reads, np.ones_like(reads)), 1, 1, lat)
+    cf = c // layer.input_elems_per_word()
     r = np.repeat(inside.ravel(), cf)
     return _program(_from_masks(r, np.ones_like(r)), 1, 1, lat)  # one image per call, as the template
 

@@ -102,7 +102,11 @@ def fmpadding_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) ->
     _, h, w, c = layer.normal_input_shape()
     top, left, bottom, right = _ints(layer, "Padding", 4)
     simd = int(layer.attrs["SIMD"])
-    call = f"qnncc::fmpadding<{h}, {w}, {top}, {left}, {bottom}, {right}, {c}, {simd}, {dt}>(in0_V, out0_V"
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:  # SIMD = C (validated): MMV pixels per word
+        call = f"qnncc::fmpadding_mmv<{h}, {w}, {top}, {left}, {bottom}, {right}, {c}, {mmv}, {dt}>(in0_V, out0_V"
+    else:
+        call = f"qnncc::fmpadding<{h}, {w}, {top}, {left}, {bottom}, {right}, {c}, {simd}, {dt}>(in0_V, out0_V"
     code.body.append(call + (f", {pad});" if pad else ");"))
     return code
 
