@@ -178,3 +178,16 @@ def test_fmpadding_mmv_rules_cycles_and_pattern() -> None:
         ).validate()
     with pytest.raises(EstimateError, match="MMV=4 must divide the padded width 230"):
         estimate_layer("FMPadding", {**attrs, "MMV": 4})
+
+
+def test_folding_config_with_mmv_applies_in_any_key_order() -> None:
+    """A config entry ``{"MMV": 2, "SIMD": 3}`` (MMV sorted first) applies: folding factors are set first."""
+    from hw_graphs import hw_graph_model
+    from qnncc.transforms.hw import ApplyFoldingConfig
+
+    attrs = {"ImgDim": [4, 4], "Padding": [1, 1, 1, 1], "NumChannels": 3, "SIMD": 1, "inputDataType": "UINT8"}
+    node = helper.make_node("FMPadding", ["x"], ["y"], domain=HW_DOMAIN, name="pad", **attrs)
+    model = hw_graph_model([node], {"x": [1, 4, 4, 3]}, ["y"], {})
+    model = model.transform(ApplyFoldingConfig({"Defaults": {}, "pad": {"MMV": 2, "SIMD": 3}}))
+    got = {a.name: helper.get_attribute_value(a) for a in model.graph.node[0].attribute}
+    assert got["MMV"] == 2 and got["SIMD"] == 3

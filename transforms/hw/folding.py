@@ -116,7 +116,8 @@ class ApplyFoldingConfig(Transformation):
             if target is None:
                 self.unmatched.append(key)
                 continue
-            for attr, value in dict(settings).items():
+            # folding factors first: a style (e.g. MMV, parallel_window) may be legal only with them
+            for attr, value in sorted(dict(settings).items(), key=lambda item: item[0] in STYLE_ATTRS):
                 self._assign(target, attr, value, strict=True)
             try:
                 get_custom_op(target)  # validates the whole entry (e.g. SIMD with parallel_window)
