@@ -246,6 +246,7 @@ def vvau_cases(draw: st.DrawFn) -> Case:
         "weightDataType": wdt.name,
         "accDataType": "INT32",
         "ram_style": draw(st.sampled_from(["auto", "block", "distributed"])),
+        "resType": draw(st.sampled_from(["auto", "lut", "dsp"])),  # the products' binding (mul.hpp)
     }
     consts = {"w": w}
     if draw(st.booleans()):
