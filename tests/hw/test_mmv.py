@@ -181,13 +181,18 @@ def test_fmpadding_mmv_rules_cycles_and_pattern() -> None:
 
 
 def test_folding_config_with_mmv_applies_in_any_key_order() -> None:
-    """A config entry ``{"MMV": 2, "SIMD": 3}`` (MMV sorted first) applies: folding factors are set first."""
+    """Entries with MMV sorted before SIMD and parallel_window apply: folding factors, styles, then MMV."""
     from hw_graphs import hw_graph_model
     from qnncc.transforms.hw import ApplyFoldingConfig
 
     attrs = {"ImgDim": [4, 4], "Padding": [1, 1, 1, 1], "NumChannels": 3, "SIMD": 1, "inputDataType": "UINT8"}
     node = helper.make_node("FMPadding", ["x"], ["y"], domain=HW_DOMAIN, name="pad", **attrs)
-    model = hw_graph_model([node], {"x": [1, 4, 4, 3]}, ["y"], {})
-    model = model.transform(ApplyFoldingConfig({"Defaults": {}, "pad": {"MMV": 2, "SIMD": 3}}))
-    got = {a.name: helper.get_attribute_value(a) for a in model.graph.node[0].attribute}
-    assert got["MMV"] == 2 and got["SIMD"] == 3
+    swg_attrs = {**SWG, "IFMDim": [6, 6], "OFMDim": [2, 2], "Stride": [1, 1], "SIMD": 1, "parallel_window": 0}
+    swg_attrs |= {"ConvKernelDim": [5, 5], "inputDataType": "UINT8", "outputDataType": "UINT8"}
+    window = helper.make_node("ConvolutionInputGenerator", ["y"], ["z"], domain=HW_DOMAIN, name="swg", **swg_attrs)
+    model = hw_graph_model([node, window], {"x": [1, 4, 4, 3]}, ["z"], {})
+    config = {"pad": {"MMV": 2, "SIMD": 3}, "swg": {"MMV": 2, "SIMD": 3, "parallel_window": 1}}
+    model = model.transform(ApplyFoldingConfig({"Defaults": {}, **config}))
+    for node, want in zip(model.graph.node, config.values(), strict=True):
+        got = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        assert {k: got[k] for k in want} == want

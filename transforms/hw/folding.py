@@ -116,8 +116,10 @@ class ApplyFoldingConfig(Transformation):
             if target is None:
                 self.unmatched.append(key)
                 continue
-            # folding factors first: a style (e.g. MMV, parallel_window) may be legal only with them
-            for attr, value in sorted(dict(settings).items(), key=lambda item: item[0] in STYLE_ATTRS):
+            # folding factors, then styles, then MMV: each may be legal only with the ones before
+            # (parallel_window needs SIMD = C, MMV both); every assignment validates the node
+            order = sorted(dict(settings).items(), key=lambda item: (item[0] in STYLE_ATTRS, item[0] == "MMV"))
+            for attr, value in order:
                 self._assign(target, attr, value, strict=True)
             try:
                 get_custom_op(target)  # validates the whole entry (e.g. SIMD with parallel_window)
