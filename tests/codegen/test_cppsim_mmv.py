@@ -197,3 +197,28 @@ def test_multi_pixel_stem_chain_cppsim_equals_execute() -> None:
         assert np.array_equal(y.reshape(expected[name].shape), expected[name]), name
     for node in ("FMPadding_0", "FMPadding_1"):
         assert lint_top(_top(model, node)) == [], node
+
+
+def test_optimiser_chosen_mmv_design_cppsim_equals_execute() -> None:
+    """The test CNN folded as fast as Pynq-Z1 allows takes MMV = 2 in its first layers; the partition
+    (width converters and FIFO depths inserted) simulates bit-exactly."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "transforms"))
+    from test_cnn_flow import build_cnn
+
+    from qnncc.codegen.hls import hw_partition
+    from qnncc.custom_op import get_custom_op
+    from qnncc.flow.estimate import estimate
+    from qnncc.transforms.hw import InsertDWC, SetFIFODepths
+
+    child = hw_partition(estimate(ModelWrapper(build_cnn(0)), input_scale="1/255").model)
+    mmv = {n.name: get_custom_op(n).attrs.get("MMV", 1) for n in child.graph.node if n.domain == HW_DOMAIN}
+    assert {k for k, v in mmv.items() if v > 1} >= {"FMPadding_0", "ConvolutionInputGenerator_0", "MVAU_0"}
+    child = child.transform(InsertDWC()).transform(SetFIFODepths())
+    name = child.graph.input[0].name
+    x = values("UINT8", (3, *child.get_tensor_shape(name)[1:]))
+    (y,) = build_partition_sim(child).run([x])
+    ref = qnncc.execute(child, {name: x}, backend="reference")[child.graph.output[0].name]
+    assert np.array_equal(y.reshape(ref.shape), ref)

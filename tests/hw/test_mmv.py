@@ -10,7 +10,7 @@ from onnx import helper
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.hw.folding_opt import LayerSpec, optimize_folding
 from qnncc.hw.layers import HW_DOMAIN, MVAU, VVAU
-from qnncc.hw.layers.mmv import MAX_WORD_BITS, fold_vectors, mmv_options
+from qnncc.hw.layers.mmv import MAX_WORD_BITS, mmv_options
 from qnncc.hw.perf import estimate_layer
 from qnncc.hw.perf.estimate import EstimateError
 from qnncc.hw.sim.patterns import layer_program
@@ -58,7 +58,7 @@ def test_mvau_rules_and_words() -> None:
 def test_vvau_rules_and_words() -> None:
     layer = vvau(SIMD=9, PE=16, MMV=4)
     assert layer.input_elems_per_word() == 576 and layer.output_elems_per_word() == 64
-    assert layer.folded_input_shape() == fold_vectors((1, 8, 8, 144), 576) == (1, 16, 576)
+    assert layer.folded_input_shape() == (1, 16, 576) and layer.folded_output_shape() == (1, 16, 64)
     with pytest.raises(UnsupportedOpError, match="MMV=2 needs SIMD = 9, PE = 16"):
         vvau(SIMD=3, PE=16, MMV=2)
     assert vvau(SIMD=9, PE=16).throughput_options()["MMV"] == [1, 2, 4, 8]

@@ -47,7 +47,7 @@ from qnncc.custom_op.im2col import Im2Col, conv_output_dim, im2col_nhwc
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
-from .mmv import fold_vectors, mmv_conflict, mmv_options
+from .mmv import mmv_conflict, mmv_options
 
 
 def parallel_window_conflict(attrs: dict[str, object], dilation: tuple[int, int]) -> str:
@@ -144,18 +144,6 @@ class ConvolutionInputGenerator(HWLayer):
             (kh, kw), _, _ = self.window()
             return kh * kw * int(self.attrs["IFMChannels"]) * self.mmv
         return int(self.attrs["SIMD"])
-
-    @override
-    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_input_shape(index)
-        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
-
-    @override
-    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_output_shape(index)
-        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

@@ -28,7 +28,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
 from .base import divisors
-from .mmv import fold_vectors, mmv_conflict, mmv_options
+from .mmv import mmv_conflict, mmv_options
 
 
 class FMPadding(PassThroughType):
@@ -106,18 +106,6 @@ class FMPadding(PassThroughType):
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
         return int(self.attrs["SIMD"]) * self.mmv
-
-    @override
-    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_input_shape(index)
-        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
-
-    @override
-    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_output_shape(index)
-        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:

@@ -9,7 +9,8 @@ shared weights: one stream word carries ``m`` whole input vectors
 ``V / m`` cycles (FINN-hlslib ``Matrix_Multi_Vector_Activate_Batch``; the
 sliding window generator's multi-pixel output is FINN's ``M``). Because a word
 holds whole vectors, the stream keeps the tensor's element order and width
-converters connect it to any neighbour. ``MMV`` must divide the vectors per
+converters connect it to any neighbour; its folded shape is ``[N, words,
+elements per word]`` (``HWLayer.folded_input_shape`` of a word that spans vectors). ``MMV`` must divide the vectors per
 frame, and words stay within the AXI-Stream limit of :data:`MAX_WORD_BITS`.
 
 The folding optimiser offers ``MMV`` values up to :data:`MAX_MMV`
@@ -23,7 +24,7 @@ from typing import Any
 
 from .base import divisors
 
-__all__ = ["MAX_MMV", "MAX_WORD_BITS", "fold_vectors", "mmv_conflict", "mmv_options"]
+__all__ = ["MAX_MMV", "MAX_WORD_BITS", "mmv_conflict", "mmv_options"]
 
 #: Largest MMV the optimiser offers (vectors per cycle).
 MAX_MMV = 8
@@ -59,15 +60,3 @@ def mmv_conflict(attrs: Mapping[str, Any], maxed: Mapping[str, int], vectors: in
     if max(word_bits) > MAX_WORD_BITS:
         return f"MMV={mmv} makes a {max(word_bits)}-bit stream word (> {MAX_WORD_BITS})"
     return ""
-
-
-def fold_vectors(shape: Sequence[int], per_word: int) -> tuple[int, ...]:
-    """Folded shape ``[N, words, per_word]`` of a stream whose words span whole vectors (``MMV > 1``).
-
-    The element order is the tensor's (``[N, ...]`` flattened per image);
-    ``per_word`` divides the elements of one image.
-    """
-    elems = 1
-    for d in shape[1:]:
-        elems *= int(d)
-    return (int(shape[0]), elems // per_word, per_word)

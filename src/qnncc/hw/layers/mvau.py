@@ -24,7 +24,7 @@ from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
 
 from .base import HWLayer, divisors, dsp_options, hw_attributes, vectors
-from .mmv import fold_vectors, mmv_conflict, mmv_options
+from .mmv import mmv_conflict, mmv_options
 
 MEM_MODES = frozenset({"internal_embedded", "internal_decoupled", "external"})
 RAM_STYLES = frozenset({"auto", "block", "distributed", "ultra"})
@@ -147,18 +147,6 @@ class MVAU(HWLayer):
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
         return int(self.attrs["PE"]) * self.mmv
-
-    @override
-    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_input_shape(index)
-        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
-
-    @override
-    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_output_shape(index)
-        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     @property
     def has_thresholds(self) -> bool:

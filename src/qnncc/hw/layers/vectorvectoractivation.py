@@ -35,7 +35,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, dsp_options, hw_attributes
-from .mmv import fold_vectors, mmv_conflict, mmv_options
+from .mmv import mmv_conflict, mmv_options
 from .mvau import MEM_MODES, lower_activation, threshold_activation
 
 
@@ -128,18 +128,6 @@ class VVAU(HWLayer):
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
         return int(self.attrs["PE"]) * self.mmv
-
-    @override
-    def folded_input_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_input_shape(index)
-        return fold_vectors(self.normal_input_shape(index), self.input_elems_per_word(index))
-
-    @override
-    def folded_output_shape(self, index: int = 0) -> tuple[int, ...]:
-        if self.mmv == 1:
-            return super().folded_output_shape(index)
-        return fold_vectors(self.normal_output_shape(index), self.output_elems_per_word(index))
 
     def _kernel_by_channel(self, w: np.ndarray) -> np.ndarray:
         """Weights ``[C, 1, kh, kw]`` as ``[kh*kw, C]`` (row ``i*kw + j``)."""
