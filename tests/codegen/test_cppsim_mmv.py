@@ -206,12 +206,12 @@ def test_optimiser_chosen_mmv_design_cppsim_equals_execute() -> None:
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "transforms"))
+    from qnncc.transforms.hw import InsertDWC, SetFIFODepths
     from test_cnn_flow import build_cnn
 
     from qnncc.codegen.hls import hw_partition
     from qnncc.custom_op import get_custom_op
     from qnncc.flow.estimate import estimate
-    from qnncc.transforms.hw import InsertDWC, SetFIFODepths
 
     child = hw_partition(estimate(ModelWrapper(build_cnn(0)), input_scale="1/255").model)
     mmv = {n.name: get_custom_op(n).attrs.get("MMV", 1) for n in child.graph.node if n.domain == HW_DOMAIN}
