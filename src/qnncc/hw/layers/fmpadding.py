@@ -25,6 +25,10 @@ from typing_extensions import override
 
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, program_from_runs, runs_from_masks
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
 from .base import divisors
@@ -35,6 +39,8 @@ class FMPadding(PassThroughType):
     """Constant (default zero) padding; input ``x [N, H, W, C]``, output ``[N, H+top+bottom, W+left+right, C]``."""
 
     op_type = "FMPadding"
+    finn_legacy_names = ("FMPadding_Batch", "FMPadding_Pixel")
+    finn_impl_styles = ("hls", "rtl")
     folding_attrs = ("SIMD",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"inputDataType": AttrSpec("s", required=True)},
@@ -138,3 +144,83 @@ class FMPadding(PassThroughType):
             ctx.op("Pad", [x], out, pads=pads, value=float(self.pad_value()), mode="constant")
         else:
             raise UnsupportedOpError(f"{self.describe()}: lowering needs opset >= 2")
+
+
+def fmpadding_program(layer: HWLayer, lat: int) -> Program:
+    """FMPadding: a write per output pixel word, a read only for the interior ones (``fmpadding.hpp``).
+
+    ``MMV > 1`` (``fmpadding_mmv``): a write per output word of MMV pixels, a read whenever the queue
+    holds fewer input pixels than the word's interior ones.
+    """
+    _, h, w, c = (int(d) for d in layer.normal_input_shape())
+    top, left, bottom, right = (int(p) for p in layer.attrs["Padding"])
+    inside = np.zeros((top + h + bottom, left + w + right), dtype=np.int64)
+    inside[top : top + h, left : left + w] = 1
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:
+        need = inside.reshape(-1, mmv).sum(axis=1)
+        reads = np.zeros_like(need)
+        held = 0
+        for i, n in enumerate(need.tolist()):  # fmpadding_mmv's queue
+            if held < n:
+                reads[i], held = 1, held + mmv
+            held -= n
+        return program_from_runs(runs_from_masks(reads, np.ones_like(reads)), 1, 1, lat)
+    cf = c // layer.input_elems_per_word()
+    r = np.repeat(inside.ravel(), cf)
+    return program_from_runs(runs_from_masks(r, np.ones_like(r)), 1, 1, lat)  # one image per call, as the template
+
+
+def estimate_fmpadding(a: Attrs) -> LayerEstimate:
+    """FMPadding: zero padding of a feature map.
+
+    Cycles: ``(C/SIMD) * batch * (H + pad_t + pad_b) * (W + pad_l + pad_r)``
+    (FINN ``fmpadding.py`` ``get_exp_cycles``; ``numInputVectors`` is the batch).
+    FINN has no resource estimate; qnncc's model: one LUT per output bit for
+    the zero mux (``SIMD * bits``) plus row/column/channel counters.
+    ``MMV > 1`` (``SIMD = C``, qnncc's ``fmpadding_mmv``): ``MMV`` pixels per
+    cycle, ``batch * H_out * W_out / MMV`` cycles; the mux is ``MMV`` pixels
+    wide and a queue of ``2*MMV - 1`` pixels (FFs and a LUT mux per bit) realigns
+    the input words.
+
+    Raises:
+        EstimateError: for ``MMV > 1`` with ``SIMD != C``, or not dividing ``H*W`` and ``W_out``.
+    """
+    img_h, img_w = a.get_ints("ImgDim", length=2)
+    pad = a.get_ints("Padding", length=4)
+    ch, simd = a.get_int("NumChannels"), a.get_int("SIMD")
+    cf = a.divides("SIMD", simd, "NumChannels", ch)
+    batch = prod(a.get_ints("numInputVectors", [1]))
+    odim_h, odim_w = img_h + pad[0] + pad[2], img_w + pad[1] + pad[3]
+    mmv = a.get_int("MMV", 1)
+    width = simd * a.get_dtype("inputDataType").bitwidth()
+    reason = "" if odim_w % mmv == 0 else f"MMV={mmv} must divide the padded width {odim_w}"
+    values = {"MMV": mmv, "SIMD": simd}
+    reason = reason or mmv_conflict(values, {"SIMD": ch}, img_h * img_w, (mmv * width, mmv * width))
+    if reason:
+        raise a.error(reason)
+    cycles = cf * batch * odim_h * odim_w // mmv
+    counters = ceil_log2(odim_h) + ceil_log2(odim_w) + ceil_log2(cf)
+    modules = [
+        ModuleEstimate("zero_mux", cycles=cycles, lut=mmv * width, ff=mmv * width),
+        ModuleEstimate("control", cycles=cycles, lut=2 * counters, ff=counters),
+    ]
+    if mmv > 1:
+        queue = (2 * mmv - 1) * width
+        modules.append(ModuleEstimate("pixel_queue", cycles=cycles, lut=queue, ff=queue))
+    return layer_from_modules(cycles, modules)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    FMPadding,
+    lambda a, be, sp, part: estimate_fmpadding(a),
+    fmpadding_program,
+    1,
+    (),
+    f"{CODEGEN_HLS}.fmpadding:fmpadding_code",
+    "fmpadding.hpp",
+    inserted_by=f"{TRANSFORMS_HW}:InferConvInpGen",
+    rtl=f"{CODEGEN_RTL}.fmpadding:fmpadding_rtl",
+    rtl_core="qnncc_fmpadding.v",
+)

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qnncc.hw.perf.estimate import Attrs
+
 from .base import divisors
 
-__all__ = ["MAX_MMV", "MAX_WORD_BITS", "mmv_conflict", "mmv_options"]
+__all__ = ["MAX_MMV", "MAX_WORD_BITS", "mmv_conflict", "mmv_options", "swg_mmv_conflict", "vectors_per_cycle"]
 
 #: Largest MMV the optimiser offers (vectors per cycle).
 MAX_MMV = 8
@@ -60,3 +62,36 @@ def mmv_conflict(attrs: Mapping[str, Any], maxed: Mapping[str, int], vectors: in
     if max(word_bits) > MAX_WORD_BITS:
         return f"MMV={mmv} makes a {max(word_bits)}-bit stream word (> {MAX_WORD_BITS})"
     return ""
+
+
+def vectors_per_cycle(a: Attrs, maxed: dict[str, int], vectors: int, word_bits: tuple[int, int]) -> int:
+    """The layer's ``MMV`` for its estimate (1 if absent), checked by :func:`mmv_conflict`.
+
+    ``word_bits``: the input and output word widths of one vector per word (``MMV = 1``).
+
+    Raises:
+        EstimateError: when ``MMV > 1`` and the folding is not maxed, ``MMV`` does not divide
+            ``vectors`` or a word exceeds the stream limit.
+    """
+    mmv = a.get_int("MMV", 1)
+    values = {"MMV": mmv, **{k: a.get_int(k, 1) for k in maxed}}
+    reason = mmv_conflict(values, maxed, vectors, [mmv * bits for bits in word_bits])
+    if reason:
+        raise a.error(reason)
+    return mmv
+
+
+def swg_mmv_conflict(attrs: Mapping[str, Any], width: int, pixels: int, word_bits: tuple[int, int]) -> str:
+    """Why the window generator's ``MMV`` is not possible ("" if it is).
+
+    ``MMV > 1`` needs ``parallel_window = 1`` (hence ``SIMD = C``), ``MMV``
+    dividing the image ``width`` and the output ``pixels``, and words within the
+    stream limit (:func:`mmv_conflict`; ``word_bits`` are the input and
+    output word widths with this ``MMV``).
+    """
+    mmv = int(attrs.get("MMV", 1))
+    if mmv > 1 and not int(attrs.get("parallel_window", 0)):
+        return f"MMV={mmv} needs parallel_window=1"
+    if mmv > 1 and width % mmv:
+        return f"MMV={mmv} must divide the image width {width}"
+    return mmv_conflict(attrs, {"SIMD": int(attrs["IFMChannels"])}, pixels, word_bits)
