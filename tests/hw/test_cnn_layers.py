@@ -323,7 +323,8 @@ def test_width_converter_and_fifo_are_identities():
         8,
         24,
     )
-    assert d.legal_folding() == {"inWidth": [4, 8, 12, 24], "outWidth": [4, 8, 12, 24]}
+    widths = [4 * e for e in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 96)]  # words of any divisor of the 96 elements
+    assert d.legal_folding() == {"inWidth": widths, "outWidth": widths}
     assert f.folded_output_shape() == (1, 16, 2, 3) and f.outstream_width() == 12
     # qnncc's converter handles non-multiple widths (2 -> 3 elements of 4 bits)
     odd = layer(
