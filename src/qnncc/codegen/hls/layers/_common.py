@@ -19,6 +19,7 @@ __all__ = [
     "LayerBuilder",
     "frame_vectors",
     "int_ctype",
+    "mul_res",
     "nested_init",
     "new_layer_code",
     "param_header",
@@ -166,3 +167,19 @@ def holds_range(dt: DataType, lo: int, hi: int) -> bool:
 def int_range(dt: DataType) -> tuple[int, int]:
     """``(min, max)`` of an integer datatype as Python ints."""
     return int(dt.min()), int(dt.max())
+
+
+#: resType -> the multiplier binding of ``mul.hpp`` (``qnncc::RES_AUTO``, ``RES_LUT``, ``RES_DSP``).
+MUL_RES = {"auto": "qnncc::RES_AUTO", "lut": "qnncc::RES_LUT", "dsp": "qnncc::RES_DSP"}
+
+
+def mul_res(layer: HWLayer) -> str:
+    """The ``RES`` template argument of an MVAU/VVAU from its ``resType`` (``dsp`` binds its products to DSPs).
+
+    Raises:
+        CodegenError: for a ``resType`` other than auto, lut or dsp.
+    """
+    res = str(layer.attrs.get("resType", "auto"))
+    if res not in MUL_RES:
+        raise CodegenError(f"{layer.node.name}: resType={res!r}, expected one of {sorted(MUL_RES)}")
+    return MUL_RES[res]
