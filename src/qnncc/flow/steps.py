@@ -210,7 +210,7 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         )
     notes: list[str] = []
     work, unmatched, splits = fold_model(
-        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes
+        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes, cfg.folding_mode
     )
     ctx.notes.extend(notes)
     for note in notes:
