@@ -33,8 +33,8 @@ def step_names() -> tuple[str, ...]:
 STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("report",),
     "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
-    "hls": ("hls",),
-    "stitch": ("stitch", "Makefile.vivado"),
+    "hls": ("hls", "partitions"),
+    "stitch": ("stitch", "Makefile.vivado", "vitis"),
     "driver": ("driver",),
     "verify": ("verification",),
 }

@@ -20,6 +20,10 @@ Algorithm (documented in ``docs/folding.md``):
    resource is raised and the search repeated (a few Lagrangian rounds); the
    same happens when a secondary resource is what blocks a faster interval
    than the one found, and the fastest fitting plan of all rounds is kept.
+
+Throughput options (``LayerSpec.styles``) multiply the candidates; ``MMV > 1``
+(several vectors per cycle, :mod:`qnncc.hw.layers.mmv`) is only combined with
+every folding attribute at its largest legal value, where it is legal.
 """
 
 from __future__ import annotations
@@ -127,6 +131,8 @@ def layer_candidates(layer: LayerSpec, weights: Mapping[str, float], resource_mo
     raw: list[Candidate] = []
     for combo in itertools.product(*(options[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
+        if int(values.get("MMV", 1)) > 1 and any(values[k] != max(v) for k, v in layer.legal.items()):
+            continue  # several vectors per cycle only after one per cycle (qnncc.hw.layers.mmv); skip the estimate
         try:
             est = estimate_layer(  # the hardware qnncc emits
                 layer.op_type, {**layer.attrs, **values}, emitted=True, resource_model=resource_model
