@@ -31,10 +31,12 @@ def test_every_registered_layer_has_every_facet(desc: LayerDescriptor) -> None:
     assert desc.program is not None or desc.no_program, "a cycle pattern, or why the simulator needs none"
     assert isinstance(desc.latency, int) and desc.latency >= 0
     creators = [*desc.infer, *([desc.inserted_by] if desc.inserted_by else [])]
-    assert creators, "a pass that creates the layer"
+    assert creators or desc.imported_by, "a pass that creates the layer, or the FINN-ONNX import that adopts it"
     for ref in creators:
         cls = resolve(ref)
         assert isinstance(cls, type) and issubclass(cls, Transformation), ref
+    if desc.imported_by:
+        assert callable(resolve(desc.imported_by)), desc.imported_by
     assert callable(desc.hls_builder())
     assert (HEADERS / desc.header).is_file(), desc.header
     if desc.rtl or not desc.no_rtl:  # an RTL builder and core, or why there is none yet

@@ -13,6 +13,7 @@ own name for it on generic nodes), see :func:`finn_layer_name`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -77,9 +78,26 @@ def _table() -> dict[str, tuple[str, str]]:
 FINN_LAYER_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType(_table())
 
 
+#: Module naming the finn-plus generic ops that are qnncc HW layers (``FINN_PLUS_LAYER_TYPES``),
+#: imported when first needed (this floor does not import the HW floor).
+_HW_LIBRARY = "qnncc.hw.layers"
+
+
 def finn_layer_name(op_type: str) -> tuple[str, str] | None:
-    """``(qnncc op type, impl style)`` of a FINN HW op type (``"MVAU_rtl"`` -> ``("MVAU", "rtl")``), else None."""
-    return FINN_LAYER_NAMES.get(op_type)
+    """``(qnncc op type, impl style)`` of a FINN HW op type (``"MVAU_rtl"`` -> ``("MVAU", "rtl")``), else None.
+
+    Besides the names of :data:`FINN_LAYER_NAMES`, finn-plus's generic ops that are qnncc HW
+    layers (``ElementwiseAdd``, ``StreamingConcat``, ...) map to themselves, also as
+    ``<op>_hls``/``<op>_rtl``.
+    """
+    found = FINN_LAYER_NAMES.get(op_type)
+    if found is not None:
+        return found
+    base, style = op_type, ""
+    if op_type.endswith(("_hls", "_rtl")):
+        base, style = op_type[:-4], op_type[-3:]
+    generic: frozenset[str] = importlib.import_module(_HW_LIBRARY).FINN_PLUS_LAYER_TYPES
+    return (base, style) if base in generic else None
 
 
 def embed_partition_children(proto: onnx.ModelProto, base: Path, hw_domain: str) -> list[str]:

@@ -49,7 +49,18 @@ from qnncc.hw.layers import (
     StreamingMaxPool,
     Thresholding,
 )
+from qnncc.hw.layers.concat_split import StreamingConcat, StreamingSplit
+from qnncc.hw.layers.elementwise_binary import ELEMENTWISE_LAYERS
+from qnncc.hw.layers.stream_shape import FinnReshape, FinnSqueeze, FinnUnsqueeze
+from qnncc.hw.layers.upsample import UpsampleNearestNeighbour
 from qnncc.hw.perf.estimate import EMITTED, Attrs, LayerEstimate, SparsityHint
+from qnncc.hw.perf.finn_plus import (
+    estimate_concat,
+    estimate_elementwise,
+    estimate_split,
+    estimate_stream_shape,
+    estimate_upsample,
+)
 from qnncc.hw.perf.mvau import estimate_mvau, estimate_vvau
 from qnncc.hw.perf.stream import (
     estimate_add_streams,
@@ -66,6 +77,7 @@ from qnncc.hw.perf.window import (
     estimate_streaming_maxpool,
     estimate_swg,
 )
+from qnncc.hw.sim import finn_plus_patterns as fp_sim
 from qnncc.hw.sim import patterns as sim
 
 __all__ = ["LAYERS", "Estimator", "LayerDescriptor", "descriptor", "descriptors_by_op_type", "resolve"]
@@ -112,6 +124,8 @@ class LayerDescriptor:
         rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
         rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
         no_rtl: why ``rtl`` is empty (a layer the RTL backend does not implement yet).
+        imported_by: for a layer no qnncc pass creates, the FINN-ONNX import that adopts it
+            (``"module:function"``; finn-plus's generic ops arrive in FINN's models only).
     """
 
     op: type[HWLayer]
@@ -129,6 +143,7 @@ class LayerDescriptor:
     rtl: str = ""
     rtl_core: str = ""
     no_rtl: str = ""
+    imported_by: str = ""
 
     @property
     def op_type(self) -> str:
@@ -161,6 +176,8 @@ class LayerDescriptor:
 
 
 _T = "qnncc.transforms.hw"
+_ADOPT = "qnncc.custom_op.finn_names:adopt_finn_layers"
+_NO_RTL_FINN_PLUS = "finn-plus generic op: the RTL library has no core for it yet; it builds with HLS"
 _H = "qnncc.codegen.hls.layers"
 _R = "qnncc.codegen.rtl"
 
@@ -330,6 +347,67 @@ LAYERS: tuple[LayerDescriptor, ...] = (
         no_program="the simulator models a FIFO as the capacity of the stream it sits on",
         rtl=f"{_R}.mlp:fifo_rtl",
         rtl_core="qnncc_fifo.v",
+    ),
+    *(
+        LayerDescriptor(
+            cls,
+            lambda a, be, sp, part, op=cls.operation: estimate_elementwise(a, op),
+            fp_sim.elementwise_program,
+            3,  # operand fetch (read, buffer or table), operation, write
+            (),
+            f"{_H}.finn_plus:elementwise_code",
+            "elementwise_binary.hpp",
+            imported_by=_ADOPT,
+            no_rtl=_NO_RTL_FINN_PLUS,
+        )
+        for cls in ELEMENTWISE_LAYERS
+    ),
+    *(
+        LayerDescriptor(
+            cls,
+            lambda a, be, sp, part, dt=cls.dtype_attrs[0]: estimate_stream_shape(a, dt),
+            fp_sim.stream_shape_program,
+            1,
+            (),
+            f"{_H}.finn_plus:stream_shape_code",
+            "reshape.hpp",
+            imported_by=_ADOPT,
+            no_rtl=_NO_RTL_FINN_PLUS,
+        )
+        for cls in (FinnSqueeze, FinnUnsqueeze, FinnReshape)
+    ),
+    LayerDescriptor(
+        StreamingConcat,
+        lambda a, be, sp, part: estimate_concat(a),
+        fp_sim.concat_program,
+        1,
+        (),
+        f"{_H}.finn_plus:concat_code",
+        "reshape.hpp",
+        imported_by=_ADOPT,
+        no_rtl=_NO_RTL_FINN_PLUS,
+    ),
+    LayerDescriptor(
+        StreamingSplit,
+        lambda a, be, sp, part: estimate_split(a),
+        fp_sim.split_program,
+        1,
+        (),
+        f"{_H}.finn_plus:split_code",
+        "reshape.hpp",
+        imported_by=_ADOPT,
+        no_rtl=_NO_RTL_FINN_PLUS,
+    ),
+    LayerDescriptor(
+        UpsampleNearestNeighbour,
+        lambda a, be, sp, part: estimate_upsample(a),
+        fp_sim.upsample_program,
+        2,  # row-buffer read or input read, write
+        (),
+        f"{_H}.finn_plus:upsample_code",
+        "upsample.hpp",
+        imported_by=_ADOPT,
+        no_rtl=_NO_RTL_FINN_PLUS,
     ),
 )
 

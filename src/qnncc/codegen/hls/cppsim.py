@@ -38,11 +38,12 @@ import onnx
 
 from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.hls.layer_code import LayerCode, Port
-from qnncc.codegen.hls.project import PASS_THROUGH_OPS, hw_partition, layer_code, partition_source, render_layer
+from qnncc.codegen.hls.project import hw_partition, layer_code, partition_source, render_layer
 from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
 from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
 from qnncc.jobs import Executor, Job, get_executor
 
@@ -225,7 +226,7 @@ def build_partition_sim(
     """
     child = hw_partition(model)
     codes: list[LayerCode] = [
-        layer_code(child, n) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS
+        layer_code(child, n) for n in child.topological_sort() if not is_stream_pass_through(n)
     ]
     name = "qnncc_partition"
     text, ports = partition_source(child, codes, name)

@@ -12,7 +12,7 @@ from .base import HWLayer, divisors
 from .channelwise_op import ChannelwiseOp
 from .convolutioninputgenerator import ConvolutionInputGenerator
 from .duplicatestreams import DuplicateStreams
-from .finn_plus import FINN_PLUS_OPS
+from .finn_plus import FINN_PLUS_LAYERS, FINN_PLUS_OPS
 from .fmpadding import FMPadding
 from .globalaccpool import GlobalAccPool
 from .labelselect import LabelSelect
@@ -40,7 +40,12 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     ChannelwiseOp,
     StreamingDataWidthConverter,
     StreamingFIFO,
+    *FINN_PLUS_LAYERS,
 )
+
+#: Op types of finn-plus's generic ops that are qnncc HW layers (FINN-ONNX import adopts them, also
+#: as ``<op>_hls``/``<op>_rtl``, into qnncc's HW domain).
+FINN_PLUS_LAYER_TYPES: frozenset[str] = frozenset(cls.op_type for cls in FINN_PLUS_LAYERS)
 
 #: qnncc's HW layer wins where finn-plus has an op of the same name (``Pool``: the HW layer runs every
 #: finn-plus ``Function`` through finn-plus's semantics and streams ``MaxPool`` in HW).
@@ -59,6 +64,7 @@ HW_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
 )
 
 __all__ = [
+    "FINN_PLUS_LAYER_TYPES",
     "HW_OPS",
     "HW_DOMAIN",
     "HW_LAYERS",

@@ -1,0 +1,182 @@
+"""finn-plus's shape-only HW ops: ``Squeeze``, ``Unsqueeze`` and ``Reshape`` on a stream.
+
+Semantics (finn-plus ``src/finn/custom_op/fpgadataflow/{squeeze,unsqueeze,reshape}.py``):
+the output holds the input's elements in the same row-major order under the shape
+``out_shape`` (``Squeeze``/``Unsqueeze`` drop/insert the size-1 ``axes``; ``Reshape`` any
+shape of the same size). Attributes: ``inp_shape``, ``out_shape``; ``inp_dtype``/``out_dtype``
+(``Squeeze``, ``Unsqueeze``) or ``dtype`` (``Reshape``); ``PE``.
+
+Folding (FINN): ``PE`` elements per word on both streams, ``PE`` dividing the last axis of
+the input and of the output. The element order is unchanged and a word is ``PE``
+consecutive elements on both sides, so the hardware passes each word through
+(``qnncc::stream_copy`` in ``reshape.hpp``): one word per cycle,
+``prod(out_shape[:-1]) * out_shape[-1] / PE`` cycles (FINN ``get_exp_cycles``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import onnx
+from onnx import helper
+from typing_extensions import override
+
+from qnncc.core.datatype import DataType
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
+from qnncc.custom_op.base import AttrSpec, LoweringContext
+
+from .base import HWLayer, divisors
+from .elementwise_binary import datatype_attr
+
+__all__ = ["FinnReshape", "FinnSqueeze", "FinnUnsqueeze", "StreamShapeOp"]
+
+
+class StreamShapeOp(HWLayer):
+    """A HW op that reinterprets a stream's shape (``inp_shape`` -> ``out_shape``, same elements in order)."""
+
+    folding_attrs = ("PE",)
+    num_inputs: ClassVar[tuple[int, ...] | None] = (1,)
+    num_outputs = (1,)
+    #: Attributes naming the input and the output datatype.
+    dtype_attrs: ClassVar[tuple[str, str]] = ("inp_dtype", "out_dtype")
+
+    def _shape(self, name: str) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.attrs[name])
+
+    @override
+    def validate(self) -> None:
+        for name in self.dtype_attrs:
+            datatype_attr(self, name)
+        inp, out = self._shape("inp_shape"), self._shape("out_shape")
+        if inp and out and math.prod(inp) != math.prod(out):
+            raise UnsupportedOpError(
+                f"{self.describe()}: inp_shape {list(inp)} and out_shape {list(out)} hold different element counts"
+            )
+        super().validate()
+
+    @override
+    def legal_folding(self) -> dict[str, list[int]]:
+        inp, out = self._shape("inp_shape"), self._shape("out_shape")
+        if not (inp and out):
+            return {"PE": [1]}
+        return {"PE": divisors(math.gcd(inp[-1], out[-1]))}
+
+    @override
+    def input_datatype(self, index: int = 0) -> DataType:
+        return datatype_attr(self, self.dtype_attrs[0])
+
+    @override
+    def output_datatype(self, index: int = 0) -> DataType:
+        return datatype_attr(self, self.dtype_attrs[1])
+
+    def _required_shape(self, name: str) -> tuple[int, ...]:
+        shape = self._shape(name)
+        if not shape:
+            raise UnsupportedOpError(f"{self.describe()}: attribute {name} is missing")
+        return shape
+
+    @override
+    def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        return self._required_shape("inp_shape")
+
+    @override
+    def normal_output_shape(self, index: int = 0) -> tuple[int, ...]:
+        return self._required_shape("out_shape")
+
+    @override
+    def shape_compatible_node(self) -> onnx.NodeProto:
+        return helper.make_node("RandomNormal", [], [self.node.output[0]], shape=list(self.normal_output_shape()))
+
+    @override
+    def infer_datatype(self, model: Any) -> list[DataType]:
+        return [self.output_datatype()]
+
+
+class _AxesOp(StreamShapeOp):
+    """finn-plus ``Squeeze``/``Unsqueeze``: ``axes`` attribute (an optional second input is ignored)."""
+
+    num_inputs = (1, 2)
+    attributes: ClassVar[dict[str, AttrSpec]] = {
+        "axes": AttrSpec("ints", default=[]),
+        "inp_dtype": AttrSpec("s", default="FLOAT32"),
+        "out_dtype": AttrSpec("s", default="FLOAT32"),
+        "inp_shape": AttrSpec("ints", default=[]),
+        "out_shape": AttrSpec("ints", default=[]),
+        "PE": AttrSpec("i", default=1),
+    }
+
+    def _axes(self, rank: int) -> list[int]:
+        return sorted(int(a) % rank for a in self.attrs["axes"])
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        x, out = self.node.input[0], self.node.output[0]
+        rank = ctx.ranks.get(x)
+        if rank is None:
+            raise UnsupportedOpError(f"{self.describe()}: rank of {x!r} unknown; run InferShapes first")
+        axes = self._axes(rank if self.op_type == "Squeeze" else rank + len(self.attrs["axes"]))
+        if ctx.opset >= 13:
+            ctx.op(self.op_type, [x, ctx.const(axes, np.int64, "axes")], out)
+        else:
+            ctx.op(self.op_type, [x], out, axes=axes)
+
+
+class FinnSqueeze(_AxesOp):
+    """finn-plus ``Squeeze``: drop the size-1 ``axes``."""
+
+    op_type = "Squeeze"
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        try:
+            return [np.squeeze(x, axis=tuple(self._axes(x.ndim)))]
+        except ValueError as exc:
+            raise ExecutionError(f"{self.describe()}: {exc}") from None
+
+
+class FinnUnsqueeze(_AxesOp):
+    """finn-plus ``Unsqueeze``: insert size-1 ``axes`` (indices of the output)."""
+
+    op_type = "Unsqueeze"
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        return [np.expand_dims(x, axis=tuple(self._axes(x.ndim + len(self.attrs["axes"]))))]
+
+
+class FinnReshape(StreamShapeOp):
+    """finn-plus ``Reshape``: the input as ``out_shape`` (the batch axis follows the input's at run time)."""
+
+    op_type = "Reshape"
+    dtype_attrs = ("dtype", "dtype")
+    attributes: ClassVar[dict[str, AttrSpec]] = {
+        "inp_shape": AttrSpec("ints", required=True),
+        "out_shape": AttrSpec("ints", required=True),
+        "dtype": AttrSpec("s", required=True),
+        "PE": AttrSpec("i", default=1),
+    }
+
+    def _target(self, x: np.ndarray) -> list[int]:
+        out = list(self.normal_output_shape())
+        per_frame = math.prod(out[1:])
+        if out and per_frame and x.size % per_frame == 0 and x.size // per_frame != out[0]:
+            out[0] = x.size // per_frame  # a run-time batch
+        return out
+
+    @override
+    def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        x = np.asarray(inputs[0])
+        try:
+            return [x.reshape(self._target(x))]
+        except ValueError as exc:
+            raise ExecutionError(f"{self.describe()}: {exc}") from None
+
+    @override
+    def lower(self, ctx: LoweringContext) -> None:
+        shape = [-1, *self.normal_output_shape()[1:]]
+        ctx.op("Reshape", [self.node.input[0], ctx.const(shape, np.int64, "shape")], self.node.output[0])
