@@ -175,6 +175,22 @@ def adopt_finn_layers(proto: onnx.ModelProto, hw_domain: str) -> list[str]:
         if node.op_type != layer or node.domain != hw_domain:
             renamed.append(f"{node.domain}.{node.op_type} -> {hw_domain}.{layer}")
         node.op_type, node.domain = layer, hw_domain
+        if layer.startswith("Elementwise"):
+            _mark_constant_operands(node, {t.name for t in proto.graph.initializer})
     if renamed and not any(imp.domain == hw_domain for imp in proto.opset_import):
         proto.opset_import.add(domain=hw_domain, version=1)
     return renamed
+
+
+def _mark_constant_operands(node: onnx.NodeProto, initializers: set[str]) -> None:
+    """Set FINN's ``lhs_style``/``rhs_style`` of an elementwise node: ``"const"`` for an initializer operand.
+
+    FINN sets them when it minimises the constant's bit width; a model saved before that, or
+    written by hand, says ``"input"`` (the default) for a constant, which the hardware needs to know.
+    """
+    for side, tensor in zip(("lhs", "rhs"), node.input, strict=False):
+        style = "const" if tensor in initializers else "input"
+        for attr in list(node.attribute):
+            if attr.name == f"{side}_style":
+                node.attribute.remove(attr)
+        node.attribute.append(helper.make_attribute(f"{side}_style", style))
