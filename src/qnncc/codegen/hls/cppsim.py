@@ -225,9 +225,7 @@ def build_partition_sim(
         CodegenError: if a layer cannot be generated, streams do not match, or g++ fails.
     """
     child = hw_partition(model)
-    codes: list[LayerCode] = [
-        layer_code(child, n) for n in child.topological_sort() if not is_stream_pass_through(n)
-    ]
+    codes: list[LayerCode] = [layer_code(child, n) for n in child.topological_sort() if not is_stream_pass_through(n)]
     name = "qnncc_partition"
     text, ports = partition_source(child, codes, name)
     units = {c.name: render_layer(c) for c in codes}

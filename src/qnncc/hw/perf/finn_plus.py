@@ -171,4 +171,3 @@ def estimate_upsample(a: Attrs) -> LayerEstimate:
         ModuleEstimate("control", cycles=cycles, lut=4 * ceil_log2(ofm) + 4, ff=2 * ceil_log2(ofm)),
     ]
     return layer_from_modules(cycles, modules)
-
