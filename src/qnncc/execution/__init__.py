@@ -27,6 +27,7 @@ from onnx import helper
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.optional_inputs import drop_undefined_optional_inputs
+from qnncc.custom_op.finn_names import is_unmarked_finn_vvau, mark_finn_vvau_input_order
 from qnncc.custom_op.shapes import infer_shapes
 from qnncc.execution.batching import make_batch_dynamic
 from qnncc.execution.constant_fold import fold_constants
@@ -56,6 +57,9 @@ class Executor:
         self.input_names = model.graph_input_names()
         self.output_names = model.graph_output_names()
         self._declared = {n: model.get_tensor_shape(n) for n in self.input_names}
+        if _unmarked_finn_vvau(model.model.graph):  # FINN's VVAU input order depends on its producer
+            model = model.copy()
+            mark_finn_vvau_input_order(model.model.graph)
         #: Whether the model runs in float64 (integers beyond 2**24, see qnncc.execution.precision).
         self.float64 = needs_float64(model)
         if _has_dangling_inputs(model.model):
@@ -141,6 +145,16 @@ class Executor:
         if mismatch and not self._can_batch:
             raise ExecutionError("the graph has a fixed batch size other than 1; feed inputs with the declared shape")
         return mismatch
+
+
+def _unmarked_finn_vvau(graph: onnx.GraphProto) -> bool:
+    """Whether a FINN-domain VVAU node (also in a subgraph) lacks qnncc's ``inputOrder`` attribute."""
+    for node in graph.node:
+        if any(a.type == onnx.AttributeProto.GRAPH and _unmarked_finn_vvau(a.g) for a in node.attribute):
+            return True
+        if is_unmarked_finn_vvau(node):
+            return True
+    return False
 
 
 def _has_dangling_inputs(proto: onnx.ModelProto) -> bool:
