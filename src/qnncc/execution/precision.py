@@ -63,6 +63,23 @@ def _acc_bound(x_bound: float, w: np.ndarray | None, reduce_axes: tuple[int, ...
 
 
 ACCUMULATORS = ("MatMul", "Gemm", "Conv")
+#: Ops whose output carries the integer grid of their non-constant input(s): a scale or shift by a
+#: constant and layout changes. The output's bound is its input's, so the decision does not change
+#: when a pass moves a scalar ``Mul``/``Add`` past a ``MatMul`` or a ``Reshape`` (it would if the
+#: ``MatMul`` saw the float annotation of a scaled tensor before the move and the integer one after).
+BOUND_CARRIERS = (
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Neg",
+    "Reshape",
+    "Flatten",
+    "Transpose",
+    "Squeeze",
+    "Unsqueeze",
+    "Identity",
+)
 
 
 def _annotated_bound(model: ModelWrapper, tensor: str) -> float:
@@ -116,8 +133,10 @@ def needs_float64(model: ModelWrapper) -> bool:
 
     The bound of a ``MatMul``/``Gemm``/``Conv`` output is computed from its
     input's bound and its constant weights, not taken from its annotation
-    (FINN annotates every such output INT32); other tensors read by
-    arithmetic use their integer annotation.
+    (FINN annotates every such output INT32); a scale, shift or layout change
+    (:data:`BOUND_CARRIERS`) passes its input's bound on, so a semantics-preserving
+    pass that moves a scalar ``Mul``/``Add`` or a ``Reshape`` across an accumulator
+    does not change the decision; other tensors use their integer annotation.
     """
     computed: dict[str, float] = {}
 
@@ -139,8 +158,12 @@ def needs_float64(model: ModelWrapper) -> bool:
             continue
         elif is_custom_node(node):
             bound = _custom_bound(model, node)
-        elif node.op_type in ("Add", "Sub", "Mul"):
-            bound = max((bound_of(t) for t in node.input if not model.is_constant(t)), default=0.0)
+        elif node.op_type in BOUND_CARRIERS and node.domain in ("", "ai.onnx"):
+            data = node.input[:1] if node.op_type not in ("Add", "Sub", "Mul", "Div") else node.input
+            if node.op_type == "Div" and not model.is_constant(node.input[1]):
+                continue  # a quotient of two tensors leaves the integer grid
+            bound = max((bound_of(t) for t in data if t and not model.is_constant(t)), default=0.0)
+            computed[node.output[0]] = max(bound, _annotated_bound(model, node.output[0]))
         else:
             continue
         if bound > FLOAT32_EXACT:
