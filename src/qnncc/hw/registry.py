@@ -175,6 +175,16 @@ class LayerDescriptor:
         return builder
 
 
+def _elementwise_estimator(operation: str) -> Estimator:
+    """The estimate of ``Elementwise<operation>`` (:func:`estimate_elementwise`)."""
+    return lambda a, be, sp, part: estimate_elementwise(a, operation)
+
+
+def _stream_shape_estimator(dtype_attr: str) -> Estimator:
+    """The estimate of a shape-only op whose datatype attribute is ``dtype_attr`` (:func:`estimate_stream_shape`)."""
+    return lambda a, be, sp, part: estimate_stream_shape(a, dtype_attr)
+
+
 _T = "qnncc.transforms.hw"
 _ADOPT = "qnncc.custom_op.finn_names:adopt_finn_layers"
 _NO_RTL_FINN_PLUS = "finn-plus generic op: the RTL library has no core for it yet; it builds with HLS"
@@ -351,7 +361,7 @@ LAYERS: tuple[LayerDescriptor, ...] = (
     *(
         LayerDescriptor(
             cls,
-            lambda a, be, sp, part, op=cls.operation: estimate_elementwise(a, op),
+            _elementwise_estimator(cls.operation),
             fp_sim.elementwise_program,
             3,  # operand fetch (read, buffer or table), operation, write
             (),
@@ -365,7 +375,7 @@ LAYERS: tuple[LayerDescriptor, ...] = (
     *(
         LayerDescriptor(
             cls,
-            lambda a, be, sp, part, dt=cls.dtype_attrs[0]: estimate_stream_shape(a, dt),
+            _stream_shape_estimator(cls.dtype_attrs[0]),
             fp_sim.stream_shape_program,
             1,
             (),

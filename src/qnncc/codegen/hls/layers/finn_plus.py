@@ -70,7 +70,7 @@ def result_range(operation: str, a: tuple[int, int], b: tuple[int, int]) -> tupl
     raise CodegenError(f"Elementwise{operation} has no exact integer hardware (numpy true division)")
 
 
-def _as(layer: HWLayer, cls: type[HWLayer], node: onnx.NodeProto) -> None:
+def _as(layer: HWLayer, cls: type, node: onnx.NodeProto) -> None:
     if not isinstance(layer, cls):
         raise CodegenError(f"{node.name}: expected a {cls.__name__} layer, got {type(layer).__name__}")
 
