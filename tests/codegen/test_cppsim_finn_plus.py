@@ -56,8 +56,11 @@ def values(dt: DataType, shape: tuple[int, ...], rng: np.random.Generator) -> np
     return rng.integers(int(dt.min()), int(dt.max()) + 1, shape).astype(np.float32)
 
 
-def check_layer(model: Any, feeds: list[np.ndarray], batch: int) -> None:
-    """cppsim == execute on ``feeds``; the cycle pattern moves the ports' words; cycles = FINN's estimate."""
+def check_layer(model: Any, feeds: list[np.ndarray], batch: int, synthesis_path: bool = False) -> None:
+    """cppsim == execute on ``feeds``; the cycle pattern moves the ports' words; cycles = FINN's estimate.
+
+    ``synthesis_path`` compiles the code path Vitis HLS synthesises (no C-simulation fast paths).
+    """
     node = model.graph.node[0]
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
@@ -65,7 +68,7 @@ def check_layer(model: Any, feeds: list[np.ndarray], batch: int) -> None:
     it = iter(feeds)
     args = [consts[t] if t in consts else next(it) for t in node.input]
     expected = layer.execute(args)
-    got = build_layer_sim(model, node).run(feeds)
+    got = build_layer_sim(model, node, synthesis_path=synthesis_path).run(feeds)
     assert len(got) == len(expected)
     for i, (g, e) in enumerate(zip(got, expected, strict=True)):
         assert g.shape == e.shape, (i, g.shape, e.shape)
@@ -117,7 +120,7 @@ PATTERNS = [
 ]
 
 
-def check_elementwise(case: dict[str, Any]) -> None:
+def check_elementwise(case: dict[str, Any], synthesis_path: bool = False) -> None:
     rng = np.random.default_rng(case["seed"])
     dts, shapes, const = case["dts"], case["shapes"], case["const"]
     arrays = [values(dt, tuple(s), rng) for dt, s in zip(dts, shapes, strict=True)]
@@ -136,7 +139,7 @@ def check_elementwise(case: dict[str, Any]) -> None:
     inputs = {n: s for n, s, c in zip(names, shapes, const, strict=True) if not c}
     consts = {n: a for n, a, c in zip(names, arrays, const, strict=True) if c}
     model = graph_model([node], inputs, ["y"], consts)
-    check_layer(model, [a for a, c in zip(arrays, const, strict=True) if not c], 1)
+    check_layer(model, [a for a, c in zip(arrays, const, strict=True) if not c], 1, synthesis_path)
 
 
 @pytest.mark.parametrize("op", [pytest.param(op, marks=[] if op in CI_OPS else [pytest.mark.slow]) for op in EXACT_OPS])
@@ -152,6 +155,13 @@ def test_elementwise_broadcast_patterns_cppsim(pattern):
     check_elementwise(
         {"op": "Sub", "out": out, "shapes": [lhs, rhs], "const": const, "dts": dts, "pe": 2, "seed": pattern}
     )
+
+
+def test_elementwise_synthesis_path_cppsim():
+    """The code Vitis HLS synthesises (broadcast buffer, constant table) is bit-exact too."""
+    out, lhs, rhs, _ = PATTERNS[0]
+    case = {"op": "Mul", "out": out, "shapes": [lhs, rhs], "const": (False, False), "pe": 3, "seed": 7}
+    check_elementwise({**case, "dts": [DataType["INT4"], DataType["UINT3"]]}, synthesis_path=True)
 
 
 @pytest.mark.slow
