@@ -14,7 +14,7 @@ import json
 import numpy as np
 import onnx
 import pytest
-from finn_plus_graphs import expected, finn_plus_model
+from finn_plus_graphs import FINN, expected, finn_plus_model
 from onnx import helper
 from qnncc.transforms.hw import InsertDWC
 
@@ -98,3 +98,24 @@ def test_finn_plus_model_builds_and_its_cppsim_is_bit_exact(tmp_path, model_path
     assert (tmp_path / "build" / "stitch" / "stitch_ipi.tcl").is_file()
     figures = json.loads((tmp_path / "build" / "verification" / "cppsim_results.json").read_text())
     assert figures["bit_exact"] and figures["images"] == 6, figures
+
+
+@pytest.mark.parametrize(
+    ("op", "shape", "axes", "out"),
+    [("Squeeze", [1, 4, 1, 3], [2], [1, 4, 3]), ("Unsqueeze", [1, 4, 3], [1], [1, 1, 4, 3])],
+)
+def test_squeeze_axes_given_as_a_second_input(op, shape, axes, out):
+    """finn-plus's Squeeze/Unsqueeze take the axes from a constant second input when the attribute is unset."""
+    attrs = {"inp_dtype": "INT4", "out_dtype": "INT4", "inp_shape": shape, "out_shape": out}
+    node = helper.make_node(op, ["x", "ax"], ["y"], domain=FINN, **attrs)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, out)],
+        [onnx.numpy_helper.from_array(np.array(axes, np.int64), "ax")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(FINN, 1)])
+    x = RNG.integers(-8, 8, shape).astype(np.float32)
+    for backend in ("fast", "reference"):
+        np.testing.assert_array_equal(qnncc.execute(model, {"x": x}, backend=backend)["y"], x.reshape(out))

@@ -96,7 +96,7 @@ class StreamShapeOp(HWLayer):
 
 
 class _AxesOp(StreamShapeOp):
-    """finn-plus ``Squeeze``/``Unsqueeze``: ``axes`` attribute (an optional second input is ignored)."""
+    """finn-plus ``Squeeze``/``Unsqueeze``: the ``axes`` attribute, or a constant second input when it is unset."""
 
     num_inputs = (1, 2)
     attributes: ClassVar[dict[str, AttrSpec]] = {
@@ -108,8 +108,12 @@ class _AxesOp(StreamShapeOp):
         "PE": AttrSpec("i", default=1),
     }
 
-    def _axes(self, rank: int) -> list[int]:
-        return sorted(int(a) % rank for a in self.attrs["axes"])
+    def _axes(self, rank: int, given: np.ndarray | None = None) -> list[int]:
+        axes = self.attrs["axes"] or ([] if given is None else np.asarray(given).ravel().tolist())
+        return sorted(int(a) % rank for a in axes)
+
+    def _axes_input(self, inputs: Sequence[np.ndarray]) -> np.ndarray | None:
+        return np.asarray(inputs[1]) if len(inputs) > 1 and not self.attrs["axes"] else None
 
     @override
     def lower(self, ctx: LoweringContext) -> None:
@@ -117,7 +121,9 @@ class _AxesOp(StreamShapeOp):
         rank = ctx.ranks.get(x)
         if rank is None:
             raise UnsupportedOpError(f"{self.describe()}: rank of {x!r} unknown; run InferShapes first")
-        axes = self._axes(rank if self.op_type == "Squeeze" else rank + len(self.attrs["axes"]))
+        given = ctx.require_const(self, 1, "axes") if len(self.node.input) > 1 and not self.attrs["axes"] else None
+        count = len(self.attrs["axes"]) or (0 if given is None else np.asarray(given).size)
+        axes = self._axes(rank if self.op_type == "Squeeze" else rank + count, given)
         if ctx.opset >= 13:
             ctx.op(self.op_type, [x, ctx.const(axes, np.int64, "axes")], out)
         else:
@@ -133,7 +139,7 @@ class FinnSqueeze(_AxesOp):
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         x = np.asarray(inputs[0])
         try:
-            return [np.squeeze(x, axis=tuple(self._axes(x.ndim)))]
+            return [np.squeeze(x, axis=tuple(self._axes(x.ndim, self._axes_input(inputs))))]
         except ValueError as exc:
             raise ExecutionError(f"{self.describe()}: {exc}") from None
 
@@ -145,8 +151,9 @@ class FinnUnsqueeze(_AxesOp):
 
     @override
     def execute(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        x = np.asarray(inputs[0])
-        return [np.expand_dims(x, axis=tuple(self._axes(x.ndim + len(self.attrs["axes"]))))]
+        x, given = np.asarray(inputs[0]), self._axes_input(inputs)
+        count = len(self.attrs["axes"]) or (0 if given is None else given.size)
+        return [np.expand_dims(x, axis=tuple(self._axes(x.ndim + count, given)))]
 
 
 class FinnReshape(StreamShapeOp):
