@@ -23,7 +23,7 @@ from onnx import helper
 from qnncc import DataType
 from qnncc.codegen.hls import layer_code
 from qnncc.codegen.hls.cppsim import build_layer_sim
-from qnncc.codegen.hls.layers.finn_plus import result_range
+from qnncc.codegen.hls.layers.elementwise_binary import result_range
 from qnncc.codegen.render import CodegenError
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers import HW_DOMAIN, HWLayer

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from qnncc.custom_op.base import CustomOp
-from qnncc.custom_op.finn_names import FINN_LAYER_NAMES
+from qnncc.custom_op.finn_names import finn_name_table
 from qnncc.custom_op.partition import HW_DOMAIN
 
 from .addstreams import AddStreams
@@ -43,9 +43,9 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     *FINN_PLUS_LAYERS,
 )
 
-#: Op types of finn-plus's generic ops that are qnncc HW layers (FINN-ONNX import adopts them, also
-#: as ``<op>_hls``/``<op>_rtl``, into qnncc's HW domain).
-FINN_PLUS_LAYER_TYPES: frozenset[str] = frozenset(cls.op_type for cls in FINN_PLUS_LAYERS)
+#: FINN op type -> ``(qnncc layer op type, impl style)``: the older and specialized FINN names the
+#: layers declare (``finn_legacy_names``, ``finn_impl_styles``).
+FINN_LAYER_NAMES: Mapping[str, tuple[str, str]] = finn_name_table(HW_LAYERS)
 
 #: qnncc's HW layer wins where finn-plus has an op of the same name (``Pool``: the HW layer runs every
 #: finn-plus ``Function`` through finn-plus's semantics and streams ``MaxPool`` in HW).
@@ -64,7 +64,7 @@ HW_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
 )
 
 __all__ = [
-    "FINN_PLUS_LAYER_TYPES",
+    "FINN_LAYER_NAMES",
     "HW_OPS",
     "HW_DOMAIN",
     "HW_LAYERS",

@@ -26,9 +26,12 @@ from typing_extensions import override
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, FINN_IMPORT, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from .base import HWLayer, divisors, vectors
-from .elementwise_binary import datatype_attr
+from .elementwise_binary import NO_RTL_FINN_PLUS, datatype_attr
 
 __all__ = ["StreamingConcat", "StreamingSplit", "concat_datatype"]
 
@@ -45,6 +48,7 @@ class _ChannelStreams(HWLayer):
     """Shared shapes and folding of StreamingConcat and StreamingSplit."""
 
     folding_attrs = ("SIMD",)
+    finn_impl_styles = ("hls", "rtl")
 
     def sizes(self) -> list[int]:
         """``ChannelsPerStream`` as ints."""
@@ -206,3 +210,93 @@ class StreamingSplit(_ChannelStreams):
     @override
     def infer_datatype(self, model: Any) -> list[DataType]:
         return [self.input_datatype()] * len(self.node.output)
+
+
+def concat_program(layer: HWLayer, lat: int) -> Program:
+    """StreamingConcat: per vector, ``ChannelsPerStream[i] / SIMD`` iterations reading input ``i``, each writing."""
+    if not isinstance(layer, StreamingConcat):
+        raise UnsupportedOpError(f"{layer.describe()}: not a StreamingConcat")
+    simd = int(layer.attrs["SIMD"])
+    runs = [(1 << i, 1, size // simd) for i, size in enumerate(layer.sizes())]
+    return program_from_runs(runs, len(runs), 1, lat, repeat=math.prod(layer.normal_output_shape()[1:-1]))
+
+
+def split_program(layer: HWLayer, lat: int) -> Program:
+    """StreamingSplit: per vector, ``ChannelsPerStream[j] / SIMD`` iterations writing output ``j``, each reading."""
+    if not isinstance(layer, StreamingSplit):
+        raise UnsupportedOpError(f"{layer.describe()}: not a StreamingSplit")
+    simd = int(layer.attrs["SIMD"])
+    runs = [(1, 1 << j, size // simd) for j, size in enumerate(layer.sizes())]
+    return program_from_runs(runs, 1, len(runs), lat, repeat=math.prod(layer.normal_input_shape()[1:-1]))
+
+
+def _channel_streams(a: Attrs) -> tuple[list[int], int, int]:
+    """``(ChannelsPerStream, SIMD, cycles)``: FINN's ``prod(numInputVectors) * sum / SIMD`` cycles."""
+    sizes = list(a.get_ints("ChannelsPerStream"))
+    simd = a.get_int("SIMD", 1)
+    if not sizes or min(sizes) < 1:
+        raise a.error(f"ChannelsPerStream={sizes} must list positive sizes")
+    for size in sizes:
+        a.divides("SIMD", simd, "ChannelsPerStream", size)
+    return sizes, simd, prod(a.get_ints("numInputVectors", [1])) * sum(sizes) // simd
+
+
+def estimate_concat(a: Attrs) -> LayerEstimate:
+    """StreamingConcat: ``n`` streams joined along the channel axis.
+
+    Cycles: ``prod(numInputVectors) * sum(ChannelsPerStream) / SIMD`` (FINN ``concat.py``
+    ``get_exp_cycles``). FINN has no resource estimate; qnncc's model of ``qnncc::concat_part``:
+    an ``n``-way word multiplexer (``SIMD * bits * ceil(log2 n)`` LUTs) into the output register.
+    """
+    sizes, simd, cycles = _channel_streams(a)
+    bits = concat_datatype(list(a.get_dtypes("inputDataTypes"))).bitwidth()
+    n = len(sizes)
+    modules = [
+        ModuleEstimate("mux", cycles=cycles, lut=simd * bits * max(1, ceil_log2(n)), ff=simd * bits),
+        ModuleEstimate("control", cycles=cycles, lut=2 * n + ceil_log2(cycles), ff=ceil_log2(cycles)),
+    ]
+    return layer_from_modules(cycles, modules)
+
+
+def estimate_split(a: Attrs) -> LayerEstimate:
+    """StreamingSplit: one stream cut into ``n`` along the channel axis.
+
+    Cycles: ``prod(numInputVectors) * sum(ChannelsPerStream) / SIMD`` (FINN ``split.py``: one
+    input word per cycle). FINN has no resource estimate; qnncc's model of ``qnncc::split_part``:
+    an output register per stream and the handshake of each.
+    """
+    sizes, simd, cycles = _channel_streams(a)
+    bits = a.get_dtype("inputDataType").bitwidth()
+    n = len(sizes)
+    modules = [
+        ModuleEstimate("demux", cycles=cycles, lut=2 * n, ff=n * simd * bits),
+        ModuleEstimate("control", cycles=cycles, lut=2 * n + ceil_log2(cycles), ff=ceil_log2(cycles)),
+    ]
+    return layer_from_modules(cycles, modules)
+
+
+#: Every facet of StreamingConcat and StreamingSplit (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTORS: tuple[LayerDescriptor, ...] = (
+    LayerDescriptor(
+        StreamingConcat,
+        lambda a, be, sp, part: estimate_concat(a),
+        concat_program,
+        1,
+        (),
+        f"{CODEGEN_HLS}.concat_split:concat_code",
+        "reshape.hpp",
+        imported_by=FINN_IMPORT,
+        no_rtl=NO_RTL_FINN_PLUS,
+    ),
+    LayerDescriptor(
+        StreamingSplit,
+        lambda a, be, sp, part: estimate_split(a),
+        split_program,
+        1,
+        (),
+        f"{CODEGEN_HLS}.concat_split:split_code",
+        "reshape.hpp",
+        imported_by=FINN_IMPORT,
+        no_rtl=NO_RTL_FINN_PLUS,
+    ),
+)

@@ -14,7 +14,7 @@ read left-padded with 1s (numpy broadcasting). An operand is a stream, or a cons
 (an initializer) when its ``lhs_style``/``rhs_style`` is ``"const"`` (FINN's convention; the
 FINN-ONNX import sets it from the graph); the stream methods (``input_datatype(i)``, ...) count
 the streamed operands only, as the code generator's ports do. HLS code:
-:mod:`qnncc.codegen.hls.layers.finn_plus`, cost model :mod:`qnncc.hw.perf.finn_plus`.
+:mod:`qnncc.codegen.hls.layers.elementwise_binary`; cost model and cycle pattern below.
 """
 
 from __future__ import annotations
@@ -30,9 +30,16 @@ from typing_extensions import override
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, CustomOp, LoweringContext, float_type
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, FINN_IMPORT, Estimator, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.memory import memory_module
+from qnncc.hw.sim.patterns import Program, program_from_runs, runs_from_masks
 
 from .base import HWLayer, divisors
 from .broadcast import WalkPlan, walk_plan
+
+#: Why finn-plus's generic ops have no RTL builder.
+NO_RTL_FINN_PLUS = "finn-plus generic op: the RTL library has no core for it yet; it builds with HLS"
 
 
 def datatype_attr(op: CustomOp, name: str) -> DataType:
@@ -74,6 +81,7 @@ class ElementwiseBinary(HWLayer):
 
     operation: ClassVar[str] = ""
     folding_attrs = ("PE",)
+    finn_impl_styles = ("hls", "rtl")
     num_inputs = (2,)
     num_outputs = (1,)
     attributes: ClassVar[dict[str, AttrSpec]] = {
@@ -232,7 +240,87 @@ class ElementwiseBinary(HWLayer):
 
 
 def _elementwise_class(name: str) -> type[ElementwiseBinary]:
-    return type(f"Elementwise{name}", (ElementwiseBinary,), {"op_type": f"Elementwise{name}", "operation": name})
+    attrs = {"op_type": f"Elementwise{name}", "operation": name, "__module__": __name__}
+    return type(f"Elementwise{name}", (ElementwiseBinary,), attrs)
 
 
 ELEMENTWISE_LAYERS: tuple[type[ElementwiseBinary], ...] = tuple(_elementwise_class(n) for n in ELEMENTWISE_OPS)
+
+
+def elementwise_program(layer: HWLayer, lat: int) -> Program:
+    """A write per output word; each streamed operand read as the walk reads it (``elementwise_binary.hpp``).
+
+    A stream of the output's shape is read every iteration, a broadcast one at the first use of
+    each of its words (:meth:`.broadcast.Operand.reads`), a constant never.
+    """
+    if not isinstance(layer, ElementwiseBinary):
+        raise UnsupportedOpError(f"{layer.describe()}: not an elementwise layer")
+    plan = layer.walk()
+    streams = layer.stream_operands()
+    rmask = np.zeros(plan.iterations, dtype=np.int64)
+    for port, operand in enumerate(streams):
+        rmask |= plan.operands[operand].reads(plan.dims).astype(np.int64) << port
+    return program_from_runs(runs_from_masks(rmask, np.ones_like(rmask)), len(streams), 1, lat)
+
+
+#: Operations costing a comparator/gate per input bit (the rest a carry chain of the output's width).
+_COMPARE = frozenset(op for op, (_, _, kind) in ELEMENTWISE_OPS.items() if kind in ("compare", "logic"))
+
+
+def estimate_elementwise(a: Attrs, operation: str) -> LayerEstimate:
+    """ElementwiseBinary ``operation`` (``Add``, ``Mul``, ``Greater``, ...) with broadcasting.
+
+    Cycles: ``prod(out_shape[:-1]) * out_shape[-1] / PE`` (finn-plus ``elementwise_binary.py``
+    ``get_exp_cycles``; qnncc's loop takes the same). FINN has no resource estimate for it
+    (``HWCustomOp``'s default 0); qnncc's model of ``elementwise_binary.hpp``: ``PE`` operators
+    (multipliers ``lhs_bits * rhs_bits`` LUTs each, comparisons and logic the wider input's bits,
+    the rest a carry chain of the output's width), an output register, and per operand a
+    constant table (``lhs_style``/``rhs_style`` ``"const"``) or, for a broadcast stream, a buffer
+    of its words (:func:`qnncc.hw.perf.memory.memory_module`).
+    """
+    out = a.get_ints("out_shape")
+    if not out or min(out) < 1:
+        raise a.error(f"attribute 'out_shape' must be a non-empty shape of positive sizes, got {list(out)}")
+    pe = a.get_int("PE", 1)
+    cycles = prod(out[:-1]) * a.divides("PE", pe, "out_shape[-1]", out[-1])
+    dts = [a.get_dtype("lhs_dtype"), a.get_dtype("rhs_dtype")]
+    obits = a.get_dtype("out_dtype").bitwidth()
+    ibits = max(dt.bitwidth() for dt in dts)
+    if operation == "Mul":
+        per_lane = dts[0].bitwidth() * dts[1].bitwidth()
+    else:
+        per_lane = ibits if operation in _COMPARE else max(obits, ibits + 1)
+    modules = [ModuleEstimate("operators", cycles=cycles, lut=pe * per_lane, ff=pe * obits)]
+    for side, dt in zip(("lhs", "rhs"), dts, strict=True):
+        shape = tuple(a.get_ints(f"{side}_shape", [1]))
+        shape = (1,) * (len(out) - len(shape)) + shape
+        elems = 1 if shape[-1] == 1 and out[-1] > 1 else pe
+        const = a.get_str(f"{side}_style", "input", choices=("input", "const")) == "const"
+        broadcast = any(s == 1 and o > 1 for s, o in zip(shape[1:], out[1:], strict=True))
+        if const or broadcast:
+            words = prod(shape[1:]) // elems
+            modules.append(memory_module(f"{side}_{'table' if const else 'buffer'}", elems * dt.bitwidth(), words))
+    modules.append(ModuleEstimate("control", cycles=cycles, lut=4 * ceil_log2(cycles), ff=ceil_log2(cycles)))
+    return layer_from_modules(cycles, modules)
+
+
+def _estimator(operation: str) -> Estimator:
+    """The descriptor's estimate of ``Elementwise<operation>``."""
+    return lambda a, be, sp, part: estimate_elementwise(a, operation)
+
+
+#: Every facet of each ``Elementwise<Op>`` layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTORS: tuple[LayerDescriptor, ...] = tuple(
+    LayerDescriptor(
+        cls,
+        _estimator(cls.operation),
+        elementwise_program,
+        3,  # operand fetch (read, buffer or table), operation, write
+        (),
+        f"{CODEGEN_HLS}.elementwise_binary:elementwise_code",
+        "elementwise_binary.hpp",
+        imported_by=FINN_IMPORT,
+        no_rtl=NO_RTL_FINN_PLUS,
+    )
+    for cls in ELEMENTWISE_LAYERS
+)

@@ -27,9 +27,12 @@ from typing_extensions import override
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, FINN_IMPORT, Estimator, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from .base import HWLayer, divisors
-from .elementwise_binary import datatype_attr
+from .elementwise_binary import NO_RTL_FINN_PLUS, datatype_attr
 
 __all__ = ["FinnReshape", "FinnSqueeze", "FinnUnsqueeze", "StreamShapeOp"]
 
@@ -38,6 +41,7 @@ class StreamShapeOp(HWLayer):
     """A HW op that reinterprets a stream's shape (``inp_shape`` -> ``out_shape``, same elements in order)."""
 
     folding_attrs = ("PE",)
+    finn_impl_styles = ("hls", "rtl")
     num_inputs: ClassVar[tuple[int, ...] | None] = (1,)
     num_outputs = (1,)
     #: Attributes naming the input and the output datatype.
@@ -187,3 +191,55 @@ class FinnReshape(StreamShapeOp):
     def lower(self, ctx: LoweringContext) -> None:
         shape = [-1, *self.normal_output_shape()[1:]]
         ctx.op("Reshape", [self.node.input[0], ctx.const(shape, np.int64, "shape")], self.node.output[0])
+
+
+def stream_shape_program(layer: HWLayer, lat: int) -> Program:
+    """Squeeze/Unsqueeze/Reshape: one word in and one out per iteration (``qnncc::stream_copy``)."""
+    words = math.prod(layer.normal_input_shape()[1:]) // layer.input_elems_per_word()
+    return program_from_runs([(1, 1, words)], 1, 1, lat)
+
+
+def _shape(a: Attrs, name: str) -> tuple[int, ...]:
+    shape = a.get_ints(name)
+    if not shape or min(shape) < 1:
+        raise a.error(f"attribute {name!r} must be a non-empty shape of positive sizes, got {list(shape)}")
+    return shape
+
+
+def estimate_stream_shape(a: Attrs, dtype_attr: str) -> LayerEstimate:
+    """Squeeze/Unsqueeze/Reshape: each word passed through.
+
+    Cycles: ``prod(out_shape[:-1]) * out_shape[-1] / PE`` (finn-plus ``squeeze.py``,
+    ``unsqueeze.py``, ``reshape.py`` ``get_exp_cycles``). FINN has no resource estimate;
+    qnncc's model of ``qnncc::stream_copy``: a ``PE * bits`` output register and its handshake.
+    """
+    inp, out = _shape(a, "inp_shape"), _shape(a, "out_shape")
+    if prod(inp) != prod(out):
+        raise a.error(f"inp_shape {list(inp)} and out_shape {list(out)} hold different element counts")
+    pe = a.get_int("PE", 1)
+    a.divides("PE", pe, "inp_shape[-1]", inp[-1])
+    cycles = prod(out[:-1]) * a.divides("PE", pe, "out_shape[-1]", out[-1])
+    width = pe * a.get_dtype(dtype_attr).bitwidth()
+    return layer_from_modules(cycles, [ModuleEstimate("register", cycles=cycles, lut=2, ff=width)])
+
+
+def _estimator(dtype_attr: str) -> Estimator:
+    """The descriptor's estimate of a shape op whose datatype attribute is ``dtype_attr``."""
+    return lambda a, be, sp, part: estimate_stream_shape(a, dtype_attr)
+
+
+#: Every facet of Squeeze, Unsqueeze and Reshape (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTORS: tuple[LayerDescriptor, ...] = tuple(
+    LayerDescriptor(
+        cls,
+        _estimator(cls.dtype_attrs[0]),
+        stream_shape_program,
+        1,
+        (),
+        f"{CODEGEN_HLS}.stream_shape:stream_shape_code",
+        "reshape.hpp",
+        imported_by=FINN_IMPORT,
+        no_rtl=NO_RTL_FINN_PLUS,
+    )
+    for cls in (FinnSqueeze, FinnUnsqueeze, FinnReshape)
+)

@@ -1,15 +1,8 @@
-"""HLS builders of finn-plus's generic HW ops.
+"""HLS builder of finn-plus's ``Elementwise<Op>`` layers (``qnncc::elementwise_binary`` in ``elementwise_binary.hpp``).
 
-Library functions (``hls_templates/include/qnncc``):
-
-* ``Elementwise<Op>`` -> ``qnncc::elementwise_binary`` (``elementwise_binary.hpp``): the walk of
-  :mod:`qnncc.hw.layers.broadcast`, a constant operand as the table ``<side>_<name>`` in
-  ``params_<name>.h`` (``[words][elems]``), computed exactly in a signed type wide enough for
-  both operands and every result, then encoded in ``out_dtype``;
-* ``Squeeze``/``Unsqueeze``/``Reshape`` -> ``qnncc::stream_copy`` (``reshape.hpp``);
-* ``StreamingConcat``/``StreamingSplit`` -> ``qnncc::concat_part``/``split_part`` (``reshape.hpp``),
-  one call per part inside the vector loop;
-* ``UpsampleNearestNeighbour`` -> ``qnncc::upsample_nn`` (``upsample.hpp``).
+The walk of :mod:`qnncc.hw.layers.broadcast`; a constant operand becomes the table
+``<side>_<name>`` in ``<side>_<name>.h`` (``[words][elems]``); the operation is computed exactly
+in a signed type wide enough for both operands and every result, then encoded in ``out_dtype``.
 """
 
 from __future__ import annotations
@@ -18,21 +11,16 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
-from qnncc.codegen.hls.layers._common import frame_vectors, int_ctype, nested_init, new_layer_code, param_header
+from qnncc.codegen.hls.layers._common import int_ctype, nested_init, new_layer_code, param_header, signed_bits
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType, Kind
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.broadcast import MODE_CONST
-from qnncc.hw.layers.concat_split import StreamingConcat, StreamingSplit
 from qnncc.hw.layers.elementwise_binary import ELEMENTWISE_OPS, ElementwiseBinary
-from qnncc.hw.layers.stream_shape import StreamShapeOp
-from qnncc.hw.layers.upsample import UpsampleNearestNeighbour
 
-from ._common import signed_bits
-
-__all__ = ["concat_code", "elementwise_code", "result_range", "split_code", "stream_shape_code", "upsample_code"]
+__all__ = ["elementwise_code", "result_range"]
 
 
 def _holds(dt: DataType, lo: int, hi: int) -> bool:
@@ -70,11 +58,6 @@ def result_range(operation: str, a: tuple[int, int], b: tuple[int, int]) -> tupl
     raise CodegenError(f"Elementwise{operation} has no exact integer hardware (numpy true division)")
 
 
-def _as(layer: HWLayer, cls: type, node: onnx.NodeProto) -> None:
-    if not isinstance(layer, cls):
-        raise CodegenError(f"{node.name}: expected a {cls.__name__} layer, got {type(layer).__name__}")
-
-
 def elementwise_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
     """Build the HLS code of an ``Elementwise<Op>`` node.
 
@@ -84,8 +67,8 @@ def elementwise_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) 
             non-integer constant, or an ``out_dtype`` that cannot hold every result (the
             hardware would wrap where ``execute`` does not).
     """
-    _as(layer, ElementwiseBinary, node)
-    assert isinstance(layer, ElementwiseBinary)
+    if not isinstance(layer, ElementwiseBinary):
+        raise CodegenError(f"{node.name}: expected an elementwise layer, got {type(layer).__name__}")
     for side, operand, const in zip(("lhs", "rhs"), node.input, layer.const_operands(), strict=True):
         if (model.get_initializer(operand) is not None) != const:
             raise CodegenError(
@@ -154,80 +137,3 @@ def _const_table(
     )
     code.pragmas.append(f"ARRAY_PARTITION variable = {var} complete dim = 2")
     return lo, hi
-
-
-def stream_shape_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a finn-plus ``Squeeze``/``Unsqueeze``/``Reshape`` node (words passed through).
-
-    Raises:
-        CodegenError: when the batch axes of ``inp_shape`` and ``out_shape`` differ (a frame is
-            one batch element), or for a non-integer stream.
-    """
-    _as(layer, StreamShapeOp, node)
-    try:
-        inp, out = layer.normal_input_shape(), layer.normal_output_shape()
-    except UnsupportedOpError as err:
-        raise CodegenError(str(err)) from None
-    if inp[0] != out[0] or len(out) < 2:
-        raise CodegenError(f"{node.name}: inp_shape {list(inp)} -> out_shape {list(out)} must keep the batch axis")
-    code = new_layer_code(model, node, layer, ["qnncc/reshape.hpp"])
-    in_t = cpp_datatype(layer.input_datatype(), f"{node.name} input")
-    out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
-    words, pe = code.inputs[0].words, layer.input_elems_per_word()
-    code.body.append(f"qnncc::stream_copy<{words}, {pe}, {in_t}, {out_t}>(in0_V, out0_V);")
-    return code
-
-
-def concat_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a StreamingConcat node (inputs converted to FINN's output datatype).
-
-    Raises:
-        CodegenError: for non-integer streams.
-    """
-    _as(layer, StreamingConcat, node)
-    assert isinstance(layer, StreamingConcat)
-    code = new_layer_code(model, node, layer, ["qnncc/reshape.hpp"])
-    simd = int(layer.attrs["SIMD"])
-    out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
-    code.body.append(f"for (unsigned v = 0; v < {frame_vectors(layer)}; v++) {{")
-    for i, size in enumerate(layer.sizes()):
-        in_t = cpp_datatype(layer.input_datatype(i), f"{node.name} input {i}")
-        code.body.append(f"  qnncc::concat_part<{size // simd}, {simd}, {in_t}, {out_t}>(in{i}_V, out0_V);")
-    code.body.append("}")
-    return code
-
-
-def split_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a StreamingSplit node.
-
-    Raises:
-        CodegenError: for a non-integer stream.
-    """
-    _as(layer, StreamingSplit, node)
-    assert isinstance(layer, StreamingSplit)
-    code = new_layer_code(model, node, layer, ["qnncc/reshape.hpp"])
-    simd = int(layer.attrs["SIMD"])
-    dt = cpp_datatype(layer.input_datatype(), f"{node.name} input")
-    code.body.append(f"for (unsigned v = 0; v < {frame_vectors(layer)}; v++) {{")
-    for j, size in enumerate(layer.sizes()):
-        code.body.append(f"  qnncc::split_part<{size // simd}, {simd}, {dt}>(in0_V, out{j}_V);")
-    code.body.append("}")
-    return code
-
-
-def upsample_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of an UpsampleNearestNeighbour node.
-
-    Raises:
-        CodegenError: for ``OFMDim < IFMDim`` (downsampling) or a non-integer stream.
-    """
-    _as(layer, UpsampleNearestNeighbour, node)
-    ifm, ofm = int(layer.attrs["IFMDim"]), int(layer.attrs["OFMDim"])
-    if ofm < ifm:
-        raise CodegenError(f"{node.name}: OFMDim={ofm} < IFMDim={ifm}; only upsampling has HLS code")
-    code = new_layer_code(model, node, layer, ["qnncc/upsample.hpp"])
-    dt = cpp_datatype(layer.input_datatype(), f"{node.name} input")
-    channels = int(layer.attrs["NumChannels"])
-    one_d = "true" if layer.attrs["DimMode"] else "false"
-    code.body.append(f"qnncc::upsample_nn<{ifm}, {ofm}, {one_d}, ap_uint<{channels} * {dt}::bits> >(in0_V, out0_V);")
-    return code
