@@ -20,7 +20,7 @@ def stream_shape_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer)
 
     Raises:
         CodegenError: when the batch axes of ``inp_shape`` and ``out_shape`` differ (a frame is
-            one batch element), or for a non-integer stream.
+            one batch element), an output datatype that cannot hold the input's, or a non-integer stream.
     """
     if not isinstance(layer, StreamShapeOp):
         raise CodegenError(f"{node.name}: expected a shape op, got {type(layer).__name__}")
@@ -30,6 +30,9 @@ def stream_shape_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer)
         raise CodegenError(str(err)) from None
     if inp[0] != out[0] or len(out) < 2:
         raise CodegenError(f"{node.name}: inp_shape {list(inp)} -> out_shape {list(out)} must keep the batch axis")
+    idt, odt = layer.input_datatype(), layer.output_datatype()
+    if idt != odt and not (odt.min() <= idt.min() and idt.max() <= odt.max()):
+        raise CodegenError(f"{node.name}: out_dtype {odt.name} cannot hold every {idt.name} value; the copy would wrap")
     code = new_layer_code(model, node, layer, ["qnncc/reshape.hpp"])
     in_t = cpp_datatype(layer.input_datatype(), f"{node.name} input")
     out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
