@@ -33,7 +33,7 @@ from qnncc.execution.batching import make_batch_dynamic
 from qnncc.execution.constant_fold import fold_constants
 from qnncc.execution.fingerprint import model_fingerprint
 from qnncc.execution.lowering import lower_to_standard_onnx
-from qnncc.execution.precision import exact_integer_convs, needs_float64, widen_to_float64
+from qnncc.execution.precision import exact_integer_convs, float32_outputs, needs_float64, widen_to_float64
 from qnncc.execution.reference import ReferenceRunner
 
 Backend = Literal["fast", "reference"]
@@ -62,6 +62,8 @@ class Executor:
             mark_finn_vvau_input_order(model.model.graph)
         #: Whether the model runs in float64 (integers beyond 2**24, see qnncc.execution.precision).
         self.float64 = needs_float64(model)
+        #: Graph outputs a float64 run returns in float32 (float values within float32's integer grid).
+        self._float32_outputs = frozenset(float32_outputs(model)) if self.float64 else frozenset()
         if _has_dangling_inputs(model.model):
             model = model.copy()
             drop_undefined_optional_inputs(model.model)
@@ -111,13 +113,20 @@ class Executor:
             raise ExecutionError("return_all needs backend='reference'")
         runner = self._runner(batched)
         if self.backend == "reference":
-            return runner.run(feeds, return_all)
+            return self._narrow(runner.run(feeds, return_all))
         try:
             outs = runner.run(None, feeds)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ExecutionError(f"onnxruntime execution failed: {first}") from None
-        return dict(zip(self.output_names, outs, strict=True))
+        return self._narrow(dict(zip(self.output_names, outs, strict=True)))
+
+    def _narrow(self, outs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Float outputs of a float64 run as float32 (:func:`qnncc.execution.precision.float32_outputs`)."""
+        for name in self._float32_outputs:
+            if name in outs:
+                outs[name] = np.asarray(outs[name], np.float32)
+        return outs
 
     def _prepare(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = [n for n in self.input_names if n not in inputs]

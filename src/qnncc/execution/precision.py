@@ -313,3 +313,48 @@ def _conv_as_matmul(model: ModelWrapper, node: onnx.NodeProto) -> list[onnx.Node
         acc = biased
     nodes.append(helper.make_node("Transpose", [acc], [out], perm=[0, 3, 1, 2]))
     return nodes
+
+
+def float32_outputs(model: ModelWrapper) -> list[str]:
+    """Graph outputs a float64 run may return in float32 without losing integer exactness.
+
+    An output whose datatype annotation is not an integer and whose values lie on an integer
+    grid (in units of its scale) bounded by ``2**24`` holds nothing float32 cannot: it is
+    returned as float32, the values a float32 model gives, so the precision mode a model runs
+    in does not show in its float outputs (a float64 run of ``int * s`` rounds once to float32,
+    as the float32 product does). Integer-annotated outputs, and any output whose bound is
+    unknown (a dataflow partition's) or above ``2**24``, stay float64 (exact to ``2**53``).
+    Bounds: accumulators from their weights, :data:`BOUND_CARRIERS` from their inputs, custom
+    ops from their output datatype, other standard ops the largest of their inputs'.
+    """
+    bounds: dict[str, float] = {n: _annotated_bound(model, n) for n in model.graph_input_names()}
+
+    def bound_of(tensor: str) -> float:
+        return bounds[tensor] if tensor in bounds else _annotated_bound(model, tensor)
+
+    for node in model.graph.node:
+        if node.op_type in ACCUMULATORS and node.domain in ("", "ai.onnx"):
+            out = _standard_acc_bound(model, node, bound_of(node.input[0])) or float("inf")
+        elif is_custom_node(node):
+            out = _custom_output_bound(model, node)
+        else:
+            out = max((bound_of(t) for t in node.input if t and not model.is_constant(t)), default=0.0)
+        for name in node.output:
+            bounds[name] = max(out, _annotated_bound(model, name))
+    return [
+        name
+        for name in model.graph_output_names()
+        if not model.get_tensor_datatype(name).is_integer() and bound_of(name) <= FLOAT32_EXACT
+    ]
+
+
+def _custom_output_bound(model: ModelWrapper, node: onnx.NodeProto) -> float:
+    """Integer bound of a custom node's outputs from its output datatype (unknown: infinite)."""
+    if any(a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
+        return float("inf")  # a dataflow partition: not looked into
+    try:
+        op: Any = get_custom_op(node)
+        types = op.infer_datatype(model)
+    except (QnnccError, KeyError, ValueError, TypeError, NotImplementedError, AttributeError):
+        return float("inf")
+    return max((max(abs(t.min()), abs(t.max())) if t.is_integer() else 0.0 for t in types), default=0.0)
