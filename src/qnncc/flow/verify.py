@@ -19,6 +19,8 @@ import numpy as np
 
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.flow.report import read_json
+from qnncc.flow.resume import checkpoints
 
 __all__ = ["check_compiler", "check_verification_data", "load_verification_data", "verify_partition"]
 
@@ -211,6 +213,9 @@ def verify_partition(
 ) -> dict[str, Any]:
     """C++-simulate the single partition of ``parent`` on the images of ``data``; compare with ``execute``.
 
+    A model of several partitions is verified partition by partition in run order
+    (:func:`qnncc.flow.verify_partitions.verify_partitions`, whose figures this returns).
+
     Args:
         parent: the model with one ``StreamingDataflowPartition`` (its child as code generation sees it).
         data: ``.npz`` with ``images`` (model input values, any shape that reshapes
@@ -229,9 +234,14 @@ def verify_partition(
     """
     from qnncc.codegen import build_partition_sim
     from qnncc.codegen.hls.cppsim import run_sharded
+    from qnncc.custom_op.partition import partition_nodes
     from qnncc.flow.steps import child_model
     from qnncc.jobs import get_executor
 
+    if len(partition_nodes(parent)) > 1:  # every partition in run order (qnncc.flow.verify_partitions)
+        from qnncc.flow.verify_partitions import verify_partitions
+
+        return verify_partitions(parent, data, folder, count=count, scheduler=scheduler)
     images, labels = load_verification_data(data, count)
     child = child_model(parent)
     sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
@@ -270,4 +280,56 @@ def verify_partition(
     out.mkdir(parents=True, exist_ok=True)
     (out / "cppsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")
     np.save(out / "cppsim_output.npy", got)
+    return figures
+
+
+def verify_build(
+    build_dir: str | Path, data: str | Path, count: int | None = None, scheduler: str | None = None
+) -> dict[str, Any]:
+    """C++-simulate a finished build's partition on ``data`` (``qnncc verify``).
+
+    Uses the last intermediate model of ``build_dir``, writes
+    ``verification/cppsim_results.json`` and refreshes the summary. The
+    compiles and simulation shards run on ``scheduler``'s Dask cluster (None:
+    ``$QNNCC_SCHEDULER``, else a local process pool).
+
+    Returns:
+        The figures (see :func:`qnncc.flow.verify.verify_partition`).
+
+    Raises:
+        QnnccError: for a folder that is not a build, bad data or a failing compile.
+    """
+    from qnncc.flow.report import write_summary
+    from qnncc.flow.verify import verify_partition
+
+    folder = Path(build_dir)
+    if not folder.is_dir():
+        raise QnnccError(f"build folder {folder} does not exist")
+    saved = checkpoints(folder)
+    if not saved:
+        raise QnnccError(f"{folder} has no intermediate models; is it a qnncc build folder?")
+    path = list(saved.values())[-1]
+    model = ModelWrapper(str(path))
+    if not model.get_nodes_by_op_type("StreamingDataflowPartition"):
+        raise QnnccError(f"the last saved model of {folder} ({path.name}) has no dataflow partition")
+    from qnncc.flow.steps import get_state
+    from qnncc.flow.verify import check_compiler, check_verification_data
+
+    state = get_state(model)
+    scale = state.get("input_scale")
+    shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
+    check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
+    check_compiler()
+    figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
+    record = read_json(folder / "build_log.json") or {}
+    config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
+    write_summary(
+        folder,
+        name=record.get("model", folder.name),
+        status=record.get("status", "complete"),
+        config=config,
+        steps={k: float(v) for k, v in record.get("steps_seconds", {}).items()},
+        warnings=record.get("warnings", []),
+        resumed_from=record.get("resumed_from"),
+    )
     return figures
