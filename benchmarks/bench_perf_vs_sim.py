@@ -1,7 +1,9 @@
 """Performance model vs cycle-level simulator: cycles per frame of the hardware qnncc emits.
 
-For TFC-W1A1 (its folding file), LFC-W1A1 and the four Brevitas development
-models (auto folding on Pynq-Z1) it builds the HW partition with width
+For TFC-W1A1 (its folding file), LFC-W1A1, the four Brevitas development
+models and a FINN model of finn-plus's generic HW ops (``tests/finn_plus_graphs.py``:
+elementwise with broadcasting, split/concat, upsampling, reshapes; auto folding on
+Pynq-Z1) it builds the HW partition with width
 converters, takes the perf model's bottleneck cycles (the largest per-layer
 ``cycles`` of :func:`qnncc.flow.estimate.estimate_layers`, the layer code
 qnncc emits) and simulates the partition cycle by cycle
@@ -16,9 +18,11 @@ Usage: python benchmarks/bench_perf_vs_sim.py [--markdown]
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import onnx
 from qnncc.transforms.hw import InsertDWC
 
 from qnncc.codegen.hls import hw_partition
@@ -28,6 +32,8 @@ from qnncc.hw.sim import UNBOUNDED, build_network, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 BREVITAS = ("cnv3_w2a2", "mlp_w2a2", "res2_w3a3", "dws_w4a4")
+sys.path.insert(0, str(ROOT / "tests"))
+from finn_plus_graphs import finn_plus_model  # noqa: E402
 
 
 def cases() -> dict[str, dict[str, Any]]:
@@ -38,6 +44,9 @@ def cases() -> dict[str, dict[str, Any]]:
     }
     for name in BREVITAS:
         out[name] = dict(model=ROOT / "tests" / "data" / "brevitas_dev" / name / "model_qonnx.onnx")
+    finn_plus = Path(tempfile.mkdtemp()) / "finn_plus_ops.onnx"
+    onnx.save(finn_plus_model(), finn_plus)
+    out["finn_plus_ops"] = dict(model=finn_plus, insert_topk=False)
     return out
 
 

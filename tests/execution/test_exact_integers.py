@@ -213,3 +213,44 @@ def test_golden_models_stay_in_float32(path):
     model = qnncc.load(file[path])
     assert not needs_float64(model)
     assert qnncc.Executor(model).float64 is False
+
+
+def _scaled_matmul(mul_first: bool, w: np.ndarray, scale: float) -> ModelWrapper:
+    """``x [UINT8] -> Mul scale -> MatMul w`` (``mul_first``) or ``x -> MatMul w -> Mul scale``: one function."""
+    consts = {"s": np.array(scale, np.float32), "w": w.astype(np.float32)}
+    if mul_first:
+        nodes = [helper.make_node("Mul", ["x", "s"], ["h"]), helper.make_node("MatMul", ["h", "w"], ["y"])]
+    else:
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Mul", ["h", "s"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "scaled",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, w.shape[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, w.shape[1]])],
+        [numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    model.set_tensor_datatype("x", DataType["UINT8"])
+    return model
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_precision_is_stable_across_moving_a_scale_past_the_matmul(backend):
+    """MoveScalarMulPastMatMul must not change the precision: the scaled integer still accumulates beyond 2**24.
+
+    Before the fix the MatMul after the Mul saw the float annotation of the scaled tensor (float32, inexact),
+    after the move it saw UINT8 (float64): the two gave outputs an ulp apart (the slow streamline property).
+    """
+    from qnncc.transforms.streamline import MoveScalarMulPastMatMul
+
+    rng = np.random.default_rng(53)
+    w = rng.integers(2**15, 2**16, size=(512, 3))
+    x = rng.integers(0, 256, size=(4, 512))
+    before = _scaled_matmul(True, w, 2.0**-7)
+    after = before.copy().transform(MoveScalarMulPastMatMul())
+    assert [n.op_type for n in after.graph.node] == ["MatMul", "Mul"]
+    assert needs_float64(before) and needs_float64(after)
+    expected = (x @ w).astype(np.float64) * 2.0**-7  # exact: the sums stay below 2**53
+    for model in (before, after):
+        y = qnncc.execute(model, {"x": x.astype(np.float32)}, backend=backend)["y"]
+        np.testing.assert_array_equal(y, expected)

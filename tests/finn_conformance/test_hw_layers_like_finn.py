@@ -24,12 +24,15 @@ from typing import Any
 
 import finn_semantics as fs
 import numpy as np
+import onnx
 import pytest
 from hw_graphs import hw_graph_model
 from onnx import TensorProto, helper
 
 import qnncc
 from qnncc import ModelWrapper
+from qnncc.codegen.hls import layer_code
+from qnncc.custom_op.finn_names import mark_finn_vvau_input_order
 
 FINN = "finn.custom_op.fpgadataflow"
 BACKENDS = ["fast", "reference"]
@@ -433,12 +436,31 @@ def vvau_interleaved_case(channels: int, pe: int) -> Case:
     return Case(model_of(node, {"x": list(x.shape)}, ["y"], {"w": w}), {"x": finn_x}, {"y": acc})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qnncc's VVAU reads windows in Im2Col order (i, j, c); FINN's Python model of a VVAU with PE < Channels "
-    "reads them interleaved by PE. End to end (SWG -> VVAU) both agree; a lone VVAU fed FINN's order does not.",
-)
 @pytest.mark.parametrize(("channels", "pe"), [(4, 1), (4, 2), (6, 2), (6, 3)])
-def test_vvau_with_pe_below_channels_reads_finn_order(channels, pe):
+def test_vvau_with_pe_below_channels_reads_finn_order(tmp_path, channels, pe):
+    """A lone VVAU reads FINN's PE-interleaved order, raw and after loading, in both back ends."""
     case = vvau_interleaved_case(channels, pe)
-    np.testing.assert_array_equal(qnncc.execute(case.model, case.feeds)["y"], case.expected["y"])
+    path = tmp_path / "vvau.onnx"
+    case.model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, channels]))
+    onnx.save(case.model.model, path)
+    loaded = qnncc.load(path)
+    assert loaded.get_nodeattr(loaded.graph.node[0], "inputOrder") == "pe_interleaved"
+    for model in (case.model, loaded):
+        for backend in BACKENDS:
+            np.testing.assert_array_equal(qnncc.execute(model, case.feeds, backend=backend)["y"], case.expected["y"])
+    with pytest.raises(qnncc.QnnccError, match="pe_interleaved"):
+        layer_code(loaded, loaded.graph.node[0])
+
+
+def test_vvau_after_a_window_generator_reads_im2col_order():
+    """FINN reads a VVAU's input in Im2Col order when a window generator produces it (and qnncc does too)."""
+    case = vvau_interleaved_case(4, 2)
+    proto = case.model.model
+    swg = finn_node("ConvolutionInputGenerator", "rtl", ["x0"], ["x"], ConvKernelDim=[1, 1], IFMChannels=36,
+                    IFMDim=[4, 4], OFMDim=[4, 4], SIMD=1, Stride=[1, 1], Dilation=[1, 1], inputDataType="INT4",
+                    outputDataType="INT4")  # fmt: skip
+    proto.graph.node.insert(0, swg)
+    proto.graph.input[0].name = "x0"
+    marked = qnncc.ModelWrapper(proto).copy()
+    mark_finn_vvau_input_order(marked.model.graph)
+    assert marked.get_nodeattr(marked.graph.node[1], "inputOrder") == "im2col"

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qnncc.core.errors import QnnccError, UnsupportedOpError
+from qnncc.hw.layers.elementwise_binary import ELEMENTWISE_OPS
 from qnncc.hw.perf import (
     EstimateError,
     LayerEstimate,
@@ -135,6 +136,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "StreamingDataWidthConverter": {"in_shape": [1, 784], "out_shape": [1, 784], "inWidth": 8, "outWidth": 64}
     | {"dataType": "BINARY"},
     "StreamingFIFO": {"depth": 32, "folded_shape": [1, 16, 8], "dataType": "UINT4", "impl_style": "rtl"},
+    **{
+        f"Elementwise{op}": {"lhs_dtype": "INT4", "rhs_dtype": "INT4", "out_dtype": "INT9", "lhs_shape": [1, 4, 4, 8]}
+        | {"rhs_shape": [1, 1, 4, 8], "out_shape": [1, 4, 4, 8], "PE": 2}
+        for op in ELEMENTWISE_OPS
+    },
+    **{
+        op: {"inp_shape": [1, 4, 4, 8], "out_shape": shape, "PE": 4, types[0]: "INT4", types[1]: "INT4"}
+        for op, shape, types in (
+            ("Squeeze", [1, 4, 4, 8], ("inp_dtype", "out_dtype")),
+            ("Unsqueeze", [1, 4, 4, 8], ("inp_dtype", "out_dtype")),
+            ("Reshape", [1, 16, 8], ("dtype", "dtype")),
+        )
+    },
+    "StreamingConcat": {"SIMD": 2, "ChannelsPerStream": [4, 6], "inputDataTypes": ["INT4", "UINT6"]}
+    | {"numInputVectors": [1, 4, 4]},
+    "StreamingSplit": {"SIMD": 2, "ChannelsPerStream": [4, 6], "inputDataType": "INT4", "numInputVectors": [1, 4, 4]},
+    "UpsampleNearestNeighbour": {"OFMDim": 8, "IFMDim": 4, "NumChannels": 16, "inputDataType": "INT4"},
 }
 
 
@@ -161,6 +179,13 @@ def test_cycle_formulas() -> None:
     assert estimate_layer("Pool", SAMPLES["Pool"]).cycles == 16 * 4 // 4 * 16
     assert estimate_layer("VVAU", SAMPLES["VVAU"]).cycles == 32 * 9 // 4 // 3 * 64
     assert estimate_layer("StreamingDataWidthConverter", SAMPLES["StreamingDataWidthConverter"]).cycles == 98
+    # finn-plus get_exp_cycles: prod(folded output shape[:-1]); the upsampler OFMDim**2 per image
+    assert estimate_layer("ElementwiseAdd", SAMPLES["ElementwiseAdd"]).cycles == 4 * 4 * 8 // 2
+    assert estimate_layer("ElementwiseAdd_hls", SAMPLES["ElementwiseAdd"]).lut > 0
+    assert estimate_layer("Reshape", SAMPLES["Reshape"]).cycles == 16 * 8 // 4
+    assert estimate_layer("StreamingConcat", SAMPLES["StreamingConcat"]).cycles == 16 * 10 // 2
+    assert estimate_layer("StreamingSplit", SAMPLES["StreamingSplit"]).cycles == 16 * 10 // 2
+    assert estimate_layer("UpsampleNearestNeighbour", SAMPLES["UpsampleNearestNeighbour"]).cycles == 64
     fifo = estimate_layer("StreamingFIFO", SAMPLES["StreamingFIFO"])
     assert (fifo.cycles, fifo.latency_cycles, fifo.lut) == (16, 2, 2 * 5 + 1 * 16)  # FINN: 2*log2(d) + d/32*W/2
 

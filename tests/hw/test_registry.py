@@ -12,7 +12,7 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import custom_ops
 from qnncc.flow.estimate import hw_pipeline
 from qnncc.hw.layers import HW_LAYERS, HW_OPS
-from qnncc.hw.registry import LAYER_MODULES, LAYERS, LayerDescriptor, descriptor, resolve
+from qnncc.hw.registry import LAYER_MODULES, LAYERS, LayerDescriptor, descriptor, module_descriptors, resolve
 from qnncc.hw.sim.patterns import read_write_each_program
 
 HEADERS = Path(qnncc.__file__).resolve().parents[2] / "hls_templates" / "include" / "qnncc"
@@ -32,10 +32,12 @@ def test_every_registered_layer_has_every_facet(desc: LayerDescriptor) -> None:
     assert desc.program is not None or desc.no_program, "a cycle pattern, or why the simulator needs none"
     assert isinstance(desc.latency, int) and desc.latency >= 0
     creators = [*desc.infer, *([desc.inserted_by] if desc.inserted_by else [])]
-    assert creators, "a pass that creates the layer"
+    assert creators or desc.imported_by, "a pass that creates the layer, or the FINN-ONNX import that adopts it"
     for ref in creators:
         cls = resolve(ref)
         assert isinstance(cls, type) and issubclass(cls, Transformation), ref
+    if desc.imported_by:
+        assert callable(resolve(desc.imported_by)), desc.imported_by
     assert callable(desc.hls_builder())
     assert (HEADERS / desc.header).is_file(), desc.header
     if desc.rtl or not desc.no_rtl:  # an RTL builder and core, or why there is none yet
@@ -84,14 +86,14 @@ def test_one_layer_one_place(module: str) -> None:
     import importlib
 
     layer_module = importlib.import_module(f"qnncc.hw.layers.{module}")
-    desc = layer_module.DESCRIPTOR
-    assert desc.op.__module__ == layer_module.__name__
-    assert desc.estimate.__module__ == layer_module.__name__  # the lambda adapting the estimator
-    if desc.program is not None and desc.program is not read_write_each_program:
-        assert desc.program.__module__ == layer_module.__name__
-    assert desc.hls.startswith(f"qnncc.codegen.hls.layers.{module}:"), desc.hls
-    assert not desc.rtl or desc.rtl.startswith(f"qnncc.codegen.rtl.layers.{module}:"), desc.rtl
-    assert all(ref.startswith("qnncc.transforms.hw:") for ref in (*desc.infer, desc.inserted_by) if ref)
+    for desc in module_descriptors(module):  # DESCRIPTOR, or DESCRIPTORS of a family of layer types
+        assert desc.op.__module__ == layer_module.__name__
+        assert desc.estimate.__module__ == layer_module.__name__  # the lambda adapting the estimator
+        if desc.program is not None and desc.program is not read_write_each_program:
+            assert desc.program.__module__ == layer_module.__name__
+        assert desc.hls.startswith(f"qnncc.codegen.hls.layers.{module}:"), desc.hls
+        assert not desc.rtl or desc.rtl.startswith(f"qnncc.codegen.rtl.layers.{module}:"), desc.rtl
+        assert all(ref.startswith("qnncc.transforms.hw:") for ref in (*desc.infer, desc.inserted_by) if ref)
 
 
 def test_layer_modules_hold_no_other_layers_code() -> None:

@@ -306,6 +306,9 @@ def _spec(layers: tuple[Layer, ...], **changes: Any) -> GraphSpec:
     return dataclasses.replace(_BASE, layers=layers, **changes)
 
 
+_BIPOLAR2 = WeightSpec(bipolar=True, bits=2, narrow=False, per_channel=False)
+_NO_ACT = ActSpec(kind="none", bits=2)
+
 #: Minimal graphs of bugs this property found (fixed), kept as explicit examples.
 REGRESSIONS = [
     # FoldQuantWeights put the weight-scale Mul after a Conv bias, scaling the bias too
@@ -330,6 +333,19 @@ REGRESSIONS = [
     _spec((DenseSpec(features=4, act=ActSpec(kind="quant", bits=1, zero_point=3.0)),)),
     # ... and a fractional zero-point's levels (k - 0.5) as INTn
     _spec((DenseSpec(features=4, act=ActSpec(kind="quant", bits=4, zero_point=0.5)),)),
+    # accumulators beyond 2**24: the FINN model ran in float64, the QONNX one in float32, and the quantized
+    # head's float output differed by an ulp (float outputs of a float64 run now come back as float32)
+    _spec(
+        (
+            DenseSpec(features=6, weight=_BIPOLAR2, act=_NO_ACT),
+            DenseSpec(features=6, weight=_BIPOLAR2, act=_NO_ACT),
+            DenseSpec(features=15, weight=WeightSpec(bits=6, narrow=False, per_channel=False), act=_NO_ACT),
+        ),
+        batch=1,
+        input_shape=(13,),
+        head_weight=_BIPOLAR2,
+        head="quant",
+    ),
 ]
 
 

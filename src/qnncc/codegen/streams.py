@@ -9,7 +9,7 @@ from qnncc.codegen.hls.layer_code import Port
 from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS
+from qnncc.custom_op.partition import is_stream_pass_through
 
 __all__ = ["StreamEnds", "internal_streams", "stream_ends"]
 
@@ -46,7 +46,7 @@ def stream_ends(model: ModelWrapper, units: Sequence[U]) -> StreamEnds[U]:
     """
     alias: dict[str, str] = {}
     for node in model.graph.node:
-        if node.op_type in STREAM_PASS_THROUGH_OPS:
+        if is_stream_pass_through(node):
             alias[node.output[0]] = alias.get(node.input[0], node.input[0])
     producers: dict[str, tuple[U, Port]] = {}
     consumers: dict[str, tuple[U, Port]] = {}

@@ -119,6 +119,7 @@ def adopt_finn_layers(proto: onnx.ModelProto, hw_domain: str) -> list[str]:
         ``"old -> new"`` for every renamed node.
     """
     renamed: list[str] = []
+    mark_finn_vvau_input_order(proto.graph)
     for node in proto.graph.node:
         if not node.domain.startswith("finn.custom_op.fpgadataflow"):
             continue
@@ -134,6 +135,79 @@ def adopt_finn_layers(proto: onnx.ModelProto, hw_domain: str) -> list[str]:
         if node.op_type != layer or node.domain != hw_domain:
             renamed.append(f"{node.domain}.{node.op_type} -> {hw_domain}.{layer}")
         node.op_type, node.domain = layer, hw_domain
+        if layer.startswith("Elementwise"):
+            _mark_constant_operands(node, {t.name for t in proto.graph.initializer})
     if renamed and not any(imp.domain == hw_domain for imp in proto.opset_import):
         proto.opset_import.add(domain=hw_domain, version=1)
     return renamed
+
+
+def _mark_constant_operands(node: onnx.NodeProto, initializers: set[str]) -> None:
+    """Set FINN's ``lhs_style``/``rhs_style`` of an elementwise node: ``"const"`` for an initializer operand.
+
+    FINN sets them when it minimises the constant's bit width; a model saved before that, or
+    written by hand, says ``"input"`` (the default) for a constant, which the hardware needs to know.
+    """
+    for side, tensor in zip(("lhs", "rhs"), node.input, strict=False):
+        style = "const" if tensor in initializers else "input"
+        for attr in list(node.attribute):
+            if attr.name == f"{side}_style":
+                node.attribute.remove(attr)
+        node.attribute.append(helper.make_attribute(f"{side}_style", style))
+
+
+#: qnncc's VVAU attribute recording the order of its input windows (see :func:`mark_finn_vvau_input_order`).
+VVAU_ORDER_ATTR = "inputOrder"
+#: Ops a stream passes through unchanged in element order on its way from a window generator.
+_ORDER_KEEPING = frozenset({"StreamingDataWidthConverter", "StreamingFIFO"})
+
+
+def _window_source(op_type: str) -> bool:
+    """Whether ``op_type`` is a sliding window generator (FINN's, qnncc's) or ``Im2Col``."""
+    found = finn_layer_name(op_type)
+    return op_type in ("Im2Col", "ConvolutionInputGenerator") or (
+        found is not None and found[0] == "ConvolutionInputGenerator"
+    )
+
+
+def _base_name(op_type: str) -> str:
+    found = finn_layer_name(op_type)
+    return found[0] if found is not None else op_type
+
+
+def is_unmarked_finn_vvau(node: onnx.NodeProto) -> bool:
+    """Whether ``node`` is a VVAU in a FINN domain without :data:`VVAU_ORDER_ATTR` (any FINN name of it)."""
+    is_vvau = _base_name(node.op_type) == "VVAU"
+    return (
+        is_vvau
+        and node.domain.startswith("finn.custom_op.fpgadataflow")
+        and not any(a.name == VVAU_ORDER_ATTR for a in node.attribute)
+    )
+
+
+def mark_finn_vvau_input_order(graph: onnx.GraphProto) -> int:
+    """Record how FINN's Python model reads each FINN VVAU's input, in place; returns the nodes marked.
+
+    FINN's ``VVAU.execute_node`` reads its input in Im2Col order when a window generator
+    (``ConvolutionInputGenerator``, ``Im2Col``) produces it, and otherwise interleaved by PE,
+    ``[C/PE, kh*kw, PE]`` (the order FINN's hardware window generator writes). Every VVAU node
+    in a ``finn.custom_op.fpgadataflow*`` domain without the attribute gets
+    :data:`VVAU_ORDER_ATTR` = ``"im2col"`` or ``"pe_interleaved"`` from its producer (looked up
+    through width converters and FIFOs; FINN looks at the direct producer only). Subgraphs
+    (dataflow partitions) are marked too.
+    """
+    producers = {out: node for node in graph.node for out in node.output}
+    marked = 0
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                marked += mark_finn_vvau_input_order(attr.g)
+        if not (is_unmarked_finn_vvau(node) and node.input):
+            continue
+        producer = producers.get(node.input[0])
+        while producer is not None and _base_name(producer.op_type) in _ORDER_KEEPING:
+            producer = producers.get(producer.input[0]) if producer.input else None
+        windows = producer is not None and _window_source(producer.op_type)
+        node.attribute.append(helper.make_attribute(VVAU_ORDER_ATTR, "im2col" if windows else "pe_interleaved"))
+        marked += 1
+    return marked

@@ -40,6 +40,14 @@ FINN_HW_DOMAIN = "finn.custom_op.fpgadataflow"
 STREAM_PASS_THROUGH_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
 
 
+def is_stream_pass_through(node: onnx.NodeProto) -> bool:
+    """Whether ``node`` is a standard (default-domain) op of :data:`STREAM_PASS_THROUGH_OPS`.
+
+    The domain matters: finn-plus's ``Squeeze``/``Unsqueeze``/``Reshape`` HW layers share the names.
+    """
+    return node.op_type in STREAM_PASS_THROUGH_OPS and node.domain in ("", "ai.onnx")
+
+
 def is_hw(node: onnx.NodeProto) -> bool:
     """Whether ``node`` is a streaming HW layer (qnncc's ``qnncc.hw`` or FINN's fpgadataflow domain)."""
     return node.domain == HW_DOMAIN or node.domain.startswith(FINN_HW_DOMAIN)

@@ -27,12 +27,13 @@ from onnx import helper
 from qnncc.core.errors import ExecutionError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.optional_inputs import drop_undefined_optional_inputs
+from qnncc.custom_op.finn_names import is_unmarked_finn_vvau, mark_finn_vvau_input_order
 from qnncc.custom_op.shapes import infer_shapes
 from qnncc.execution.batching import make_batch_dynamic
 from qnncc.execution.constant_fold import fold_constants
 from qnncc.execution.fingerprint import model_fingerprint
 from qnncc.execution.lowering import lower_to_standard_onnx
-from qnncc.execution.precision import exact_integer_convs, needs_float64, widen_to_float64
+from qnncc.execution.precision import exact_integer_convs, float32_outputs, needs_float64, widen_to_float64
 from qnncc.execution.reference import ReferenceRunner
 
 Backend = Literal["fast", "reference"]
@@ -56,8 +57,13 @@ class Executor:
         self.input_names = model.graph_input_names()
         self.output_names = model.graph_output_names()
         self._declared = {n: model.get_tensor_shape(n) for n in self.input_names}
+        if _unmarked_finn_vvau(model.model.graph):  # FINN's VVAU input order depends on its producer
+            model = model.copy()
+            mark_finn_vvau_input_order(model.model.graph)
         #: Whether the model runs in float64 (integers beyond 2**24, see qnncc.execution.precision).
         self.float64 = needs_float64(model)
+        #: Graph outputs a float64 run returns in float32 (float values within float32's integer grid).
+        self._float32_outputs = frozenset(float32_outputs(model)) if self.float64 else frozenset()
         if _has_dangling_inputs(model.model):
             model = model.copy()
             drop_undefined_optional_inputs(model.model)
@@ -107,13 +113,20 @@ class Executor:
             raise ExecutionError("return_all needs backend='reference'")
         runner = self._runner(batched)
         if self.backend == "reference":
-            return runner.run(feeds, return_all)
+            return self._narrow(runner.run(feeds, return_all))
         try:
             outs = runner.run(None, feeds)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ExecutionError(f"onnxruntime execution failed: {first}") from None
-        return dict(zip(self.output_names, outs, strict=True))
+        return self._narrow(dict(zip(self.output_names, outs, strict=True)))
+
+    def _narrow(self, outs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Float outputs of a float64 run as float32 (:func:`qnncc.execution.precision.float32_outputs`)."""
+        for name in self._float32_outputs:
+            if name in outs:
+                outs[name] = np.asarray(outs[name], np.float32)
+        return outs
 
     def _prepare(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = [n for n in self.input_names if n not in inputs]
@@ -141,6 +154,16 @@ class Executor:
         if mismatch and not self._can_batch:
             raise ExecutionError("the graph has a fixed batch size other than 1; feed inputs with the declared shape")
         return mismatch
+
+
+def _unmarked_finn_vvau(graph: onnx.GraphProto) -> bool:
+    """Whether a FINN-domain VVAU node (also in a subgraph) lacks qnncc's ``inputOrder`` attribute."""
+    for node in graph.node:
+        if any(a.type == onnx.AttributeProto.GRAPH and _unmarked_finn_vvau(a.g) for a in node.attribute):
+            return True
+        if is_unmarked_finn_vvau(node):
+            return True
+    return False
 
 
 def _has_dangling_inputs(proto: onnx.ModelProto) -> bool:

@@ -51,7 +51,8 @@ def make_batch_dynamic(proto: onnx.ModelProto) -> bool:
     carrying = batch_carrying_tensors(graph)
     nodes: list[onnx.NodeProto] = []
     for node in graph.node:
-        if node.op_type != "Reshape" or node.input[0] not in carrying or node.input[1] not in inits:
+        standard = node.op_type == "Reshape" and node.domain in ("", "ai.onnx") and len(node.input) == 2
+        if not standard or node.input[0] not in carrying or node.input[1] not in inits:
             nodes.append(node)
             continue
         shape = numpy_helper.to_array(inits[node.input[1]]).astype(np.int64)

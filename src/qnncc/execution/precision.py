@@ -63,6 +63,23 @@ def _acc_bound(x_bound: float, w: np.ndarray | None, reduce_axes: tuple[int, ...
 
 
 ACCUMULATORS = ("MatMul", "Gemm", "Conv")
+#: Ops whose output carries the integer grid of their non-constant input(s): a scale or shift by a
+#: constant and layout changes. The output's bound is its input's, so the decision does not change
+#: when a pass moves a scalar ``Mul``/``Add`` past a ``MatMul`` or a ``Reshape`` (it would if the
+#: ``MatMul`` saw the float annotation of a scaled tensor before the move and the integer one after).
+BOUND_CARRIERS = (
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Neg",
+    "Reshape",
+    "Flatten",
+    "Transpose",
+    "Squeeze",
+    "Unsqueeze",
+    "Identity",
+)
 
 
 def _annotated_bound(model: ModelWrapper, tensor: str) -> float:
@@ -116,8 +133,10 @@ def needs_float64(model: ModelWrapper) -> bool:
 
     The bound of a ``MatMul``/``Gemm``/``Conv`` output is computed from its
     input's bound and its constant weights, not taken from its annotation
-    (FINN annotates every such output INT32); other tensors read by
-    arithmetic use their integer annotation.
+    (FINN annotates every such output INT32); a scale, shift or layout change
+    (:data:`BOUND_CARRIERS`) passes its input's bound on, so a semantics-preserving
+    pass that moves a scalar ``Mul``/``Add`` or a ``Reshape`` across an accumulator
+    does not change the decision; other tensors use their integer annotation.
     """
     computed: dict[str, float] = {}
 
@@ -139,8 +158,12 @@ def needs_float64(model: ModelWrapper) -> bool:
             continue
         elif is_custom_node(node):
             bound = _custom_bound(model, node)
-        elif node.op_type in ("Add", "Sub", "Mul"):
-            bound = max((bound_of(t) for t in node.input if not model.is_constant(t)), default=0.0)
+        elif node.op_type in BOUND_CARRIERS and node.domain in ("", "ai.onnx"):
+            data = node.input[:1] if node.op_type not in ("Add", "Sub", "Mul", "Div") else node.input
+            if node.op_type == "Div" and not model.is_constant(node.input[1]):
+                continue  # a quotient of two tensors leaves the integer grid
+            bound = max((bound_of(t) for t in data if t and not model.is_constant(t)), default=0.0)
+            computed[node.output[0]] = max(bound, _annotated_bound(model, node.output[0]))
         else:
             continue
         if bound > FLOAT32_EXACT:
@@ -290,3 +313,48 @@ def _conv_as_matmul(model: ModelWrapper, node: onnx.NodeProto) -> list[onnx.Node
         acc = biased
     nodes.append(helper.make_node("Transpose", [acc], [out], perm=[0, 3, 1, 2]))
     return nodes
+
+
+def float32_outputs(model: ModelWrapper) -> list[str]:
+    """Graph outputs a float64 run may return in float32 without losing integer exactness.
+
+    An output whose datatype annotation is not an integer and whose values lie on an integer
+    grid (in units of its scale) bounded by ``2**24`` holds nothing float32 cannot: it is
+    returned as float32, the values a float32 model gives, so the precision mode a model runs
+    in does not show in its float outputs (a float64 run of ``int * s`` rounds once to float32,
+    as the float32 product does). Integer-annotated outputs, and any output whose bound is
+    unknown (a dataflow partition's) or above ``2**24``, stay float64 (exact to ``2**53``).
+    Bounds: accumulators from their weights, :data:`BOUND_CARRIERS` from their inputs, custom
+    ops from their output datatype, other standard ops the largest of their inputs'.
+    """
+    bounds: dict[str, float] = {n: _annotated_bound(model, n) for n in model.graph_input_names()}
+
+    def bound_of(tensor: str) -> float:
+        return bounds[tensor] if tensor in bounds else _annotated_bound(model, tensor)
+
+    for node in model.graph.node:
+        if node.op_type in ACCUMULATORS and node.domain in ("", "ai.onnx"):
+            out = _standard_acc_bound(model, node, bound_of(node.input[0])) or float("inf")
+        elif is_custom_node(node):
+            out = _custom_output_bound(model, node)
+        else:
+            out = max((bound_of(t) for t in node.input if t and not model.is_constant(t)), default=0.0)
+        for name in node.output:
+            bounds[name] = max(out, _annotated_bound(model, name))
+    return [
+        name
+        for name in model.graph_output_names()
+        if not model.get_tensor_datatype(name).is_integer() and bound_of(name) <= FLOAT32_EXACT
+    ]
+
+
+def _custom_output_bound(model: ModelWrapper, node: onnx.NodeProto) -> float:
+    """Integer bound of a custom node's outputs from its output datatype (unknown: infinite)."""
+    if any(a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
+        return float("inf")  # a dataflow partition: not looked into
+    try:
+        op: Any = get_custom_op(node)
+        types = op.infer_datatype(model)
+    except (QnnccError, KeyError, ValueError, TypeError, NotImplementedError, AttributeError):
+        return float("inf")
+    return max((max(abs(t.min()), abs(t.max())) if t.is_integer() else 0.0 for t in types), default=0.0)

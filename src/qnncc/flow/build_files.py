@@ -64,7 +64,7 @@ def model_name(model: ModelWrapper | str | Path | None, current: ModelWrapper | 
 def layer_names(model: ModelWrapper | None) -> list[str]:
     """HLS top names of the partition of ``model`` (empty if it has none or several)."""
     from qnncc.codegen import safe_identifier
-    from qnncc.codegen.hls import PASS_THROUGH_OPS
+    from qnncc.custom_op.partition import is_stream_pass_through
 
     if model is None or len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
         return []
@@ -74,7 +74,7 @@ def layer_names(model: ModelWrapper | None) -> list[str]:
         child = child_model(model)
     except QnnccError:  # e.g. a partition that still holds software nodes
         return []
-    return [safe_identifier(n.name) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS]
+    return [safe_identifier(n.name) for n in child.topological_sort() if not is_stream_pass_through(n)]
 
 
 def start_log(path: Path) -> tuple[logging.Handler, LogCollector, Callable[[], None]]:

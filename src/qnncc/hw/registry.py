@@ -44,6 +44,7 @@ __all__ = [
     "ProgramBuilder",
     "descriptor",
     "descriptors_by_op_type",
+    "module_descriptors",
     "resolve",
 ]
 
@@ -66,23 +67,31 @@ LAYER_MODULES: tuple[str, ...] = (
     "fmpadding",
     "streamingdatawidthconverter",
     "streamingfifo",
+    "elementwise_binary",
+    "stream_shape",
+    "concat_split",
+    "upsample",
 )
 
 
-def _layer_descriptor(module: str) -> LayerDescriptor:
-    """The ``DESCRIPTOR`` of layer module ``qnncc.hw.layers.<module>``.
+def module_descriptors(module: str) -> tuple[LayerDescriptor, ...]:
+    """The descriptors of layer module ``qnncc.hw.layers.<module>``.
+
+    Its ``DESCRIPTOR``, or its ``DESCRIPTORS`` when it defines a family of layer types (the
+    ``Elementwise*`` operations, the shape ops, concat and split).
 
     Raises:
-        UnsupportedOpError: if the module has none.
+        UnsupportedOpError: if the module has neither.
     """
-    found = getattr(importlib.import_module(f"qnncc.hw.layers.{module}"), "DESCRIPTOR", None)
-    if not isinstance(found, LayerDescriptor):
+    layer_module = importlib.import_module(f"qnncc.hw.layers.{module}")
+    found = getattr(layer_module, "DESCRIPTORS", None) or (getattr(layer_module, "DESCRIPTOR", None),)
+    if not found or not all(isinstance(d, LayerDescriptor) for d in found):
         raise UnsupportedOpError(f"HW layer registry: qnncc.hw.layers.{module} has no LayerDescriptor DESCRIPTOR")
-    return found
+    return tuple(found)
 
 
 #: One descriptor per HW layer, in :data:`LAYER_MODULES` order.
-LAYERS: tuple[LayerDescriptor, ...] = tuple(_layer_descriptor(m) for m in LAYER_MODULES)
+LAYERS: tuple[LayerDescriptor, ...] = tuple(d for m in LAYER_MODULES for d in module_descriptors(m))
 
 
 @functools.cache

@@ -49,7 +49,6 @@ from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.param_files import read_param_files, store_param_files
 from qnncc.codegen.hls.project import (
-    PASS_THROUGH_OPS,
     hw_partition,
     layer_code,
     partition_source,
@@ -60,6 +59,7 @@ from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, re
 from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
 from qnncc.jobs import Executor, Job, get_executor
 
@@ -252,9 +252,7 @@ def build_partition_sim(
         CodegenError: if a layer cannot be generated, streams do not match, or g++ fails.
     """
     child = hw_partition(model)
-    codes: list[LayerCode] = [
-        layer_code(child, n) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS
-    ]
+    codes: list[LayerCode] = [layer_code(child, n) for n in child.topological_sort() if not is_stream_pass_through(n)]
     name = "qnncc_partition"
     text, ports = partition_source(child, codes, name)
     units: dict[str, dict[str, str]] = {}

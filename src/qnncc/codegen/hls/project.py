@@ -26,7 +26,7 @@ from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, re
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, only_partition_child
+from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_stream_pass_through, only_partition_child
 from qnncc.hw.layers.base import HWLayer
 
 __all__ = [
@@ -75,7 +75,7 @@ def hw_partition(model: ModelWrapper) -> ModelWrapper:
     except UnsupportedOpError as err:
         raise CodegenError(f"{err}; generate each child model separately") from None
     for node in child.graph.node:
-        if node.op_type not in PASS_THROUGH_OPS and not isinstance(get_custom_op_or_none(node), HWLayer):
+        if not is_stream_pass_through(node) and not isinstance(get_custom_op_or_none(node), HWLayer):
             raise CodegenError(f"node {node.name!r} ({node.op_type}) is not a HW layer; it cannot go into HLS")
     return child
 
@@ -201,7 +201,7 @@ def generate_hls(
         CodegenError: for layers qnncc cannot generate (message names the node).
     """
     child = hw_partition(model)
-    codes = [layer_code(child, n) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS]
+    codes = [layer_code(child, n) for n in child.topological_sort() if not is_stream_pass_through(n)]
     _check_unique(codes)
     root = Path(out_dir) / "hls"
     files: list[Path] = []

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import onnx
 
-from qnncc.codegen.hls import PASS_THROUGH_OPS, hw_partition
+from qnncc.codegen.hls import hw_partition
 from qnncc.codegen.hls.layer_code import Port
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
+from qnncc.custom_op.partition import is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
 
 from ..render import CodegenError, render
@@ -173,7 +174,7 @@ def partition_layers(model: ModelWrapper) -> tuple[ModelWrapper, list[RtlLayer]]
         CodegenError: for nodes without an RTL core or two nodes with the same module name.
     """
     child = hw_partition(model)
-    layers = [rtl_layer(child, n) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS]
+    layers = [rtl_layer(child, n) for n in child.topological_sort() if not is_stream_pass_through(n)]
     seen: dict[str, str] = {}
     for rtl in layers:
         if rtl.name in seen or rtl.name.startswith("qnncc_"):

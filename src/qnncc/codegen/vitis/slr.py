@@ -25,7 +25,7 @@ from qnncc.codegen.render import CodegenError
 from qnncc.codegen.vitis.platform import DDR_CONTROLLER, AlveoPlatform
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw
+from qnncc.custom_op.partition import is_hw, is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.perf import estimate_layer
 
@@ -62,7 +62,7 @@ def _stream_edges(model: ModelWrapper, order: list[onnx.NodeProto]) -> list[tupl
             while stack:
                 t = stack.pop()
                 for reader in model.find_consumers(t):
-                    if reader.op_type in STREAM_PASS_THROUGH_OPS:
+                    if is_stream_pass_through(reader):
                         stack.append(reader.output[0])
                     elif id(reader) in pos:
                         other = get_custom_op(reader)
@@ -131,7 +131,7 @@ def slr_splits(model: ModelWrapper, platform: AlveoPlatform, margin: float = 0.8
         start, slr = end, slr + 1
     for node in model.topological_sort():  # a stream reshape between HW layers goes with its producer
         producer = model.find_producer(node.input[0]) if node.input else None
-        if node.op_type in STREAM_PASS_THROUGH_OPS and producer is not None and producer.name in splits:
+        if is_stream_pass_through(node) and producer is not None and producer.name in splits:
             splits[node.name] = splits[producer.name]
     return splits
 

@@ -12,7 +12,7 @@ from .base import HWLayer, divisors
 from .channelwise_op import ChannelwiseOp
 from .convolutioninputgenerator import ConvolutionInputGenerator
 from .duplicatestreams import DuplicateStreams
-from .finn_plus import FINN_PLUS_OPS
+from .finn_plus import FINN_PLUS_LAYERS, FINN_PLUS_OPS
 from .fmpadding import FMPadding
 from .globalaccpool import GlobalAccPool
 from .labelselect import LabelSelect
@@ -40,6 +40,7 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     ChannelwiseOp,
     StreamingDataWidthConverter,
     StreamingFIFO,
+    *FINN_PLUS_LAYERS,
 )
 
 #: FINN op type -> ``(qnncc layer op type, impl style)``: the older and specialized FINN names the

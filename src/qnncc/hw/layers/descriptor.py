@@ -19,10 +19,21 @@ if TYPE_CHECKING:
     from qnncc.hw.perf.estimate import Attrs, LayerEstimate, SparsityHint
     from qnncc.hw.sim.patterns import Program
 
-__all__ = ["CODEGEN_HLS", "CODEGEN_RTL", "TRANSFORMS_HW", "Estimator", "LayerDescriptor", "ProgramBuilder", "resolve"]
+__all__ = [
+    "CODEGEN_HLS",
+    "CODEGEN_RTL",
+    "FINN_IMPORT",
+    "TRANSFORMS_HW",
+    "Estimator",
+    "LayerDescriptor",
+    "ProgramBuilder",
+    "resolve",
+]
 
 #: Packages of the facets on the floors above ``hw``, for the descriptors' references.
 TRANSFORMS_HW = "qnncc.transforms.hw"
+#: The FINN-ONNX import that adopts FINN's HW nodes as qnncc's layers (``imported_by``).
+FINN_IMPORT = "qnncc.custom_op.finn_names:adopt_finn_layers"
 CODEGEN_HLS = "qnncc.codegen.hls.layers"
 CODEGEN_RTL = "qnncc.codegen.rtl.layers"
 
@@ -68,6 +79,8 @@ class LayerDescriptor:
         rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
         rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
         no_rtl: why ``rtl`` is empty (a layer the RTL backend does not implement yet).
+        imported_by: for a layer no qnncc pass creates, the FINN-ONNX import that adopts it
+            (``"module:function"``; finn-plus's generic ops arrive in FINN's models only).
     """
 
     op: type[HWLayer]
@@ -85,6 +98,7 @@ class LayerDescriptor:
     rtl: str = ""
     rtl_core: str = ""
     no_rtl: str = ""
+    imported_by: str = ""
 
     @property
     def op_type(self) -> str:

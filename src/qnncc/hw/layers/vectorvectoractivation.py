@@ -20,6 +20,12 @@ divides ``C``, ``SIMD`` divides ``kh*kw``); the input word carries
 ``(C/PE)*(kh*kw/SIMD)`` cycles. In hardware the window generator
 interleaves channels by PE; the tensor order here is the Im2Col order.
 With ``SIMD = kh*kw`` and ``PE = C``, ``MMV`` pixels per cycle (:mod:`.mmv`).
+
+``inputOrder = "pe_interleaved"`` (a qnncc attribute the FINN-ONNX import sets, see
+:func:`qnncc.custom_op.finn_names.mark_finn_vvau_input_order`) reads the input the way
+FINN's Python model of a VVAU does when no window generator feeds it: the window axis
+ordered ``[C/PE, kh*kw, PE]``. Such a VVAU executes like FINN; it has no HLS/RTL code
+(qnncc's hardware reads the Im2Col order its own window generator writes).
 """
 
 from __future__ import annotations
@@ -53,6 +59,16 @@ from .base import HWLayer, divisors, dsp_options, hw_attributes
 from .mmv import mmv_conflict, mmv_options, vectors_per_cycle
 from .mvau import MEM_MODES, lower_activation, threshold_activation
 
+#: ``inputOrder`` values: windows in Im2Col order ``(i, j, c)``, or FINN's ``[C/PE, kh*kw, PE]``.
+IM2COL, PE_INTERLEAVED = "im2col", "pe_interleaved"
+
+
+#: Why a VVAU reading FINN's PE-interleaved order has no generated hardware.
+INTERLEAVED_NO_HW = (
+    "inputOrder='pe_interleaved' (FINN's order of a VVAU fed by no window generator) has no hardware: "
+    "qnncc's VVAU reads the Im2Col order of its window generator"
+)
+
 
 class VVAU(HWLayer):
     """Depthwise MAC; inputs ``(x [N, OH, OW, kh*kw*C], W [C, 1, kh, kw], [T [C, steps]])``."""
@@ -75,6 +91,7 @@ class VVAU(HWLayer):
         mem_mode=AttrSpec("s", default="internal_decoupled", allowed=MEM_MODES),
         ram_style=AttrSpec("s", default="auto", allowed=RAM_STYLES),
         runtime_writeable_weights=AttrSpec("i", default=0, allowed=BINARY_FLAG),
+        inputOrder=AttrSpec("s", default=IM2COL, allowed=frozenset({IM2COL, PE_INTERLEAVED})),
         MMV=AttrSpec("i", default=1),
     )
     num_inputs = (2, 3)
@@ -84,6 +101,10 @@ class VVAU(HWLayer):
     def has_thresholds(self) -> bool:
         """Whether the layer thresholds its accumulators (``noActivation == 0``)."""
         return not self.attrs["noActivation"]
+
+    def interleaved_input(self) -> bool:
+        """Whether the input is in FINN's PE-interleaved window order (``inputOrder``, with ``PE < Channels``)."""
+        return self.attrs["inputOrder"] == PE_INTERLEAVED and int(self.attrs["PE"]) < int(self.attrs["Channels"])
 
     def kernel_size(self) -> int:
         """``kh * kw``."""
@@ -120,7 +141,11 @@ class VVAU(HWLayer):
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
-        return {"PE": divisors(int(self.attrs["Channels"])), "SIMD": divisors(self.kernel_size())}
+        """PE divides Channels, SIMD divides ``kh*kw``; an input in FINN's PE-interleaved order fixes PE (its order)."""
+        pe = divisors(int(self.attrs["Channels"]))
+        if self.attrs["inputOrder"] == PE_INTERLEAVED and self.attrs["PE"] in pe:
+            pe = [int(self.attrs["PE"])]
+        return {"PE": pe, "SIMD": divisors(self.kernel_size())}
 
     @override
     def throughput_options(self) -> dict[str, list[int | str]]:
@@ -163,7 +188,11 @@ class VVAU(HWLayer):
             shape = list(x.shape)
             raise ExecutionError(f"{self.describe()}: input of shape {shape}, expected [N, OH, OW, {k}*{channels}]")
         w = self._kernel_by_channel(np.asarray(inputs[1], np.float64))
-        windows = x.astype(np.float64).reshape(*x.shape[:-1], k, channels)
+        lead = x.shape[:-1]
+        if self.interleaved_input():  # [C/PE, k, PE] -> [k, C/PE, PE]
+            pe = int(self.attrs["PE"])
+            x = x.reshape(*lead, channels // pe, k, pe).swapaxes(-2, -3)
+        windows = x.astype(np.float64).reshape(*lead, k, channels)
         acc = np.sum(windows * w, axis=-2).astype(ft)
         if not self.has_thresholds:
             return [acc]
@@ -180,7 +209,12 @@ class VVAU(HWLayer):
         channels, k = int(self.attrs["Channels"]), self.kernel_size()
         oh, ow = pair(self, "Dim")
         w = self._kernel_by_channel(ctx.require_const(self, 1, "weights"))
-        windows = ctx.op("Reshape", [self.node.input[0], ctx.const([-1, oh, ow, k, channels], np.int64, "shape")])
+        x = self.node.input[0]
+        if self.interleaved_input():
+            pe = int(self.attrs["PE"])
+            split = ctx.op("Reshape", [x, ctx.const([-1, oh, ow, channels // pe, k, pe], np.int64, "shape")])
+            x = ctx.op("Transpose", [split], perm=[0, 1, 2, 4, 3, 5])
+        windows = ctx.op("Reshape", [x, ctx.const([-1, oh, ow, k, channels], np.int64, "shape")])
         products = ctx.op("Mul", [windows, ctx.const(w, hint="weights")])
         acc = self.node.output[0] if not self.has_thresholds else ctx.fresh("acc")
         ctx.reduce_sum(products, 3, acc)

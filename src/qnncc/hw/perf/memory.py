@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .estimate import ModuleEstimate
+
 __all__ = [
     "MEM_PRIMITIVES",
     "best_primitive",
@@ -191,3 +193,16 @@ def best_primitive(
     )
     name, (count, efficiency, _) = ranked[0]
     return name.split("_")[0], count, efficiency
+
+
+#: Largest memory (bits) :func:`memory_module` puts in LUTRAM; larger ones go to BRAM18 (Vitis HLS's default).
+LUTRAM_MAX_BITS = 1024
+
+
+def memory_module(name: str, width: int, depth: int) -> ModuleEstimate:
+    """A ``width`` x ``depth`` buffer or table: LUTRAM up to :data:`LUTRAM_MAX_BITS` bits, else HLS BRAM18s."""
+    if width <= 0 or depth <= 0:
+        return ModuleEstimate(name)
+    if width * depth <= LUTRAM_MAX_BITS:
+        return ModuleEstimate(name, lut=lutram_luts(width, depth))
+    return ModuleEstimate(name, bram_18k=bram18_hls(width, depth))

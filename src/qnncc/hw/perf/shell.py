@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS
+from qnncc.custom_op.partition import is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
 
 __all__ = ["DmaStream", "ShellEstimate", "dma_stream_width", "estimate_dma_shell", "partition_dma_streams"]
@@ -107,7 +107,7 @@ def partition_dma_streams(child: ModelWrapper) -> list[DmaStream]:
     """
     alias: dict[str, str] = {}
     for node in child.graph.node:
-        if node.op_type in STREAM_PASS_THROUGH_OPS:
+        if is_stream_pass_through(node):
             alias[node.output[0]] = alias.get(node.input[0], node.input[0])
     reverse: dict[str, str] = {}
     for out, src in alias.items():

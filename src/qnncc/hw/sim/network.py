@@ -26,7 +26,7 @@ import onnx
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
-from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, is_hw, only_partition_child
+from qnncc.custom_op.partition import is_hw, is_stream_pass_through, only_partition_child
 from qnncc.hw.layers.base import HWLayer
 
 from .patterns import Program, SimulationError, layer_latency, layer_program, sink_program, source_program
@@ -144,6 +144,11 @@ def hw_model(model: ModelWrapper) -> ModelWrapper:
         raise SimulationError(f"{err}; simulate each child model separately") from None
 
 
+def _looked_through(node: onnx.NodeProto) -> bool:
+    """A standard shape-only op or a StreamingFIFO (the simulator follows the stream through it)."""
+    return is_stream_pass_through(node) or node.op_type == "StreamingFIFO"
+
+
 def _layer(node: onnx.NodeProto) -> HWLayer:
     op = get_custom_op(node)
     if not isinstance(op, HWLayer):
@@ -186,14 +191,14 @@ def build_network(model: ModelWrapper, latencies: Mapping[str, int] | None = Non
     model = hw_model(model)
     producers: dict[str, onnx.NodeProto] = {}
     for node in model.graph.node:
-        if not is_hw(node) and node.op_type not in STREAM_PASS_THROUGH_OPS:
+        if not is_hw(node) and not is_stream_pass_through(node):
             raise SimulationError(f"node {node.name!r} ({node.op_type}) is neither a HW layer nor a shape-only op")
         producers.update(dict.fromkeys(node.output, node))
 
     def trace(tensor: str) -> tuple[str, tuple[onnx.NodeProto, ...]]:
         """Root tensor (HW layer output or graph input) behind ``tensor`` and the FIFO nodes on the way."""
         fifos: list[onnx.NodeProto] = []
-        while tensor in producers and producers[tensor].op_type in (*STREAM_PASS_THROUGH_OPS, "StreamingFIFO"):
+        while tensor in producers and _looked_through(producers[tensor]):
             if producers[tensor].op_type == "StreamingFIFO":
                 fifos.append(producers[tensor])
             tensor = producers[tensor].input[0]
@@ -215,7 +220,7 @@ def build_network(model: ModelWrapper, latencies: Mapping[str, int] | None = Non
         if root in inputs:
             return position[("source", root)], 0
         node = producers.get(root)
-        if node is None or node.op_type in (*STREAM_PASS_THROUGH_OPS, "StreamingFIFO"):
+        if node is None or _looked_through(node):
             raise SimulationError(f"stream {root!r} read by {reader} comes from no HW layer or graph input")
         return position[("layer", node.name)], list(node.output).index(root)
 

@@ -15,6 +15,7 @@ from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.vectorvectoractivation import INTERLEAVED_NO_HW, VVAU
 
 __all__ = ["vvau_code", "vvau_weight_words"]
 
@@ -41,6 +42,8 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
     kh, kw = (int(v) for v in a["Kernel"])
     kernel = kh * kw
+    if isinstance(layer, VVAU) and layer.interleaved_input():
+        raise CodegenError(f"{node.name}: {INTERLEAVED_NO_HW}")
     if int(a.get("runtime_writeable_weights", 0)):
         raise CodegenError(f"{node.name}: runtime_writeable_weights=1 is not supported; weights are a ROM")
     if a.get("mem_mode") == "external":

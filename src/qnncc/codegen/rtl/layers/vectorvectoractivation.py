@@ -25,6 +25,7 @@ from qnncc.codegen.rtl.layer import (
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.vectorvectoractivation import INTERLEAVED_NO_HW, VVAU
 
 
 def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLayer:
@@ -40,6 +41,8 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
     kh, kw = (int(v) for v in a["Kernel"])
     kernel = kh * kw
+    if isinstance(layer, VVAU) and layer.interleaved_input():
+        raise CodegenError(f"{node.name}: {INTERLEAVED_NO_HW}")
     if channels % pe or kernel % simd:
         raise CodegenError(f"{node.name}: PE={pe} must divide Channels={channels} and SIMD={simd} the kernel {kernel}")
     if int(a.get("runtime_writeable_weights", 0)) or a.get("mem_mode") == "external":
