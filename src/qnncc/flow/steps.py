@@ -3,7 +3,10 @@
 Flow (:func:`step_names`)::
 
     load -> tidy -> qonnx_to_finn -> prepare_io -> streamline -> lower -> convert_to_hw -> names
-         -> fold -> partition -> estimate -> insert_dwc -> fifo -> hls -> stitch -> driver -> verify
+         -> fold -> partition -> estimate -> insert_dwc -> fifo -> hls | rtl -> [synth] -> stitch -> driver -> verify
+
+``hls`` runs with the HLS backend (the default), ``rtl`` with ``--backend rtl``
+(:mod:`qnncc.flow.rtl_steps`), ``synth`` with ``--synth``.
 
 The steps from ``tidy`` to ``names`` are those of :func:`qnncc.flow.estimate.hw_pipeline`
 (the pipeline ``qnncc estimate`` runs), taken from it rather than listed
@@ -54,7 +57,7 @@ log = logging.getLogger("qnncc.build")
 STATE_KEY = "qnncc.build_state"
 
 #: Steps that leave the model as it was (no checkpoint of their own; a resume loads the one before).
-_READ_ONLY = frozenset({"estimate", "hls", "stitch", "driver", "verify"})
+_READ_ONLY = frozenset({"estimate", "hls", "rtl", "synth", "stitch", "driver", "verify"})
 
 
 def step_names() -> tuple[str, ...]:
@@ -67,6 +70,8 @@ STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("report",),
     "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
     "hls": ("hls",),
+    "rtl": ("rtl",),
+    "synth": ("report/synth.json", "report/synth.md"),
     "stitch": ("stitch", "Makefile.vivado"),
     "driver": ("driver",),
     "verify": ("verification",),
@@ -102,10 +107,13 @@ def default_steps(config: BuildConfig) -> list[str]:
         if not outputs & {"estimate_reports", "plots"}:
             drop.add("estimate")
         if "hls" not in outputs:
-            drop.update({"hls", "stitch"})
+            drop.update({"hls", "rtl", "stitch"})
+        drop.add("hls" if config.backend == "rtl" else "rtl")
+        if not config.synth:
+            drop.add("synth")
         if "driver" not in outputs:
             drop.add("driver")
-        needs_partition_model = outputs & {"hls", "stitch", "driver"} or config.verify_data is not None
+        needs_partition_model = outputs & {"hls", "stitch", "driver"} or config.verify_data is not None or config.synth
         if not needs_partition_model and config.to_step not in ("insert_dwc", "fifo"):
             drop.update({"insert_dwc", "fifo"})  # they only prepare the partition for code generation
         if config.verify_data is None:
@@ -529,12 +537,25 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     return work
 
 
+def _rtl(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
+    from qnncc.flow.rtl_steps import rtl_step
+
+    return rtl_step(ctx, _need(model, "rtl"))
+
+
+def _synth(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
+    from qnncc.flow.rtl_steps import synth_step
+
+    return synth_step(ctx, _need(model, "synth"))
+
+
 def _stitch(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen.vivado.stitch import write_stitch
 
     work = _need(model, "stitch")
     ctx.fresh_dir("stitch")
-    write_stitch(child_model(work), ctx.out, ctx.board, ctx.clock_ns, ctx.shell)  # type: ignore[arg-type]
+    mode, backend = ctx.shell, ctx.config.backend
+    write_stitch(child_model(work), ctx.out, ctx.board, ctx.clock_ns, mode, backend=backend)  # type: ignore[arg-type]
     return work
 
 
@@ -553,6 +574,20 @@ def _verify(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 
     work = _need(model, "verify")
     assert ctx.config.verify_data is not None
+    if ctx.config.backend == "rtl":
+        from qnncc.flow.rtl_steps import verify_partition_rtl
+
+        figures = verify_partition_rtl(
+            work, ctx.config.verify_data, ctx.fresh_dir("verification"), count=ctx.config.verify_count
+        )
+        ctx.verification = figures
+        if not (figures["bit_exact"] and figures["backpressure_bit_exact"]):
+            raise QnnccError(
+                f"RTL simulation differs from execute on {figures['mismatching_images']} of {figures['images']} "
+                f"images (under back-pressure: {'same' if figures['backpressure_bit_exact'] else 'differs'}; "
+                f"see {ctx.out / 'verification'})"
+            )
+        return work
     figures = verify_partition(
         work,
         ctx.config.verify_data,
@@ -577,6 +612,8 @@ _FIXED: dict[str, StepFn] = {
     "insert_dwc": _insert_dwc,
     "fifo": _fifo,
     "hls": _hls,
+    "rtl": _rtl,
+    "synth": _synth,
     "stitch": _stitch,
     "driver": _driver,
     "verify": _verify,

@@ -9,10 +9,14 @@ it to tcl and to the interface catalogue the tcl checker reads.
 
 Conventions (shared with the HLS code generator):
 
-* a HW node ``N`` is cell ``safe_identifier(N.name)`` of IP
+* HLS backend: a HW node ``N`` is cell ``safe_identifier(N.name)`` of IP
   ``qnncc.org:hls:<cell>:1.0`` whose repository is
   ``hls/<cell>/project_<cell>/sol1/impl/ip`` under the build directory;
   ``StreamingFIFO`` nodes are Xilinx ``axis_data_fifo`` cells instead;
+* RTL backend (``backend="rtl"``): every HW node, FIFOs included, is a
+  module reference (``create_bd_cell -type module -reference``) to its
+  Verilog wrapper ``rtl/<module>.v`` (:func:`qnncc.codegen.rtl.layer.module_name`),
+  the modules :func:`qnncc.codegen.rtl.generate_rtl` wrote and simulated;
 * HLS ports are ``in<k>_V`` (stream inputs in node-input order, initializers
   skipped) and ``out<k>_V``, TDATA ``roundup8`` of the stream width, clock
   ``ap_clk``, active-low reset ``ap_rst_n``.
@@ -39,6 +43,7 @@ __all__ = [
     "Cell",
     "Connection",
     "ExternalStream",
+    "StitchBackend",
     "StitchPlan",
     "StreamPort",
     "hls_ip_repo",
@@ -47,7 +52,9 @@ __all__ = [
 ]
 
 StreamMode = Literal["master", "slave"]
-CellKind = Literal["hls", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset"]
+CellKind = Literal["hls", "rtl", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset"]
+#: Code generation backend whose layers a plan stitches.
+StitchBackend = Literal["hls", "rtl"]
 
 #: VLNV of the Xilinx AXI-Stream FIFO that a ``StreamingFIFO`` node becomes.
 AXIS_DATA_FIFO_VLNV = "xilinx.com:ip:axis_data_fifo:2.0"
@@ -89,7 +96,8 @@ class Cell:
     Attributes:
         name: Cell name (a safe tcl identifier).
         vlnv: IP VLNV, e.g. ``qnncc.org:hls:MVAU_0:1.0``.
-        kind: ``hls`` (qnncc HLS IP of a HW node), ``fifo`` (axis_data_fifo),
+        kind: ``hls`` (qnncc HLS IP of a HW node), ``rtl`` (module reference to
+            the Verilog wrapper of a HW node), ``fifo`` (axis_data_fifo),
             ``dwc`` (axis_dwidth_converter), ``dma`` (axi_dma), ``tlast``
             (qnncc's TLAST-inserting HLS IP before a DMA's S2MM channel), or
             the Zynq shell's ``ps``, ``smartconnect`` and ``reset``
@@ -103,6 +111,7 @@ class Cell:
         ip_repo: IP repository folder relative to the build dir (HLS IPs only).
         axi_lite: AXI-Lite (AXI memory-mapped) slave interface pins, e.g.
             ``s_axi_control`` of an HLS IP with an ``s_axilite`` bundle.
+        reference: Verilog module of a module-reference cell (kind ``rtl``; ``vlnv`` is then empty).
     """
 
     name: str
@@ -116,6 +125,7 @@ class Cell:
     reset: tuple[str, ...] = ("ap_rst_n",)
     ip_repo: str = ""
     axi_lite: tuple[str, ...] = ()
+    reference: str = ""
 
     def port(self, name: str) -> StreamPort:
         """The stream interface called ``name``.
@@ -228,9 +238,19 @@ def _hls_cell(cell: str, node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cel
     )
 
 
+def _rtl_cell(node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cell:
+    """Module-reference cell of a HW node: the wrapper module of the RTL backend, same ports as the HLS IP."""
+    from qnncc.codegen.rtl.layer import module_name
+
+    module = module_name(node)
+    hls = _hls_cell(module, node, layer, n_in)
+    return Cell(name=module, vlnv="", kind="rtl", node=node.name, op_type=node.op_type, streams=hls.streams,
+                reference=module)  # fmt: skip
+
+
 def _endpoint(cell: Cell, kind: str, index: int) -> str:
     """Port name of stream input/output ``index`` of ``cell``."""
-    if cell.kind == "fifo":
+    if cell.kind == "fifo":  # axis_data_fifo (HLS backend); the RTL backend's FIFO wrapper has in0_V/out0_V
         return "S_AXIS" if kind == "in" else "M_AXIS"
     return f"{kind}{index}_V"
 
@@ -251,7 +271,7 @@ def _partition_child(model: ModelWrapper) -> ModelWrapper:
         raise CodegenError(f"{err}; stitch each child model") from None
 
 
-def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
+def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = "hls") -> StitchPlan:
     """Plan the block design of a dataflow partition's child model.
 
     Args:
@@ -259,6 +279,8 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
             ``qnncc.hw``; standard ``Reshape``/``Flatten`` nodes are stream
             pass-throughs), e.g. ``get_custom_op(sdp_node).child_model()``,
             or a parent model with exactly one ``StreamingDataflowPartition``.
+        backend: ``hls`` (HLS IP cells, ``axis_data_fifo`` FIFOs) or ``rtl``
+            (module references to the RTL backend's wrappers, FIFOs included).
 
     Returns:
         The plan, cells in topological order.
@@ -302,7 +324,9 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
             raise CodegenError(f"nodes {by_name[name]!r} and {node.name!r} both map to cell name {name!r}")
         by_name[name] = node.name
         streams_in = [t for t in node.input if t and mw.get_initializer(t) is None]
-        if node.op_type == "StreamingFIFO":
+        if backend == "rtl":
+            cell = _rtl_cell(node, op, len(streams_in))
+        elif node.op_type == "StreamingFIFO":
             cell = _fifo_cell(name, node, op)
         else:
             cell = _hls_cell(name, node, op, len(streams_in))
