@@ -360,8 +360,9 @@ def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None
 
     Compiles the partition of BUILD_DIR's last intermediate model with g++,
     runs the images, and checks every output word against execute (bit-exact)
-    and, with labels, the accuracy. Writes BUILD_DIR/verification/ and
-    refreshes the report. Exit status 1 if any image differs.
+    and, with labels, the accuracy (a build of --backend rtl is simulated
+    with Verilator instead). Writes BUILD_DIR/verification/ and refreshes the
+    report. Exit status 1 if any image differs.
     """
     from qnncc.flow.build import verify_build
 
@@ -370,8 +371,9 @@ def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None
     figures = verify_build(build_dir, data, count, scheduler)
     acc = f", accuracy {figures['accuracy']:.2%}" if "accuracy" in figures else ""
     timing = f"(compile {figures['compile_seconds']:.1f} s, simulation {figures['simulation_seconds']:.1f} s)"
-    if figures["bit_exact"]:
-        _console().print(f"cppsim: {figures['images']} images bit-exact with execute{acc} {timing}")
+    sim = "rtlsim (Verilator)" if figures.get("simulator") == "verilator" else "cppsim"
+    if figures["bit_exact"] and figures.get("backpressure_bit_exact", True):
+        _console().print(f"{sim}: {figures['images']} images bit-exact with execute{acc} {timing}")
         return
     click.echo(
         f"qnncc: verification failed: {figures['mismatching_images']} of {figures['images']} images differ "

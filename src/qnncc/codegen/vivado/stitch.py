@@ -214,9 +214,12 @@ def render_build_tcl(
     return render("build_bitstream.tcl.j2", {**context, "clock_ns": f"{clock_ns:g}"})
 
 
-def render_vivado_makefile(layer_tops: list[str], mode: Mode = "zynq") -> str:
-    """Makefile (run from the build dir with ``make -f Makefile.vivado``) with targets hls, stitch, bitstream, all."""
-    return render("vivado_Makefile.j2", {"tops": list(layer_tops), "mode": mode})
+def render_vivado_makefile(layer_tops: list[str], mode: Mode = "zynq", rtl: bool = False) -> str:
+    """Makefile (run from the build dir with ``make -f Makefile.vivado``) with targets hls, stitch, bitstream, all.
+
+    ``rtl``: the block design also reads ``rtl/*.v``/``*.dat`` (RTL backend), so the project depends on them.
+    """
+    return render("vivado_Makefile.j2", {"tops": list(layer_tops), "mode": mode, "rtl": rtl})
 
 
 def ip_catalog(
@@ -259,7 +262,7 @@ def ip_catalog(
                 "node": c.node,
                 "op_type": c.op_type,
                 "ip_repo": c.ip_repo,
-                "reference": c.reference,
+                **({"reference": c.reference} if c.reference else {}),
                 "clock": list(c.clock),
                 "reset": list(c.reset),
                 "config": dict(c.config),
@@ -340,5 +343,5 @@ def write_stitch(
     files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk))
     files.catalog.write_text(json.dumps(ip_catalog(plan, b, clk, mode), indent=2) + "\n")
     tops = [c.name for c in block_design(plan, b, clk, mode).cells if c.ip_repo]
-    files.makefile.write_text(render_vivado_makefile(tops, mode))
+    files.makefile.write_text(render_vivado_makefile(tops, mode, rtl=backend == "rtl"))
     return files
