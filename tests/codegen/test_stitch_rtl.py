@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from qnncc.transforms.hw import InsertDWC
+from test_stitch import residual_model
 from vivado_stub.check import check_stitch_tcl
 from vivado_stub.verilog_pins import VerilogPinError, module_pins
 
@@ -21,8 +22,6 @@ from qnncc.codegen.vivado.tlast import write_tlast_ips
 from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
 from qnncc.flow.estimate import estimate
-
-from test_stitch import residual_model
 
 FOLDING = Path(__file__).parents[2] / "src" / "qnncc" / "data" / "tfc_w1a1_folding_config.json"
 
@@ -99,7 +98,9 @@ def test_verilog_pins_need_the_clock_association() -> None:
     )
     with pytest.raises(VerilogPinError, match="no ASSOCIATED_BUSIF for in0_V, out0_V"):
         module_pins(text, "m")
-    good = text.replace("input wire ap_clk", '(* X_INTERFACE_PARAMETER = "ASSOCIATED_BUSIF in0_V:out0_V" *) input wire ap_clk')
+    good = text.replace(
+        "input wire ap_clk", '(* X_INTERFACE_PARAMETER = "ASSOCIATED_BUSIF in0_V:out0_V" *) input wire ap_clk'
+    )
     pins = module_pins(good, "m")
     assert pins.intf == {"in0_V": ("axis", "slave", 8), "out0_V": ("axis", "master", 16)}
     assert pins.clk_in == ("ap_clk",) and pins.rst_in == ("ap_rst_n",)

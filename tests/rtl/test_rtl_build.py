@@ -122,4 +122,6 @@ def test_qnncc_verify_simulates_an_rtl_build_in_verilator(tmp_path: Path, mnist)
     assert not (out / "hls").exists()  # generic shell: no TLAST inserter, no HLS at all
     code, text = run("verify", str(out), "--data", str(data))
     assert code == 0 and "rtlsim (Verilator): 50 images bit-exact with execute" in text, text
-    assert json.loads((out / "verification" / "rtlsim_results.json").read_text())["correct"] == 47  # as execute on the first 50 images
+    assert (
+        json.loads((out / "verification" / "rtlsim_results.json").read_text())["correct"] == 47
+    )  # as execute on the first 50 images

@@ -69,7 +69,9 @@ def module_pins(text: str, module: str) -> XilinxIp:
         intf[base] = ("axis", "master" if direction == "output" else "slave", width)
     clocks = tuple(n for n, (d, _, a) in ports.items() if d == "input" and ("signal:clock" in a or n.endswith("clk")))
     resets = tuple(
-        n for n, (d, _, a) in ports.items() if d == "input" and ("signal:reset" in a or n.endswith(("rst_n", "aresetn")))
+        n
+        for n, (d, _, a) in ports.items()
+        if d == "input" and ("signal:reset" in a or n.endswith(("rst_n", "aresetn")))
     )
     for clk in clocks:
         busif = re.search(r"ASSOCIATED_BUSIF\s+([\w:]+)", ports[clk][2])

@@ -379,7 +379,16 @@ def write_summary(
     doc.items(
         [
             f"{p}/" if (out / p).is_dir() else p
-            for p in ("intermediate_models", "report", "hls", "rtl", "stitch", "driver", "verification", "Makefile.vivado")
+            for p in (
+                "intermediate_models",
+                "report",
+                "hls",
+                "rtl",
+                "stitch",
+                "driver",
+                "verification",
+                "Makefile.vivado",
+            )
             if (out / p).exists()
         ]
     )

@@ -39,7 +39,13 @@ def rtl_sections(doc: Any, out: Path, estimate: dict[str, Any] | None, fifo: dic
         rows = [["RTL simulation (Verilator)", f"{rtl['cycles_per_frame']:,}", f"{rtl['latency_cycles']:,}"]]
         sizing = (fifo or {}).get("sizing") or {}
         if sizing.get("interval_cycles"):
-            rows.append(["cycle-level simulator", f"{sizing['interval_cycles']:,}", f"{sizing.get('first_output_latency_cycles') or ''}"])
+            rows.append(
+                [
+                    "cycle-level simulator",
+                    f"{sizing['interval_cycles']:,}",
+                    f"{sizing.get('first_output_latency_cycles') or ''}",
+                ]
+            )
         if estimate:
             rows.append(["performance model", f"{estimate['max_cycles']:,}", ""])
         doc.table(["cycles per frame from", "interval", "first-output latency"], rows, "lrr")

@@ -284,7 +284,9 @@ def _rtl_files(out: Path, plan: StitchPlan) -> list[str]:
     names = {p.name for p in files}
     missing = [c.reference for c in plan.cells if c.reference and f"{c.reference}.v" not in names]
     if missing:
-        raise CodegenError(f"RTL module(s) {', '.join(missing)} have no Verilog file in {folder}; run the rtl step first")
+        raise CodegenError(
+            f"RTL module(s) {', '.join(missing)} have no Verilog file in {folder}; run the rtl step first"
+        )
     return [f"rtl/{p.name}" for p in files]
 
 
