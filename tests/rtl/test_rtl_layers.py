@@ -98,8 +98,7 @@ MIXED = st.tuples(
     dwc_cases().map(lambda c: as_case(c[0])),
     fifo_layer(),
     channelwise_cases().map(lambda c: as_case(channelwise_model(c))),
-    # the RTL window generator has no parallel-window mode (it refuses it with a clear error)
-    STRATEGIES["ConvolutionInputGenerator"].filter(lambda c: not c.attrs.get("parallel_window")),
+    STRATEGIES["ConvolutionInputGenerator"],  # serial or parallel window (qnncc_swg / qnncc_swg_par)
     STRATEGIES["FMPadding"],
     STRATEGIES["StreamingMaxPool"],
     STRATEGIES["GlobalAccPool"],

@@ -43,14 +43,18 @@ def _same_type(layer: HWLayer, node: onnx.NodeProto) -> DataType:
 
 
 def swg_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLayer:
-    """RTL of a ConvolutionInputGenerator node (``qnncc_swg``; line buffer of ``span + stride`` rows).
+    """RTL of a ConvolutionInputGenerator node.
+
+    ``qnncc_swg`` (line buffer of ``span + stride`` rows, ``SIMD`` channels per
+    word), or with ``parallel_window = 1`` ``qnncc_swg_par`` (one pixel in and
+    at most one whole window out per cycle).
 
     Raises:
-        CodegenError: for float streams, unequal datatypes, malformed window attributes or
-            ``parallel_window = 1`` (only the HLS ``swg_parallel`` implements it).
+        CodegenError: for float streams, unequal datatypes, malformed window attributes,
+            or ``parallel_window = 1`` with dilation, depthwise or ``SIMD != C``.
     """
     if int(layer.attrs.get("parallel_window", 0)):
-        raise CodegenError(f"{node.name}: parallel_window=1 has no RTL implementation; use the HLS backend")
+        return _swg_parallel_rtl(model, node, layer)
     dt = _same_type(layer, node)
     _, ih, iw, c = layer.normal_input_shape()
     _, oh, ow, _ = layer.normal_output_shape()
@@ -61,6 +65,20 @@ def swg_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLay
     rows = swg_buffer_rows(dh * (kh - 1) + 1, sh, ih)
     rtl.params.update({"IH": ih, "IW": iw, "C": c, "SIMD": int(layer.attrs["SIMD"]), "KH": kh, "KW": kw})
     rtl.params.update({"SH": sh, "SW": sw, "DH": dh, "DW": dw, "OH": oh, "OW": ow, "ROWS": rows})
+    rtl.params.update({"BITS": dt.bitwidth(), "RAM_STYLE": ram_style(layer)})
+    return rtl
+
+
+def _swg_parallel_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLayer:
+    dt = _same_type(layer, node)
+    _, ih, iw, c = layer.normal_input_shape()
+    _, oh, ow, _ = layer.normal_output_shape()
+    kh, kw = _ints(layer, "ConvKernelDim", 2)
+    sh, sw = _ints(layer, "Stride", 2)
+    if _ints(layer, "Dilation", 2) != [1, 1] or int(layer.attrs.get("depthwise", 0)) or int(layer.attrs["SIMD"]) != c:
+        raise CodegenError(f"{node.name}: parallel_window=1 needs SIMD = IFMChannels, no dilation and depthwise=0")
+    rtl = new_rtl_layer(model, node, layer, "qnncc_swg_par")
+    rtl.params.update({"IH": ih, "IW": iw, "C": c, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "OH": oh, "OW": ow})
     rtl.params.update({"BITS": dt.bitwidth(), "RAM_STYLE": ram_style(layer)})
     return rtl
 
