@@ -24,9 +24,9 @@ from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
 from qnncc.flow.estimate import estimate, layer_specs
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
 from qnncc.hw.perf import estimate_layer, estimate_partition
 from qnncc.hw.perf.shell import estimate_dma_shell, partition_dma_streams
-from qnncc.hw.perf.window import swg_line_buffer_rows
 from qnncc.hw.sim import UNBOUNDED, build_network, layer_program, simulate
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -102,7 +102,7 @@ def test_dma_shell_bounds_tfc() -> None:
 
 def test_emitted_swg_buffer_and_hls_thresholding_cost() -> None:
     """The line buffer is min(span + stride, H) rows; HLS thresholds cost their unrolled comparators."""
-    assert swg_line_buffer_rows(3, 1, 3) == 3 and swg_line_buffer_rows(5, 2, 30) == 7
+    assert swg_buffer_rows(3, 1, 3) == 3 and swg_buffer_rows(5, 2, 30) == 7
     swg = {"ConvKernelDim": [3, 3], "IFMChannels": 64, "IFMDim": [3, 64], "SIMD": 1, "inputDataType": "UINT8"}
     swg |= {"ram_style": "distributed"}
     finn, ours = (

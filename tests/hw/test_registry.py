@@ -12,7 +12,8 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import custom_ops
 from qnncc.flow.estimate import hw_pipeline
 from qnncc.hw.layers import HW_LAYERS, HW_OPS
-from qnncc.hw.registry import LAYERS, LayerDescriptor, descriptor, resolve
+from qnncc.hw.registry import LAYER_MODULES, LAYERS, LayerDescriptor, descriptor, resolve
+from qnncc.hw.sim.patterns import read_write_each_program
 
 HEADERS = Path(qnncc.__file__).resolve().parents[2] / "hls_templates" / "include" / "qnncc"
 
@@ -75,3 +76,39 @@ def test_static_step_names_are_the_pipelines() -> None:
 
     assert tuple(hw_pipeline(1 / 255, "UINT8", True).step_names) == PIPELINE_STEPS
     assert step_names() == BUILD_STEPS
+
+
+@pytest.mark.parametrize("module", LAYER_MODULES)
+def test_one_layer_one_place(module: str) -> None:
+    """A layer's hw-floor facets are in its own module, and its code builders in same-named ones."""
+    import importlib
+
+    layer_module = importlib.import_module(f"qnncc.hw.layers.{module}")
+    desc = layer_module.DESCRIPTOR
+    assert desc.op.__module__ == layer_module.__name__
+    assert desc.estimate.__module__ == layer_module.__name__  # the lambda adapting the estimator
+    if desc.program is not None and desc.program is not read_write_each_program:
+        assert desc.program.__module__ == layer_module.__name__
+    assert desc.hls.startswith(f"qnncc.codegen.hls.layers.{module}:"), desc.hls
+    assert not desc.rtl or desc.rtl.startswith(f"qnncc.codegen.rtl.layers.{module}:"), desc.rtl
+    assert all(ref.startswith("qnncc.transforms.hw:") for ref in (*desc.infer, desc.inserted_by) if ref)
+
+
+def test_layer_modules_hold_no_other_layers_code() -> None:
+    """No estimate or cycle pattern of a layer is left in the shared perf/sim modules."""
+    import qnncc.hw.perf.mac as mac
+    import qnncc.hw.perf.params as params
+    import qnncc.hw.perf.window as window
+    import qnncc.hw.sim.patterns as patterns
+
+    for shared in (mac, params, window, patterns):
+        public = [
+            n
+            for n in vars(shared)
+            if n.startswith("estimate_")
+            or (
+                n.endswith("_program")
+                and n not in ("read_write_each_program", "layer_program", "source_program", "sink_program")
+            )
+        ]
+        assert public == [], (shared.__name__, public)

@@ -9,22 +9,15 @@ from .folding import (
     save_folding_config,
 )
 from .identity_thresholds import RemoveIdentityThresholds, is_identity_thresholding
-from .infer_cnn import (
-    InferAddStreamsLayer,
-    InferChannelwiseLinearLayer,
-    InferConvInpGen,
-    InferDuplicateStreamsLayer,
-    InferGlobalAccPoolLayer,
-    InferStreamingMaxPool,
-    InferVectorVectorActivation,
-)
+from .infer_cnn import InferConvInpGen, InferGlobalAccPoolLayer, InferVectorVectorActivation
 from .infer_mlp import (
     InferBinaryMatrixVectorActivation,
     InferLabelSelectLayer,
     InferQuantizedMatrixVectorActivation,
     InferThresholdingLayer,
 )
-from .infer_pool import InferPool
+from .infer_pool import InferPool, InferStreamingMaxPool
+from .infer_streams import InferAddStreamsLayer, InferChannelwiseLinearLayer, InferDuplicateStreamsLayer
 from .insert_dwc import InsertDWC
 from .insert_fifo import InsertFIFO
 from .partition import (

@@ -25,14 +25,11 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.im2col import Im2Col, conv_output_dim
-from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
-from qnncc.hw.layers import StreamingMaxPool
 
 from .._graph import drop_tensor_metadata
 from ..lower._util import NCHW_TO_NHWC, NHWC_TO_NCHW, is_transpose, remove_if_dead
 from ._util import ensure_hw_domain, hw_node, new_tensor, tensor_sparsity
 from .infer_mlp import _activation, _replace, _set_const, _sole_consumer, _threshold_datatype
-from .infer_streams import InferAddStreamsLayer, InferChannelwiseLinearLayer, InferDuplicateStreamsLayer
 
 
 class InferConvInpGen(Transformation):
@@ -81,46 +78,6 @@ class InferConvInpGen(Transformation):
                 model.graph.node.insert(idx + offset, layer)
             model.set_tensor_datatype(node.output[0], dt)
             ensure_hw_domain(model)
-            changed = True
-        return model, changed
-
-
-class InferStreamingMaxPool(Transformation):
-    """``MaxPoolNHWC`` with ``strides == kernel_shape`` and no padding to ``StreamingMaxPool`` (FINN name).
-
-    Integer input, batch 1, any image size (floor or ceil mode; a 1-D
-    pooling in ceil mode not on BIPOLAR data). Exact: same window maxima.
-    """
-
-    @override
-    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        changed = False
-        for node in list(model.get_nodes_by_op_type("MaxPoolNHWC")):
-            try:
-                kernel, strides, pads, ceil_mode = MaxPoolNHWC(node).params()
-            except UnsupportedOpError:
-                continue
-            shape = model.get_tensor_shape(node.input[0])
-            dt = model.get_tensor_datatype(node.input[0])
-            if shape is None or len(shape) != 4 or shape[0] != 1 or not dt.is_integer():
-                continue
-            if kernel != strides or any(pads):
-                continue
-            _, h, w, c = shape
-            attrs: dict[str, Any] = {
-                "ImgDim": [h, w],
-                "PoolDim": kernel,
-                "NumChannels": c,
-                "CeilMode": ceil_mode,
-                "dataType": dt.name,
-            }
-            layer = hw_node(
-                "StreamingMaxPool", [node.input[0]], [node.output[0]], node.name or "MaxPoolNHWC", PE=1, **attrs
-            )
-            if layer is None or (dt.name == "BIPOLAR" and StreamingMaxPool(layer).is_1d()):
-                continue
-            _replace(model, [node], layer)
-            model.set_tensor_datatype(node.output[0], dt)
             changed = True
         return model, changed
 
@@ -311,11 +268,7 @@ def _global_acc_pool(model: ModelWrapper, node: onnx.NodeProto) -> bool:
 
 
 __all__ = [
-    "InferAddStreamsLayer",
-    "InferChannelwiseLinearLayer",
     "InferConvInpGen",
-    "InferDuplicateStreamsLayer",
     "InferGlobalAccPoolLayer",
-    "InferStreamingMaxPool",
     "InferVectorVectorActivation",
 ]

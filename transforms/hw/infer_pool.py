@@ -1,4 +1,4 @@
-"""InferPool: overlapping, strided or padded max pooling to ``[FMPadding ->] SWG -> Pool`` (FINN ``InferPool``)."""
+"""Max pooling to HW: ``StreamingMaxPool`` (stride = window) or ``[FMPadding ->] SWG -> Pool`` (FINN ``InferPool``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op.im2col import conv_output_dim
 from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC
+from qnncc.hw.layers import StreamingMaxPool
 
 from .._graph import drop_tensor_metadata
 from ._util import ensure_hw_domain, hw_node, new_tensor
+from .infer_mlp import _replace
 
 
 class InferPool(Transformation):
@@ -88,3 +90,43 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> bool:
         model.graph.node.insert(idx + offset, layer)
     model.set_tensor_datatype(node.output[0], dt)
     return True
+
+
+class InferStreamingMaxPool(Transformation):
+    """``MaxPoolNHWC`` with ``strides == kernel_shape`` and no padding to ``StreamingMaxPool`` (FINN name).
+
+    Integer input, batch 1, any image size (floor or ceil mode; a 1-D
+    pooling in ceil mode not on BIPOLAR data). Exact: same window maxima.
+    """
+
+    @override
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        for node in list(model.get_nodes_by_op_type("MaxPoolNHWC")):
+            try:
+                kernel, strides, pads, ceil_mode = MaxPoolNHWC(node).params()
+            except UnsupportedOpError:
+                continue
+            shape = model.get_tensor_shape(node.input[0])
+            dt = model.get_tensor_datatype(node.input[0])
+            if shape is None or len(shape) != 4 or shape[0] != 1 or not dt.is_integer():
+                continue
+            if kernel != strides or any(pads):
+                continue
+            _, h, w, c = shape
+            attrs: dict[str, Any] = {
+                "ImgDim": [h, w],
+                "PoolDim": kernel,
+                "NumChannels": c,
+                "CeilMode": ceil_mode,
+                "dataType": dt.name,
+            }
+            layer = hw_node(
+                "StreamingMaxPool", [node.input[0]], [node.output[0]], node.name or "MaxPoolNHWC", PE=1, **attrs
+            )
+            if layer is None or (dt.name == "BIPOLAR" and StreamingMaxPool(layer).is_1d()):
+                continue
+            _replace(model, [node], layer)
+            model.set_tensor_datatype(node.output[0], dt)
+            changed = True
+        return model, changed

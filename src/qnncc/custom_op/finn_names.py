@@ -13,73 +13,53 @@ own name for it on generic nodes), see :func:`finn_layer_name`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import onnx
 from onnx import helper
 
 from qnncc.core.errors import ModelLoadError
+from qnncc.custom_op import HW_OP_LIBRARY
 
 #: Attribute recording FINN's implementation style (``"hls"`` or ``"rtl"``) of a specialized node.
 IMPL_STYLE_ATTR = "preferred_impl_style"
 
-#: qnncc layer op type -> FINN's generic names besides the qnncc name itself (older FINN versions).
-_LEGACY: Mapping[str, tuple[str, ...]] = {
-    "MVAU": ("MatrixVectorActivation", "StreamingFCLayer_Batch"),
-    "VVAU": ("VectorVectorActivation", "Vector_Vector_Activate_Batch"),
-    "Thresholding": ("Thresholding_Batch", "Thresholding_Binary_Search"),
-    "ConvolutionInputGenerator": ("ConvolutionInputGenerator1D", "ConvolutionInputGenerator_1D"),
-    "StreamingMaxPool": ("StreamingMaxPool_Batch",),
-    "FMPadding": ("FMPadding_Batch", "FMPadding_Pixel"),
-    "LabelSelect": ("LabelSelect_Batch",),
-    "AddStreams": ("AddStreams_Batch",),
-    "DuplicateStreams": ("DuplicateStreams_Batch",),
-    "ChannelwiseOp": ("ChannelwiseOp_Batch",),
-    "StreamingDataWidthConverter": ("StreamingDataWidthConverter_Batch",),
-    "StreamingFIFO": (),
-    "GlobalAccPool": ("GlobalAccPool_Batch",),
-}
-#: FINN's specialized backends of each layer.
-_STYLES: Mapping[str, tuple[str, ...]] = {
-    "MVAU": ("hls", "rtl"),
-    "VVAU": ("hls", "rtl"),
-    "Thresholding": ("hls", "rtl"),
-    "ConvolutionInputGenerator": ("hls", "rtl"),
-    "StreamingMaxPool": ("hls",),
-    "FMPadding": ("hls", "rtl"),
-    "LabelSelect": ("hls",),
-    "AddStreams": ("hls",),
-    "DuplicateStreams": ("hls",),
-    "ChannelwiseOp": ("hls",),
-    "StreamingDataWidthConverter": ("hls", "rtl"),
-    "StreamingFIFO": ("rtl",),
-    "GlobalAccPool": ("hls",),
-}
 #: mem_mode values of older FINN versions -> today's names.
 LEGACY_MEM_MODES: Mapping[str, str] = MappingProxyType(
     {"const": "internal_embedded", "decoupled": "internal_decoupled"}
 )
 
 
-def _table() -> dict[str, tuple[str, str]]:
+def finn_name_table(layers: Iterable[type[Any]]) -> Mapping[str, tuple[str, str]]:
+    """FINN op type -> ``(qnncc layer op type, implementation style or "")`` of HW layer classes.
+
+    Each class names its older generic FINN op types (``finn_legacy_names``) and FINN's specialized
+    backends (``finn_impl_styles``: ``MVAU`` -> ``MVAU_hls``, ``MVAU_rtl``); a class with FINN
+    backends maps its own (generic) name too.
+    """
     table: dict[str, tuple[str, str]] = {}
-    for layer, legacy in _LEGACY.items():
-        for name in legacy:
-            table[name] = (layer, "")
-        for style in _STYLES[layer]:
-            table[f"{layer}_{style}"] = (layer, style)
-    return table
-
-
-#: FINN op type -> (qnncc layer op type, implementation style or "" for a generic node).
-FINN_LAYER_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType(_table())
+    for cls in layers:
+        if getattr(cls, "finn_impl_styles", ()):  # a FINN layer: its generic name too
+            table[cls.op_type] = (cls.op_type, "")
+        for name in getattr(cls, "finn_legacy_names", ()):
+            table[name] = (cls.op_type, "")
+        for style in getattr(cls, "finn_impl_styles", ()):
+            table[f"{cls.op_type}_{style}"] = (cls.op_type, style)
+    return MappingProxyType(table)
 
 
 def finn_layer_name(op_type: str) -> tuple[str, str] | None:
-    """``(qnncc op type, impl style)`` of a FINN HW op type (``"MVAU_rtl"`` -> ``("MVAU", "rtl")``), else None."""
-    return FINN_LAYER_NAMES.get(op_type)
+    """``(qnncc op type, impl style)`` of a FINN HW op type (``"MVAU_rtl"`` -> ``("MVAU", "rtl")``), else None.
+
+    The names come from the HW layer classes of the op library (:data:`qnncc.custom_op.HW_OP_LIBRARY`).
+    """
+    library = importlib.import_module(HW_OP_LIBRARY)
+    names: Mapping[str, tuple[str, str]] = library.FINN_LAYER_NAMES
+    return names.get(op_type)
 
 
 def embed_partition_children(proto: onnx.ModelProto, base: Path, hw_domain: str) -> list[str]:
@@ -142,10 +122,7 @@ def adopt_finn_layers(proto: onnx.ModelProto, hw_domain: str) -> list[str]:
     for node in proto.graph.node:
         if not node.domain.startswith("finn.custom_op.fpgadataflow"):
             continue
-        if node.op_type in _LEGACY:
-            found: tuple[str, str] | None = (node.op_type, "")
-        else:
-            found = finn_layer_name(node.op_type)
+        found = finn_layer_name(node.op_type)
         if found is None:
             continue
         layer, style = found

@@ -46,14 +46,14 @@ def io_report(model: ModelWrapper, input_scale: float | None) -> dict[str, Any]:
 def stream_components(child: ModelWrapper) -> list[dict[str, Any]]:
     """One row per width converter of a HW model: name, stream, widths in bits and LUT estimate."""
     from qnncc.custom_op import get_custom_op
-    from qnncc.hw.perf import estimate_layer
 
     rows = []
     for node in child.get_nodes_by_op_type("StreamingDataWidthConverter"):
-        attrs = dict(get_custom_op(node).attrs)
+        dwc = get_custom_op(node)
+        attrs = dict(dwc.attrs)
         producer = child.find_producer(node.input[0])
         consumer = child.find_consumer(node.output[0])
-        est = estimate_layer(node.op_type, attrs)
+        est = dwc.estimate(emitted=False)  # type: ignore[attr-defined]
         rows.append(
             {
                 "name": node.name,

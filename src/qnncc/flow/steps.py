@@ -496,7 +496,6 @@ def _large_fifos(child: ModelWrapper) -> None:
 def fifo_table(child: ModelWrapper) -> list[dict[str, Any]]:
     """One row per StreamingFIFO of a HW model: name, stream, depth, width, styles, LUT and BRAM estimates."""
     from qnncc.custom_op import get_custom_op
-    from qnncc.hw.perf import estimate_layer
 
     rows = []
     for node in child.get_nodes_by_op_type("StreamingFIFO"):
@@ -504,7 +503,7 @@ def fifo_table(child: ModelWrapper) -> list[dict[str, Any]]:
         attrs = dict(layer.attrs)
         folded = [int(d) for d in attrs["folded_shape"]]
         width = folded[-1] * layer.output_datatype(0).bitwidth()  # type: ignore[attr-defined]
-        est = estimate_layer(node.op_type, attrs)
+        est = layer.estimate(emitted=False)  # type: ignore[attr-defined]
         producer = child.find_producer(node.input[0])
         consumer = child.find_consumer(node.output[0])
         rows.append(

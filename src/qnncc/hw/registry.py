@@ -10,328 +10,79 @@ A HW layer has facets on several floors (docs/design.md, "Floors"):
 * on the ``codegen`` floor: its HLS code builder and the header of qnncc's C++ library it uses,
   and its RTL builder and the Verilog core of qnncc's RTL library.
 
-The descriptor holds the facets of this floor as objects, and those of the floors above as
+Each layer module of :mod:`qnncc.hw.layers` holds the layer's op class, estimate and cycle pattern
+and ends with its :class:`~qnncc.hw.layers.descriptor.LayerDescriptor` (``DESCRIPTOR``); the
+descriptor holds the facets of this floor as objects, and those of the floors above as
 ``"module:attribute"`` references resolved when first used (:meth:`LayerDescriptor.infer_passes`,
-:meth:`LayerDescriptor.hls_builder`), so this floor imports nothing above it. Every table that
+:meth:`LayerDescriptor.hls_builder`), so this floor imports nothing above it. This module only
+names the layer modules, in the order the flow tries their conversion passes. Every table that
 dispatches on a HW op type (estimates, simulation patterns and latencies, HLS builders, the
 conversion passes of the flow) is derived from :data:`LAYERS`, and
 ``tests/hw/test_registry.py`` checks that every registered layer has every facet.
 
-Adding a HW layer: its op class in ``hw/layers/<layer>.py``, its estimate and cycle pattern, its
-``Infer`` pass, its HLS builder and C++ header, one :class:`LayerDescriptor` here, and its tests
-(docs/design.md, "Adding a HW layer").
+Adding a HW layer: ``hw/layers/<layer>.py`` (op class, estimate, cycle pattern, ``DESCRIPTOR``),
+its ``Infer`` pass, ``codegen/hls/layers/<layer>.py`` and its C++ header, optionally
+``codegen/rtl/layers/<layer>.py`` and its Verilog core, one line in :data:`LAYER_MODULES`, and its
+tests (docs/design.md, "Adding a HW layer").
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from qnncc.core.errors import UnsupportedOpError
-from qnncc.hw.layers import (
-    MVAU,
-    VVAU,
-    AddStreams,
-    ChannelwiseOp,
-    ConvolutionInputGenerator,
-    DuplicateStreams,
-    FMPadding,
-    GlobalAccPool,
-    HWLayer,
-    LabelSelect,
-    Pool,
-    StreamingDataWidthConverter,
-    StreamingFIFO,
-    StreamingMaxPool,
-    Thresholding,
+from qnncc.hw.layers.descriptor import Estimator, LayerDescriptor, ProgramBuilder, resolve
+
+__all__ = [
+    "LAYERS",
+    "LAYER_MODULES",
+    "Estimator",
+    "LayerDescriptor",
+    "ProgramBuilder",
+    "descriptor",
+    "descriptors_by_op_type",
+    "resolve",
+]
+
+#: The layer modules of :mod:`qnncc.hw.layers` with a ``DESCRIPTOR``, in the order the flow tries
+#: their conversion passes: windows and pools before the matrix layers that read them, thresholds
+#: after the MVAUs that may absorb them, the label select last; the inserted layers (padding, width
+#: converters, FIFOs) at the end.
+LAYER_MODULES: tuple[str, ...] = (
+    "convolutioninputgenerator",
+    "streamingmaxpool",
+    "pool",
+    "vectorvectoractivation",
+    "globalaccpool",
+    "mvau",
+    "thresholding",
+    "addstreams",
+    "duplicatestreams",
+    "channelwise_op",
+    "labelselect",
+    "fmpadding",
+    "streamingdatawidthconverter",
+    "streamingfifo",
 )
-from qnncc.hw.perf.estimate import EMITTED, Attrs, LayerEstimate, SparsityHint
-from qnncc.hw.perf.mvau import estimate_mvau, estimate_vvau
-from qnncc.hw.perf.stream import (
-    estimate_add_streams,
-    estimate_duplicate_streams,
-    estimate_dwc,
-    estimate_fifo,
-    estimate_label_select,
-)
-from qnncc.hw.perf.thresholding import estimate_channelwise, estimate_thresholding
-from qnncc.hw.perf.window import (
-    estimate_fmpadding,
-    estimate_global_acc_pool,
-    estimate_pool,
-    estimate_streaming_maxpool,
-    estimate_swg,
-)
-from qnncc.hw.sim import patterns as sim
-
-__all__ = ["LAYERS", "Estimator", "LayerDescriptor", "descriptor", "descriptors_by_op_type", "resolve"]
-
-#: A layer's cost model: ``(attributes, backend, sparsity hint, FPGA part) -> LayerEstimate``.
-Estimator = Callable[[Attrs, str, SparsityHint | None, str | None], LayerEstimate]
-#: A layer's cycle pattern: ``(layer, pipeline latency in cycles) -> Program`` (one frame).
-ProgramBuilder = Callable[[HWLayer, int], sim.Program]
 
 
-def resolve(reference: str) -> Any:
-    """The object a ``"package.module:attribute"`` reference names.
+def _layer_descriptor(module: str) -> LayerDescriptor:
+    """The ``DESCRIPTOR`` of layer module ``qnncc.hw.layers.<module>``.
 
     Raises:
-        UnsupportedOpError: if the module or the attribute does not exist.
+        UnsupportedOpError: if the module has none.
     """
-    module_name, _, attribute = reference.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as err:
-        raise UnsupportedOpError(f"HW layer registry: cannot resolve {reference!r}: {err}") from None
+    found = getattr(importlib.import_module(f"qnncc.hw.layers.{module}"), "DESCRIPTOR", None)
+    if not isinstance(found, LayerDescriptor):
+        raise UnsupportedOpError(f"HW layer registry: qnncc.hw.layers.{module} has no LayerDescriptor DESCRIPTOR")
+    return found
 
 
-@dataclass(frozen=True)
-class LayerDescriptor:
-    """Every facet of one HW layer type.
-
-    Attributes:
-        op: the op class (``op.op_type`` is the ONNX op type, FINN's name).
-        estimate: cycles and resources (a FINN analytic formula; the function names its source);
-            backend ``EMITTED`` (``"qnncc"``) asks for the hardware qnncc emits instead.
-        program: one frame's read/write pattern for the cycle-level simulator, or None where
-            the simulator models the layer otherwise (``no_program`` says how).
-        latency: assumed pipeline depth in cycles (issue to write) of the layer's loop.
-        infer: the passes that create the layer from a streamlined graph, in the order the flow
-            runs them (``"module:Class"``); empty when ``inserted_by`` creates it.
-        inserted_by: the pass that inserts the layer between others (``"module:Class"``).
-        hls: the HLS code builder (``"module:function"``, :mod:`qnncc.codegen.hls.layers`).
-        header: the header of qnncc's C++ library (``hls_templates/include/qnncc/``) it uses.
-        aliases: older FINN op types the estimate accepts for it (e.g. ``StreamingFCLayer``).
-        default_backend: FINN's backend when a node names none (``hls`` or ``rtl``).
-        sparse: whether the sparse (zero-skipping) cycle model applies.
-        no_program: why ``program`` is None.
-        rtl: the RTL (Verilog) builder (``"module:function"``, :mod:`qnncc.codegen.rtl`).
-        rtl_core: the Verilog core of qnncc's RTL library (``hls_templates/rtl/``) it instantiates.
-        no_rtl: why ``rtl`` is empty (a layer the RTL backend does not implement yet).
-    """
-
-    op: type[HWLayer]
-    estimate: Estimator
-    program: ProgramBuilder | None
-    latency: int
-    infer: tuple[str, ...]
-    hls: str
-    header: str
-    inserted_by: str = ""
-    aliases: tuple[str, ...] = ()
-    default_backend: str = "hls"
-    sparse: bool = False
-    no_program: str = ""
-    rtl: str = ""
-    rtl_core: str = ""
-    no_rtl: str = ""
-
-    @property
-    def op_type(self) -> str:
-        """The ONNX op type (FINN's name)."""
-        return self.op.op_type
-
-    def infer_passes(self) -> list[type[Any]]:
-        """The conversion pass classes (``transforms`` floor), resolved on first use."""
-        return [resolve(ref) for ref in self.infer]
-
-    def rtl_builder(self) -> Callable[..., Any]:
-        """The RTL builder (``codegen`` floor), resolved on first use.
-
-        Raises:
-            UnsupportedOpError: if the layer has no RTL implementation.
-        """
-        if not self.rtl:
-            raise UnsupportedOpError(f"{self.op_type}: no RTL implementation ({self.no_rtl})")
-        builder = resolve(self.rtl)
-        if not callable(builder):
-            raise UnsupportedOpError(f"HW layer registry: {self.rtl!r} is not callable")
-        return builder
-
-    def hls_builder(self) -> Callable[..., Any]:
-        """The HLS code builder (``codegen`` floor), resolved on first use."""
-        builder = resolve(self.hls)
-        if not callable(builder):
-            raise UnsupportedOpError(f"HW layer registry: {self.hls!r} is not callable")
-        return builder
-
-
-_T = "qnncc.transforms.hw"
-_H = "qnncc.codegen.hls.layers"
-_R = "qnncc.codegen.rtl"
-
-#: The HW layers in the order the flow tries their conversion passes (windows and pools before the
-#: matrix layers that read them, thresholds after the MVAUs that may absorb them, the label select
-#: last); the inserted ones (width converters, FIFOs) at the end.
-LAYERS: tuple[LayerDescriptor, ...] = (
-    LayerDescriptor(
-        ConvolutionInputGenerator,
-        lambda a, be, sp, part: estimate_swg(a, backend=be),
-        sim.swg_program,
-        3,  # address, line-buffer read, write
-        (f"{_T}:InferConvInpGen",),
-        f"{_H}.sliding:swg_code",
-        "swg.hpp",
-        rtl=f"{_R}.sliding:swg_rtl",
-        rtl_core="qnncc_swg.v",
-    ),
-    LayerDescriptor(
-        StreamingMaxPool,
-        lambda a, be, sp, part: estimate_streaming_maxpool(a, emitted=be == EMITTED),
-        sim.maxpool_program,
-        2,
-        (f"{_T}:InferStreamingMaxPool",),
-        f"{_H}.sliding:maxpool_code",
-        "pool.hpp",
-        rtl=f"{_R}.sliding:maxpool_rtl",
-        rtl_core="qnncc_maxpool.v",
-    ),
-    LayerDescriptor(
-        Pool,
-        lambda a, be, sp, part: estimate_pool(a),
-        sim.pool_program,
-        2,
-        (f"{_T}:InferPool",),
-        f"{_H}.sliding:pool_code",
-        "pool.hpp",
-        no_rtl="the RTL library has no window-max core yet (issue 17); a design with it builds with HLS only",
-    ),
-    LayerDescriptor(
-        VVAU,
-        lambda a, be, sp, part: estimate_vvau(a, sparsity=sp, emitted=be == EMITTED),
-        sim.vvau_program,
-        5,
-        (f"{_T}:InferVectorVectorActivation",),
-        f"{_H}.vvau:vvau_code",
-        "vvau.hpp",
-        aliases=("VectorVectorActivation",),
-        sparse=True,
-        rtl=f"{_R}.sliding:vvau_rtl",
-        rtl_core="qnncc_vvau.v",
-    ),
-    LayerDescriptor(
-        GlobalAccPool,
-        lambda a, be, sp, part: estimate_global_acc_pool(a, emitted=be == EMITTED),
-        sim.global_acc_pool_program,
-        2,
-        (f"{_T}:InferGlobalAccPoolLayer",),
-        f"{_H}.sliding:global_acc_pool_code",
-        "pool.hpp",
-        rtl=f"{_R}.sliding:global_acc_pool_rtl",
-        rtl_core="qnncc_gap.v",
-    ),
-    LayerDescriptor(
-        MVAU,
-        lambda a, be, sp, part: estimate_mvau(a, backend=be, sparsity=sp, fpga_part=part),
-        sim.mvau_program,
-        5,  # input buffer, weight read, dot product / popcount, accumulate, activation + write
-        (f"{_T}:InferBinaryMatrixVectorActivation", f"{_T}:InferQuantizedMatrixVectorActivation"),
-        f"{_H}.mvau:mvau_code",
-        "mvau.hpp",
-        aliases=("MatrixVectorActivation", "StreamingFCLayer"),
-        sparse=True,
-        rtl=f"{_R}.mlp:mvau_rtl",
-        rtl_core="qnncc_mvau.v",
-    ),
-    LayerDescriptor(
-        Thresholding,
-        lambda a, be, sp, part: estimate_thresholding(a, backend=be),
-        sim.read_write_each_program,
-        3,  # read, compare with all thresholds and count, write
-        (f"{_T}:InferThresholdingLayer",),
-        f"{_H}.thresholding:thresholding_code",
-        "thresholding.hpp",
-        aliases=("Threshold",),
-        default_backend="rtl",
-        rtl=f"{_R}.mlp:thresholding_rtl",
-        rtl_core="qnncc_thresholding.v",
-    ),
-    LayerDescriptor(
-        AddStreams,
-        lambda a, be, sp, part: estimate_add_streams(a),
-        sim.add_streams_program,
-        2,
-        (f"{_T}:InferAddStreamsLayer",),
-        f"{_H}.elementwise:add_streams_code",
-        "streams.hpp",
-        rtl=f"{_R}.elementwise:add_streams_rtl",
-        rtl_core="qnncc_add.v",
-    ),
-    LayerDescriptor(
-        DuplicateStreams,
-        lambda a, be, sp, part: estimate_duplicate_streams(a),
-        sim.duplicate_streams_program,
-        1,
-        (f"{_T}:InferDuplicateStreamsLayer",),
-        f"{_H}.elementwise:duplicate_streams_code",
-        "streams.hpp",
-        rtl=f"{_R}.elementwise:duplicate_streams_rtl",
-        rtl_core="qnncc_dup.v",
-    ),
-    LayerDescriptor(
-        ChannelwiseOp,
-        lambda a, be, sp, part: estimate_channelwise(a),
-        sim.read_write_each_program,
-        2,
-        (f"{_T}:InferChannelwiseLinearLayer",),
-        f"{_H}.elementwise:channelwise_code",
-        "channelwise.hpp",
-        rtl=f"{_R}.elementwise:channelwise_rtl",
-        rtl_core="qnncc_channelwise.v",
-    ),
-    LayerDescriptor(
-        LabelSelect,
-        lambda a, be, sp, part: estimate_label_select(a, emitted=be == EMITTED),
-        sim.label_select_program,
-        2,
-        (f"{_T}:InferLabelSelectLayer",),
-        f"{_H}.labelselect:labelselect_code",
-        "labelselect.hpp",
-        rtl=f"{_R}.mlp:labelselect_rtl",
-        rtl_core="qnncc_labelselect.v",
-    ),
-    LayerDescriptor(
-        FMPadding,
-        lambda a, be, sp, part: estimate_fmpadding(a),
-        sim.fmpadding_program,
-        1,
-        (),
-        f"{_H}.sliding:fmpadding_code",
-        "fmpadding.hpp",
-        inserted_by=f"{_T}:InferConvInpGen",
-        rtl=f"{_R}.sliding:fmpadding_rtl",
-        rtl_core="qnncc_fmpadding.v",
-    ),
-    LayerDescriptor(
-        StreamingDataWidthConverter,
-        lambda a, be, sp, part: estimate_dwc(a),
-        sim.dwc_program,
-        1,
-        (),
-        f"{_H}.dwc:dwc_code",
-        "dwc.hpp",
-        inserted_by=f"{_T}:InsertDWC",
-        rtl=f"{_R}.mlp:dwc_rtl",
-        rtl_core="qnncc_dwc.v",
-    ),
-    LayerDescriptor(
-        StreamingFIFO,
-        lambda a, be, sp, part: estimate_fifo(a),
-        None,
-        0,
-        (),
-        f"{_H}.elementwise:fifo_code",
-        "fifo.hpp",
-        inserted_by=f"{_T}:InsertFIFO",
-        no_program="the simulator models a FIFO as the capacity of the stream it sits on",
-        rtl=f"{_R}.mlp:fifo_rtl",
-        rtl_core="qnncc_fifo.v",
-    ),
-)
+#: One descriptor per HW layer, in :data:`LAYER_MODULES` order.
+LAYERS: tuple[LayerDescriptor, ...] = tuple(_layer_descriptor(m) for m in LAYER_MODULES)
 
 
 @functools.cache

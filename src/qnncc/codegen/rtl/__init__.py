@@ -1,5 +1,6 @@
 """RTL backend: Verilog from the HW layers, Verilator simulation and Yosys synthesis.
 
+* :mod:`.layers` -- one RTL builder per HW layer (the ``rtl`` facet of its descriptor);
 * :mod:`.generate` -- per-layer wrappers around qnncc's Verilog library
   (``hls_templates/rtl``) and the stitched partition top;
 * :mod:`.verilator` -- generated Verilator test benches with random back-pressure;

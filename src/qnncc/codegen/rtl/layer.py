@@ -19,6 +19,7 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import Port, stream_ports, top_name
+from qnncc.codegen.hls.layers._common import int_list
 from qnncc.core.datatype import DataType, Kind
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
@@ -27,7 +28,20 @@ from ..packing import to_hex_words
 from ..render import CodegenError
 from .keywords import VERILOG_KEYWORDS
 
-__all__ = ["RtlLayer", "dt_params", "module_name", "new_rtl_layer", "rom_file", "threshold_rom"]
+__all__ = [
+    "RAM_STYLES",
+    "RtlLayer",
+    "accumulator_bits",
+    "activation_params",
+    "dt_params",
+    "int_list",
+    "module_name",
+    "new_rtl_layer",
+    "ram_style",
+    "rom_file",
+    "same_stream_type",
+    "threshold_rom",
+]
 
 
 @dataclass
@@ -142,3 +156,55 @@ def threshold_rom(node_name: str, thresholds: np.ndarray, channels: int, pe: int
     bits = signed_bits(int(table.min()), int(table.max()))
     words = table.reshape(channels // pe, pe * steps)
     return rom_file(words, f"INT{bits}"), steps, bits
+
+
+def same_stream_type(layer: HWLayer, node: onnx.NodeProto) -> DataType:
+    """The stream datatype of a layer whose output datatype is its input's.
+
+    Raises:
+        CodegenError: if the datatypes differ or have no RTL encoding.
+    """
+    idt, odt = layer.input_datatype(), layer.output_datatype()
+    if idt != odt:
+        raise CodegenError(f"{node.name}: input {idt.name} and output {odt.name} datatypes must be equal")
+    dt_params(idt, f"{node.name} stream")
+    return idt
+
+
+def ram_style(layer: HWLayer, default: str = "auto") -> str:
+    """The node's ``ram_style`` attribute as a library ROM style."""
+    style = str(layer.attrs.get("ram_style", default))
+    return style if style in RAM_STYLES else "auto"
+
+
+def accumulator_bits(mw: int, idt: DataType, wdt: DataType, xnor: bool) -> int:
+    """Signed accumulator bits that hold every partial sum of ``mw`` products (no wrap-around).
+
+    XNOR mode counts matches (``0..MW``); otherwise the bound is
+    ``MW * max|x| * max|w|`` (partial sums of weights of both signs can exceed
+    the final result's range).
+    """
+    if xnor:
+        return mw.bit_length() + 1
+    largest = mw * max(abs(idt.min()), abs(idt.max())) * max(abs(wdt.min()), abs(wdt.max()))
+    return int(largest).bit_length() + 1
+
+
+def activation_params(rtl: RtlLayer, layer: HWLayer, thresholds: np.ndarray, channels: int, pe: int) -> None:
+    """Add the threshold ROM and the activation parameters (STEPS, T_W, ACT_VAL, BIPOLAR_OUT, T_FILE)."""
+    text, steps, bits = threshold_rom(rtl.node_name, thresholds, channels, pe)
+    filename = f"{rtl.name}_thresholds.dat"
+    rtl.roms[filename] = text
+    rtl.params.update(
+        {
+            "STEPS": steps,
+            "T_W": bits,
+            "ACT_VAL": int(layer.attrs.get("ActVal", 0)),
+            "BIPOLAR_OUT": int(layer.output_datatype().name == "BIPOLAR"),
+            "T_FILE": filename,
+        }
+    )
+
+
+#: ram_style values passed to the library's ROMs (anything else becomes "auto").
+RAM_STYLES = frozenset({"block", "distributed", "ultra", "auto"})

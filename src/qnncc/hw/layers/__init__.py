@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from qnncc.custom_op.base import CustomOp
-from qnncc.custom_op.finn_names import FINN_LAYER_NAMES
+from qnncc.custom_op.finn_names import finn_name_table
 from qnncc.custom_op.partition import HW_DOMAIN
 
 from .addstreams import AddStreams
@@ -42,6 +42,10 @@ HW_LAYERS: tuple[type[HWLayer], ...] = (
     StreamingFIFO,
 )
 
+#: FINN op type -> ``(qnncc layer op type, impl style)``: the older and specialized FINN names the
+#: layers declare (``finn_legacy_names``, ``finn_impl_styles``).
+FINN_LAYER_NAMES: Mapping[str, tuple[str, str]] = finn_name_table(HW_LAYERS)
+
 #: qnncc's HW layer wins where finn-plus has an op of the same name (``Pool``: the HW layer runs every
 #: finn-plus ``Function`` through finn-plus's semantics and streams ``MaxPool`` in HW).
 _BY_NAME: dict[str, type[CustomOp]] = {cls.op_type: cls for cls in (*FINN_PLUS_OPS, *HW_LAYERS)}
@@ -59,6 +63,7 @@ HW_OPS: Mapping[str, type[CustomOp]] = MappingProxyType(
 )
 
 __all__ = [
+    "FINN_LAYER_NAMES",
     "HW_OPS",
     "HW_DOMAIN",
     "HW_LAYERS",

@@ -23,6 +23,10 @@ from typing_extensions import override
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import ExecutionError, QnnccError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
+from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, frame_words, program_from_runs
 
 from ._util import positive, stream_attributes
 from .base import ChannelwiseLayer
@@ -32,6 +36,8 @@ class AddStreams(ChannelwiseLayer):
     """Sum of two streams; inputs ``(a, b)`` of shape ``[..., C]``, output ``[..., C]``."""
 
     op_type = "AddStreams"
+    finn_legacy_names = ("AddStreams_Batch",)
+    finn_impl_styles = ("hls",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"inputDataType": AttrSpec("s", default=""), "inputDataTypes": AttrSpec("strings", default=[])},
         NumChannels=AttrSpec("i", required=True),
@@ -82,3 +88,48 @@ class AddStreams(ChannelwiseLayer):
     @override
     def lower(self, ctx: LoweringContext) -> None:
         ctx.op("Add", list(self.node.input), self.node.output[0])
+
+
+def add_streams_program(layer: HWLayer, lat: int) -> Program:
+    """AddStreams: one word read from both inputs and one written per iteration."""
+    return program_from_runs([(3, 1, frame_words(layer))], 2, 1, lat)
+
+
+def estimate_add_streams(a: Attrs) -> LayerEstimate:
+    """AddStreams: element-wise sum of two streams.
+
+    Cycles: ``NumChannels/PE * prod(numInputVectors)`` (FINN ``addstreams.py``
+    ``get_exp_cycles``). FINN has no resource estimate; qnncc's model: ``PE``
+    adders of ``max(in bits) + 1`` bits (one LUT per sum bit on the carry
+    chain) and an output register.
+    """
+    ch, pe = a.get_int("NumChannels"), a.get_int("PE")
+    fold = a.divides("PE", pe, "NumChannels", ch)
+    cycles = fold * prod(a.get_ints("numInputVectors", [1]))
+    listed = list(a.get_dtypes("inputDataTypes")) if a.has("inputDataTypes") else []
+    if listed:  # the layer's defaults list an empty inputDataTypes when inputDataType is set
+        dtypes = listed
+        if len(dtypes) != 2:
+            raise a.error(f"attribute 'inputDataTypes' must list 2 datatypes, got {len(dtypes)}")
+    else:
+        dtypes = [a.get_dtype("inputDataType")] * 2
+    sum_bits = max(dt.bitwidth() for dt in dtypes) + 1
+    modules = [
+        ModuleEstimate("adders", cycles=cycles, lut=pe * sum_bits, ff=pe * sum_bits),
+        ModuleEstimate("control", cycles=cycles, lut=2 * ceil_log2(fold), ff=ceil_log2(fold)),
+    ]
+    return layer_from_modules(cycles, modules)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    AddStreams,
+    lambda a, be, sp, part: estimate_add_streams(a),
+    add_streams_program,
+    2,
+    (f"{TRANSFORMS_HW}:InferAddStreamsLayer",),
+    f"{CODEGEN_HLS}.addstreams:add_streams_code",
+    "streams.hpp",
+    rtl=f"{CODEGEN_RTL}.addstreams:add_streams_rtl",
+    rtl_core="qnncc_add.v",
+)

@@ -27,7 +27,10 @@ from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, CustomOp
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from qnncc.core.model_wrapper import ModelWrapper
+    from qnncc.hw.perf.estimate import LayerEstimate, SparsityHint
 
 #: Domain of qnncc's HW layer nodes.
 
@@ -44,9 +47,15 @@ class HWLayer(CustomOp):
     Subclasses declare ``attributes`` (FINN names), ``folding_attrs`` (e.g.
     ``("PE", "SIMD")``) and implement the shape methods; stream widths,
     folding checks and shape/datatype inference follow from them.
+    ``finn_legacy_names`` are older FINN op types of the layer
+    (``StreamingFCLayer_Batch``), ``finn_impl_styles`` FINN's specialized
+    backends (``MVAU_hls``, ``MVAU_rtl``); FINN-ONNX models with those names
+    load as this layer (:mod:`qnncc.custom_op.finn_names`).
     """
 
     folding_attrs: ClassVar[tuple[str, ...]] = ()
+    finn_legacy_names: ClassVar[tuple[str, ...]] = ()
+    finn_impl_styles: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, node: onnx.NodeProto) -> None:
         super().__init__(node)
@@ -129,6 +138,30 @@ class HWLayer(CustomOp):
         legal; the performance model rejects the illegal ones.
         """
         return {}
+
+    def estimate(
+        self,
+        folding: Mapping[str, Any] | None = None,
+        *,
+        emitted: bool = True,
+        sparsity: SparsityHint | None = None,
+        fpga_part: str | None = None,
+    ) -> LayerEstimate:
+        """Cycles per frame and LUT/FF/BRAM_18K/URAM/DSP of this layer (its descriptor's estimate).
+
+        Args:
+            folding: attribute values to estimate instead of the node's (e.g. ``{"PE": 4}``).
+            emitted: the hardware qnncc emits (default) rather than FINN's formula for the op type.
+            sparsity: zeros-per-window histogram for the sparse cycle model (MVAU, VVAU).
+            fpga_part: target part where the estimate depends on it (DSP58 vs DSP48).
+
+        Raises:
+            EstimateError: for inconsistent attributes (e.g. ``PE`` not dividing ``MH``).
+        """
+        from qnncc.hw.perf.layer import estimate_layer  # the perf package imports the layer modules' base
+
+        attrs = {**self.attrs, **(folding or {})}
+        return estimate_layer(self.node.op_type, attrs, sparsity=sparsity, fpga_part=fpga_part, emitted=emitted)
 
     def validate(self) -> None:
         """Check folding attributes against :meth:`legal_folding`.

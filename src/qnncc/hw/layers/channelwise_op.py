@@ -25,6 +25,10 @@ from typing_extensions import override
 
 from qnncc.core.errors import ExecutionError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.params import param_memory_hls
+from qnncc.hw.sim.patterns import read_write_each_program
 
 from ._util import parse_datatype, positive
 from .base import ChannelwiseLayer, hw_attributes
@@ -36,6 +40,8 @@ class ChannelwiseOp(ChannelwiseLayer):
     """Per-channel add/mul/compare; inputs ``(x [..., C], p [C])``, output ``[..., C]``."""
 
     op_type = "ChannelwiseOp"
+    finn_legacy_names = ("ChannelwiseOp_Batch",)
+    finn_impl_styles = ("hls",)
     attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
         Func=AttrSpec("s", default="cmp_le", allowed=FUNCS),
         PE=AttrSpec("i", default=1),
@@ -85,3 +91,35 @@ class ChannelwiseOp(ChannelwiseLayer):
         else:  # p >= x  <=>  -x >= -p
             hit = ctx.greater_equal(ctx.op("Neg", [x]), ctx.const(-p, hint="params"))
         ctx.op("Cast", [hit], out, to=TensorProto.FLOAT)
+
+
+def estimate_channelwise(a: Attrs) -> LayerEstimate:
+    """ChannelwiseOp: per-channel ``add``/``mul``/``cmp_le``/``cmp_ge`` with a parameter.
+
+    Cycles: ``NumChannels/PE * prod(numInputVectors)`` (FINN
+    ``channelwise_op.py`` ``get_exp_cycles``). Resources: FINN
+    ``channelwise_op_hls.py`` (same model as HLS thresholding, see
+    :func:`param_memory_hls`).
+    """
+    ch, pe = a.get_int("NumChannels"), a.get_int("PE")
+    fold = a.divides("PE", pe, "NumChannels", ch)
+    a.get_str("Func", "cmp_le", choices=("cmp_le", "cmp_ge", "add", "mul"))
+    cycles = fold * prod(a.get_ints("numInputVectors", [1]))
+    idt, odt = a.get_dtype("inputDataType"), a.get_dtype("outputDataType")
+    a.get_dtype("paramDataType")
+    control = ModuleEstimate("control", cycles=cycles, ff=pe * (idt.bitwidth() + odt.bitwidth()) + ceil_log2(fold))
+    return layer_from_modules(cycles, [control, *param_memory_hls(a, pe, fold, idt.bitwidth(), cycles)])
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    ChannelwiseOp,
+    lambda a, be, sp, part: estimate_channelwise(a),
+    read_write_each_program,
+    2,
+    (f"{TRANSFORMS_HW}:InferChannelwiseLinearLayer",),
+    f"{CODEGEN_HLS}.channelwise_op:channelwise_code",
+    "channelwise.hpp",
+    rtl=f"{CODEGEN_RTL}.channelwise_op:channelwise_rtl",
+    rtl_core="qnncc_channelwise.v",
+)

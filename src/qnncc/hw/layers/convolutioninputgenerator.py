@@ -41,6 +41,10 @@ from typing_extensions import override
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.custom_op.im2col import Im2Col, conv_output_dim, im2col_nhwc
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, EstimateError, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules
+from qnncc.hw.perf.window import buffer_module, conv_out_dim
+from qnncc.hw.sim.patterns import Program, SimulationError, program_from_runs, runs_from_masks
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
@@ -61,6 +65,8 @@ class ConvolutionInputGenerator(HWLayer):
     """Sliding window; input ``x [N, H, W, C]`` (padded), output ``[N, OH, OW, kh*kw*C]``."""
 
     op_type = "ConvolutionInputGenerator"
+    finn_legacy_names = ("ConvolutionInputGenerator1D", "ConvolutionInputGenerator_1D")
+    finn_impl_styles = ("hls", "rtl")
     folding_attrs = ("SIMD",)
     attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
         ConvKernelDim=AttrSpec("ints", required=True),
@@ -165,3 +171,188 @@ def swg_buffer_rows(span: int, stride: int, height: int) -> int:
     never more than the image has.
     """
     return min(span + stride, height)
+
+
+def swg_parallel_program(layer: HWLayer, lat: int) -> Program:
+    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it."""
+    _, ih, iw, _ = (int(d) for d in layer.normal_input_shape())
+    _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
+    sh, sw = (int(s) for s in layer.attrs["Stride"])
+    h = np.arange(ih)[:, None] - (kh - 1)
+    w = np.arange(iw)[None, :] - (kw - 1)
+    emit = (h >= 0) & (h % sh == 0) & (h // sh < oh) & (w >= 0) & (w % sw == 0) & (w // sw < ow)
+    wmask = emit.astype(np.int64).ravel()
+    return program_from_runs(runs_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
+
+
+def swg_program(layer: HWLayer, lat: int) -> Program:
+    """ConvolutionInputGenerator: line-buffer reads interleaved with window writes (``swg.hpp``)."""
+    if int(layer.attrs.get("parallel_window", 0)):
+        return swg_parallel_program(layer, lat)
+    from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
+
+    _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
+    _, oh_n, ow_n, _ = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
+    sh, _ = (int(s) for s in layer.attrs["Stride"])
+    dh, _ = (int(d) for d in layer.attrs["Dilation"])
+    cf = c // int(layer.attrs["SIMD"])
+    span = dh * (kh - 1) + 1
+    rows = swg_buffer_rows(span, sh, ih)
+    row_words, emit_words = iw * cf, ow_n * kw * kh * cf
+    runs: list[tuple[int, int, int]] = []
+    rr = rword = oh = top = emitted = 0
+    while rr < ih or oh < oh_n:  # swg.hpp, in chunks between row events
+        can_emit = oh < oh_n and rr >= top + span
+        can_read = rr < ih and (oh == oh_n or rr < top + rows)
+        if not (can_emit or can_read):
+            raise SimulationError(f"{layer.describe()}: the window generator loop stalls (rows={rows})")
+        k = min(emit_words - emitted if can_emit else emit_words, row_words - rword if can_read else row_words)
+        runs.append((int(can_read), int(can_emit), k))
+        if can_emit:
+            emitted += k
+            if emitted == emit_words:
+                emitted, oh, top = 0, oh + 1, top + sh
+        if can_read:
+            rword += k
+            if rword == row_words:
+                rword, rr = 0, rr + 1
+    return program_from_runs(runs, 1, 1, lat)
+
+
+SWG_CONTROL_LUT = 300  # FINN's constant control overhead of a sliding window generator (LUTs)
+
+
+def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
+    """ConvolutionInputGenerator (sliding window generator, SWG).
+
+    ``backend == "hls"`` (FINN ``ConvolutionInputGenerator`` /
+    ``convolutioninputgenerator_hls.py``, finn-hlslib ``slidingwindow.h``)::
+
+        cycles = IFM_W * K_h * D_h * (C/SIMD)
+                 + OFM_H * max(OFM_W * K_w * K_h * C/SIMD, S_w * IFM_W * C/SIMD)
+
+    and ``K_h + S_h`` line buffers of ``IFM_W * C/SIMD`` words of
+    ``SIMD * bits``; LUT = 300 + LUTRAM (64 words/LUT). ``backend ==
+    "qnncc"`` (qnncc's ``swg.hpp``, same loop): the line buffer has
+    :func:`swg_buffer_rows` rows, ``min(span + S_h, IFM_H)``. FINN indexes the
+    square-kernel case with ``[0]``; qnncc uses the row-direction values
+    (``K_h``, ``S_h``, ``IFM_W``), identical for square windows.
+
+    ``backend == "rtl"`` (FINN ``convolutioninputgenerator_rtl.py``, default
+    implementation style): one circular buffer of
+    ``((K_h-1)*D_h*IFM_W + (K_w-1)*D_w + 1) * C/SIMD`` words (plus stride
+    slack), ``cycles = buffer + OFM_H * max(write, read)`` in 2D and
+    ``OFM_W * K_w * C/SIMD + 2`` in 1D (depthwise corrections included);
+    ``parallel_window == 1``: ``cycles = input words + 2`` and ``K_h - 1``
+    line buffers; LUT = 300 + LUTRAM (38 words/LUT).
+
+    ``parallel_window == 1`` with the HLS backend: qnncc's own parallel window
+    generator (:func:`_swg_parallel_hls`).
+
+    Raises:
+        EstimateError: for ``parallel_window == 1`` with ``SIMD != IFMChannels``,
+            dilation or ``depthwise``.
+    """
+    k_h, k_w = a.get_ints("ConvKernelDim", length=2)
+    ifm_h, ifm_w = a.get_ints("IFMDim", length=2)
+    s_h, s_w = a.get_ints("Stride", [1, 1], length=2)
+    d_h, d_w = a.get_ints("Dilation", [1, 1], length=2)
+    ch, simd = a.get_int("IFMChannels"), a.get_int("SIMD")
+    cf = a.divides("SIMD", simd, "IFMChannels", ch)
+    if a.has("OFMDim"):
+        ofm_h, ofm_w = a.get_ints("OFMDim", length=2)
+    else:
+        ofm_h, ofm_w = conv_out_dim(a, ifm_h, k_h, s_h, d_h), conv_out_dim(a, ifm_w, k_w, s_w, d_w)
+    depthwise = bool(a.get_int("depthwise", 0, minimum=0))
+    ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
+    width = simd * a.get_dtype("inputDataType").bitwidth()
+    out_words = ofm_h * ofm_w * k_h * k_w * cf
+    parallel = bool(a.get_int("parallel_window", 0, minimum=0))
+    if parallel and (cf != 1 or depthwise or (d_h, d_w) != (1, 1)):
+        raise EstimateError(f"{a.op_type}: parallel_window=1 needs SIMD = IFMChannels, no dilation, not depthwise")
+    if parallel and backend != "rtl":
+        return _swg_parallel_hls((k_h, k_w), (ifm_h, ifm_w), ofm_h * ofm_w, width, ram_style)
+    if backend == "rtl":
+        cycles, buffer = _swg_rtl(a, (k_h, k_w), (ifm_h, ifm_w), (ofm_h, ofm_w), (s_h, s_w), (d_h, d_w), cf, depthwise)
+        depth, count = buffer
+        memory = buffer_module("line_buffer", width, depth, count, ram_style, lut_words=38)
+    else:
+        write_block = ofm_w * k_w * k_h * cf
+        read_block = s_w * ifm_w * cf
+        cycles = ifm_w * k_h * d_h * cf + ofm_h * max(write_block, read_block)
+        rows = k_h + s_h if backend != "qnncc" else swg_buffer_rows(d_h * (k_h - 1) + 1, s_h, ifm_h)
+        memory = buffer_module("line_buffer", width, ifm_w * cf, rows, ram_style, lut_words=64)
+    control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=2 * width + 4 * ceil_log2(out_words))
+    window = ModuleEstimate("window_output", cycles=out_words)
+    return layer_from_modules(cycles, [control, memory, window])
+
+
+def _swg_parallel_hls(
+    k: tuple[int, int], ifm: tuple[int, int], out_pixels: int, width: int, ram_style: str
+) -> LayerEstimate:
+    """Parallel-window SWG of qnncc (``swg.hpp`` ``swg_parallel``): one input pixel per cycle.
+
+    ``cycles = IFM_H * IFM_W`` (II=1, one iteration per input pixel, a whole
+    window written on the cycle that completes it); ``K_h`` line buffers of
+    ``IFM_W`` pixels of ``width = C * bits`` bits and a ``K_h x K_w`` window
+    register of ``width``-bit FFs (the output word); LUT = 300 control.
+    """
+    (k_h, k_w), (ifm_h, ifm_w) = k, ifm
+    cycles = ifm_h * ifm_w
+    memory = buffer_module("line_buffer", width, ifm_w, k_h, ram_style, lut_words=64)
+    control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=4 * ceil_log2(ifm_h * ifm_w))
+    window = ModuleEstimate("window_register", cycles=out_pixels, ff=k_h * k_w * width)
+    return layer_from_modules(cycles, [control, memory, window])
+
+
+def _swg_rtl(
+    a: Attrs,
+    k: tuple[int, int],
+    ifm: tuple[int, int],
+    ofm: tuple[int, int],
+    stride: tuple[int, int],
+    dil: tuple[int, int],
+    cf: int,
+    depthwise: bool,
+) -> tuple[int, tuple[int, int]]:
+    """Cycles and ``(buffer depth, buffer count)`` of FINN's RTL SWG."""
+    (k_h, k_w), (ifm_h, ifm_w), (ofm_h, ofm_w) = k, ifm, ofm
+    (s_h, s_w), (d_h, d_w) = stride, dil
+    if a.get_int("parallel_window", 0, minimum=0):
+        cycles = ifm_h * ifm_w * cf + 2
+        if ifm_h == 1 or ifm_w == 1:
+            return cycles, (0, 0)
+        kernel_width = (k_w - 1) * d_w + 1
+        return cycles, ((ifm_w - kernel_width) + ifm_w * (d_h - 1), k_h - 1)
+    min_size = ((k_h - 1) * d_h * ifm_w + (k_w - 1) * d_w + 1) * cf
+    depth = min_size + max(0, (s_w - 1 - k_h * k_w) * cf) + max(0, ((s_h - 1) * ifm_w - k_h * k_w) * cf)
+    if ifm_h == 1 or ifm_w == 1:  # 1D: normalise to a row [1, W]
+        if ifm_w == 1:
+            k_w, ofm_w, s_w = k_h, ofm_h, s_h
+        cycles = ofm_w * k_w * cf + 2
+        if depthwise:
+            cycles += cf * (k_w - 1) * (s_w - 1) - (k_w - 1)
+        return cycles, (depth, 1)
+    longest = max(ofm_w * k_w * k_h * cf, s_w * ifm_w * cf)
+    if depthwise:
+        longest += ofm_w * (s_w - 1) * (cf - 1)
+    cycles = min_size + ofm_h * longest
+    if depthwise:
+        cycles += (s_h - 1) * ifm_w * cf
+    return cycles, (depth, 1)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    ConvolutionInputGenerator,
+    lambda a, be, sp, part: estimate_swg(a, backend=be),
+    swg_program,
+    3,  # address, line-buffer read, write
+    (f"{TRANSFORMS_HW}:InferConvInpGen",),
+    f"{CODEGEN_HLS}.convolutioninputgenerator:swg_code",
+    "swg.hpp",
+    rtl=f"{CODEGEN_RTL}.convolutioninputgenerator:swg_rtl",
+    rtl_core="qnncc_swg.v",
+)

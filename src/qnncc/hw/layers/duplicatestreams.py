@@ -20,6 +20,10 @@ from typing_extensions import override
 
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, frame_words, program_from_runs
 
 from ._util import PassThroughType, identity_stand_in, parse_datatype, positive, stream_attributes
 from .base import ChannelwiseLayer
@@ -29,6 +33,8 @@ class DuplicateStreams(PassThroughType, ChannelwiseLayer):
     """Fork; input ``x [..., C]``, ``NumOutputStreams`` outputs equal to ``x``."""
 
     op_type = "DuplicateStreams"
+    finn_legacy_names = ("DuplicateStreams_Batch",)
+    finn_impl_styles = ("hls",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"inputDataType": AttrSpec("s", required=True)},
         NumChannels=AttrSpec("i", required=True),
@@ -69,3 +75,39 @@ class DuplicateStreams(PassThroughType, ChannelwiseLayer):
     def lower(self, ctx: LoweringContext) -> None:
         for out in self.node.output:
             ctx.op("Identity", [self.node.input[0]], out)
+
+
+def duplicate_streams_program(layer: HWLayer, lat: int) -> Program:
+    """DuplicateStreams: one word read and written to every output per iteration."""
+    n_out = layer.num_output_streams()
+    return program_from_runs([(1, (1 << n_out) - 1, frame_words(layer))], 1, n_out, lat)
+
+
+def estimate_duplicate_streams(a: Attrs) -> LayerEstimate:
+    """DuplicateStreams: copy one stream to ``NumOutputStreams`` outputs.
+
+    Cycles: ``NumChannels/PE * prod(numInputVectors)`` (FINN
+    ``duplicatestreams.py`` ``get_exp_cycles``). FINN has no resource
+    estimate; qnncc's model: an output register per stream
+    (``n * PE * bits`` FFs) and ``2 * n`` LUTs of handshake logic.
+    """
+    ch, pe = a.get_int("NumChannels"), a.get_int("PE")
+    fold = a.divides("PE", pe, "NumChannels", ch)
+    n_out = a.get_int("NumOutputStreams", 2)
+    cycles = fold * prod(a.get_ints("numInputVectors", [1]))
+    width = pe * a.get_dtype("inputDataType").bitwidth()
+    return layer_from_modules(cycles, [ModuleEstimate("fork", cycles=cycles, lut=2 * n_out, ff=n_out * width)])
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    DuplicateStreams,
+    lambda a, be, sp, part: estimate_duplicate_streams(a),
+    duplicate_streams_program,
+    1,
+    (f"{TRANSFORMS_HW}:InferDuplicateStreamsLayer",),
+    f"{CODEGEN_HLS}.duplicatestreams:duplicate_streams_code",
+    "streams.hpp",
+    rtl=f"{CODEGEN_RTL}.duplicatestreams:duplicate_streams_rtl",
+    rtl_core="qnncc_dup.v",
+)

@@ -20,6 +20,10 @@ from typing_extensions import override
 
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, program_from_runs, runs_from_masks
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
 from .base import divisors
@@ -29,6 +33,8 @@ class FMPadding(PassThroughType):
     """Zero padding; input ``x [N, H, W, C]``, output ``[N, H+top+bottom, W+left+right, C]``."""
 
     op_type = "FMPadding"
+    finn_legacy_names = ("FMPadding_Batch", "FMPadding_Pixel")
+    finn_impl_styles = ("hls", "rtl")
     folding_attrs = ("SIMD",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"inputDataType": AttrSpec("s", required=True)},
@@ -89,3 +95,53 @@ class FMPadding(PassThroughType):
             ctx.op("Pad", [x], out, pads=pads, value=0.0, mode="constant")
         else:
             raise UnsupportedOpError(f"{self.describe()}: lowering needs opset >= 2")
+
+
+def fmpadding_program(layer: HWLayer, lat: int) -> Program:
+    """FMPadding: a write per output pixel word, a read only for the interior ones (``fmpadding.hpp``)."""
+    _, h, w, c = (int(d) for d in layer.normal_input_shape())
+    top, left, bottom, right = (int(p) for p in layer.attrs["Padding"])
+    cf = c // layer.input_elems_per_word()
+    inside = np.zeros((top + h + bottom, left + w + right), dtype=np.int64)
+    inside[top : top + h, left : left + w] = 1
+    r = np.repeat(inside.ravel(), cf)
+    return program_from_runs(runs_from_masks(r, np.ones_like(r)), 1, 1, lat)  # one image per call, as the template
+
+
+def estimate_fmpadding(a: Attrs) -> LayerEstimate:
+    """FMPadding: zero padding of a feature map.
+
+    Cycles: ``(C/SIMD) * batch * (H + pad_t + pad_b) * (W + pad_l + pad_r)``
+    (FINN ``fmpadding.py`` ``get_exp_cycles``; ``numInputVectors`` is the batch).
+    FINN has no resource estimate; qnncc's model: one LUT per output bit for
+    the zero mux (``SIMD * bits``) plus row/column/channel counters.
+    """
+    img_h, img_w = a.get_ints("ImgDim", length=2)
+    pad = a.get_ints("Padding", length=4)
+    ch, simd = a.get_int("NumChannels"), a.get_int("SIMD")
+    cf = a.divides("SIMD", simd, "NumChannels", ch)
+    batch = prod(a.get_ints("numInputVectors", [1]))
+    odim_h, odim_w = img_h + pad[0] + pad[2], img_w + pad[1] + pad[3]
+    cycles = cf * batch * odim_h * odim_w
+    width = simd * a.get_dtype("inputDataType").bitwidth()
+    counters = ceil_log2(odim_h) + ceil_log2(odim_w) + ceil_log2(cf)
+    modules = [
+        ModuleEstimate("zero_mux", cycles=cycles, lut=width, ff=width),
+        ModuleEstimate("control", cycles=cycles, lut=2 * counters, ff=counters),
+    ]
+    return layer_from_modules(cycles, modules)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    FMPadding,
+    lambda a, be, sp, part: estimate_fmpadding(a),
+    fmpadding_program,
+    1,
+    (),
+    f"{CODEGEN_HLS}.fmpadding:fmpadding_code",
+    "fmpadding.hpp",
+    inserted_by=f"{TRANSFORMS_HW}:InferConvInpGen",
+    rtl=f"{CODEGEN_RTL}.fmpadding:fmpadding_rtl",
+    rtl_core="qnncc_fmpadding.v",
+)

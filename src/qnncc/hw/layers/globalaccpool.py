@@ -25,6 +25,12 @@ from typing_extensions import override
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
+from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import EMITTED, Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.memory import best_primitive
+from qnncc.hw.perf.window import BRAM_OR_LUTRAM
+from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from ._util import parse_datatype, positive, stream_attributes
 from .base import ChannelwiseLayer, vectors
@@ -34,6 +40,8 @@ class GlobalAccPool(ChannelwiseLayer):
     """Sum over H and W; input ``x [N, H, W, C]``, output ``[N, 1, 1, C]``."""
 
     op_type = "GlobalAccPool"
+    finn_legacy_names = ("GlobalAccPool_Batch",)
+    finn_impl_styles = ("hls",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"inputDataType": AttrSpec("s", required=True)},
         NumChannels=AttrSpec("i", required=True),
@@ -81,3 +89,51 @@ class GlobalAccPool(ChannelwiseLayer):
             ctx.op("ReduceSum", [x, ctx.const([1, 2], np.int64, "axes")], out, keepdims=1)
         else:
             ctx.op("ReduceSum", [x], out, axes=[1, 2], keepdims=1)
+
+
+def global_acc_pool_program(layer: HWLayer, lat: int) -> Program:
+    """GlobalAccPool: H*W reads per channel fold, one write per fold at the end of the frame."""
+    _, h, w, c = (int(d) for d in layer.normal_input_shape())
+    cf = c // int(layer.attrs["PE"])
+    return program_from_runs([(1, 0, (h * w - 1) * cf), (1, 1, cf)], 1, 1, lat)
+
+
+def estimate_global_acc_pool(a: Attrs, *, emitted: bool = False) -> LayerEstimate:
+    """GlobalAccPool: sum over all pixels per channel.
+
+    Cycles: ``prod(numInputVectors) * C/PE + C/PE`` (FINN ``globalaccpool.py``
+    ``get_exp_cycles``: read every input word, then emit the sums). FINN has
+    no resource estimate; qnncc's model: ``PE`` adders of ``acc`` bits and a
+    ``C/PE``-deep, ``PE * acc``-bit accumulator memory (least wasteful
+    BRAM18/LUTRAM), ``acc = in_bits + ceil(log2(pixels))``. ``emitted``
+    (qnncc's ``pool.hpp``): the sums leave with the last pixel's words, so
+    ``prod(numInputVectors) * C/PE`` cycles.
+    """
+    ch, pe = a.get_int("NumChannels"), a.get_int("PE")
+    folds = a.divides("PE", pe, "NumChannels", ch)
+    vecs = a.get_ints("numInputVectors", [1])
+    cycles = prod(vecs) * folds + (0 if emitted else folds)
+    pixels = prod(vecs[1:]) if len(vecs) > 1 else 1
+    acc = a.get_dtype("inputDataType").bitwidth() + ceil_log2(pixels)
+    kind, count, _ = best_primitive(pe * acc, folds, BRAM_OR_LUTRAM)
+    modules = [
+        ModuleEstimate("adders", cycles=cycles, lut=pe * acc, ff=pe * acc),
+        ModuleEstimate(
+            "accumulator_memory", lut=count if kind == "LUTRAM" else 0, bram_18k=count if kind == "BRAM18" else 0
+        ),
+    ]
+    return layer_from_modules(cycles, modules)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    GlobalAccPool,
+    lambda a, be, sp, part: estimate_global_acc_pool(a, emitted=be == EMITTED),
+    global_acc_pool_program,
+    2,
+    (f"{TRANSFORMS_HW}:InferGlobalAccPoolLayer",),
+    f"{CODEGEN_HLS}.globalaccpool:global_acc_pool_code",
+    "pool.hpp",
+    rtl=f"{CODEGEN_RTL}.globalaccpool:global_acc_pool_rtl",
+    rtl_core="qnncc_gap.v",
+)

@@ -9,6 +9,7 @@ cycles (Umuroglu et al., "FINN", FPGA 2017).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -21,6 +22,19 @@ from qnncc.core.errors import ExecutionError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import (
+    Attrs,
+    LayerEstimate,
+    ModuleEstimate,
+    SparsityHint,
+    ceil_log2,
+    layer_from_modules,
+    prod,
+)
+from qnncc.hw.perf.mac import C0_LUT, C1_LUT, accumulator_bits, is_xnor, threshold_memory, weight_memory
+from qnncc.hw.perf.sparse import sparse_window_cycles
+from qnncc.hw.sim.patterns import Program, frame_vectors, program_from_runs
 
 from .base import HWLayer, divisors, dsp_options, hw_attributes, vectors
 
@@ -71,6 +85,8 @@ class MVAU(HWLayer):
     """Matrix-vector-activation unit; inputs ``(x, W [MW, MH], [T [MH, steps]])``."""
 
     op_type = "MVAU"
+    finn_legacy_names = ("MatrixVectorActivation", "StreamingFCLayer_Batch")
+    finn_impl_styles = ("hls", "rtl")
     folding_attrs = ("PE", "SIMD")
     attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
         MW=AttrSpec("i", required=True),
@@ -168,3 +184,96 @@ class MVAU(HWLayer):
             ctx.op("MatMul", [x, w], out)
         if self.has_thresholds:
             lower_activation(self, ctx, out, len(self.normal_input_shape()), 2)
+
+
+def mvau_program(layer: HWLayer, lat: int) -> Program:
+    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold."""
+    sf = int(layer.attrs["MW"]) // int(layer.attrs["SIMD"])
+    nf = int(layer.attrs["MH"]) // int(layer.attrs["PE"])
+    # one vector: nf == 0 reads every iteration; every synapse fold ends with a write
+    runs = [(1, 0, sf - 1), (1, 1, 1)] + [(0, 0, sf - 1), (0, 1, 1)] * (nf - 1)
+    return program_from_runs(runs, 1, 1, lat, frame_vectors(layer))
+
+
+def _is_versal(fpga_part: str | None) -> bool:
+    """Versal parts (DSP58), as FINN ``is_versal``."""
+    p = (fpga_part or "").lower()
+    return p[:4] in ("xcvc", "xcve", "xcvp", "xcvm", "xqvc", "xqvm") or p[:5] in ("xqrvc", "xcv80")
+
+
+def estimate_mvau(
+    a: Attrs, *, backend: str = "hls", sparsity: SparsityHint | None = None, fpga_part: str | None = None
+) -> LayerEstimate:
+    """MVAU (FINN ``MatrixVectorActivation``): ``MH x MW`` matrix times vectors, optional thresholds.
+
+    Cycles: ``(MH/PE) * (MW/SIMD) * prod(numInputVectors)`` (FINN
+    ``matrixvectoractivation.py`` ``get_exp_cycles``). With a
+    :class:`SparsityHint` the ``MW`` inputs are read as ``MW/K`` windows of
+    ``K`` elements, each costing :func:`sparse_window_cycles` with ``fine = SIMD``.
+
+    Resources: module docstring (FINN-R LUT model); weight BRAM via
+    :func:`bram18_finn_r` on a ``PE*SIMD*W``-bit, ``MW*MH/(PE*SIMD)``-deep
+    memory; DSP ``PE*SIMD*ceil((W+A)/48)`` if ``resType == "dsp"`` (FINN
+    ``dsp_estimation``). Thresholds (``noActivation == 0``) cost LUTs only
+    with ``ram_style_thresholds == "distributed"`` (as FINN; ``numSteps``
+    replaces FINN's ``2**B - 1`` when given); with ``"block"`` qnncc adds
+    their BRAM, which FINN omits.
+
+    ``backend == "rtl"`` (FINN ``MVAU_rtl``, DSP-based): DSPs
+    ``PE * ceil(SIMD/3)`` on Versal (DSP58), else ``ceil(PE/4) * SIMD``
+    (FINN ``matrixvectoractivation_rtl.py``); FINN reports 0 LUTs there,
+    qnncc keeps the ``c0`` control overhead, LUTRAM weights and thresholds.
+    """
+    mw, mh = a.get_int("MW"), a.get_int("MH")
+    pe, simd = a.get_int("PE"), a.get_int("SIMD")
+    nf = a.divides("PE", pe, "MH", mh)
+    sf = a.divides("SIMD", simd, "MW", mw)
+    vecs = prod(a.get_ints("numInputVectors", [1]))
+    idt, wdt, odt = a.get_dtype("inputDataType"), a.get_dtype("weightDataType"), a.get_dtype("outputDataType")
+    w_bits, a_bits = wdt.bitwidth(), idt.bitwidth()
+    xnor = is_xnor(a, idt, wdt)
+    acc = accumulator_bits(a, mw, w_bits, idt, xnor)
+    no_act = bool(a.get_int("noActivation", 0, minimum=0))
+    res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
+
+    if sparsity is None:
+        cycles = nf * sf * vecs
+    else:
+        windows = a.divides("SparsityHint.kernel_elems", sparsity.kernel_elems, "MW", mw)
+        cycles = math.ceil(nf * windows * sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd) * vecs)
+
+    wmem = mw * mh // (pe * simd)
+    weights, bram_eff, uram_eff = weight_memory(a, pe * simd * w_bits, wmem, w_bits * mw * mh, hls_brams=False)
+    in_w, w_w, out_w = simd * a_bits, pe * simd * w_bits, pe * odt.bitwidth()
+    control = ModuleEstimate("control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + w_w + 2 * ceil_log2(nf * sf))
+    modules = [control, weights]
+    if backend == "rtl":
+        dsp = pe * math.ceil(simd / 3) if _is_versal(fpga_part) else math.ceil(pe / 4) * simd
+        modules.append(ModuleEstimate("dsp_dot_product", cycles=cycles, ff=pe * acc, dsp=dsp))
+    else:
+        mult = 0 if res_type == "dsp" else simd * (2 * math.ceil((w_bits + a_bits) / 6) - 1) * (w_bits + a_bits)
+        dsp = pe * simd * math.ceil((w_bits + a_bits) / 48) if res_type == "dsp" else 0
+        modules += [
+            ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * pe * mult, dsp=dsp),
+            ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * pe * (w_bits + a_bits) * (2 * simd - 1)),
+            ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * pe * acc, ff=pe * acc),
+        ]
+    if not no_act:
+        modules.append(threshold_memory(a, odt, acc, pe, nf, cycles))
+    return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    MVAU,
+    lambda a, be, sp, part: estimate_mvau(a, backend=be, sparsity=sp, fpga_part=part),
+    mvau_program,
+    5,  # input buffer, weight read, dot product / popcount, accumulate, activation + write
+    (f"{TRANSFORMS_HW}:InferBinaryMatrixVectorActivation", f"{TRANSFORMS_HW}:InferQuantizedMatrixVectorActivation"),
+    f"{CODEGEN_HLS}.mvau:mvau_code",
+    "mvau.hpp",
+    aliases=("MatrixVectorActivation", "StreamingFCLayer"),
+    sparse=True,
+    rtl=f"{CODEGEN_RTL}.mvau:mvau_rtl",
+    rtl_core="qnncc_mvau.v",
+)

@@ -26,6 +26,10 @@ from typing_extensions import override
 from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
 from .base import divisors
@@ -132,3 +136,55 @@ class Pool(PassThroughType):
             ctx.op("ReduceMax", [shaped, ctx.const([3], np.int64, "axes")], self.node.output[0], keepdims=0)
         else:
             ctx.op("ReduceMax", [shaped], self.node.output[0], axes=[3], keepdims=0)
+
+
+def pool_program(layer: HWLayer, lat: int) -> Program:
+    """Pool (MaxPool): K*C/PE reads per output pixel, the last C/PE of them with a write (``window_max``)."""
+    _, oh, ow, c = (int(d) for d in layer.normal_output_shape())
+    kh, kw = (int(k) for k in layer.attrs["KernelSize"])
+    cf = c // int(layer.attrs["PE"])
+    per_pixel = [(1, 0, (kh * kw - 1) * cf), (1, 1, cf)] if kh * kw > 1 else [(1, 1, cf)]
+    return program_from_runs(per_pixel, 1, 1, lat, repeat=oh * ow)
+
+
+def estimate_pool(a: Attrs) -> LayerEstimate:
+    """Pool (FINN ``Pool_Batch``): max/average/accumulate over depthwise SWG windows.
+
+    Cycles: ``(Channels * K_h*K_w / PE) * OH * OW * BatchSize`` (FINN
+    ``pool.py`` ``get_exp_cycles``). FINN has no resource estimate; qnncc's
+    model: per PE lane a comparator and mux (MaxPool, ``2 * bits`` LUTs) or
+    an adder (``acc`` LUTs) and an ``acc``-bit register, ``acc = AccumBits``
+    or ``in_bits + ceil(log2(K_h*K_w))``.
+    """
+    ch, pe = a.get_int("Channels"), a.get_int("PE", 1)
+    a.divides("PE", pe, "Channels", ch)
+    k_prod = prod(a.get_ints("KernelSize"))
+    odims = prod(a.get_ints("OutImgDims"))
+    batch = a.get_int("BatchSize", 1)
+    func = a.get_str("Function", choices=("MaxPool", "AvgPool", "AccPool", "QuantAvgPool"))
+    in_name = "inputDataType" if a.has("inputDataType") else "InputDataType"
+    in_bits = a.get_dtype(in_name).bitwidth()
+    cycles = (ch * k_prod // pe) * odims * batch
+    if func == "MaxPool":
+        lane_lut, acc = 2 * in_bits, in_bits
+    else:
+        acc = a.get_int("AccumBits", 0, minimum=0) or in_bits + ceil_log2(k_prod)
+        lane_lut = acc
+    modules = [
+        ModuleEstimate("reduce", cycles=cycles, lut=pe * lane_lut, ff=pe * acc),
+        ModuleEstimate("control", cycles=cycles, lut=2 * ceil_log2(k_prod * ch // pe), ff=ceil_log2(k_prod * ch // pe)),
+    ]
+    return layer_from_modules(cycles, modules)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    Pool,
+    lambda a, be, sp, part: estimate_pool(a),
+    pool_program,
+    2,
+    (f"{TRANSFORMS_HW}:InferPool",),
+    f"{CODEGEN_HLS}.pool:pool_code",
+    "pool.hpp",
+    no_rtl="the RTL library has no window-max core yet (issue 17); a design with it builds with HLS only",
+)

@@ -10,6 +10,7 @@ FIFO IP); ``ram_style`` as FINN.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -18,6 +19,9 @@ from typing_extensions import override
 
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.memory import BRAM18_BITS, MEM_PRIMITIVES, URAM_BITS, best_primitive, bram18_finn_r, uram_blocks
 
 from ._util import BINARY_FLAG, RAM_STYLES, PassThroughType, parse_datatype, positive, stream_attributes
 
@@ -28,6 +32,8 @@ class StreamingFIFO(PassThroughType):
     datatype_attr = "dataType"
 
     op_type = "StreamingFIFO"
+    finn_legacy_names = ()
+    finn_impl_styles = ("rtl",)
     attributes: ClassVar[dict[str, AttrSpec]] = stream_attributes(
         {"dataType": AttrSpec("s", required=True)},
         depth=AttrSpec("i", required=True),
@@ -113,3 +119,69 @@ def fifo_style(
     if bits <= max_lut_bits:
         return ("rtl", "distributed") if depth <= max_srl_depth else ("vivado", "distributed")
     return "vivado", "block"
+
+
+FIFO_LATENCY_CYCLES = 2  # pipeline depth of a streaming FIFO (write to first read)
+
+
+def estimate_fifo(a: Attrs) -> LayerEstimate:
+    """StreamingFIFO of ``depth`` words of ``folded_shape[-1] * bits`` bits.
+
+    Cycles: words per frame, ``prod(folded_shape[:-1])`` (a FIFO passes one
+    word per cycle; FINN reports 0); latency :data:`FIFO_LATENCY_CYCLES`.
+
+    Resources (FINN ``streamingfifo.py``): ``impl_style == "vivado"`` rounds
+    the depth up to a power of two (``get_adjusted_depth``); BRAM
+    :func:`bram18_finn_r` for ``vivado`` + ``block``; URAM
+    ``ceil(depth/4096) * ceil(W/72)`` for ``vivado`` + ``ultra``; LUT
+    ``2*ceil(log2(depth))`` address logic plus ``ceil(depth/32) * ceil(W/2)``
+    for ``rtl`` (SRL) or ``vivado`` + ``distributed``. Deliberate difference:
+    for ``vivado`` + ``auto`` FINN counts no storage at all; qnncc takes the
+    least wasteful BRAM18/LUTRAM primitive.
+    """
+    depth = a.get_int("depth", minimum=1)
+    folded = a.get_ints("folded_shape")
+    if not folded:
+        raise a.error("attribute 'folded_shape' must not be empty")
+    dtype = a.get_dtype("dataType") if a.has("dataType") else a.get_dtype("inputDataType")
+    width = folded[-1] * dtype.bitwidth()
+    impl = a.get_str("impl_style", "rtl", choices=("rtl", "vivado"))
+    style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
+    if impl == "vivado":
+        depth = 1 << (depth - 1).bit_length()
+        if style == "auto":
+            allowed = {k: v for k, v in MEM_PRIMITIVES.items() if not k.startswith("URAM")}
+            style = "block" if best_primitive(width, depth, allowed)[0] == "BRAM18" else "distributed"
+    address = 2 * ceil_log2(depth)
+    bram = uram = ram_luts = 0
+    if impl == "rtl" or style == "distributed":
+        ram_luts = math.ceil(depth / 32) * math.ceil(width / 2)
+    elif style == "block":
+        bram = bram18_finn_r(width, depth)
+    else:
+        uram = uram_blocks(width, depth)
+    words = prod(folded[:-1])
+    module = ModuleEstimate("fifo", cycles=words, lut=address + ram_luts, ff=address + width, bram_18k=bram, uram=uram)
+    return layer_from_modules(
+        words,
+        [module],
+        latency_cycles=FIFO_LATENCY_CYCLES,
+        bram_efficiency=width * depth / (bram * BRAM18_BITS) if bram else 1.0,
+        uram_efficiency=width * depth / (uram * URAM_BITS) if uram else 1.0,
+    )
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    StreamingFIFO,
+    lambda a, be, sp, part: estimate_fifo(a),
+    None,
+    0,
+    (),
+    f"{CODEGEN_HLS}.streamingfifo:fifo_code",
+    "fifo.hpp",
+    inserted_by=f"{TRANSFORMS_HW}:InsertFIFO",
+    no_program="the simulator models a FIFO as the capacity of the stream it sits on",
+    rtl=f"{CODEGEN_RTL}.streamingfifo:fifo_rtl",
+    rtl_core="qnncc_fifo.v",
+)

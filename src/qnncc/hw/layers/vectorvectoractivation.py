@@ -23,6 +23,7 @@ interleaves channels by PE; the tensor order here is the Im2Col order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -31,6 +32,20 @@ from typing_extensions import override
 
 from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.perf.estimate import (
+    EMITTED,
+    Attrs,
+    LayerEstimate,
+    ModuleEstimate,
+    SparsityHint,
+    ceil_log2,
+    layer_from_modules,
+    prod,
+)
+from qnncc.hw.perf.mac import C0_LUT, C1_LUT, accumulator_bits, is_xnor, threshold_steps, weight_memory
+from qnncc.hw.perf.sparse import sparse_window_cycles
+from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, dsp_options, hw_attributes
@@ -41,6 +56,8 @@ class VVAU(HWLayer):
     """Depthwise MAC; inputs ``(x [N, OH, OW, kh*kw*C], W [C, 1, kh, kw], [T [C, steps]])``."""
 
     op_type = "VVAU"
+    finn_legacy_names = ("VectorVectorActivation", "Vector_Vector_Activate_Batch")
+    finn_impl_styles = ("hls", "rtl")
     folding_attrs = ("PE", "SIMD")
     attributes: ClassVar[dict[str, AttrSpec]] = hw_attributes(
         PE=AttrSpec("i", default=1),
@@ -150,3 +167,106 @@ class VVAU(HWLayer):
         ctx.reduce_sum(products, 3, acc)
         if self.has_thresholds:
             lower_activation(self, ctx, acc, 4, 2)
+
+
+def vvau_program(layer: HWLayer, lat: int) -> Program:
+    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order."""
+    channels, pe, simd = (int(layer.attrs[a]) for a in ("Channels", "PE", "SIMD"))
+    kh, kw = (int(k) for k in layer.attrs["Kernel"])
+    oh, ow = (int(d) for d in layer.attrs["Dim"])
+    pixels = oh * ow
+    in_words, out_words = kh * kw * channels // (simd * pe), channels // pe
+    runs: list[tuple[int, int, int]] = []
+    rd_pix = word = dr_pix = dr_word = 0
+    while dr_pix < pixels:  # vvau.hpp, in chunks between pixel events
+        can_drain = dr_pix < rd_pix
+        can_read = rd_pix < pixels and rd_pix < dr_pix + 2
+        k = min(out_words - dr_word if can_drain else out_words, in_words - word if can_read else in_words)
+        runs.append((int(can_read), int(can_drain), k))
+        if can_drain:
+            dr_word += k
+            if dr_word == out_words:
+                dr_word, dr_pix = 0, dr_pix + 1
+        if can_read:
+            word += k
+            if word == in_words:
+                word, rd_pix = 0, rd_pix + 1
+    return program_from_runs(runs, 1, 1, lat)
+
+
+def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bool = False) -> LayerEstimate:
+    """VVAU (FINN ``VectorVectorActivation``): depthwise dot products of ``K_h*K_w`` terms.
+
+    Cycles: ``(Channels * K_h * K_w) / PE / SIMD * H * W`` (FINN
+    ``vectorvectoractivation.py`` ``get_exp_cycles``); ``Dim`` gives ``[H, W]``,
+    else ``prod(numInputVectors)`` pixels. With a :class:`SparsityHint`,
+    each window costs :func:`sparse_window_cycles` with ``fine = SIMD``.
+    ``emitted`` (qnncc's ``vvau.hpp``): the last pixel's ``Channels/PE``
+    results drain after its last word, ``Channels/PE`` cycles more per frame.
+
+    Resources: FINN-R LUT model (module docstring) with ``acc`` bounded for
+    ``K_h*K_w`` terms and threshold LUTs ``(2**B-1)*acc*TMEM/64`` plus
+    comparators ``(2**B-1)*acc`` whenever ``noActivation == 0`` (FINN
+    ``vectorvectoractivation_hls.py``); weight BRAM via :func:`bram18_hls`
+    (FINN ``vectorvectoractivation.py``). Deliberate differences: with
+    ``ram_style == "auto"`` and at most 128 weight words FINN counts neither
+    BRAM nor LUTRAM; qnncc counts them as LUTRAM (where Vivado puts them).
+    DSPs with ``resType == "dsp"`` are ``PE * SIMD * ceil((W+A)/48)``:
+    ``PE*SIMD`` products per cycle need that many multipliers (FINN omits SIMD).
+    """
+    ch, pe, simd = a.get_int("Channels"), a.get_int("PE"), a.get_int("SIMD", 1)
+    k_h, k_w = a.get_ints("Kernel", length=2)
+    pixels = prod(a.get_ints("Dim", length=2)) if a.has("Dim") else prod(a.get_ints("numInputVectors", [1]))
+    nf = a.divides("PE", pe, "Channels", ch)
+    sf = a.divides("SIMD", simd, "Kernel (K_h*K_w)", k_h * k_w)
+    idt, wdt, odt = a.get_dtype("inputDataType"), a.get_dtype("weightDataType"), a.get_dtype("outputDataType")
+    w_bits, a_bits = wdt.bitwidth(), idt.bitwidth()
+    acc = accumulator_bits(a, k_h * k_w, w_bits, idt, is_xnor(a, idt, wdt))
+    res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
+
+    if sparsity is None:
+        cycles = nf * sf * pixels + (nf if emitted else 0)
+    else:
+        if sparsity.kernel_elems != k_h * k_w:
+            raise a.error(f"SparsityHint.kernel_elems={sparsity.kernel_elems} but Kernel is {k_h}x{k_w}")
+        cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels)
+
+    wmem = nf * sf
+    ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
+    if ram_style == "auto" and wmem <= 128 and a.get_str("mem_mode", "internal_decoupled") == "internal_decoupled":
+        a = a.replace(ram_style="distributed")
+    payload = w_bits * ch * k_h * k_w
+    weights, bram_eff, uram_eff = weight_memory(a, pe * simd * w_bits, wmem, payload, hls_brams=True)
+    mult = 0 if res_type == "dsp" else simd * (2 * math.ceil((w_bits + a_bits) / 6) - 1) * (w_bits + a_bits)
+    dsp = pe * simd * math.ceil((w_bits + a_bits) / 48) if res_type == "dsp" else 0
+    in_w, out_w = pe * simd * a_bits, pe * odt.bitwidth()
+    modules = [
+        ModuleEstimate(
+            "control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + pe * simd * w_bits + 2 * ceil_log2(wmem)
+        ),
+        weights,
+        ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * pe * mult, dsp=dsp),
+        ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * pe * (w_bits + a_bits) * (2 * simd - 1)),
+        ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * pe * acc, ff=pe * acc),
+    ]
+    if not a.get_int("noActivation", 0, minimum=0):
+        steps = threshold_steps(a, odt)
+        thr = C1_LUT * pe * (steps * acc * nf / 64 + steps * acc)
+        modules.append(ModuleEstimate("thresholds", cycles=cycles, lut=thr))
+    return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
+
+
+#: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
+DESCRIPTOR = LayerDescriptor(
+    VVAU,
+    lambda a, be, sp, part: estimate_vvau(a, sparsity=sp, emitted=be == EMITTED),
+    vvau_program,
+    5,
+    (f"{TRANSFORMS_HW}:InferVectorVectorActivation",),
+    f"{CODEGEN_HLS}.vectorvectoractivation:vvau_code",
+    "vvau.hpp",
+    aliases=("VectorVectorActivation",),
+    sparse=True,
+    rtl=f"{CODEGEN_RTL}.vectorvectoractivation:vvau_rtl",
+    rtl_core="qnncc_vvau.v",
+)

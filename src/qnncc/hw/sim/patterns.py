@@ -1,33 +1,16 @@
-"""Per-layer token patterns: one frame of a layer's pipelined loop, as the simulator sees it.
+"""Token patterns: one frame of a layer's pipelined loop, as the simulator sees it.
 
 Each HW layer is modelled by a :class:`Program`: the iterations of the
 ``#pragma HLS PIPELINE II=1`` loop of its template in
 ``hls_templates/include/qnncc/*.hpp`` for one frame, each iteration reading
 one word from some input streams and writing one word to some output
 streams. The read/write decisions of every template depend only on loop
-counters, never on data, so the pattern is static and computed here once
-(run-length encoded, vectorised; the line-buffer and VVAU loops in chunks
-between counter events). Sources of the patterns, loop by loop:
-
-* ``mvau.hpp``: ``NUMVEC * SF * NF`` iterations (``SF = MW/SIMD``,
-  ``NF = MH/PE``); an iteration reads a word only during the first neuron fold
-  (``nf == 0``), writes one at the end of each synapse fold (``sf == SF - 1``).
-* ``thresholding.hpp``, ``channelwise.hpp``: ``NUMVEC * C/PE`` iterations,
-  each reads and writes one word.
-* ``labelselect.hpp``: per vector ``LABELS/PE`` reading iterations, then
-  ``K`` writing iterations.
-* ``dwc.hpp``: reads while it holds fewer than ``O`` elements, writes
-  whenever it holds at least ``O`` (both in the same iteration possible).
-* ``fmpadding.hpp``: one write per iteration, a read only inside the image.
-* ``pool.hpp`` ``maxpool``: one read per iteration, a write with the last
-  input word of a window; ``global_acc_pool``: writes with the last pixel.
-* ``swg.hpp``: emits while the rows of the current output row are in,
-  reads while the line buffer has a free row (``ROWS = SPAN + SH`` rows,
-  :func:`qnncc.hw.layers.convolutioninputgenerator.swg_buffer_rows`).
-* ``vvau.hpp``: reads a pixel while at most one result bank is full, drains
-  ``C/PE`` words of a pixel once it is read.
-* ``streams.hpp``: AddStreams reads both inputs and writes each iteration,
-  DuplicateStreams reads once and writes every output each iteration.
+counters, never on data, so the pattern is static and computed once
+(run-length encoded, vectorised). This module holds the pattern primitives
+(:func:`program_from_runs`, :func:`runs_from_masks`) and the dispatch
+(:func:`layer_program`); each layer's own pattern is the ``program`` facet of
+its descriptor, next to its op class in ``qnncc.hw.layers.<layer>`` (its
+docstring names the template loop it follows).
 
 Pipeline latency (the ``latency`` facet of :mod:`qnncc.hw.registry`): cycles from an iteration's issue
 to its writes. These are *assumed* typical Vitis HLS pipeline depths of the
@@ -50,19 +33,13 @@ from qnncc.hw.layers.base import HWLayer
 __all__ = [
     "Program",
     "SimulationError",
-    "add_streams_program",
-    "duplicate_streams_program",
-    "dwc_program",
-    "fmpadding_program",
-    "global_acc_pool_program",
-    "label_select_program",
-    "maxpool_program",
-    "mvau_program",
-    "read_write_each_program",
-    "swg_program",
-    "vvau_program",
+    "frame_vectors",
+    "frame_words",
     "layer_latency",
     "layer_program",
+    "program_from_runs",
+    "read_write_each_program",
+    "runs_from_masks",
     "sink_program",
     "source_program",
 ]
@@ -133,7 +110,7 @@ def _merge(r: np.ndarray, w: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.
     return r[starts], w[starts], np.add.reduceat(n, starts)
 
 
-def _program(
+def program_from_runs(
     runs: list[tuple[int, int, int]] | tuple[np.ndarray, np.ndarray, np.ndarray],
     n_in: int,
     n_out: int,
@@ -152,186 +129,26 @@ def _program(
     return Program(r, w, n, n_in, n_out, latency)
 
 
-def _from_masks(r: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def runs_from_masks(r: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run-length encode per-iteration mask arrays."""
     r = np.asarray(r, dtype=np.int64).ravel()
     w = np.asarray(w, dtype=np.int64).ravel()
     return _merge(r, w, np.ones(len(r), dtype=np.int64))
 
 
-# ---------------------------------------------------------------- per-layer patterns
-def _frame_vectors(layer: HWLayer, index: int = 0) -> int:
+def frame_vectors(layer: HWLayer, index: int = 0) -> int:
     """Vectors per frame (``qnncc.codegen.hls.layers._common.frame_vectors``)."""
     return math.prod(int(d) for d in layer.normal_input_shape(index)[1:-1])
 
 
-def _words(layer: HWLayer, index: int = 0) -> int:
+def frame_words(layer: HWLayer, index: int = 0) -> int:
     """Words per frame of input ``index``."""
     return math.prod(int(d) for d in layer.normal_input_shape(index)[1:]) // layer.input_elems_per_word(index)
 
 
-def mvau_program(layer: HWLayer, lat: int) -> Program:
-    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold."""
-    sf = int(layer.attrs["MW"]) // int(layer.attrs["SIMD"])
-    nf = int(layer.attrs["MH"]) // int(layer.attrs["PE"])
-    # one vector: nf == 0 reads every iteration; every synapse fold ends with a write
-    runs = [(1, 0, sf - 1), (1, 1, 1)] + [(0, 0, sf - 1), (0, 1, 1)] * (nf - 1)
-    return _program(runs, 1, 1, lat, _frame_vectors(layer))
-
-
 def read_write_each_program(layer: HWLayer, lat: int) -> Program:
     """Thresholding, ChannelwiseOp: one word in and one out per iteration."""
-    return _program([(1, 1, _words(layer))], 1, 1, lat)
-
-
-def add_streams_program(layer: HWLayer, lat: int) -> Program:
-    """AddStreams: one word read from both inputs and one written per iteration."""
-    return _program([(3, 1, _words(layer))], 2, 1, lat)
-
-
-def duplicate_streams_program(layer: HWLayer, lat: int) -> Program:
-    """DuplicateStreams: one word read and written to every output per iteration."""
-    n_out = layer.num_output_streams()
-    return _program([(1, (1 << n_out) - 1, _words(layer))], 1, n_out, lat)
-
-
-def label_select_program(layer: HWLayer, lat: int) -> Program:
-    """LabelSelect: Labels/PE reads per vector, then the K indices written."""
-    labels, pe, k = (int(layer.attrs[a]) for a in ("Labels", "PE", "K"))
-    return _program([(1, 0, labels // pe), (0, 1, k)], 1, 1, lat, _frame_vectors(layer))
-
-
-def dwc_program(layer: HWLayer, lat: int) -> Program:
-    """StreamingDataWidthConverter: reads and writes interleaved by the in/out word ratio (``dwc.hpp``)."""
-    i, o = layer.input_elems_per_word(), layer.output_elems_per_word()
-    elems = math.prod(int(d) for d in layer.normal_input_shape()[1:])
-    period = math.lcm(i, o)
-    runs: list[tuple[int, int, int]] = []
-    have = written = 0
-    while written < period // o:  # dwc.hpp, one period of lcm(I, O) elements (have returns to 0)
-        read = have < o
-        if read:
-            have += i
-        write = have >= o
-        if write:
-            have -= o
-            written += 1
-        runs.append((int(read), int(write), 1))
-    return _program(runs, 1, 1, lat, elems // period)
-
-
-def fmpadding_program(layer: HWLayer, lat: int) -> Program:
-    """FMPadding: a write per output pixel word, a read only for the interior ones (``fmpadding.hpp``)."""
-    _, h, w, c = (int(d) for d in layer.normal_input_shape())
-    top, left, bottom, right = (int(p) for p in layer.attrs["Padding"])
-    cf = c // layer.input_elems_per_word()
-    inside = np.zeros((top + h + bottom, left + w + right), dtype=np.int64)
-    inside[top : top + h, left : left + w] = 1
-    r = np.repeat(inside.ravel(), cf)
-    return _program(_from_masks(r, np.ones_like(r)), 1, 1, lat)  # one image per call, as the template
-
-
-def maxpool_program(layer: HWLayer, lat: int) -> Program:
-    """StreamingMaxPool: a read per input word, a write when a pooling window row closes (``pool.hpp``)."""
-    _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
-    _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
-    kh, kw = (int(k) for k in layer.attrs["PoolDim"])
-    cf = c // layer.input_elems_per_word()
-    h = np.arange(ih)[:, None]
-    w = np.arange(iw)[None, :]
-    last = ((h % kh == kh - 1) | (h == ih - 1)) & ((w % kw == kw - 1) | (w == iw - 1))
-    last &= (h // kh < oh) & (w // kw < ow)
-    wmask = np.repeat(last.astype(np.int64).ravel(), cf)
-    return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
-
-
-def pool_program(layer: HWLayer, lat: int) -> Program:
-    """Pool (MaxPool): K*C/PE reads per output pixel, the last C/PE of them with a write (``window_max``)."""
-    _, oh, ow, c = (int(d) for d in layer.normal_output_shape())
-    kh, kw = (int(k) for k in layer.attrs["KernelSize"])
-    cf = c // int(layer.attrs["PE"])
-    per_pixel = [(1, 0, (kh * kw - 1) * cf), (1, 1, cf)] if kh * kw > 1 else [(1, 1, cf)]
-    return _program(per_pixel, 1, 1, lat, repeat=oh * ow)
-
-
-def global_acc_pool_program(layer: HWLayer, lat: int) -> Program:
-    """GlobalAccPool: H*W reads per channel fold, one write per fold at the end of the frame."""
-    _, h, w, c = (int(d) for d in layer.normal_input_shape())
-    cf = c // int(layer.attrs["PE"])
-    return _program([(1, 0, (h * w - 1) * cf), (1, 1, cf)], 1, 1, lat)
-
-
-def swg_parallel_program(layer: HWLayer, lat: int) -> Program:
-    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it."""
-    _, ih, iw, _ = (int(d) for d in layer.normal_input_shape())
-    _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
-    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
-    sh, sw = (int(s) for s in layer.attrs["Stride"])
-    h = np.arange(ih)[:, None] - (kh - 1)
-    w = np.arange(iw)[None, :] - (kw - 1)
-    emit = (h >= 0) & (h % sh == 0) & (h // sh < oh) & (w >= 0) & (w % sw == 0) & (w // sw < ow)
-    wmask = emit.astype(np.int64).ravel()
-    return _program(_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
-
-
-def swg_program(layer: HWLayer, lat: int) -> Program:
-    """ConvolutionInputGenerator: line-buffer reads interleaved with window writes (``swg.hpp``)."""
-    if int(layer.attrs.get("parallel_window", 0)):
-        return swg_parallel_program(layer, lat)
-    from qnncc.hw.layers.convolutioninputgenerator import swg_buffer_rows
-
-    _, ih, iw, c = (int(d) for d in layer.normal_input_shape())
-    _, oh_n, ow_n, _ = (int(d) for d in layer.normal_output_shape())
-    kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
-    sh, _ = (int(s) for s in layer.attrs["Stride"])
-    dh, _ = (int(d) for d in layer.attrs["Dilation"])
-    cf = c // int(layer.attrs["SIMD"])
-    span = dh * (kh - 1) + 1
-    rows = swg_buffer_rows(span, sh, ih)
-    row_words, emit_words = iw * cf, ow_n * kw * kh * cf
-    runs: list[tuple[int, int, int]] = []
-    rr = rword = oh = top = emitted = 0
-    while rr < ih or oh < oh_n:  # swg.hpp, in chunks between row events
-        can_emit = oh < oh_n and rr >= top + span
-        can_read = rr < ih and (oh == oh_n or rr < top + rows)
-        if not (can_emit or can_read):
-            raise SimulationError(f"{layer.describe()}: the window generator loop stalls (rows={rows})")
-        k = min(emit_words - emitted if can_emit else emit_words, row_words - rword if can_read else row_words)
-        runs.append((int(can_read), int(can_emit), k))
-        if can_emit:
-            emitted += k
-            if emitted == emit_words:
-                emitted, oh, top = 0, oh + 1, top + sh
-        if can_read:
-            rword += k
-            if rword == row_words:
-                rword, rr = 0, rr + 1
-    return _program(runs, 1, 1, lat)
-
-
-def vvau_program(layer: HWLayer, lat: int) -> Program:
-    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order."""
-    channels, pe, simd = (int(layer.attrs[a]) for a in ("Channels", "PE", "SIMD"))
-    kh, kw = (int(k) for k in layer.attrs["Kernel"])
-    oh, ow = (int(d) for d in layer.attrs["Dim"])
-    pixels = oh * ow
-    in_words, out_words = kh * kw * channels // (simd * pe), channels // pe
-    runs: list[tuple[int, int, int]] = []
-    rd_pix = word = dr_pix = dr_word = 0
-    while dr_pix < pixels:  # vvau.hpp, in chunks between pixel events
-        can_drain = dr_pix < rd_pix
-        can_read = rd_pix < pixels and rd_pix < dr_pix + 2
-        k = min(out_words - dr_word if can_drain else out_words, in_words - word if can_read else in_words)
-        runs.append((int(can_read), int(can_drain), k))
-        if can_drain:
-            dr_word += k
-            if dr_word == out_words:
-                dr_word, dr_pix = 0, dr_pix + 1
-        if can_read:
-            word += k
-            if word == in_words:
-                word, rd_pix = 0, rd_pix + 1
-    return _program(runs, 1, 1, lat)
+    return program_from_runs([(1, 1, frame_words(layer))], 1, 1, lat)
 
 
 def layer_latency(op_type: str, name: str = "", overrides: Mapping[str, int] | None = None) -> int:
@@ -377,9 +194,9 @@ def layer_program(layer: HWLayer, latency: int | None = None) -> Program:
 
 def source_program(words: int) -> Program:
     """An external input (DMA) writing ``words`` words per frame, one per cycle when there is space."""
-    return _program([(0, 1, words)], 0, 1, 0)
+    return program_from_runs([(0, 1, words)], 0, 1, 0)
 
 
 def sink_program(words: int) -> Program:
     """An external output reading ``words`` words per frame, one per cycle when there is one."""
-    return _program([(1, 0, words)], 1, 0, 0)
+    return program_from_runs([(1, 0, words)], 1, 0, 0)

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import onnx
 
-from qnncc.codegen.hls.layer_code import LayerCode, stream_ports, top_name
+from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype, stream_ports, top_name
 from qnncc.codegen.render import CodegenError, render
+from qnncc.core.datatype import DataType, Kind
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
@@ -95,3 +96,43 @@ def param_header(
     )
     code.params[filename] = text
     return filename
+
+
+#: ram_style -> Vitis HLS storage implementation of a line buffer (``auto`` lets the tool choose).
+RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
+
+
+def int_list(layer: HWLayer, name: str, count: int) -> list[int]:
+    """Attribute ``name`` as ``count`` ints.
+
+    Raises:
+        CodegenError: if it has another length.
+    """
+    values = [int(v) for v in layer.attrs[name]]
+    if len(values) != count:
+        raise CodegenError(f"{layer.node.name}: {name}={values} must have {count} entries")
+    return values
+
+
+def same_stream_type(layer: HWLayer, node: onnx.NodeProto) -> str:
+    """C++ element type of a layer whose output datatype is its input's.
+
+    Raises:
+        CodegenError: if the datatypes differ or are not integers.
+    """
+    idt, odt = layer.input_datatype(), layer.output_datatype()
+    if idt != odt:
+        raise CodegenError(f"{node.name}: input {idt.name} and output {odt.name} datatypes must be equal")
+    return cpp_datatype(idt, f"{node.name} stream")
+
+
+def holds_range(dt: DataType, lo: int, hi: int) -> bool:
+    """Whether every integer in ``[lo, hi]`` is a value of ``dt`` (BIPOLAR holds only a single ``-1`` or ``+1``)."""
+    if dt.kind is Kind.BIPOLAR:
+        return lo == hi and lo in (-1, 1)
+    return dt.min() <= lo and hi <= dt.max()
+
+
+def int_range(dt: DataType) -> tuple[int, int]:
+    """``(min, max)`` of an integer datatype as Python ints."""
+    return int(dt.min()), int(dt.max())

@@ -1,18 +1,8 @@
-"""HLS builders of the elementwise and stream-plumbing layers (AddStreams, DuplicateStreams, ChannelwiseOp, FIFO).
+"""HLS builder of ChannelwiseOp: ``qnncc::channelwise`` of ``channelwise.hpp``.
 
-Library functions (``hls_templates/include/qnncc``):
-
-* ``AddStreams`` -> ``qnncc::add_streams`` (``streams.hpp``): exact sum of
-  the two input elements, encoded in the layer's output datatype;
-* ``DuplicateStreams`` -> ``qnncc::duplicate_streams`` (``streams.hpp``):
-  every word copied to each output;
-* ``ChannelwiseOp`` -> ``qnncc::channelwise`` (``channelwise.hpp``) with
-  ``Func`` ``add``/``mul``/``cmp_le``/``cmp_ge`` evaluated as
-  ``Func(p[c], x)`` and the per-channel integer parameters in
-  ``params_<name>.h`` as ``[pe][nf]``;
-* ``StreamingFIFO`` -> ``qnncc::fifo`` (``fifo.hpp``): a DATAFLOW copy
-  through an internal stream of ``depth`` words (a pass-through in C
-  simulation; the stitch script uses Xilinx ``axis_data_fifo`` instead).
+``Func`` ``add``/``mul``/``cmp_le``/``cmp_ge`` is evaluated as ``Func(p[c], x)`` with the
+per-channel integer parameters in ``params_<name>.h`` as ``[pe][nf]``; the output datatype must
+hold every result.
 """
 
 from __future__ import annotations
@@ -23,7 +13,9 @@ import onnx
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
 from qnncc.codegen.hls.layers._common import (
     frame_vectors,
+    holds_range,
     int_ctype,
+    int_range,
     nested_init,
     new_layer_code,
     param_header,
@@ -31,17 +23,11 @@ from qnncc.codegen.hls.layers._common import (
     signed_bits,
 )
 from qnncc.codegen.render import CodegenError
-from qnncc.core.datatype import DataType, Kind
+from qnncc.core.datatype import Kind
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 
-__all__ = [
-    "CHANNELWISE_OPS",
-    "add_streams_code",
-    "channelwise_code",
-    "duplicate_streams_code",
-    "fifo_code",
-]
+__all__ = ["CHANNELWISE_OPS", "PARAM_ROM_IMPL", "channelwise_code"]
 
 #: ChannelwiseOp ``Func`` -> operation struct of ``channelwise.hpp``.
 CHANNELWISE_OPS = {
@@ -53,55 +39,6 @@ CHANNELWISE_OPS = {
 
 #: ChannelwiseOp ``ram_style`` -> Vitis HLS storage implementation of the parameter ROM.
 PARAM_ROM_IMPL = {"block": "bram", "distributed": "lutram"}
-
-
-def _holds(dt: DataType, lo: int, hi: int) -> bool:
-    """Whether every integer in ``[lo, hi]`` is a value of ``dt`` (BIPOLAR holds only a single ``-1`` or ``+1``)."""
-    if dt.kind is Kind.BIPOLAR:
-        return lo == hi and lo in (-1, 1)
-    return dt.min() <= lo and hi <= dt.max()
-
-
-def _int_range(dt: DataType) -> tuple[int, int]:
-    return int(dt.min()), int(dt.max())
-
-
-def add_streams_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of an AddStreams node (inputs ``a``, ``b`` may differ in datatype).
-
-    Raises:
-        CodegenError: for non-integer streams or an output datatype that cannot
-            hold every sum.
-    """
-    channels, pe = int(layer.attrs["NumChannels"]), int(layer.attrs["PE"])
-    code = new_layer_code(model, node, layer, ["qnncc/streams.hpp"])
-    if len(code.inputs) != 2:
-        raise CodegenError(f"{node.name}: AddStreams needs two stream inputs, got {len(code.inputs)}")
-    adt, bdt, odt = layer.input_datatype(0), layer.input_datatype(1), layer.output_datatype()
-    a_t = cpp_datatype(adt, f"{node.name} input 0")
-    b_t = cpp_datatype(bdt, f"{node.name} input 1")
-    out_t = cpp_datatype(odt, f"{node.name} output")
-    (alo, ahi), (blo, bhi) = _int_range(adt), _int_range(bdt)
-    if not _holds(odt, alo + blo, ahi + bhi):
-        raise CodegenError(f"{node.name}: output datatype {odt.name} cannot hold sums in [{alo + blo}, {ahi + bhi}]")
-    vecs = frame_vectors(layer)
-    code.body.append(f"qnncc::add_streams<{channels}, {pe}, {vecs}, {a_t}, {b_t}, {out_t}>(in0_V, in1_V, out0_V);")
-    return code
-
-
-def duplicate_streams_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a DuplicateStreams node (``NumOutputStreams`` >= 2 outputs).
-
-    Raises:
-        CodegenError: for non-integer streams or fewer than two outputs.
-    """
-    code = new_layer_code(model, node, layer, ["qnncc/streams.hpp"])
-    outs = [p.name for p in code.outputs]
-    if len(code.inputs) != 1 or len(outs) < 2:
-        raise CodegenError(f"{node.name}: DuplicateStreams needs one input and at least two outputs, got {len(outs)}")
-    words = code.inputs[0].words
-    code.body.append(f"qnncc::duplicate_streams<{words}>(in0_V, {', '.join(outs)});")
-    return code
 
 
 def _channelwise_params(model: ModelWrapper, node: onnx.NodeProto, channels: int) -> np.ndarray:
@@ -158,12 +95,12 @@ def channelwise_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) 
     in_t = cpp_datatype(idt, f"{node.name} input")
     out_t = cpp_datatype(odt, f"{node.name} output")
     p = _channelwise_params(model, node, channels)
-    (ilo, ihi), (plo, phi) = _int_range(idt), (int(p.min()), int(p.max()))
+    (ilo, ihi), (plo, phi) = int_range(idt), (int(p.min()), int(p.max()))
     lo, hi = _channelwise_range(func, ilo, ihi, plo, phi)
     bipolar_product = (
         odt.kind is Kind.BIPOLAR and func == "mul" and idt.kind is Kind.BIPOLAR and bool(np.all(np.abs(p) == 1))
     )
-    if not (bipolar_product or _holds(odt, lo, hi)):
+    if not (bipolar_product or holds_range(odt, lo, hi)):
         raise CodegenError(
             f"{node.name}: outputDataType {odt.name} cannot hold the {func} results in [{lo}, {hi}] "
             f"(input {idt.name}, parameters in [{plo}, {phi}]); the hardware would wrap"
@@ -191,21 +128,6 @@ def channelwise_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) 
     code.body.append(
         f"qnncc::channelwise<{channels}, {pe}, {vecs}, {in_t}, {out_t}, {wide}, {op}>(in0_V, out0_V, {var});"
     )
-    return code
-
-
-def fifo_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
-    """Build the HLS code of a StreamingFIFO node (the top becomes a DATAFLOW region).
-
-    Raises:
-        CodegenError: for a non-integer stream.
-    """
-    code = new_layer_code(model, node, layer, ["qnncc/fifo.hpp"])
-    depth = int(layer.attrs["depth"])
-    port = code.inputs[0]
-    dt = cpp_datatype(layer.input_datatype(), f"{node.name} stream")
-    code.pragmas.append("DATAFLOW")
-    code.body.append(f"qnncc::fifo<{depth}, {port.words}, ap_uint<{port.elems} * {dt}::bits> >(in0_V, out0_V);")
     return code
 
 
