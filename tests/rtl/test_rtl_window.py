@@ -61,11 +61,17 @@ def test_parallel_window_stem_and_one_column_image():
     stem |= {"Stride": [2, 2], "parallel_window": 1, "inputDataType": "UINT8", "outputDataType": "UINT8"}
     column = {"ConvKernelDim": [3, 1], "IFMChannels": 2, "IFMDim": [6, 1], "OFMDim": [4, 1], "SIMD": 2}
     column |= {"parallel_window": 1, "inputDataType": "INT4", "outputDataType": "INT4"}
-    cases = [Case("ConvolutionInputGenerator", stem, (1, 21, 20, 3)), Case("ConvolutionInputGenerator", column, (1, 6, 1, 2))]
+    cases = [
+        Case("ConvolutionInputGenerator", stem, (1, 21, 20, 3)),
+        Case("ConvolutionInputGenerator", column, (1, 6, 1, 2)),
+    ]
     model = batch_model(cases)
     sim = build_partition_rtlsim(model)
     rng = np.random.default_rng(5)
-    feeds = {"x0": random_values(rng, DataType["UINT8"], (3, 21, 20, 3)), "x1": random_values(rng, DataType["INT4"], (3, 6, 1, 2))}
+    feeds = {
+        "x0": random_values(rng, DataType["UINT8"], (3, 21, 20, 3)),
+        "x1": random_values(rng, DataType["INT4"], (3, 6, 1, 2)),
+    }
     expected = qnncc.execute(model, feeds, backend="reference")
     for pressure in ({}, BACKPRESSURE):
         run = sim.run(list(feeds.values()), seed=2, **pressure)

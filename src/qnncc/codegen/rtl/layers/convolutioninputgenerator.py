@@ -54,7 +54,11 @@ def _swg_parallel_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer)
     _, oh, ow, _ = layer.normal_output_shape()
     kh, kw = int_list(layer, "ConvKernelDim", 2)
     sh, sw = int_list(layer, "Stride", 2)
-    if int_list(layer, "Dilation", 2) != [1, 1] or int(layer.attrs.get("depthwise", 0)) or int(layer.attrs["SIMD"]) != c:
+    if (
+        int_list(layer, "Dilation", 2) != [1, 1]
+        or int(layer.attrs.get("depthwise", 0))
+        or int(layer.attrs["SIMD"]) != c
+    ):
         raise CodegenError(f"{node.name}: parallel_window=1 needs SIMD = IFMChannels, no dilation and depthwise=0")
     rtl = new_rtl_layer(model, node, layer, "qnncc_swg_par")
     rtl.params.update({"IH": ih, "IW": iw, "C": c, "KH": kh, "KW": kw, "SH": sh, "SW": sw, "OH": oh, "OW": ow})
