@@ -216,7 +216,7 @@ def build(model_path: Path | None, config_file: Path | None, list_steps: bool, n
     from qnncc.flow.build import build as run_build
     from qnncc.flow.build import saved_settings
     from qnncc.flow.config import OUTPUTS, load_build_config, make_build_config
-    from qnncc.flow.steps import step_names
+    from qnncc.flow.plan import step_names
 
     if list_steps:
         click.echo("\n".join(step_names()))

@@ -38,16 +38,20 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.flow.build_files import finish_build, layer_names, model_name, start_log, write_final_reports
 from qnncc.flow.config import BuildConfig, ConfigError, load_build_config, make_build_config
 from qnncc.flow.outdir import check_output_dir, install_output, mark
+from qnncc.flow.report import read_json
 from qnncc.flow.resume import build_options, check_resume_options, checkpoint_path, checkpoints, resume, saved_settings
+from qnncc.flow.runner import StepObserver
+from qnncc.flow.verify import verify_build
 
 __all__ = [
     "BuildConfig",
@@ -100,15 +104,24 @@ class BuildWarning(UserWarning):
     """A build warning (also in ``build.log``, the summary and :attr:`BuildResult.warnings`)."""
 
 
-@runtime_checkable
-class BuildObserver(Protocol):
-    """Receives progress events (e.g. a progress bar); ``build(..., progress=observer)``."""
+#: Receives progress events (e.g. a progress bar); ``build(..., progress=observer)``.
+BuildObserver = StepObserver
+
+
+class _Both:
+    """An observer that also records each step's seconds (for :class:`BuildResult`)."""
+
+    def __init__(self, inner: StepObserver | None, record: Callable[[str, float], None]) -> None:
+        self.inner, self.record = inner, record
 
     def step_started(self, name: str, index: int, total: int) -> None:
-        """Step ``name`` (number ``index`` of ``total``, from 1) starts."""
+        if self.inner is not None:
+            self.inner.step_started(name, index, total)
 
     def step_finished(self, name: str, seconds: float) -> None:
-        """Step ``name`` finished after ``seconds``."""
+        self.record(name, seconds)
+        if self.inner is not None:
+            self.inner.step_finished(name, seconds)
 
 
 class BuildResult(BaseModel):
@@ -151,22 +164,6 @@ class _CallbackObserver:
 
     def step_finished(self, name: str, seconds: float) -> None:
         pass
-
-
-#: Loggers whose warnings the build reports itself (BuildContext.warn), so they are not collected twice.
-_OWN_WARNINGS = frozenset({log.name, "qnncc.transforms.hw.folding"})
-
-
-class _Collect(logging.Handler):
-    """Collects WARNING records of passes for the user."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name not in _OWN_WARNINGS:
-            self.messages.append(record.getMessage())
 
 
 def _as_model(model: Any) -> ModelWrapper | str | Path | None:
@@ -241,7 +238,9 @@ def build(
             ``<output>.incomplete``; ``<output>`` is not touched).
         BuildInterrupted: on Ctrl-C (a ``KeyboardInterrupt`` naming the step to resume from).
     """
-    from qnncc.flow.steps import BuildContext, changes_model, default_steps, get_state, run_step, set_state
+    from qnncc.flow.plan import changes_model, default_steps
+    from qnncc.flow.runner import run_steps
+    from qnncc.flow.steps import BuildContext, get_state, set_state
 
     model = _as_model(model)
     board = get_board(config.board)
@@ -272,52 +271,55 @@ def build(
     if current is not None:
         ctx.state.update(get_state(current))
     ctx.state["options"] = options
-    name = _model_name(model, current)
+    name = model_name(model, current)
     steps: dict[str, float] = {}
     saving = 0.0
-    handler, collector, restore = _start_log(tmp / "build.log")
+    handler, collector, restore = start_log(tmp / "build.log")
     try:
         log.info("qnncc build of %s: steps %s%s", name, plan, f"; resumed from {resumed_from}" if resumed_from else "")
         log.info("config: %s", json.dumps(config.describe()))
-        for index, step in enumerate(plan, start=1):
-            if observer is not None:
-                observer.step_started(step, index, len(plan))
-            log.info("step %s: start", step)
-            start = time.perf_counter()
-            try:
-                current = run_step(step, ctx, current)
-            except KeyboardInterrupt:
-                log.error("step %s interrupted (Ctrl-C)", step)
-                ctx.warnings[:0] = collector.messages
-                _finish(
-                    tmp, ctx, name, steps, "interrupted", resumed_from, error=f"interrupted in step {step!r}", step=step
-                )
-                raise BuildInterrupted(step, tmp) from None
-            except Exception as exc:  # every failure becomes one line; the traceback goes to build.log
-                log.error("step %s failed", step, exc_info=True)
-                message = str(exc).replace("\n", " ").strip() or type(exc).__name__
-                if not isinstance(exc, QnnccError):
-                    message = f"{type(exc).__name__}: {message}"
-                ctx.warnings[:0] = collector.messages
-                _finish(tmp, ctx, name, steps, "failed", resumed_from, error=f"step {step!r}: {message}", step=step)
-                raise BuildError(
-                    f"step {step!r} failed: {message} (incomplete build in {tmp}; see build.log)", step, tmp
-                ) from exc
-            steps[step] = time.perf_counter() - start
-            if config.save_intermediate_models and changes_model(step):
-                t0 = time.perf_counter()
-                set_state(current, ctx.state)
-                current.save(checkpoint_path(tmp, step))
-                saving += time.perf_counter() - t0
-            log.info("step %s: done in %.3f s", step, steps[step])
-            if observer is not None:
-                observer.step_finished(step, steps[step])
+
+        def checkpoint(step: str, model: ModelWrapper) -> Path | None:
+            nonlocal saving
+            if not (config.save_intermediate_models and changes_model(step)):
+                return None
+            t0 = time.perf_counter()
+            set_state(model, ctx.state)
+            path = checkpoint_path(tmp, step)
+            model.save(path)
+            saving += time.perf_counter() - t0
+            return path
+
+        def record(name: str, seconds: float) -> None:
+            steps[name] = seconds
+
+        try:
+            current, _ = run_steps(plan, ctx, current, observer=_Both(observer, record), after_step=checkpoint)
+        except KeyboardInterrupt:
+            step = ctx.step
+            log.error("step %s interrupted (Ctrl-C)", step)
+            ctx.warnings[:0] = collector.messages
+            finish_build(
+                tmp, ctx, name, steps, "interrupted", resumed_from, error=f"interrupted in step {step!r}", step=step
+            )
+            raise BuildInterrupted(step, tmp) from None
+        except Exception as exc:  # every failure becomes one line; the traceback goes to build.log
+            step = ctx.step
+            log.error("step %s failed", step, exc_info=True)
+            message = str(exc).replace("\n", " ").strip() or type(exc).__name__
+            if not isinstance(exc, QnnccError):
+                message = f"{type(exc).__name__}: {message}"
+            ctx.warnings[:0] = collector.messages
+            finish_build(tmp, ctx, name, steps, "failed", resumed_from, error=f"step {step!r}: {message}", step=step)
+            raise BuildError(
+                f"step {step!r} failed: {message} (incomplete build in {tmp}; see build.log)", step, tmp
+            ) from exc
         log.info("intermediate models saved in %.3f s", saving)
         ctx.warnings[:0] = collector.messages
         t0 = time.perf_counter()
-        _write_reports(tmp / "report", ctx, current)
+        write_final_reports(tmp / "report", ctx, current)
         log.info("report files and plots written in %.3f s", time.perf_counter() - t0)
-        _finish(tmp, ctx, name, steps, "complete", resumed_from)
+        finish_build(tmp, ctx, name, steps, "complete", resumed_from)
     finally:
         restore()
         handler.close()
@@ -325,12 +327,12 @@ def build(
     if show_warnings:
         for message in ctx.warnings:
             warnings.warn(message, BuildWarning, stacklevel=2)
-    estimate = _read(out / "report" / "estimate.json")
-    fifo = _read(out / "report" / "fifo_depths.json")
+    estimate = read_json(out / "report" / "estimate.json")
+    fifo = read_json(out / "report" / "fifo_depths.json")
     return BuildResult(
         output_dir=out,
         steps=steps,
-        layers=ctx.layers or _layer_names(current),
+        layers=ctx.layers or layer_names(current),
         verification=ctx.verification,
         fps=float(estimate["estimated_throughput_fps"]) if estimate else 0.0,
         estimate=estimate,
@@ -339,180 +341,3 @@ def build(
         resumed_from=resumed_from,
         model=current,
     )
-
-
-def _write_reports(report: Path, ctx: Any, model: ModelWrapper | None) -> None:
-    """The report files drawn from the final model and ``estimate.json``: I/O, DWCs, graph and plots (PNG)."""
-    outputs = ctx.config.generate_outputs
-    plots = "plots" in outputs
-    if plots:
-        try:
-            import matplotlib  # noqa: F401  (optional: the plots are skipped without it)
-        except ImportError as exc:
-            ctx.warn(f"plots skipped: {exc}")
-            plots = False
-    if model is not None and "estimate_reports" in outputs:
-        from qnncc.flow.report_model import write_model_reports
-
-        write_model_reports(report, model, ctx.state.get("input_scale"), plots)
-    figures = _read(report / "estimate.json")
-    if plots and figures:
-        from qnncc.flow.plots import write_plots
-
-        write_plots(figures, report)
-
-
-def _model_name(model: ModelWrapper | str | Path | None, current: ModelWrapper | None) -> str:
-    if isinstance(model, str | Path):
-        return Path(model).name
-    found = current or model
-    return (found.graph.name if found is not None else "") or "model"
-
-
-def _read(path: Path) -> Any:
-    from qnncc.flow.report import read_json
-
-    return read_json(path)
-
-
-def _layer_names(model: ModelWrapper | None) -> list[str]:
-    """HLS top names of the partition of ``model`` (empty if it has none or several)."""
-    from qnncc.codegen import safe_identifier
-    from qnncc.codegen.hls import PASS_THROUGH_OPS
-
-    if model is None or len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
-        return []
-    from qnncc.flow.steps import child_model
-
-    try:
-        child = child_model(model)
-    except QnnccError:  # e.g. a partition that still holds software nodes
-        return []
-    return [safe_identifier(n.name) for n in child.topological_sort() if n.op_type not in PASS_THROUGH_OPS]
-
-
-def _start_log(path: Path) -> tuple[logging.Handler, _Collect, Callable[[], None]]:
-    """Send qnncc's log records (INFO and up) to ``path`` and collect warnings; returns a function undoing it."""
-    root = logging.getLogger("qnncc")
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    collector = _Collect()
-    level = root.level
-    root.addHandler(handler)
-    root.addHandler(collector)
-    if root.getEffectiveLevel() > logging.INFO:
-        root.setLevel(logging.INFO)
-
-    def restore() -> None:
-        root.removeHandler(handler)
-        root.removeHandler(collector)
-        root.setLevel(level)
-
-    return handler, collector, restore
-
-
-def _finish(
-    folder: Path,
-    ctx: Any,
-    name: str,
-    steps: dict[str, float],
-    status: str,
-    resumed_from: str | None,
-    error: str | None = None,
-    step: str | None = None,
-) -> None:
-    """Write ``build_log.json``, ``build_config.json`` and the summary of a finished or failed build."""
-    from qnncc.flow.report import write_summary
-    from qnncc.version import __version__
-
-    config = ctx.config.describe()
-    record: dict[str, Any] = {
-        "status": status,
-        "model": name,
-        "qnncc_version": __version__,
-        "board": ctx.board.name,
-        "clock_ns": ctx.clock_ns,
-        "shell": ctx.shell,
-        "config": config,
-        "steps_seconds": {k: round(v, 4) for k, v in steps.items()},
-        "resumed_from": resumed_from,
-        "warnings": ctx.warnings,
-    }
-    if error is not None:
-        record.update(failed_step=step, error=error)
-    (folder / "build_log.json").write_text(json.dumps(record, indent=2) + "\n")
-    (folder / "build_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    try:
-        write_summary(
-            folder,
-            name=name,
-            status=status,
-            config={**config, "clock_ns": ctx.clock_ns, "shell": ctx.shell},
-            steps=steps,
-            warnings=ctx.warnings,
-            error=error,
-            resumed_from=resumed_from,
-        )
-    except Exception:  # a summary must never hide the build's own error
-        if error is None:
-            raise
-        log.exception("summary of the failed build")
-
-
-def verify_build(
-    build_dir: str | Path, data: str | Path, count: int | None = None, scheduler: str | None = None
-) -> dict[str, Any]:
-    """C++-simulate a finished build's partition on ``data`` (``qnncc verify``).
-
-    Uses the last intermediate model of ``build_dir``, writes
-    ``verification/cppsim_results.json`` (``rtlsim_results.json``, simulated
-    with Verilator, for a build of ``--backend rtl``) and refreshes the summary. The
-    compiles and simulation shards run on ``scheduler``'s Dask cluster (None:
-    ``$QNNCC_SCHEDULER``, else a local process pool).
-
-    Returns:
-        The figures (see :func:`qnncc.flow.verify.verify_partition`).
-
-    Raises:
-        QnnccError: for a folder that is not a build, bad data or a failing compile.
-    """
-    from qnncc.flow.report import write_summary
-    from qnncc.flow.verify import verify_partition
-
-    folder = Path(build_dir)
-    if not folder.is_dir():
-        raise QnnccError(f"build folder {folder} does not exist")
-    saved = checkpoints(folder)
-    if not saved:
-        raise QnnccError(f"{folder} has no intermediate models; is it a qnncc build folder?")
-    path = list(saved.values())[-1]
-    model = ModelWrapper(str(path))
-    if len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
-        raise QnnccError(f"the last saved model of {folder} ({path.name}) has no single dataflow partition")
-    from qnncc.flow.steps import get_state
-    from qnncc.flow.verify import check_compiler, check_verification_data
-
-    state = get_state(model)
-    scale = state.get("input_scale")
-    shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
-    check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
-    check_compiler()
-    record = _read(folder / "build_log.json") or {}
-    if record.get("config", {}).get("backend") == "rtl":  # a build of the RTL backend: Verilator
-        from qnncc.flow.rtl_steps import verify_partition_rtl
-
-        figures = verify_partition_rtl(model, data, folder / "verification", count=count)
-    else:
-        figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
-    config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
-    write_summary(
-        folder,
-        name=record.get("model", folder.name),
-        status=record.get("status", "complete"),
-        config=config,
-        steps={k: float(v) for k, v in record.get("steps_seconds", {}).items()},
-        warnings=record.get("warnings", []),
-        resumed_from=record.get("resumed_from"),
-    )
-    return figures

@@ -7,8 +7,6 @@ reports into an output directory atomically: files go to
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -22,24 +20,34 @@ from qnncc.core.datatype import DataType
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline, StepRecord
-from qnncc.custom_op import get_custom_op
-from qnncc.hw.folding_opt import FoldingPlan, LayerSpec, optimize_folding
-from qnncc.hw.layers import HWLayer
+from qnncc.flow.estimate_report import dma_shells, network_report, write_reports
+from qnncc.flow.folding import estimate_layers, fold_model, layer_specs, memory_styles
 from qnncc.hw.perf import (
     LayerEstimate,
     NetworkEstimate,
     PartitionEstimate,
-    estimate_layer,
     estimate_network,
     estimate_partition,
     layer_cycles_report,
     layer_resources_report,
-    network_performance_report,
-    throughput_fps,
 )
-from qnncc.hw.perf.shell import ShellEstimate
 from qnncc.hw.registry import LAYERS
 from qnncc.ingest import load
+
+__all__ = [
+    "EstimateResult",
+    "detect_input_scale",
+    "estimate",
+    "estimate_layers",
+    "finish_estimate",
+    "fold_model",
+    "hw_pipeline",
+    "layer_specs",
+    "memory_styles",
+    "parse_scale",
+    "prepare_input",
+    "write_reports",
+]
 
 
 @dataclass
@@ -180,34 +188,6 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     )
 
 
-def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:
-    """Memory styles the optimiser may pick for a layer's weights/thresholds on ``board``."""
-    spec = layer.attributes.get("ram_style")
-    if spec is None or spec.allowed is None:
-        return {}
-    wanted = ["block", "distributed"] + (["ultra"] if board is not None and board.resources.uram > 0 else [])
-    return {"ram_style": [s for s in wanted if s in spec.allowed]}
-
-
-def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSpec]:
-    """The optimiser's view of every HW layer in stream order (with style options when ``board`` is given)."""
-    from qnncc.transforms.hw import iter_hw_nodes
-
-    specs = []
-    for node in iter_hw_nodes(model):
-        layer = get_custom_op(node)
-        assert isinstance(layer, HWLayer)
-        styles: dict[str, list[Any]] = {**memory_styles(layer, board)} if board is not None else {}
-        styles.update({k: v for k, v in layer.throughput_options().items() if len(v) > 1})
-        specs.append(LayerSpec(node.name, node.op_type, dict(layer.attrs), layer.legal_folding(), styles))
-    return specs
-
-
-def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
-    """Per-layer estimates of every HW layer (attributes as set on the nodes), of the hardware qnncc emits."""
-    return [(s.name, estimate_layer(s.op_type, s.attrs, emitted=True)) for s in layer_specs(model)]
-
-
 def estimate(
     model: ModelWrapper | str | Path,
     board: str | Board = "Pynq-Z1",
@@ -249,18 +229,42 @@ def estimate(
         QnnccError: for bad input, an unknown board, an unreachable target or a
             failing step (the message names it).
     """
-    from qnncc.transforms.hw import CreateDataflowPartition
+    from qnncc.flow.config import PIPELINE_STEPS, make_build_config
+    from qnncc.flow.runner import run_steps
+    from qnncc.flow.steps import BuildContext
 
     the_board = get_board(board)
     clk = clock_ns or the_board.default_clk_ns
-    work, scale, dtype = prepare_input(model, input_scale, input_datatype)
-    pipeline = hw_pipeline(scale, dtype, insert_topk)
-    work = pipeline.run(work)
-    notes: list[str] = []
-    work, unmatched, splits = fold_model(work, the_board, clk, folding, target_fps, margin, split, notes)
-    work = work.transform(CreateDataflowPartition(splits))
-    result = finish_estimate(work, the_board, clk, splits, margin, reconfiguration_ms, pipeline.records, unmatched)
-    result.folding_notes = notes
+    config = make_build_config(
+        "estimate",
+        output_dir=Path(output_dir) if output_dir is not None else Path("."),
+        board=the_board.name,
+        clock_ns=clk,
+        target_fps=target_fps if folding is None else None,
+        input_scale=input_scale,
+        input_datatype=input_datatype,
+        insert_topk=insert_topk,
+        generate_outputs=[],
+    )
+    ctx = BuildContext(
+        config=config,
+        board=the_board,
+        clock_ns=clk,
+        shell=the_board.shell,
+        out=Path(output_dir) if output_dir is not None else Path("."),
+        source=model,
+        folding=folding,
+        margin=margin,
+        split=split,
+        quiet=True,
+    )
+    # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
+    work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
+    assert work is not None
+    unmatched = ctx.state.get("unmatched_folding_keys") or []
+    splits = ctx.state.get("splits") or {}
+    result = finish_estimate(work, the_board, clk, splits, margin, reconfiguration_ms, records, unmatched)
+    result.folding_notes = list(ctx.notes)
     if output_dir is not None:
         write_reports(result, Path(output_dir))
     return result
@@ -286,55 +290,6 @@ def prepare_input(
     if scale is None and (detected := detect_input_scale(work)) is not None:
         scale, dtype = detected
     return work, scale, dtype
-
-
-def fold_model(
-    work: ModelWrapper,
-    board: Board,
-    clock_ns: float,
-    folding: str | Path | Mapping[str, Any] | None = None,
-    target_fps: float | None = None,
-    margin: float = 0.85,
-    split: bool = True,
-    notes: list[str] | None = None,
-) -> tuple[ModelWrapper, list[str], dict[str, int]]:
-    """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
-
-    The optimiser's remarks (an unreachable ``target_fps`` is folded as fast as
-    possible and reported with the shortfall, not raised) are appended to ``notes``.
-
-    With ``folding`` the FINN-format config is applied; otherwise the
-    optimiser folds for ``target_fps`` (or as fast as ``board`` allows within
-    ``margin`` of each resource) and, when even the most folded design does
-    not fit and ``split`` is set, assigns the layers to partitions that each
-    fit (``splits``: layer name -> partition index; empty for one partition).
-    """
-    from qnncc.transforms.hw import ApplyFoldingConfig, split_by_budget
-
-    budget = {k: v * margin for k, v in board.resources.as_dict().items()}
-    unmatched: list[str] = []
-    splits: dict[str, int] = {}
-    if folding is not None:
-        apply = ApplyFoldingConfig(folding)
-        work = work.transform(apply)
-        unmatched = apply.unmatched
-    else:
-        specs = layer_specs(work, board)
-        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
-        if notes is not None:
-            notes.extend(plan.notes)
-        if not plan.fits and split and target_fps is None:
-            most_folded = [
-                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values}, emitted=True))
-                for s in specs
-            ]
-            splits = split_by_budget(most_folded, budget)
-            for k in sorted(set(splits.values())):
-                members = [s for s in specs if splits[s.name] == k]
-                sub = optimize_folding(members, budget, clock_ns, None)
-                plan.choice.update(sub.choice)
-        work = work.transform(ApplyFoldingConfig(plan.folding_config()))
-    return work, unmatched, splits
 
 
 def finish_estimate(
@@ -378,7 +333,7 @@ def finish_estimate(
     worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
     totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
     fit = check_fit(board, totals, margin)
-    shells = _dma_shells(work, len(parts)) if board.shell == "zynq" else None
+    shells = dma_shells(work, len(parts)) if board.shell == "zynq" else None
     network = estimate_network(
         parts,
         reconfiguration_ms,
@@ -402,73 +357,6 @@ def finish_estimate(
     result.reports = {
         "estimate_layer_cycles.json": layer_cycles_report(layers),
         "estimate_layer_resources.json": layer_resources_report(layers),
-        "estimate_network_performance.json": _network_report(parts, network, clock_ns, shells),
+        "estimate_network_performance.json": network_report(parts, network, clock_ns, shells),
     }
     return result
-
-
-def _dma_shells(work: ModelWrapper, count: int) -> list[ShellEstimate] | None:
-    """The Zynq shell's DMA cycles per frame of each partition (None if a partition has no DMA stream)."""
-    from qnncc.custom_op.partition import partition_child
-    from qnncc.hw.perf.shell import estimate_dma_shell, partition_dma_streams
-
-    nodes = work.get_nodes_by_op_type("StreamingDataflowPartition")
-    children = [partition_child(work, n) for n in nodes] if nodes else [work]
-    if len(children) != count:
-        return None
-    shells = []
-    for child in children:
-        streams = partition_dma_streams(child)
-        if not streams:
-            return None
-        shells.append(estimate_dma_shell(streams))
-    return shells
-
-
-def _network_report(
-    parts: list[PartitionEstimate], network: NetworkEstimate, clk_ns: float, shells: list[ShellEstimate] | None = None
-) -> dict[str, Any]:
-    """FINN's network report; for several partitions, run in turn, with batch-10000 throughput.
-
-    With the Zynq shell's DMA streams (``shells``), ``dma_shell_cycles`` and
-    ``dma_shell_bottleneck`` name the slowest DMA stream, and the throughput
-    is the slower of accelerator and shell (``max_cycles`` stays the
-    accelerator's, as in FINN).
-    """
-    shell_keys: dict[str, Any] = {}
-    if shells:
-        slow = max(shells, key=lambda s: s.cycles)
-        shell_keys = {"dma_shell_cycles": slow.cycles, "dma_shell_bottleneck": slow.bottleneck}
-    if len(parts) == 1:
-        report: dict[str, Any] = dict(network_performance_report(parts[0], clk_ns))
-        if shells:
-            report["estimated_throughput_fps"] = throughput_fps(max(parts[0].interval_cycles, shells[0].cycles), clk_ns)
-        return {**report, **shell_keys}
-    slowest = max(parts, key=lambda p: p.interval_cycles)
-    return {
-        **shell_keys,
-        "critical_path_cycles": sum(p.latency_cycles for p in parts),
-        "max_cycles": slowest.interval_cycles,
-        "max_cycles_node_name": slowest.bottleneck,
-        "estimated_throughput_fps": network.throughput_fps[max(network.throughput_fps)],
-        "estimated_latency_ns": network.latency_ns,
-        "num_partitions": len(parts),
-        "reconfiguration_ms": network.reconfiguration_ms,
-    }
-
-
-def write_reports(result: EstimateResult, out: Path) -> None:
-    """Write reports, folding and HW model to ``out`` atomically (via ``<out>.incomplete``)."""
-    tmp = out.with_name(out.name + ".incomplete")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for name, data in result.reports.items():
-        (tmp / name).write_text(json.dumps(data, indent=2) + "\n")
-    (tmp / "folding_config.json").write_text(json.dumps(result.folding, indent=2) + "\n")
-    (tmp / "fit_report.txt").write_text(result.fit.table() + "\n")
-    (tmp / "estimate_summary.md").write_text(result.summary() + "\n")
-    result.model.save(tmp / "hw_model.onnx")
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)

@@ -48,7 +48,7 @@ def checkpoints(folder: str | Path) -> dict[str, Path]:
 
 def checkpoint_path(folder: Path, step: str) -> Path:
     """Where a build saves the model after ``step``: ``intermediate_models/<NN>_<step>.onnx``."""
-    from qnncc.flow.steps import step_names
+    from qnncc.flow.plan import step_names
 
     return folder / "intermediate_models" / f"{step_names().index(step):02d}_{step}.onnx"
 
@@ -71,7 +71,7 @@ def _copy_build(out: Path, tmp: Path) -> None:
 
 def resume(out: Path, tmp: Path, first: str) -> tuple[ModelWrapper, str]:
     """Prepare ``tmp`` from the previous build of ``out`` and load the model saved before step ``first``."""
-    from qnncc.flow.steps import clear_outputs, step_names
+    from qnncc.flow.plan import clear_outputs, step_names
 
     names = step_names()
     source = next((d for d in (tmp, out) if checkpoints(d)), None)
@@ -137,7 +137,7 @@ def check_resume_options(saved: dict[str, Any], now: dict[str, Any], first: str)
     Raises:
         QnnccError: naming each changed setting and the earliest step to resume from instead.
     """
-    from qnncc.flow.steps import step_names
+    from qnncc.flow.plan import step_names
 
     names = step_names()
     changed = [

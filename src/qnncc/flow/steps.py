@@ -1,14 +1,7 @@
-"""The named steps of ``qnncc build`` and the state they share.
+"""The named steps of ``qnncc build`` and ``qnncc estimate``, and the state they share.
 
-Flow (:func:`step_names`)::
-
-    load -> tidy -> qonnx_to_finn -> prepare_io -> streamline -> lower -> convert_to_hw -> names
-         -> fold -> partition -> estimate -> insert_dwc -> fifo -> hls | rtl -> [synth] -> stitch -> driver -> verify
-
-``hls`` runs with the HLS backend (the default), ``rtl`` with ``--backend rtl``
-(:mod:`qnncc.flow.rtl_steps`), ``synth`` with ``--synth``.
-
-The steps from ``tidy`` to ``names`` are those of :func:`qnncc.flow.estimate.hw_pipeline`
+The plan (which steps, in which order) is :mod:`qnncc.flow.plan`; :func:`qnncc.flow.runner.run_steps`
+runs them for both flows. The steps from ``tidy`` to ``names`` are those of :func:`qnncc.flow.estimate.hw_pipeline`
 (the pipeline ``qnncc estimate`` runs), taken from it rather than listed
 again; ``fold``, ``partition`` and ``estimate`` call the same functions as
 :func:`qnncc.flow.estimate.estimate`. Each step takes and returns the model; a
@@ -23,9 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +27,10 @@ from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline, run_step_body
 from qnncc.custom_op.partition import partition_nodes, set_partition_child
-from qnncc.flow.config import BUILD_STEPS, BuildConfig
+from qnncc.flow.config import BuildConfig
+from qnncc.flow.diagnostics import float_input_warning, split_cause
+from qnncc.flow.fifo_report import fifo_table, joins, large_fifos
+from qnncc.flow.plan import STEP_OUTPUTS, changes_model, clear_outputs, default_steps, step_names
 
 __all__ = [
     "STATE_KEY",
@@ -45,9 +40,11 @@ __all__ = [
     "child_model",
     "clear_outputs",
     "default_steps",
+    "float_input_warning",
     "get_state",
     "run_step",
     "set_state",
+    "split_cause",
     "step_names",
 ]
 
@@ -55,81 +52,6 @@ log = logging.getLogger("qnncc.build")
 
 #: Metadata key of the build state in saved intermediate models.
 STATE_KEY = "qnncc.build_state"
-
-#: Steps that leave the model as it was (no checkpoint of their own; a resume loads the one before).
-_READ_ONLY = frozenset({"estimate", "hls", "rtl", "synth", "stitch", "driver", "verify"})
-
-
-def step_names() -> tuple[str, ...]:
-    """Every build step in flow order (:data:`qnncc.flow.config.BUILD_STEPS`)."""
-    return BUILD_STEPS
-
-
-#: What each step writes besides checkpoints (relative to the build folder); a resume clears them first.
-STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "estimate": ("report",),
-    "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
-    "hls": ("hls",),
-    "rtl": ("rtl",),
-    "synth": ("report/synth.json", "report/synth.md"),
-    "stitch": ("stitch", "Makefile.vivado"),
-    "driver": ("driver",),
-    "verify": ("verification",),
-}
-
-
-def clear_outputs(folder: Path, first: str) -> None:
-    """Delete what step ``first`` and every later step wrote into ``folder`` (so no stale file survives a resume)."""
-    names = step_names()
-    for step, paths in STEP_OUTPUTS.items():
-        if names.index(step) >= names.index(first):
-            for rel in paths:
-                path = folder / rel
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
-
-
-def changes_model(name: str) -> bool:
-    """Whether a step changes the model (and so saves a checkpoint of its own)."""
-    return name not in _READ_ONLY
-
-
-def default_steps(config: BuildConfig) -> list[str]:
-    """The steps a configuration runs: ``config.steps``, or all that its outputs need, cut by from/to step."""
-    names = list(step_names())
-    if config.steps is not None:
-        plan = list(config.steps)
-    else:
-        outputs = set(config.generate_outputs)
-        drop: set[str] = set()
-        if not outputs & {"estimate_reports", "plots"}:
-            drop.add("estimate")
-        if "hls" not in outputs:
-            drop.update({"hls", "rtl", "stitch"})
-        drop.add("hls" if config.backend == "rtl" else "rtl")
-        if not config.synth:
-            drop.add("synth")
-        if "driver" not in outputs:
-            drop.add("driver")
-        needs_partition_model = outputs & {"hls", "stitch", "driver"} or config.verify_data is not None or config.synth
-        if not needs_partition_model and config.to_step not in ("insert_dwc", "fifo"):
-            drop.update({"insert_dwc", "fifo"})  # they only prepare the partition for code generation
-        if config.verify_data is None:
-            drop.add("verify")
-        plan = [s for s in names if s not in drop]
-    if config.from_step is not None:
-        if config.from_step not in plan:
-            raise QnnccError(f"--from-step {config.from_step}: not among the steps to run ({', '.join(plan)})")
-        plan = plan[plan.index(config.from_step) :]
-    if config.to_step is not None:
-        if config.to_step not in plan:
-            raise QnnccError(f"--to-step {config.to_step}: not among the steps to run ({', '.join(plan)})")
-        plan = plan[: plan.index(config.to_step) + 1]
-    if "verify" in plan and config.verify_data is None:
-        raise QnnccError("step 'verify' needs verification data (--verify-data FILE.npz)")
-    return plan
 
 
 # ----------------------------------------------------------------------------- state
@@ -171,44 +93,6 @@ def child_model(model: ModelWrapper) -> ModelWrapper:
     return hw_partition(model)
 
 
-def split_cause(model: ModelWrapper) -> str:
-    """Why a partitioned model has several partitions: the software nodes between them, else the budget.
-
-    Software nodes both downstream of a partition and upstream of another
-    split the stream (each is named with the reason it stays in software);
-    without such nodes the split came from the resource budget.
-    """
-    from qnncc.transforms.hw import explain_software_nodes
-
-    sdps = partition_nodes(model)
-    downstream = _software_reach(model, [t for n in sdps for t in n.output], forward=True)
-    upstream = _software_reach(model, [t for n in sdps for t in n.input], forward=False)
-    names = downstream & upstream
-    if not names:
-        return "the layers do not fit the board together: fold more or pick a larger board"
-    reasons = [line for line in explain_software_nodes(model) if line.split(" ", 1)[0] in names]
-    return "software between HW layers splits the stream: " + "; ".join(reasons or sorted(names))
-
-
-def _software_reach(model: ModelWrapper, tensors: list[str], forward: bool) -> set[str]:
-    """Names of the non-partition nodes reachable from ``tensors`` (consumers if ``forward``, else producers)."""
-    found: set[str] = set()
-    stack = list(tensors)
-    while stack:
-        tensor = stack.pop()
-        if forward:
-            nodes = model.find_consumers(tensor)
-        else:
-            producer = model.find_producer(tensor)
-            nodes = [] if producer is None else [producer]
-        for node in nodes:
-            if node.op_type == "StreamingDataflowPartition" or node.name in found:
-                continue
-            found.add(node.name)
-            stack.extend(node.output if forward else node.input)
-    return found
-
-
 # ----------------------------------------------------------------------------- context
 @dataclass
 class BuildContext:
@@ -226,6 +110,12 @@ class BuildContext:
         layers: HLS top names in stream order (set by ``hls``).
         verification: cppsim figures (set by ``verify``).
         fifo_report: FIFO sizing figures (set by ``fifo``).
+        step: the step running (set by :func:`qnncc.flow.runner.run_steps`).
+        folding: the folding to apply (a FINN-format file or mapping); None: ``config.folding``.
+        margin: usable fraction of each board resource for the optimiser.
+        split: let the optimiser split a design that does not fit into partitions.
+        notes: the folding optimiser's remarks (also warnings in a build).
+        quiet: record warnings without logging them (``qnncc estimate`` returns them instead).
     """
 
     config: BuildConfig
@@ -239,12 +129,19 @@ class BuildContext:
     layers: list[str] = field(default_factory=list)
     verification: dict[str, Any] | None = None
     fifo_report: dict[str, Any] | None = None
+    step: str = ""
+    folding: str | Path | Mapping[str, Any] | None = None
+    margin: float = 0.85
+    split: bool = True
+    notes: list[str] = field(default_factory=list)
+    quiet: bool = False
     _pipeline: Pipeline | None = None
 
     def warn(self, message: str) -> None:
         """Record a warning for the user and the log."""
         self.warnings.append(message)
-        log.warning("%s", message)
+        if not self.quiet:
+            log.warning("%s", message)
 
     def pipeline(self) -> Pipeline:
         """:func:`qnncc.flow.estimate.hw_pipeline` for this model's input convention (from ``load``)."""
@@ -296,13 +193,14 @@ def _load(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 
 
 def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
-    from qnncc.flow.estimate import fold_model
+    from qnncc.flow.folding import fold_model
     from qnncc.transforms.hw import iter_hw_nodes
 
     cfg = ctx.config
     work = _need(model, "fold")
-    if cfg.folding is not None and not Path(cfg.folding).is_file():
-        raise QnnccError(f"folding file {cfg.folding} does not exist")
+    folding = ctx.folding if ctx.folding is not None else cfg.folding
+    if isinstance(folding, str | Path) and not Path(folding).is_file():
+        raise QnnccError(f"folding file {folding} does not exist")
     if next(iter_hw_nodes(work), None) is None:
         ops = sorted({n.op_type for n in work.graph.node})
         raise QnnccError(
@@ -310,10 +208,13 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
             "quantized layers (QONNX Quant/BipolarQuant or FINN MultiThreshold with integer weights)"
         )
     notes: list[str] = []
-    work, unmatched, splits = fold_model(work, ctx.board, ctx.clock_ns, cfg.folding, cfg.target_fps, notes=notes)
+    work, unmatched, splits = fold_model(
+        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes
+    )
+    ctx.notes.extend(notes)
     for note in notes:
         ctx.warn(f"folding: {note}")
-    if unmatched:
+    if unmatched and cfg.folding is not None and ctx.folding is None:  # a build's folding file
         _check_folding_names(ctx, work, unmatched)
     ctx.state.update(splits=splits, unmatched_folding_keys=unmatched)
     return work
@@ -353,53 +254,9 @@ def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     return work
 
 
-#: Ops that only rearrange the graph input (no arithmetic): no reason to warn when they stay in software.
-_LAYOUT_OPS = frozenset({"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"})
-
-
-def float_input_warning(model: ModelWrapper, input_scale: float | None) -> str | None:
-    """A warning when a float graph input without quantizer keeps the first layer in software, else None.
-
-    Such a model (e.g. LFC exported for inputs ``pixels / 255``) builds, but its
-    first thresholds run in software and the accelerator takes their outputs;
-    ``--input-scale`` makes the accelerator take the integers instead.
-    """
-    names = model.graph_input_names()
-    sdps = partition_nodes(model)
-    if (
-        input_scale is not None
-        or len(names) != 1
-        or len(sdps) < 1
-        or not model.get_tensor_datatype(names[0]).is_float()
-    ):
-        return None
-    first = sdps[0]
-    if names[0] in first.input:
-        return None
-    software = []
-    needed = set(first.input)
-    for node in reversed(model.topological_sort()):
-        if node is not first and any(o in needed for o in node.output):
-            software.append(node)
-            needed.update(node.input)
-    compute = [n for n in reversed(software) if n.op_type not in _LAYOUT_OPS]
-    if not compute:
-        return None
-    stream = first.input[0]
-    dt = model.get_tensor_datatype(stream)
-    shape = model.get_tensor_shape(stream) or []
-    bits = int(math.prod(shape[1:])) * dt.bitwidth() if shape else 0
-    ops = ", ".join(f"{n.name} ({n.op_type})" for n in compute)
-    return (
-        f"INPUT: the graph input {names[0]!r} is float and has no input quantizer, so {ops} run(s) in software "
-        f"before the accelerator, which takes {dt.name} {shape} ({bits} bits per frame). If the input is x * SCALE "
-        "for integers x (e.g. pixels / 255), pass --input-scale SCALE (e.g. --input-scale 1/255): the accelerator "
-        "then takes the integers x (UINT8) and these layers move into hardware"
-    )
-
-
 def _estimate(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
-    from qnncc.flow.estimate import finish_estimate, write_reports
+    from qnncc.flow.estimate import finish_estimate
+    from qnncc.flow.estimate_report import write_reports
     from qnncc.flow.report import estimate_figures
 
     work = _need(model, "estimate")
@@ -447,7 +304,7 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
             sizing = sizer.result.report()
             log.info("FIFO sizing: %.3f s of simulation", sizing.pop("seconds", 0.0))  # the report stays reproducible
     elif mode == "largefifo":
-        _large_fifos(child)
+        large_fifos(child)
     set_partition_child(work, child)
     fifos = fifo_table(child)
     ctx.fifo_report = {"strategy": mode, "fifos": fifos, "sizing": sizing}
@@ -467,59 +324,6 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     child.save(models / "dataflow_partition.onnx")  # the HW partition as code generation sees it
     log.info("FIFOs (%s): %s", mode, ctx.state["fifo_depths"] or "none")
     return work
-
-
-def joins(child: ModelWrapper) -> list[str]:
-    """Names of the nodes of a HW model that merge two or more streams (e.g. ``AddStreams`` after a fork)."""
-    return [n.name for n in child.graph.node if sum(1 for t in n.input if t and child.get_initializer(t) is None) > 1]
-
-
-def _large_fifos(child: ModelWrapper) -> None:
-    """A StreamingFIFO on every stream, deep enough for one whole frame of its words (power of two)."""
-    from qnncc.custom_op import get_custom_op
-    from qnncc.hw.layers.streamingfifo import fifo_style
-    from qnncc.transforms.hw import InsertFIFO
-
-    child.transform(InsertFIFO(depth=2))
-    for node in child.get_nodes_by_op_type("StreamingFIFO"):
-        layer = get_custom_op(node)
-        folded = [int(d) for d in layer.attrs["folded_shape"]]
-        words = math.prod(folded[1:-1]) if len(folded) > 2 else 1
-        depth = max(2, 1 << max(words - 1, 1).bit_length())
-        width = folded[-1] * layer.output_datatype(0).bitwidth()  # type: ignore[attr-defined]
-        impl, ram = fifo_style(depth, width)
-        child.set_nodeattr(node, "depth", depth)
-        child.set_nodeattr(node, "impl_style", impl)
-        child.set_nodeattr(node, "ram_style", ram)
-
-
-def fifo_table(child: ModelWrapper) -> list[dict[str, Any]]:
-    """One row per StreamingFIFO of a HW model: name, stream, depth, width, styles, LUT and BRAM estimates."""
-    from qnncc.custom_op import get_custom_op
-
-    rows = []
-    for node in child.get_nodes_by_op_type("StreamingFIFO"):
-        layer = get_custom_op(node)
-        attrs = dict(layer.attrs)
-        folded = [int(d) for d in attrs["folded_shape"]]
-        width = folded[-1] * layer.output_datatype(0).bitwidth()  # type: ignore[attr-defined]
-        est = layer.estimate(emitted=False)  # type: ignore[attr-defined]
-        producer = child.find_producer(node.input[0])
-        consumer = child.find_consumer(node.output[0])
-        rows.append(
-            {
-                "name": node.name,
-                "producer": producer.name if producer is not None else "(input)",
-                "consumer": consumer.name if consumer is not None else "(output)",
-                "depth": int(attrs["depth"]),
-                "width_bits": int(width),
-                "impl_style": str(attrs.get("impl_style", "")),
-                "ram_style": str(attrs.get("ram_style", "")),
-                "LUT": int(est.lut),
-                "BRAM_18K": int(est.bram_18k),
-            }
-        )
-    return rows
 
 
 def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:

@@ -14,7 +14,8 @@ from typing import Any
 
 from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
-from qnncc.flow.estimate import finish_estimate, fold_model, hw_pipeline, prepare_input
+from qnncc.flow.estimate import finish_estimate, hw_pipeline, prepare_input
+from qnncc.flow.folding import fold_model
 from qnncc.jobs import Job, content_key
 from qnncc.version import __version__
 

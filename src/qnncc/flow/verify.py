@@ -19,6 +19,8 @@ import numpy as np
 
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.flow.report import read_json
+from qnncc.flow.resume import checkpoints
 
 __all__ = ["check_compiler", "check_verification_data", "load_verification_data", "verify_partition"]
 
@@ -270,4 +272,62 @@ def verify_partition(
     out.mkdir(parents=True, exist_ok=True)
     (out / "cppsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")
     np.save(out / "cppsim_output.npy", got)
+    return figures
+
+
+def verify_build(
+    build_dir: str | Path, data: str | Path, count: int | None = None, scheduler: str | None = None
+) -> dict[str, Any]:
+    """C++-simulate a finished build's partition on ``data`` (``qnncc verify``).
+
+    Uses the last intermediate model of ``build_dir``, writes
+    ``verification/cppsim_results.json`` (``rtlsim_results.json``, Verilator, for a
+    ``--backend rtl`` build) and refreshes the summary. The compiles and simulation
+    shards run on ``scheduler``'s Dask cluster (None: ``$QNNCC_SCHEDULER``, else a
+    local process pool).
+
+    Returns:
+        The figures (see :func:`qnncc.flow.verify.verify_partition`).
+
+    Raises:
+        QnnccError: for a folder that is not a build, bad data or a failing compile.
+    """
+    from qnncc.flow.report import write_summary
+    from qnncc.flow.verify import verify_partition
+
+    folder = Path(build_dir)
+    if not folder.is_dir():
+        raise QnnccError(f"build folder {folder} does not exist")
+    saved = checkpoints(folder)
+    if not saved:
+        raise QnnccError(f"{folder} has no intermediate models; is it a qnncc build folder?")
+    path = list(saved.values())[-1]
+    model = ModelWrapper(str(path))
+    if len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
+        raise QnnccError(f"the last saved model of {folder} ({path.name}) has no single dataflow partition")
+    from qnncc.flow.steps import get_state
+    from qnncc.flow.verify import check_compiler, check_verification_data
+
+    state = get_state(model)
+    scale = state.get("input_scale")
+    shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
+    check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
+    check_compiler()
+    record = read_json(folder / "build_log.json") or {}
+    if record.get("config", {}).get("backend") == "rtl":  # a build of the RTL backend: Verilator
+        from qnncc.flow.rtl_steps import verify_partition_rtl
+
+        figures = verify_partition_rtl(model, data, folder / "verification", count=count)
+    else:
+        figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
+    config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
+    write_summary(
+        folder,
+        name=record.get("model", folder.name),
+        status=record.get("status", "complete"),
+        config=config,
+        steps={k: float(v) for k, v in record.get("steps_seconds", {}).items()},
+        warnings=record.get("warnings", []),
+        resumed_from=record.get("resumed_from"),
+    )
     return figures

@@ -1,0 +1,94 @@
+"""Folding of a model's HW layers for the flows: the optimiser's layer specs, or a FINN folding file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from qnncc.boards import Board
+from qnncc.core.model_wrapper import ModelWrapper
+from qnncc.custom_op import get_custom_op
+from qnncc.hw.folding_opt import FoldingPlan, LayerSpec, optimize_folding
+from qnncc.hw.layers import HWLayer
+from qnncc.hw.perf import (
+    LayerEstimate,
+    estimate_layer,
+)
+
+
+def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:
+    """Memory styles the optimiser may pick for a layer's weights/thresholds on ``board``."""
+    spec = layer.attributes.get("ram_style")
+    if spec is None or spec.allowed is None:
+        return {}
+    wanted = ["block", "distributed"] + (["ultra"] if board is not None and board.resources.uram > 0 else [])
+    return {"ram_style": [s for s in wanted if s in spec.allowed]}
+
+
+def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSpec]:
+    """The optimiser's view of every HW layer in stream order (with style options when ``board`` is given)."""
+    from qnncc.transforms.hw import iter_hw_nodes
+
+    specs = []
+    for node in iter_hw_nodes(model):
+        layer = get_custom_op(node)
+        assert isinstance(layer, HWLayer)
+        styles: dict[str, list[Any]] = {**memory_styles(layer, board)} if board is not None else {}
+        styles.update({k: v for k, v in layer.throughput_options().items() if len(v) > 1})
+        specs.append(LayerSpec(node.name, node.op_type, dict(layer.attrs), layer.legal_folding(), styles))
+    return specs
+
+
+def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
+    """Per-layer estimates of every HW layer (attributes as set on the nodes), of the hardware qnncc emits."""
+    return [(s.name, estimate_layer(s.op_type, s.attrs, emitted=True)) for s in layer_specs(model)]
+
+
+def fold_model(
+    work: ModelWrapper,
+    board: Board,
+    clock_ns: float,
+    folding: str | Path | Mapping[str, Any] | None = None,
+    target_fps: float | None = None,
+    margin: float = 0.85,
+    split: bool = True,
+    notes: list[str] | None = None,
+) -> tuple[ModelWrapper, list[str], dict[str, int]]:
+    """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
+
+    The optimiser's remarks (an unreachable ``target_fps`` is folded as fast as
+    possible and reported with the shortfall, not raised) are appended to ``notes``.
+
+    With ``folding`` the FINN-format config is applied; otherwise the
+    optimiser folds for ``target_fps`` (or as fast as ``board`` allows within
+    ``margin`` of each resource) and, when even the most folded design does
+    not fit and ``split`` is set, assigns the layers to partitions that each
+    fit (``splits``: layer name -> partition index; empty for one partition).
+    """
+    from qnncc.transforms.hw import ApplyFoldingConfig, split_by_budget
+
+    budget = {k: v * margin for k, v in board.resources.as_dict().items()}
+    unmatched: list[str] = []
+    splits: dict[str, int] = {}
+    if folding is not None:
+        apply = ApplyFoldingConfig(folding)
+        work = work.transform(apply)
+        unmatched = apply.unmatched
+    else:
+        specs = layer_specs(work, board)
+        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
+        if notes is not None:
+            notes.extend(plan.notes)
+        if not plan.fits and split and target_fps is None:
+            most_folded = [
+                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values}, emitted=True))
+                for s in specs
+            ]
+            splits = split_by_budget(most_folded, budget)
+            for k in sorted(set(splits.values())):
+                members = [s for s in specs if splits[s.name] == k]
+                sub = optimize_folding(members, budget, clock_ns, None)
+                plan.choice.update(sub.choice)
+        work = work.transform(ApplyFoldingConfig(plan.folding_config()))
+    return work, unmatched, splits
