@@ -60,30 +60,28 @@ def test_a_failing_step_is_named_by_the_context(tmp_path: Path) -> None:
     assert ctx.step == "tidy"
 
 
-def test_estimate_runs_the_build_steps_through_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
-    plans: list[list[str]] = []
+@pytest.fixture
+def plans(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The plans handed to the runner (it still runs them)."""
+    seen: list[list[str]] = []
     real = runner.run_steps
 
     def spy(plan, ctx, model, **kwargs):  # type: ignore[no-untyped-def]
-        plans.append(list(plan))
+        seen.append(list(plan))
         return real(plan, ctx, model, **kwargs)
 
     monkeypatch.setattr(runner, "run_steps", spy)
+    return seen
+
+
+def test_estimate_runs_the_build_steps_through_the_runner(plans: list[list[str]]) -> None:
     result = estimate(MODEL, folding=FOLDING)
     assert plans == [["load", *PIPELINE_STEPS, "fold", "partition"]]
     assert [r.name for r in result.records] == plans[0]
     assert result.unmatched_folding_keys == ["MVA_hls_3"]  # the demo file's misspelt key, reported not raised
 
 
-def test_build_runs_its_plan_through_the_same_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    plans: list[list[str]] = []
-    real = runner.run_steps
-
-    def spy(plan, ctx, model, **kwargs):  # type: ignore[no-untyped-def]
-        plans.append(list(plan))
-        return real(plan, ctx, model, **kwargs)
-
-    monkeypatch.setattr(runner, "run_steps", spy)
+def test_build_runs_its_plan_through_the_same_runner(tmp_path: Path, plans: list[list[str]]) -> None:
     config = BuildConfig(
         output_dir=tmp_path / "b", folding=FOLDING, to_step="estimate", generate_outputs=["estimate_reports"]
     )

@@ -133,7 +133,7 @@ def test_cli_quantize_writes_models_and_reports(tmp_path):
     result = CliRunner().invoke(quantize_command, args)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "encoding.csv", "float32.onnx", "int8-channel.onnx", "report.csv", "report.md", "sparsity.csv",
+        ".qnncc_build", "encoding.csv", "float32.onnx", "int8-channel.onnx", "report.csv", "report.md", "sparsity.csv",
         "sparsity_layers.csv",
     ]  # fmt: skip
     assert "INT8 (Channel)" in result.output and "Top-1" in result.output and "RLE-8" in result.output
@@ -142,6 +142,22 @@ def test_cli_quantize_writes_models_and_reports(tmp_path):
     saved = qnncc.load(out / "int8-channel.onnx", simplify=False)
     assert sum(n.op_type == "Quant" for n in saved.graph.node) == 11
     assert any(kv.key == "qnncc.sparsity" for n in saved.graph.node for kv in n.metadata_props)
+
+
+def test_cli_quantize_never_deletes_a_folder_of_the_users(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep me")
+    args = [str(MODEL), "--calib", str(NPZ), "--calib-items", "0:20", "--format", "float32", "-o", str(mine)]
+    result = CliRunner().invoke(quantize_command, args)
+    assert result.exit_code == EXIT_USER_ERROR and "is not empty and is not a qnncc build" in result.output
+    assert (mine / "thesis.tex").read_text() == "keep me" and not (tmp_path / "mine.incomplete").exists()
+    result = CliRunner().invoke(quantize_command, [*args, "--force"])  # only qnncc's files are written
+    assert result.exit_code == 0, result.output
+    assert (mine / "thesis.tex").read_text() == "keep me" and (mine / "float32.onnx").is_file()
+    result = CliRunner().invoke(quantize_command, args)  # now a qnncc output: replaced, the user's file kept
+    assert result.exit_code == 0, result.output
+    assert (mine / "thesis.tex").read_text() == "keep me"
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -1,102 +1,20 @@
 """``qnncc quantize``: post-training quantization of a float ONNX model with an accuracy report.
 
-Registered on the main command group by ``main.add_command(quantize_command, "quantize")``.
+Registered on the main command group by ``main.add_command(quantize_command, "quantize")``; the flow
+itself is :func:`qnncc.flow.quantize.run_quantize`.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from qnncc.cli.errors import guard
 from qnncc.core.errors import QnnccError
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from qnncc.flow.quantize import run_quantize
 
 __all__ = ["quantize_command", "run_quantize"]
-
-
-def run_quantize(
-    model_path: Path,
-    calib_path: Path,
-    formats: tuple[str, ...],
-    output: Path,
-    eval_path: Path | None = None,
-    calib_items: str | None = None,
-    eval_items: str | None = None,
-    input_scale: str | None = None,
-    sparsity: bool = False,
-    encoding: str | None = None,
-    relu_taus: tuple[float, ...] = (),
-    console: Console | None = None,
-) -> dict[str, Any]:
-    """The work of ``qnncc quantize`` (see its help); returns the tables by name.
-
-    Raises:
-        QnnccError: for bad input or a failing step.
-    """
-    from rich.console import Console
-
-    from qnncc.analysis import accuracy_report, compression_report, load_npz, sparsity_report
-    from qnncc.analysis.reports import DEFAULT_FORMATS
-    from qnncc.flow.estimate import parse_scale
-    from qnncc.ingest import load
-    from qnncc.transforms.quantize import SparsityAnnotate, get_format
-
-    console = console or Console(highlight=False, width=160)
-    names = list(DEFAULT_FORMATS) if "all" in formats else list(formats)
-    fmts = [get_format(f) for f in names]
-    model = load(model_path)
-    scale = parse_scale(input_scale)
-    calib = load_npz(calib_path, model, calib_items, scale)
-    evaluation = load_npz(eval_path, model, eval_items, scale) if eval_path is not None else None
-    if evaluation is not None and evaluation.labels is None:
-        raise QnnccError(f"{eval_path} has no labels array; accuracy needs labels")
-    t0 = time.perf_counter()
-    report = accuracy_report(model, calib, evaluation, fmts)
-    tables = {"accuracy": report.table}
-    tmp = output.with_name(output.name + ".incomplete")
-    if tmp.exists():
-        import shutil
-
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    for r in report.results:
-        qmodel = r.model
-        if sparsity:
-            qmodel = qmodel.transform(SparsityAnnotate(calib.images))
-        qmodel.save(tmp / f"{r.format.name}.onnx")
-    if sparsity and evaluation is not None:
-        sp = sparsity_report(model, calib, evaluation, relu_taus=relu_taus)
-        tables["sparsity"], tables["sparsity_layers"] = sp.experiments, sp.layers
-    if encoding is not None:
-        enc_model = next((r.model for r in report.results if r.format.name == get_format(encoding).name), None)
-        if enc_model is None:
-            from qnncc.analysis import quantize
-
-            enc_model = quantize(model, encoding, calib.images)
-        tables["encoding"] = compression_report(enc_model, calib)
-    (tmp / "report.csv").write_text(report.table.to_csv())
-    for key, table in tables.items():
-        if key != "accuracy":
-            (tmp / f"{key}.csv").write_text(table.to_csv())
-    header = f"# Quantization report: {model_path.name}\n\n"
-    (tmp / "report.md").write_text(header + "\n".join(t.to_markdown() for t in tables.values()))
-    if output.exists():
-        import shutil
-
-        shutil.rmtree(output)
-    tmp.rename(output)
-    for table in tables.values():
-        console.print(table.to_rich())
-    console.print(
-        f"wrote {len(report.results)} model(s) and report.md/report.csv to {output} in {time.perf_counter() - t0:.1f} s"
-    )
-    return tables
 
 
 @click.command("quantize")
@@ -143,6 +61,9 @@ def run_quantize(
     help="With --sparsity: also a Q+AS+TR(TAU) row, every ReLU thresholded at TAU; repeatable.",
 )
 @click.option("--encoding", default=None, help="Add RLE/Huffman compression ratios of this format (e.g. bfp8-channel).")
+@click.option(
+    "--force", is_flag=True, help="Write into a non-empty folder that is not a qnncc output (other files stay)."
+)
 @guard
 def quantize_command(
     model_path: Path,
@@ -156,6 +77,7 @@ def quantize_command(
     sparsity: bool,
     relu_taus: tuple[float, ...],
     encoding: str | None,
+    force: bool,
 ) -> None:
     """Quantize the float ONNX model MODEL_PATH (post-training) and report its accuracy.
 
@@ -182,4 +104,5 @@ def quantize_command(
         sparsity,
         encoding,
         relu_taus,
+        force=force,
     )

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,10 +34,14 @@ from qnncc.hw.perf import (
 from qnncc.hw.registry import LAYERS
 from qnncc.ingest import load
 
+if TYPE_CHECKING:
+    from qnncc.flow.steps import BuildContext
+
 __all__ = [
     "EstimateResult",
     "detect_input_scale",
     "estimate",
+    "estimate_context",
     "estimate_layers",
     "finish_estimate",
     "fold_model",
@@ -229,34 +233,13 @@ def estimate(
         QnnccError: for bad input, an unknown board, an unreachable target or a
             failing step (the message names it).
     """
-    from qnncc.flow.config import PIPELINE_STEPS, make_build_config
+    from qnncc.flow.config import PIPELINE_STEPS
     from qnncc.flow.runner import run_steps
-    from qnncc.flow.steps import BuildContext
 
     the_board = get_board(board)
     clk = clock_ns or the_board.default_clk_ns
-    config = make_build_config(
-        "estimate",
-        output_dir=Path(output_dir) if output_dir is not None else Path("."),
-        board=the_board.name,
-        clock_ns=clk,
-        target_fps=target_fps if folding is None else None,
-        input_scale=input_scale,
-        input_datatype=input_datatype,
-        insert_topk=insert_topk,
-        generate_outputs=[],
-    )
-    ctx = BuildContext(
-        config=config,
-        board=the_board,
-        clock_ns=clk,
-        shell=the_board.shell,
-        out=Path(output_dir) if output_dir is not None else Path("."),
-        source=model,
-        folding=folding,
-        margin=margin,
-        split=split,
-        quiet=True,
+    ctx = estimate_context(
+        model, the_board, clk, folding, target_fps, input_scale, input_datatype, insert_topk, margin, split
     )
     # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
     work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
@@ -268,6 +251,54 @@ def estimate(
     if output_dir is not None:
         write_reports(result, Path(output_dir))
     return result
+
+
+def estimate_context(
+    model: ModelWrapper | str | Path,
+    board: Board,
+    clock_ns: float,
+    folding: str | Path | Mapping[str, Any] | None = None,
+    target_fps: float | None = None,
+    input_scale: float | str | None = None,
+    input_datatype: str = "UINT8",
+    insert_topk: bool = True,
+    margin: float = 0.85,
+    split: bool = True,
+) -> BuildContext:
+    """The step context of an estimate (no output folder; warnings returned, not logged).
+
+    The arguments are those of :func:`estimate`; the flows run the build's steps with it
+    (:func:`qnncc.flow.runner.run_steps`).
+
+    Raises:
+        QnnccError: (a ``ConfigError``) for a malformed input scale or datatype.
+    """
+    from qnncc.flow.config import make_build_config
+    from qnncc.flow.steps import BuildContext
+
+    config = make_build_config(
+        "estimate",
+        output_dir=Path("."),
+        board=board.name,
+        clock_ns=clock_ns,
+        target_fps=target_fps if folding is None else None,
+        input_scale=input_scale,
+        input_datatype=input_datatype,
+        insert_topk=insert_topk,
+        generate_outputs=[],
+    )
+    return BuildContext(
+        config=config,
+        board=board,
+        clock_ns=clock_ns,
+        shell=board.shell,
+        out=Path("."),
+        source=model,
+        folding=folding,
+        margin=margin,
+        split=split,
+        quiet=True,
+    )
 
 
 def prepare_input(

@@ -14,8 +14,9 @@ from typing import Any
 
 from qnncc.boards import get_board
 from qnncc.core.errors import QnnccError
-from qnncc.flow.estimate import finish_estimate, hw_pipeline, prepare_input
-from qnncc.flow.folding import fold_model
+from qnncc.flow.config import PIPELINE_STEPS
+from qnncc.flow.estimate import estimate_context, finish_estimate
+from qnncc.flow.runner import run_steps
 from qnncc.jobs import Job, content_key
 from qnncc.version import __version__
 
@@ -95,10 +96,18 @@ def _source_model(model: str, digest: str, scale: str | None, fmt: str | None, c
 
 
 @functools.lru_cache(maxsize=8)
-def _hw_model(model: str, digest: str, scale: str | None, fmt: str | None, calib: tuple[str, str | None]) -> Any:
-    """The unfolded HW model of a point's model (memoised per worker process: points share it)."""
-    work, the_scale, dtype = prepare_input(_source_model(model, digest, scale, fmt, calib), scale)
-    return hw_pipeline(the_scale, dtype, True).run(work)
+def _hw_model(
+    model: str, digest: str, scale: str | None, fmt: str | None, calib: tuple[str, str | None]
+) -> tuple[Any, dict[str, Any]]:
+    """The unfolded HW model of a point's model and the step state (memoised per worker process: points share it).
+
+    Runs the build's steps ``load`` and the HW pipeline with the flows' runner.
+    """
+    ctx = estimate_context(
+        _source_model(model, digest, scale, fmt, calib), get_board("Pynq-Z1"), 10.0, input_scale=scale
+    )
+    work, _ = run_steps(["load", *PIPELINE_STEPS], ctx, None)
+    return work, dict(ctx.state)
 
 
 def estimate_point(point: dict[str, Any], build_root: str | None = None) -> dict[str, Any]:
@@ -115,8 +124,6 @@ def estimate_point(point: dict[str, Any], build_root: str | None = None) -> dict
     model, failing build, ...) is a result of the point: the row says
     ``error`` and the message; any other exception fails the job.
     """
-    from qnncc.transforms.hw import CreateDataflowPartition
-
     row = _empty_row(point)
     board = get_board(point["board"])
     clock = point.get("clock_ns") or board.default_clk_ns
@@ -125,12 +132,15 @@ def estimate_point(point: dict[str, Any], build_root: str | None = None) -> dict
     calib = (point.get("calib") or "", point.get("calib_items"))
     memo = (point["model"], digest, point.get("input_scale"), point.get("quant_format"), calib)
     try:
-        base = _hw_model(*memo)
-        notes: list[str] = []
-        work, unmatched, splits = fold_model(
-            base.copy(), board, clock, point.get("folding"), point.get("target_fps"), notes=notes
+        base, state = _hw_model(*memo)
+        ctx = estimate_context(
+            point["model"], board, clock, point.get("folding"), point.get("target_fps"), point.get("input_scale")
         )
-        work = work.transform(CreateDataflowPartition(splits))
+        ctx.state.update(state)
+        work, _ = run_steps(["fold", "partition"], ctx, base.copy())  # the build's steps, the flows' runner
+        assert work is not None
+        notes = ctx.notes
+        unmatched, splits = ctx.state.get("unmatched_folding_keys") or [], ctx.state.get("splits") or {}
         result = finish_estimate(work, board, clock, splits, unmatched=unmatched)
     except QnnccError as exc:
         row.update(status="error", error=" ".join(str(exc).split())[:300])
