@@ -223,7 +223,7 @@ def synth_model(
         One :class:`SynthResult` per layer, in stream order.
 
     Raises:
-        CodegenError: if a layer cannot be generated; RtlToolError if Yosys fails.
+        CodegenError: if a layer cannot be generated; JobError naming the layers Yosys failed on.
     """
     _, layers = partition_layers(model)
     return synth_layers(layers, executor, jobs, cache)
