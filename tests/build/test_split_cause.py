@@ -48,7 +48,7 @@ def test_software_node_between_partitions_is_named() -> None:
     cause = split_cause(model)
     assert cause.startswith("software between HW layers splits the stream: Mul_7 (Mul) kept in software")
     assert "pick a larger board" not in cause
-    with pytest.raises(QnnccError, match=r"needs 2 partitions; code generation supports one \(software between"):
+    with pytest.raises(QnnccError, match=r"has 2 partitions; this function takes one \(software between"):
         child_model(model)
 
 

@@ -71,6 +71,9 @@ def mvau_cases(draw: st.DrawFn) -> tuple[ModelWrapper, dict[str, np.ndarray]]:
     mw, mh = draw(st.sampled_from([4, 6, 8, 12, 18])), draw(st.sampled_from([2, 4, 6]))
     simd, pe = draw(st.sampled_from(divisors(mw))), draw(st.sampled_from(divisors(mh)))
     vectors = draw(st.sampled_from([[1], [1, 3], [1, 2, 2]]))
+    mmv = draw(st.sampled_from(divisors(int(np.prod(vectors[1:])))))  # MMV > 1: whole vectors per word
+    if mmv > 1:
+        simd, pe = mw, mh
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     if mode == "xnor":
         idt = wdt = DataType["BINARY"]
@@ -112,6 +115,8 @@ def mvau_cases(draw: st.DrawFn) -> tuple[ModelWrapper, dict[str, np.ndarray]]:
         weightDataType=wdt.name,
         outputDataType=odt.name,
         numInputVectors=vectors,
+        MMV=mmv,
+        resType=draw(st.sampled_from(["auto", "lut", "dsp"])),
         **attrs,
     )
     shape = [1, *vectors[1:], mw]

@@ -246,6 +246,7 @@ def vvau_cases(draw: st.DrawFn) -> Case:
         "weightDataType": wdt.name,
         "accDataType": "INT32",
         "ram_style": draw(st.sampled_from(["auto", "block", "distributed"])),
+        "resType": draw(st.sampled_from(["auto", "lut", "dsp"])),  # the products' binding (mul.hpp)
     }
     consts = {"w": w}
     if draw(st.booleans()):
@@ -468,8 +469,12 @@ def test_parallel_window_stem_cppsim_equals_execute():
     np.testing.assert_array_equal(y.reshape(expected.shape), expected)
 
 
-def test_padded_stem_pool_partition_cppsim_equals_execute():
-    """ResNet's stem pool (3x3, stride 2, padding 1) as FMPadding -> depthwise SWG -> Pool, folded by 2."""
+@pytest.mark.parametrize("dt", ["UINT2", "INT3"])
+def test_padded_stem_pool_partition_cppsim_equals_execute(dt):
+    """ResNet's stem pool (3x3, stride 2, padding 1) as FMPadding -> depthwise SWG -> Pool, folded by 2.
+
+    INT3: the padding is the datatype's minimum (-4), and the input is all negative, so zero padding would differ.
+    """
     from qnncc.transforms.hw import InferPool
 
     pool = helper.make_node(
@@ -484,12 +489,14 @@ def test_padded_stem_pool_partition_cppsim_equals_execute():
     )
     imports = [helper.make_opsetid("", 13), helper.make_opsetid("qonnx.custom_op.general", 1)]
     model = ModelWrapper(helper.make_model(graph, opset_imports=imports))
-    model.set_tensor_datatype("x", "UINT2")
+    model.set_tensor_datatype("x", dt)
     model = model.transform(InferShapes()).transform(InferPool())
     assert [n.op_type for n in model.graph.node] == ["FMPadding", "ConvolutionInputGenerator", "Pool"]
     for node in model.graph.node:
         model.set_nodeattr(node, "PE" if node.op_type == "Pool" else "SIMD", 2)
-    x = random_values(np.random.default_rng(7), DataType["UINT2"], (2, 9, 10, 4))
+    x = random_values(np.random.default_rng(7), DataType[dt], (2, 9, 10, 4))
+    if dt == "INT3":
+        x = -1 - np.abs(x) % 4  # values in [-4, -1]
     (y,) = build_partition_sim(model).run([x])
     expected = qnncc.execute(model, {"x": x}, backend="reference")["y"]
     assert expected.shape == (2, 5, 5, 4)

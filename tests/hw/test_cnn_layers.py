@@ -140,6 +140,13 @@ def test_fmpadding_opsets_and_zero_check(opset):
     assert op.folded_output_shape() == (1, 6, 7, 1, 2) and op.output_datatype() == DataType["UINT3"]
     with pytest.raises(UnsupportedOpError, match="zero padding"):
         layer(hw("FMPadding", ["x"], ImgDim=[3, 3], Padding=[1, 1, 1, 1], NumChannels=2, inputDataType="BIPOLAR"))
+    with pytest.raises(UnsupportedOpError, match="UINT3 cannot hold the padding value -1"):
+        layer(hw("FMPadding", ["x"], ImgDim=[3, 3], Padding=[1, 1, 1, 1], NumChannels=2, inputDataType="UINT3",
+                 PadValue=-1))  # fmt: skip
+    signed = hw("FMPadding", ["x"], ImgDim=[3, 4], Padding=[2, 0, 1, 3], NumChannels=2, inputDataType="INT3",
+                PadValue=-4)  # fmt: skip
+    got = run(graph_model([signed], {"x": [1, 3, 4, 2]}, ["y"], {}, opset), {"x": x - 4})["y"]
+    np.testing.assert_array_equal(got, np.pad(x - 4, ((0, 0), (2, 1), (0, 3), (0, 0)), constant_values=-4))
 
 
 # (ImgDim, C, PoolDim, CeilMode, PE, elements per word)
@@ -316,7 +323,8 @@ def test_width_converter_and_fifo_are_identities():
         8,
         24,
     )
-    assert d.legal_folding() == {"inWidth": [4, 8, 12, 24], "outWidth": [4, 8, 12, 24]}
+    widths = [4 * e for e in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 96)]  # words of any divisor of the 96 elements
+    assert d.legal_folding() == {"inWidth": widths, "outWidth": widths}
     assert f.folded_output_shape() == (1, 16, 2, 3) and f.outstream_width() == 12
     # qnncc's converter handles non-multiple widths (2 -> 3 elements of 4 bits)
     odd = layer(

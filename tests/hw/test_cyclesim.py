@@ -294,6 +294,21 @@ _TEMPLATE_CASES: list[tuple[str, Any, str, list[int], list[int], bool]] = [
                 inputDataType="UINT4", weightDataType="INT4", outputDataType="INT16", noActivation=1),
      "static ap_uint<24> w[6] = {}; qnncc::vvau<4, 9, 2, 3, 5, qnncc::UInt<4>, qnncc::Int<4>, qnncc::Int<16>,"
      " ap_int<16> >(in0, out0, w, qnncc::NoActivation());", [24], [32], True),
+    ("mvau_mmv", hw("MVAU", ["x", "w"], ["y"], "m", MW=4, MH=3, SIMD=4, PE=3, MMV=2, inputDataType="UINT2",
+                    weightDataType="UINT2", outputDataType="INT16", noActivation=1, numInputVectors=[1, 6]),
+     "static ap_uint<8> w[3][1] = {}; qnncc::mvau_mmv<4, 3, 2, 6, qnncc::UInt<2>, qnncc::UInt<2>, qnncc::Int<16>,"
+     " ap_int<16>, false>(in0, out0, w, qnncc::NoActivation());", [16], [96], False),
+    ("swg_parallel_mmv", hw("ConvolutionInputGenerator", ["x"], ["y"], "s", ConvKernelDim=[3, 3], IFMChannels=2,
+                            IFMDim=[7, 9], OFMDim=[3, 3], SIMD=2, Stride=[2, 3], parallel_window=1, MMV=3,
+                            inputDataType="UINT4", outputDataType="UINT4"),
+     "qnncc::swg_parallel_mmv<7, 9, 2, 3, 3, 2, 3, 3, 3, 3, qnncc::UInt<4> >(in0, out0);", [24], [216], False),
+    ("fmpadding_mmv", hw("FMPadding", ["x"], ["y"], "p", ImgDim=[3, 4], Padding=[1, 3, 0, 1], NumChannels=2, SIMD=2,
+                         MMV=4, inputDataType="UINT4"),
+     "qnncc::fmpadding_mmv<3, 4, 1, 3, 0, 1, 2, 4, qnncc::UInt<4> >(in0, out0);", [32], [32], False),
+    ("vvau_mmv", hw("VVAU", ["x", "w"], ["y"], "v", Channels=2, Kernel=[2, 1], Dim=[1, 4], PE=2, SIMD=2, MMV=2,
+                    inputDataType="UINT4", weightDataType="INT4", outputDataType="INT16", noActivation=1),
+     "static ap_uint<16> w[1] = {}; qnncc::vvau_mmv<2, 2, 2, 4, qnncc::UInt<4>, qnncc::Int<4>, qnncc::Int<16>,"
+     " ap_int<16> >(in0, out0, w, qnncc::NoActivation());", [32], [64], False),
     ("add_streams", hw("AddStreams", ["a", "b"], ["y"], "a", NumChannels=4, PE=2, inputDataType="UINT4",
                        numInputVectors=[1, 3]),
      "qnncc::add_streams<4, 2, 3, qnncc::UInt<4>, qnncc::UInt<4>, qnncc::UInt<5> >(in0, in1, out0);",

@@ -18,11 +18,15 @@ def mvau(wdt: str, idt: str, **extra: Any) -> MVAU:
     return MVAU(helper.make_node("MVAU", ["x", "w"], ["y"], domain=HW_DOMAIN, name="mvau", **attrs))
 
 
+def res_types(layer: Any) -> list[int | str] | None:
+    return layer.throughput_options().get("resType")  # type: ignore[no-any-return]
+
+
 def test_only_wide_products_offer_dsps() -> None:
-    assert mvau("INT8", "UINT8").throughput_options() == {"resType": ["lut", "dsp"]}
-    assert mvau("INT4", "UINT4").throughput_options() == {"resType": ["lut", "dsp"]}
-    assert mvau("INT2", "UINT8").throughput_options() == {}
-    assert mvau("BIPOLAR", "BIPOLAR", binaryXnorMode=1).throughput_options() == {}
+    assert res_types(mvau("INT8", "UINT8")) == ["lut", "dsp"]
+    assert res_types(mvau("INT4", "UINT4")) == ["lut", "dsp"]
+    assert res_types(mvau("INT2", "UINT8")) is None
+    assert res_types(mvau("BIPOLAR", "BIPOLAR", binaryXnorMode=1)) is None
 
 
 def test_optimiser_moves_8bit_products_to_dsps_when_luts_are_short() -> None:

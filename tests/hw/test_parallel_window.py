@@ -29,7 +29,7 @@ def swg(**attrs: Any) -> ConvolutionInputGenerator:
 def test_layer_rules() -> None:
     layer = swg(**STEM, SIMD=3, parallel_window=1)
     assert layer.output_elems_per_word() == 147 and layer.input_elems_per_word() == 3
-    assert layer.legal_folding() == {"SIMD": [1, 3]} and layer.throughput_options() == {"parallel_window": [0, 1]}
+    assert layer.legal_folding() == {"SIMD": [1, 3]} and layer.throughput_options()["parallel_window"] == [0, 1]
     with pytest.raises(UnsupportedOpError, match="parallel_window=1 needs SIMD = IFMChannels"):
         swg(**STEM, SIMD=1, parallel_window=1)
     dilated = {**STEM, "IFMDim": [230, 230], "OFMDim": [109, 109], "Dilation": [2, 2]}
@@ -59,6 +59,6 @@ def test_optimiser_picks_the_parallel_window_when_the_target_needs_it() -> None:
     specs = [LayerSpec("swg", "ConvolutionInputGenerator", dict(layer.attrs), layer.legal_folding(), options)]
     budget = {"LUT": 1e6, "FF": 2e6, "BRAM_18K": 4000, "URAM": 1000, "DSP": 10000}
     fast = optimize_folding(specs, budget, clock_ns=3.33, target_fps=2000)
-    assert fast.choice["swg"].values == {"SIMD": 3, "parallel_window": 1} and fast.fps >= 2000
+    assert fast.choice["swg"].values == {"SIMD": 3, "parallel_window": 1, "MMV": 1} and fast.fps >= 2000
     serial_only = [LayerSpec("swg", "ConvolutionInputGenerator", dict(layer.attrs), layer.legal_folding())]
     assert optimize_folding(serial_only, budget, clock_ns=3.33, target_fps=2000).fps < 500  # the 487 FPS

@@ -33,10 +33,22 @@ def test_pools_convert_exactly(dt: str) -> None:
     model = make_model(nodes, {"x": ([1, 7, 7, 5], dt)}, ["stem", "overlap", "tiled", "ceil"], {})
     model.model.opset_import.add(domain=QONNX, version=1)
     converted, ops = convert(model, InferStreamingMaxPool(), InferPool())
-    padded_ok = dt.startswith("UINT")  # FMPadding pads zeros: exact only where 0 is the datatype's minimum
-    assert ops["Pool"] == 1 + padded_ok and ops["FMPadding"] == padded_ok
-    assert ops["StreamingMaxPool"] == 1 and ops["MaxPoolNHWC"] == 2 - padded_ok  # ceil mode stays in software
+    assert ops["Pool"] == 2 and ops["FMPadding"] == 1  # signed inputs too: padded with the datatype's minimum
+    assert ops["StreamingMaxPool"] == 1 and ops["MaxPoolNHWC"] == 1  # ceil mode stays in software
+    (padding,) = [n for n in converted.graph.node if n.op_type == "FMPadding"]
+    pad_value = helper.get_attribute_value(next(a for a in padding.attribute if a.name == "PadValue"))
+    assert pad_value == {"UINT2": 0, "UINT4": 0, "INT3": -4, "BIPOLAR": -1}[dt]
     assert_same(model, converted, {"x": ints((3, 7, 7, 5), dt)})
+
+
+def test_signed_padded_pool_differs_from_zero_padding() -> None:
+    """All-negative inputs: padding with 0 would put 0 into the border windows' maxima; the minimum does not."""
+    model = make_model([pool_node("y", 3, 2, 1)], {"x": ([1, 5, 5, 2], "INT4")}, ["y"], {})
+    model.model.opset_import.add(domain=QONNX, version=1)
+    converted, ops = convert(model, InferPool())
+    assert ops["FMPadding"] == 1 and ops["Pool"] == 1
+    x = -1.0 - np.abs(ints((2, 5, 5, 2), "INT4")) % 7  # every value in [-7, -1]
+    assert_same(model, converted, {"x": x.astype(np.float32)})
 
 
 def test_resnet_stem_pool_shapes() -> None:

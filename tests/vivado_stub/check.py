@@ -52,7 +52,7 @@ from typing import Any
 from qnncc.boards import Board, get_board
 from vivado_stub.interp import PS_FREQ_KEYS, TclCheckReport, VivadoStub
 
-__all__ = ["TclCheckReport", "check_stitch_tcl"]
+__all__ = ["TclCheckReport", "check_stitch_tcl", "check_stitch_tcl_stub"]
 
 
 def _protocol_mode(vv: VivadoStub, end: str) -> tuple[str, str, int | None]:
@@ -227,6 +227,22 @@ def _final_checks(vv: VivadoStub, board: Board, clock_ns: float) -> list[str]:
     if cat["mode"] == "generic" and "ipx::package_project" not in ev:
         problems.append("generic mode: the block design is not packaged as IP (ipx::package_project)")
     return problems
+
+
+def check_stitch_tcl_stub(tcl_path: Path, catalog_json: Path) -> tuple[VivadoStub, list[str]]:
+    """Run a (partition's) stitch script in a fresh stub: the stub (its ports, block design) and the problems.
+
+    The board and clock come from the catalogue; used to derive the pins of a packaged partition IP.
+    """
+    catalog = json.loads(Path(catalog_json).read_text())
+    tcl = tkinter.Tcl()
+    vv = VivadoStub(tcl, catalog, Path(tcl_path).resolve().parent.parent, False)
+    vv.install()
+    try:
+        tcl.call("qnncc_real_source", str(Path(tcl_path).resolve()))
+    except tkinter.TclError as err:
+        return vv, [*vv.report.problems, f"script stopped with a Tcl error: {err}"]
+    return vv, [*vv.report.problems, *_final_checks(vv, get_board(catalog["board"]), float(catalog["clock_ns"]))]
 
 
 def check_stitch_tcl(

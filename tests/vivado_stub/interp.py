@@ -412,9 +412,40 @@ class VivadoStub:
         c = self.cells[cell]
         if c.reference:
             return self._module_pins.get(c.reference, XilinxIp({}))
+        if c.vlnv in self.qnncc_ips and self.qnncc_ips[c.vlnv].get("kind") == "partition":
+            return self.packaged_pins(self.qnncc_ips[c.vlnv]["ip_repo"], c.vlnv)
         if c.vlnv in self.qnncc_ips:
             return self.hls_pins(c.vlnv.split(":")[2])
         return xilinx_ip(c.vlnv.split(":")[2], c.config) or XilinxIp({})
+
+    def packaged_pins(self, repo: str, vlnv: str) -> XilinxIp:
+        """Pins of a packaged partition block design: the external ports its own stitch script makes.
+
+        The partition's build folder is ``repo`` without ``stitch/vivado_proj/ip``; its
+        ``stitch/stitch_ipi.tcl`` runs in a fresh stub (checked against its own catalogue),
+        and the recorded ports become the IP's pins. A problem of that script is reported here.
+        """
+        if repo not in self._hls_pins:
+            from vivado_stub.check import check_stitch_tcl_stub
+
+            root = self.build_dir / repo
+            for _ in range(3):
+                root = root.parent
+            tcl = root / "stitch" / "stitch_ipi.tcl"
+            pins = XilinxIp({}, ("ap_clk",), ("ap_rst_n",))
+            if not tcl.is_file():
+                self.report.problems.append(f"partition IP {vlnv}: no stitch script {tcl}")
+            else:
+                sub, problems = check_stitch_tcl_stub(tcl, root / "stitch" / "ip_catalog.json")
+                self.report.problems.extend(f"partition IP {vlnv}: {p}" for p in problems)
+                if sub.bd != vlnv.split(":")[2]:
+                    self.report.problems.append(f"partition IP {vlnv}: its script packages block design {sub.bd!r}")
+                intf = {name: (p.kind, p.mode, p.width) for name, p in sub.ports.items() if p.intf}
+                clk = tuple(n for n, p in sub.ports.items() if not p.intf and p.kind == "clk" and p.mode == "I")
+                rst = tuple(n for n, p in sub.ports.items() if not p.intf and p.kind == "rst" and p.mode == "I")
+                pins = XilinxIp(intf, clk, rst)
+            self._hls_pins[repo] = pins
+        return self._hls_pins[repo]
 
     def hls_pins(self, top: str) -> XilinxIp:
         """Pins of the HLS IP of ``top``, from ``hls/<top>/top_<top>.cpp`` by Vitis HLS's naming rules."""

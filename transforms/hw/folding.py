@@ -42,6 +42,7 @@ STYLE_ATTRS = (
     "depth",
     "impl_style",
     "parallel_window",
+    "MMV",
 )
 _SPECIALISED = re.compile(r"^(?P<op>.+?)_(?:hls|rtl)_(?P<index>\d+)$")
 
@@ -115,7 +116,10 @@ class ApplyFoldingConfig(Transformation):
             if target is None:
                 self.unmatched.append(key)
                 continue
-            for attr, value in dict(settings).items():
+            # folding factors, then styles, then MMV: each may be legal only with the ones before
+            # (parallel_window needs SIMD = C, MMV both); every assignment validates the node
+            order = sorted(dict(settings).items(), key=lambda item: (item[0] in STYLE_ATTRS, item[0] == "MMV"))
+            for attr, value in order:
                 self._assign(target, attr, value, strict=True)
             try:
                 get_custom_op(target)  # validates the whole entry (e.g. SIMD with parallel_window)
@@ -151,6 +155,8 @@ def extract_folding_config(model: ModelWrapper) -> dict[str, Any]:
         assert isinstance(layer, HWLayer)
         entry = {a: layer.attrs[a] for a in layer.folding_attrs}
         entry.update({a: layer.attrs[a] for a in STYLE_ATTRS if a in layer.attrs})
+        if int(entry.get("MMV", 1)) == 1:
+            entry.pop("MMV", None)  # qnncc's multi-vector option, written only where used
         config[node.name] = entry
     return config
 

@@ -30,10 +30,10 @@ class InferPool(Transformation):
 
     Exactness: ONNX pads a max pool with ``-inf`` and every window holds at
     least one input pixel (pads < kernel), so padding with any value not above
-    the datatype's minimum gives the same maxima; FMPadding pads zeros, so a
-    padded pool is converted only for datatypes whose minimum is 0 (unsigned,
-    the case after a ReLU; FINN pads with the minimum). Without padding any
-    integer datatype is converted. Ceil mode is left in software.
+    the datatype's minimum gives the same maxima; the FMPadding pads with
+    that minimum (``PadValue``: 0 for unsigned inputs, e.g. after a ReLU,
+    ``-2**(B-1)`` for signed ones; FINN pads with the minimum too). Ceil mode
+    is left in software.
     """
 
     @override
@@ -57,8 +57,6 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> bool:
     if kernel == strides and not any(pads):
         return False  # StreamingMaxPool's case
     padded = any(pads)
-    if padded and dt.min() != 0:
-        return False
     _, h, w, c = shape
     try:
         oh = conv_output_dim(h, kernel[0], strides[0], pads[0] + pads[2], 1)
@@ -70,6 +68,7 @@ def _convert(model: ModelWrapper, node: onnx.NodeProto) -> bool:
         hp, wp = h + pads[0] + pads[2], w + pads[1] + pads[3]
         padded_t = new_tensor(model, f"{base}_padded", [1, hp, wp, c], dt)
         attrs: dict[str, Any] = {"ImgDim": [h, w], "Padding": pads, "NumChannels": c, "inputDataType": dt.name}
+        attrs["PadValue"] = int(dt.min())  # not above any input: the maxima are those of -inf padding
         new.append(hw_node("FMPadding", [src], [padded_t], f"{base}_padding", SIMD=1, **attrs))
         src, h, w = padded_t, hp, wp
     windows = new_tensor(model, f"{base}_windows", [1, oh, ow, kernel[0] * kernel[1] * c], dt)

@@ -15,7 +15,7 @@ from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.partition import partition_child
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.streamingfifo import MAX_LUT_BITS, MAX_SRL_DEPTH, fifo_style
-from qnncc.hw.sim.fifo_sizing import FIFOSizing, size_fifos
+from qnncc.hw.sim.fifo_sizing import DEFAULT_MINIMIZE_SECONDS, FIFOSizing, size_fifos
 from qnncc.hw.sim.network import DEFAULT_STREAM_DEPTH, Network, SimStream, build_network
 
 from ._util import ensure_hw_domain, hw_node, new_tensor, unique_node_name
@@ -60,6 +60,7 @@ class SetFIFODepths(Transformation):
         max_srl_depth: see :func:`~.insert_fifo.fifo_style`.
         max_lut_bits: see :func:`~.insert_fifo.fifo_style`.
         engine: simulation engine (``"auto"``: compiled C++ when available).
+        minimize_seconds: CPU-time budget of the depth minimisation (None: unbounded).
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class SetFIFODepths(Transformation):
         max_srl_depth: int = MAX_SRL_DEPTH,
         max_lut_bits: int = MAX_LUT_BITS,
         engine: Literal["auto", "cpp", "python"] = "auto",
+        minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
     ) -> None:
         self.frames = frames
         self.remove_shallow = remove_shallow
@@ -84,6 +86,7 @@ class SetFIFODepths(Transformation):
         self.max_srl_depth = max_srl_depth
         self.max_lut_bits = max_lut_bits
         self.engine: Literal["auto", "cpp", "python"] = engine
+        self.minimize_seconds = minimize_seconds
         self.result: FIFOSizing | None = None
 
     @override
@@ -110,6 +113,7 @@ class SetFIFODepths(Transformation):
             minimize=self.minimize,
             slack=self.slack,
             engine=self.engine,
+            minimize_seconds=self.minimize_seconds,
         )
         self.result = sizing
         inserted = 0

@@ -15,12 +15,14 @@
 #define QNNCC_MVAU_HPP
 
 #include "qnncc/activation.hpp"
+#include "qnncc/mul.hpp"
 #include "qnncc/types.hpp"
 
 namespace qnncc {
 
-// Dot product of one SIMD-wide input word and one weight word.
-template <unsigned SIMD, typename InT, typename WT, typename AccT, bool XNOR>
+// Dot product of one SIMD-wide input word and one weight word; RES binds the
+// multipliers (mul.hpp).
+template <unsigned SIMD, typename InT, typename WT, typename AccT, bool XNOR, unsigned RES = RES_AUTO>
 struct Dot {
   static AccT compute(const ap_uint<SIMD * InT::bits>& x, const ap_uint<SIMD * WT::bits>& w) {
 #pragma HLS INLINE
@@ -40,14 +42,14 @@ struct Dot {
     AccT sum = 0;
     for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-      sum += get_elem<InT, SIMD>(x, s) * get_elem<WT, SIMD>(w, s);
+      sum += Mul<RES>::template product<AccT>(get_elem<InT, SIMD>(x, s), get_elem<WT, SIMD>(w, s));
     }
     return sum;
   }
 };
 
-template <unsigned SIMD, typename InT, typename WT, typename AccT>
-struct Dot<SIMD, InT, WT, AccT, true> {
+template <unsigned SIMD, typename InT, typename WT, typename AccT, unsigned RES>
+struct Dot<SIMD, InT, WT, AccT, true, RES> {
   static AccT compute(const ap_uint<SIMD>& x, const ap_uint<SIMD>& w) {
 #pragma HLS INLINE
     const ap_uint<SIMD> same = ~(x ^ w);
@@ -56,7 +58,8 @@ struct Dot<SIMD, InT, WT, AccT, true> {
 };
 
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NUMVEC, typename InT, typename WT,
-          typename OutT, typename AccT, bool XNOR, typename Act, typename InWord, typename OutWord>
+          typename OutT, typename AccT, bool XNOR, unsigned RES = RES_AUTO, typename Act, typename InWord,
+          typename OutWord>
 void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
           const ap_uint<SIMD * WT::bits> weights[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
   static_assert(MW % SIMD == 0, "SIMD must divide MW");
@@ -83,7 +86,7 @@ void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
     }
     for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-      const AccT partial = Dot<SIMD, InT, WT, AccT, XNOR>::compute(x, weights[pe][nf * SF + sf]);
+      const AccT partial = Dot<SIMD, InT, WT, AccT, XNOR, RES>::compute(x, weights[pe][nf * SF + sf]);
       acc[pe] = (sf == 0) ? partial : AccT(acc[pe] + partial);
     }
     if (++sf == SF) {
@@ -96,6 +99,35 @@ void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
       sf = 0;
       if (++nf == NF) nf = 0;
     }
+  }
+}
+
+// MMV vectors per cycle (SIMD = MW, PE = MH, qnncc's MMV attribute; FINN-hlslib's
+// multi-vector unit): each iteration reads one word of MMV whole input vectors
+// (vector m in elements m*MW .. m*MW + MW-1), computes all MH outputs of each
+// with MMV copies of the datapath sharing the weights, and writes one word of
+// MMV results (vector m in elements m*MH ..). NUMVEC / MMV cycles per frame.
+// Weights as mvau's with SF = NF = 1: weights[pe][0] holds column pe of W.
+template <unsigned MW, unsigned MH, unsigned MMV, unsigned NUMVEC, typename InT, typename WT, typename OutT,
+          typename AccT, bool XNOR, unsigned RES = RES_AUTO, typename Act, typename InWord, typename OutWord>
+void mvau_mmv(hls::stream<InWord>& in, hls::stream<OutWord>& out, const ap_uint<MW * WT::bits> weights[MH][1],
+              const Act& act) {
+  static_assert(NUMVEC % MMV == 0, "MMV must divide the vectors per frame");
+  const unsigned VB = MW * InT::bits;
+  for (unsigned i = 0; i < NUMVEC / MMV; i++) {
+#pragma HLS PIPELINE II = 1
+    const ap_uint<MMV * VB> x = in.read();
+    ap_uint<MMV * MH * OutT::bits> y = 0;
+    for (unsigned m = 0; m < MMV; m++) {
+#pragma HLS UNROLL
+      const ap_uint<VB> v = x((m + 1) * VB - 1, m * VB);
+      for (unsigned pe = 0; pe < MH; pe++) {
+#pragma HLS UNROLL
+        const AccT acc = Dot<MW, InT, WT, AccT, XNOR, RES>::compute(v, weights[pe][0]);
+        set_elem<OutT, MMV * MH>(y, m * MH + pe, act.activate(0, pe, acc));
+      }
+    }
+    out.write(OutWord(y));
   }
 }
 

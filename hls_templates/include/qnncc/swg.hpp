@@ -152,6 +152,115 @@ void swg_parallel(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
   }
 }
 
+// Multi-pixel parallel-window generator (parallel_window = 1 and MMV > 1, SIMD = C,
+// no dilation): the windows of swg_parallel, in the same raster order, MMV whole
+// windows per output word; MMV input pixels per input word (IW % MMV == 0, so a
+// word lies in one image row; (OH*OW) % MMV == 0). One input word per iteration
+// (II=1), IH*IW/MMV cycles per frame: the word is written to a circular buffer
+// of KH rows of words and, with the KH-1 rows above it, shifted into a
+// KH x (KW+MMV-1) window register; the windows whose bottom-right corner lies in
+// the word (on the stride grid) join a queue, and one output word leaves
+// whenever MMV windows are queued (never more than 2*MMV - 1).
+template <unsigned IH, unsigned IW, unsigned C, unsigned KH, unsigned KW, unsigned SH, unsigned SW, unsigned OH,
+          unsigned OW, unsigned MMV, typename DT, typename InWord, typename OutWord>
+void swg_parallel_mmv(hls::stream<InWord>& in, hls::stream<OutWord>& out) {
+  static_assert(IW % MMV == 0, "MMV must divide the image width");
+  static_assert((OH * OW) % MMV == 0, "MMV must divide the output pixels");
+  static_assert(OH >= 1 && (OH - 1) * SH + KH <= IH, "the windows of OH rows must fit the image");
+  static_assert(OW >= 1 && (OW - 1) * SW + KW <= IW, "the windows of OW columns must fit the image");
+  typedef ap_uint<C * DT::bits> pixel_t;
+  typedef ap_uint<MMV * C * DT::bits> word_t;
+  const unsigned PB = C * DT::bits;
+  const unsigned WB = KH * KW * PB;
+  const unsigned WPR = IW / MMV;  // input words per image row
+  const unsigned COLS = KW + MMV - 1;
+  const unsigned QUEUE = 2 * MMV - 1;
+  word_t lines[KH][WPR];
+#pragma HLS ARRAY_PARTITION variable = lines complete dim = 1
+  // lines[slot][wq] is written at word wq of row h and next read at word wq of
+  // row h + 1, WPR iterations later (the other slots read in between are other RAMs)
+  const unsigned DIST = WPR >= 2 ? WPR : 2;
+#pragma HLS DEPENDENCE variable = lines type = inter direction = RAW dependent = true distance = DIST
+  pixel_t win[KH][COLS];
+#pragma HLS ARRAY_PARTITION variable = win complete dim = 0
+  ap_uint<WB> queue[QUEUE];
+#pragma HLS ARRAY_PARTITION variable = queue complete dim = 1
+  unsigned pending = 0;
+  unsigned h = 0, wq = 0, slot = 0;  // image row, word within the row, slot = h % KH
+  // counters instead of divisions: the image row (column) completing the next output row (window of
+  // this row) and the output rows (windows of this row) done
+  unsigned next_row = KH - 1, orow = 0;
+  unsigned next_col = KW - 1, ocol = 0;
+  for (unsigned i = 0; i < IH * WPR; i++) {
+#pragma HLS PIPELINE II = 1
+    const word_t x = word_t(in.read());
+    for (unsigned r = 0; r < KH; r++) {
+#pragma HLS UNROLL
+      // window row r holds image row h - (KH-1) + r, in slot (slot + 1 + r) % KH (the last row is x)
+      unsigned s = slot + 1 + r;
+      if (s >= KH) s -= KH;
+      const word_t row = (r == KH - 1) ? x : lines[s][wq];
+      for (unsigned j = 0; j + 1 < KW; j++) {
+#pragma HLS UNROLL
+        win[r][j] = win[r][j + MMV];
+      }
+      for (unsigned m = 0; m < MMV; m++) {
+#pragma HLS UNROLL
+        win[r][KW - 1 + m] = row((m + 1) * PB - 1, m * PB);
+      }
+    }
+    lines[slot][wq] = x;
+    // window column j of the window ending at pixel m of the word is win[.][m + j]
+    const bool row_ok = h == next_row && orow < OH;
+    unsigned added = 0;
+    for (unsigned m = 0; m < MMV; m++) {
+#pragma HLS UNROLL
+      const bool col_ok = wq * MMV + m == next_col && ocol < OW;
+      if (col_ok) {
+        next_col += SW;
+        ocol++;
+      }
+      if (row_ok && col_ok) {
+        ap_uint<WB> window = 0;
+        for (unsigned r = 0; r < KH; r++) {
+#pragma HLS UNROLL
+          for (unsigned j = 0; j < KW; j++) {
+#pragma HLS UNROLL
+            window((r * KW + j + 1) * PB - 1, (r * KW + j) * PB) = win[r][m + j];
+          }
+        }
+        queue[pending + added] = window;
+        added++;
+      }
+    }
+    pending += added;
+    if (pending >= MMV) {
+      ap_uint<MMV * WB> word = 0;
+      for (unsigned m = 0; m < MMV; m++) {
+#pragma HLS UNROLL
+        word((m + 1) * WB - 1, m * WB) = queue[m];
+      }
+      out.write(OutWord(word));
+      for (unsigned q = 0; q + MMV < QUEUE; q++) {
+#pragma HLS UNROLL
+        queue[q] = queue[q + MMV];
+      }
+      pending -= MMV;
+    }
+    if (++wq == WPR) {
+      wq = 0;
+      if (row_ok) {
+        next_row += SH;
+        orow++;
+      }
+      next_col = KW - 1;
+      ocol = 0;
+      h++;
+      if (++slot == KH) slot = 0;
+    }
+  }
+}
+
 }  // namespace qnncc
 
 #endif  // QNNCC_SWG_HPP

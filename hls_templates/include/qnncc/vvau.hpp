@@ -17,11 +17,13 @@
 // (one bank per pixel parity); the result buffer is drained, and activated,
 // PE channels per cycle while the next pixel is read. One loop at II=1 reads
 // at most one and writes at most one word per iteration: about
-// NUMPIX * K*C/(SIMD*PE) + C/PE cycles per frame.
+// NUMPIX * K*C/(SIMD*PE) + C/PE cycles per frame. RES binds the multipliers
+// (mul.hpp).
 #ifndef QNNCC_VVAU_HPP
 #define QNNCC_VVAU_HPP
 
 #include "qnncc/activation.hpp"
+#include "qnncc/mul.hpp"
 #include "qnncc/types.hpp"
 
 namespace qnncc {
@@ -29,7 +31,7 @@ namespace qnncc {
 constexpr unsigned gcd_u(unsigned a, unsigned b) { return b == 0 ? a : gcd_u(b, a % b); }
 
 template <unsigned C, unsigned K, unsigned PE, unsigned SIMD, unsigned NUMPIX, typename InT, typename WT,
-          typename OutT, typename AccT, typename Act, typename InWord, typename OutWord>
+          typename OutT, typename AccT, unsigned RES = RES_AUTO, typename Act, typename InWord, typename OutWord>
 void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
           const ap_uint<SIMD * PE * WT::bits> weights[K * C / (SIMD * PE)], const Act& act) {
   static_assert(C % PE == 0, "PE must divide the channel count");
@@ -97,7 +99,7 @@ void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
         for (unsigned g = 0; g < G; g++) {
 #pragma HLS UNROLL
           const unsigned e = q * G + g;
-          const AccT product = get_elem<InT, SP>(x, e) * get_elem<WT, SP>(w, e);
+          const AccT product = Mul<RES>::template product<AccT>(get_elem<InT, SP>(x, e), get_elem<WT, SP>(w, e));
           const AccT sum = (kp == 0 ? AccT(0) : acc[row][g]) + product;
           if (kp == K - 1) {
             res[bank][row][g] = sum;
@@ -124,6 +126,40 @@ void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
         }
       }
     }
+  }
+}
+
+// MMV pixels per cycle (SIMD = K, PE = C, qnncc's MMV attribute): each
+// iteration reads one word of MMV whole windows (window m in elements
+// m*K*C .. , Im2Col order f = k*C + c within it), computes the C dot products
+// of K terms of each with MMV copies of the datapath sharing the weights, and
+// writes one word of MMV results (pixel m in elements m*C ..). NUMPIX / MMV
+// cycles per frame. Weights as vvau's with one word: lane f of weights[0] is
+// W[f / C][f % C].
+template <unsigned C, unsigned K, unsigned MMV, unsigned NUMPIX, typename InT, typename WT, typename OutT,
+          typename AccT, unsigned RES = RES_AUTO, typename Act, typename InWord, typename OutWord>
+void vvau_mmv(hls::stream<InWord>& in, hls::stream<OutWord>& out, const ap_uint<K * C * WT::bits> weights[1],
+              const Act& act) {
+  static_assert(NUMPIX % MMV == 0, "MMV must divide the pixels per frame");
+  const unsigned KC = K * C;
+  for (unsigned i = 0; i < NUMPIX / MMV; i++) {
+#pragma HLS PIPELINE II = 1
+    const ap_uint<MMV * KC * InT::bits> x = in.read();
+    ap_uint<MMV * C * OutT::bits> y = 0;
+    for (unsigned m = 0; m < MMV; m++) {
+#pragma HLS UNROLL
+      for (unsigned c = 0; c < C; c++) {
+#pragma HLS UNROLL
+        AccT sum = 0;
+        for (unsigned k = 0; k < K; k++) {
+#pragma HLS UNROLL
+          sum += Mul<RES>::template product<AccT>(get_elem<InT, MMV * KC>(x, m * KC + k * C + c),
+                                                  get_elem<WT, KC>(weights[0], k * C + c));
+        }
+        set_elem<OutT, MMV * C>(y, m * C + c, act.activate(0, c, sum));
+      }
+    }
+    out.write(OutWord(y));
   }
 }
 

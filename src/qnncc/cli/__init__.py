@@ -75,6 +75,13 @@ def inspect(model_path: Path) -> None:
 )
 @click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
 @click.option(
+    "--folding-mode",
+    type=click.Choice(["estimate", "resources"]),
+    default="estimate",
+    show_default=True,
+    help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
+)
+@click.option(
     "--output",
     "-o",
     "output",
@@ -91,6 +98,7 @@ def estimate(
     clock_ns: float | None,
     folding: Path | None,
     target_fps: float | None,
+    folding_mode: str,
     output: Path,
     input_scale: str | None,
     input_datatype: str,
@@ -109,6 +117,7 @@ def estimate(
         clock_ns=clock_ns,
         folding=folding,
         target_fps=target_fps,
+        folding_mode=folding_mode,
         output_dir=output,
         input_scale=input_scale,
         input_datatype=input_datatype,
@@ -136,6 +145,13 @@ def estimate(
     help="FINN-format folding config (JSON); default: the optimiser folds.",
 )
 @click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
+@click.option(
+    "--folding-mode",
+    type=click.Choice(["estimate", "resources"]),
+    default="estimate",
+    show_default=True,
+    help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
+)
 @click.option(
     "--output",
     "-o",

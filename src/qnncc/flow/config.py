@@ -210,6 +210,9 @@ class BuildConfig(BaseModel):
         folding: FINN-format folding file; None lets the optimiser fold.
         target_fps: frames/s the optimiser folds for (None: fastest that fits);
             not together with ``folding``.
+        folding_mode: ``estimate`` (the optimiser costs layers with FINN's
+            formulas) or ``resources`` (it minimises the LUTs of the model
+            fitted on Yosys synthesis of qnncc's RTL, :mod:`qnncc.hw.perf.fitted`).
         strict_folding: fail when any folding-file entry names no layer (by
             default only a file none of whose entries match fails; the others
             are warnings).
@@ -254,6 +257,7 @@ class BuildConfig(BaseModel):
     clock_ns: float | None = Field(default=None, gt=0, validation_alias=AliasChoices("clock_ns", "synth_clk_period_ns"))
     folding: Path | None = Field(default=None, validation_alias=AliasChoices("folding", "folding_config_file"))
     target_fps: float | None = Field(default=None, gt=0)
+    folding_mode: Literal["estimate", "resources"] = "estimate"
     strict_folding: bool = False
     input_scale: str | None = None
     input_datatype: str = "UINT8"

@@ -205,6 +205,7 @@ def estimate(
     margin: float = 0.85,
     split: bool = True,
     reconfiguration_ms: float = 50.0,
+    folding_mode: str = "estimate",
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -225,6 +226,9 @@ def estimate(
         split: when even the most folded design exceeds the board, split the
             layers into partitions that each fit and run in turn (optimiser mode only).
         reconfiguration_ms: time of one device reconfiguration between partitions, ms.
+        folding_mode: ``estimate`` (the optimiser costs layers with FINN's
+            formulas) or ``resources`` (with the LUT/FF model fitted on Yosys
+            synthesis of qnncc's RTL; the reports keep FINN's formulas).
 
     Returns:
         The :class:`EstimateResult`.
@@ -239,7 +243,17 @@ def estimate(
     the_board = get_board(board)
     clk = clock_ns or the_board.default_clk_ns
     ctx = estimate_context(
-        model, the_board, clk, folding, target_fps, input_scale, input_datatype, insert_topk, margin, split
+        model,
+        the_board,
+        clk,
+        folding,
+        target_fps,
+        input_scale,
+        input_datatype,
+        insert_topk,
+        margin,
+        split,
+        folding_mode,
     )
     # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
     work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
@@ -264,6 +278,7 @@ def estimate_context(
     insert_topk: bool = True,
     margin: float = 0.85,
     split: bool = True,
+    folding_mode: str = "estimate",
 ) -> BuildContext:
     """The step context of an estimate (no output folder; warnings returned, not logged).
 
@@ -282,6 +297,7 @@ def estimate_context(
         board=board.name,
         clock_ns=clock_ns,
         target_fps=target_fps if folding is None else None,
+        folding_mode=folding_mode,
         input_scale=input_scale,
         input_datatype=input_datatype,
         insert_topk=insert_topk,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from qnncc.boards import Board
+from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.folding_opt import FoldingPlan, LayerSpec, optimize_folding
@@ -15,6 +16,10 @@ from qnncc.hw.perf import (
     LayerEstimate,
     estimate_layer,
 )
+
+#: Folding mode -> resource model of the optimiser: ``estimate`` costs layers with FINN's formulas,
+#: ``resources`` with the model fitted on Yosys synthesis of qnncc's RTL (:mod:`qnncc.hw.perf.fitted`).
+FOLDING_MODES = {"estimate": "finn", "resources": "fitted"}
 
 
 def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:
@@ -54,6 +59,7 @@ def fold_model(
     margin: float = 0.85,
     split: bool = True,
     notes: list[str] | None = None,
+    folding_mode: str = "estimate",
 ) -> tuple[ModelWrapper, list[str], dict[str, int]]:
     """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
 
@@ -65,6 +71,12 @@ def fold_model(
     ``margin`` of each resource) and, when even the most folded design does
     not fit and ``split`` is set, assigns the layers to partitions that each
     fit (``splits``: layer name -> partition index; empty for one partition).
+    ``folding_mode`` ``"resources"`` makes the optimiser cost LUTs and FFs
+    with the model fitted on Yosys synthesis (:data:`FOLDING_MODES`) and then
+    trade foldings for fewer width converters (:mod:`qnncc.hw.folding_streams`).
+
+    Raises:
+        QnnccError: for an unknown ``folding_mode``.
     """
     from qnncc.transforms.hw import ApplyFoldingConfig, split_by_budget
 
@@ -76,19 +88,34 @@ def fold_model(
         work = work.transform(apply)
         unmatched = apply.unmatched
     else:
+        resource_model = FOLDING_MODES.get(folding_mode)
+        if resource_model is None:
+            raise QnnccError(f"unknown folding mode {folding_mode!r}; known: {', '.join(FOLDING_MODES)}")
         specs = layer_specs(work, board)
-        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps)
+        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps, resource_model=resource_model)
+        if resource_model == "fitted":  # width converters between layers count too
+            from qnncc.hw.folding_streams import refine_stream_widths
+
+            plan = refine_stream_widths(work, specs, plan, budget)
         if notes is not None:
             notes.extend(plan.notes)
         if not plan.fits and split and target_fps is None:
             most_folded = [
-                (s.name, estimate_layer(s.op_type, {**s.attrs, **plan.choice[s.name].values}, emitted=True))
+                (
+                    s.name,
+                    estimate_layer(
+                        s.op_type,
+                        {**s.attrs, **plan.choice[s.name].values},
+                        emitted=True,
+                        resource_model=resource_model,
+                    ),
+                )
                 for s in specs
             ]
             splits = split_by_budget(most_folded, budget)
             for k in sorted(set(splits.values())):
                 members = [s for s in specs if splits[s.name] == k]
-                sub = optimize_folding(members, budget, clock_ns, None)
+                sub = optimize_folding(members, budget, clock_ns, None, resource_model=resource_model)
                 plan.choice.update(sub.choice)
         work = work.transform(ApplyFoldingConfig(plan.folding_config()))
     return work, unmatched, splits

@@ -36,10 +36,10 @@ def step_names() -> tuple[str, ...]:
 STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("report",),
     "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
-    "hls": ("hls",),
+    "hls": ("hls", "partitions"),
     "rtl": ("rtl",),
     "synth": ("report/synth.json", "report/synth.md"),
-    "stitch": ("stitch", "Makefile.vivado"),
+    "stitch": ("stitch", "Makefile.vivado", "vitis"),
     "driver": ("driver",),
     "verify": ("verification",),
 }

@@ -27,6 +27,7 @@ from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline, run_step_body
 from qnncc.custom_op.partition import partition_nodes, set_partition_child
+from qnncc.flow import partition_steps
 from qnncc.flow.config import BuildConfig
 from qnncc.flow.diagnostics import float_input_warning, split_cause
 from qnncc.flow.fifo_report import fifo_table, joins, large_fifos
@@ -78,8 +79,10 @@ def set_state(model: ModelWrapper, state: dict[str, Any]) -> None:
 def child_model(model: ModelWrapper) -> ModelWrapper:
     """The HW-only model of the single dataflow partition of ``model``.
 
+    The build steps hand models of several partitions to :mod:`qnncc.flow.partition_steps`.
+
     Raises:
-        QnnccError: if the model has no partition or several (code generation handles one).
+        QnnccError: if the model has no partition or several.
     """
     from qnncc.codegen import hw_partition
 
@@ -87,9 +90,7 @@ def child_model(model: ModelWrapper) -> ModelWrapper:
     if not sdps:
         raise QnnccError("the model has no dataflow partition (run the 'partition' step first)")
     if len(sdps) > 1:
-        raise QnnccError(
-            f"the design needs {len(sdps)} partitions; code generation supports one ({split_cause(model)})"
-        )
+        raise QnnccError(f"the design has {len(sdps)} partitions; this function takes one ({split_cause(model)})")
     return hw_partition(model)
 
 
@@ -209,7 +210,7 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         )
     notes: list[str] = []
     work, unmatched, splits = fold_model(
-        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes
+        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes, cfg.folding_mode
     )
     ctx.notes.extend(notes)
     for note in notes:
@@ -245,7 +246,10 @@ def _check_folding_names(ctx: BuildContext, model: ModelWrapper, unmatched: list
 def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.transforms.hw import CreateDataflowPartition
 
-    work = _need(model, "partition").transform(CreateDataflowPartition(ctx.state.get("splits") or {}))
+    splits = ctx.state.get("splits") or {}
+    if ctx.board.shell == "alveo" and not splits:  # one partition per SLR when the design needs several
+        splits = partition_steps.slr_splits_of(ctx, _need(model, "partition"))
+    work = _need(model, "partition").transform(CreateDataflowPartition(splits))
     parts = partition_nodes(work)
     log.info("%d dataflow partition(s); software nodes: %s", len(parts), [n.name for n in work.graph.node])
     message = float_input_warning(work, ctx.state.get("input_scale"))
@@ -282,6 +286,8 @@ def _insert_dwc(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.transforms.hw import InsertDWC
 
     work = _need(model, "insert_dwc")
+    if partition_steps.is_multi(work):
+        return partition_steps.insert_dwc(ctx, work)
     child = child_model(work)
     child.transform(InsertDWC())
     set_partition_child(work, child)
@@ -290,6 +296,8 @@ def _insert_dwc(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 
 def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     work = _need(model, "fifo")
+    if partition_steps.is_multi(work):
+        return partition_steps.fifo(ctx, work)
     child = child_model(work)
     mode = ctx.config.fifo_sizing
     sizing: dict[str, Any] | None = None
@@ -331,6 +339,8 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen.vivado.tlast import write_tlast_ips
 
     work = _need(model, "hls")
+    if partition_steps.is_multi(work):
+        return partition_steps.hls(ctx, work)
     child = child_model(work)
     ctx.fresh_dir("hls")
     project = generate_hls(child, ctx.out, part=ctx.board.part, clock_ns=ctx.clock_ns)
@@ -356,9 +366,13 @@ def _stitch(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen.vivado.stitch import write_stitch
 
     work = _need(model, "stitch")
+    if partition_steps.is_multi(work):
+        return partition_steps.stitch(ctx, work)
     ctx.fresh_dir("stitch")
     mode, backend = ctx.shell, ctx.config.backend
     write_stitch(child_model(work), ctx.out, ctx.board, ctx.clock_ns, mode, backend=backend)  # type: ignore[arg-type]
+    if ctx.board.shell == "alveo":
+        partition_steps.vitis_link(ctx, work)
     return work
 
 
@@ -366,6 +380,8 @@ def _driver(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen import write_driver
 
     work = _need(model, "driver")
+    if ctx.board.shell == "alveo" or partition_steps.is_multi(work):
+        return partition_steps.driver(ctx, work)
     ctx.fresh_dir("driver")
     child_model(work)  # one partition of HW layers, or a clear error
     write_driver(work, ctx.out, board=ctx.board.name)  # the parent: the driver runs its software parts too
@@ -376,6 +392,8 @@ def _verify(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.flow.verify import verify_partition
 
     work = _need(model, "verify")
+    if partition_steps.is_multi(work):
+        return partition_steps.verify(ctx, work)
     assert ctx.config.verify_data is not None
     if ctx.config.backend == "rtl":
         from qnncc.flow.rtl_steps import verify_partition_rtl

@@ -213,6 +213,9 @@ def verify_partition(
 ) -> dict[str, Any]:
     """C++-simulate the single partition of ``parent`` on the images of ``data``; compare with ``execute``.
 
+    A model of several partitions is verified partition by partition in run order
+    (:func:`qnncc.flow.verify_partitions.verify_partitions`, whose figures this returns).
+
     Args:
         parent: the model with one ``StreamingDataflowPartition`` (its child as code generation sees it).
         data: ``.npz`` with ``images`` (model input values, any shape that reshapes
@@ -231,9 +234,14 @@ def verify_partition(
     """
     from qnncc.codegen import build_partition_sim
     from qnncc.codegen.hls.cppsim import run_sharded
+    from qnncc.custom_op.partition import partition_nodes
     from qnncc.flow.steps import child_model
     from qnncc.jobs import get_executor
 
+    if len(partition_nodes(parent)) > 1:  # every partition in run order (qnncc.flow.verify_partitions)
+        from qnncc.flow.verify_partitions import verify_partitions
+
+        return verify_partitions(parent, data, folder, count=count, scheduler=scheduler)
     images, labels = load_verification_data(data, count)
     child = child_model(parent)
     sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
@@ -303,8 +311,8 @@ def verify_build(
         raise QnnccError(f"{folder} has no intermediate models; is it a qnncc build folder?")
     path = list(saved.values())[-1]
     model = ModelWrapper(str(path))
-    if len(model.get_nodes_by_op_type("StreamingDataflowPartition")) != 1:
-        raise QnnccError(f"the last saved model of {folder} ({path.name}) has no single dataflow partition")
+    if not model.get_nodes_by_op_type("StreamingDataflowPartition"):
+        raise QnnccError(f"the last saved model of {folder} ({path.name}) has no dataflow partition")
     from qnncc.flow.steps import get_state
     from qnncc.flow.verify import check_compiler, check_verification_data
 

@@ -20,6 +20,10 @@ Algorithm (documented in ``docs/folding.md``):
    resource is raised and the search repeated (a few Lagrangian rounds); the
    same happens when a secondary resource is what blocks a faster interval
    than the one found, and the fastest fitting plan of all rounds is kept.
+
+Throughput options (``LayerSpec.styles``) multiply the candidates; ``MMV > 1``
+(several vectors per cycle, :mod:`qnncc.hw.layers.mmv`) is only combined with
+every folding attribute at its largest legal value, where it is legal.
 """
 
 from __future__ import annotations
@@ -113,8 +117,12 @@ def _resources(estimate: Any) -> dict[str, float]:
     }
 
 
-def layer_candidates(layer: LayerSpec, weights: Mapping[str, float]) -> list[Candidate]:
-    """All legal foldings of a layer on its (cycles, cost) Pareto front, fastest first."""
+def layer_candidates(layer: LayerSpec, weights: Mapping[str, float], resource_model: str = "finn") -> list[Candidate]:
+    """All legal foldings of a layer on its (cycles, cost) Pareto front, fastest first.
+
+    ``resource_model`` ``"fitted"`` costs LUTs and FFs with the model fitted on
+    Yosys synthesis of qnncc's RTL (:mod:`qnncc.hw.perf.fitted`).
+    """
     from qnncc.hw.perf import estimate_layer
     from qnncc.hw.perf.estimate import EstimateError
 
@@ -123,8 +131,12 @@ def layer_candidates(layer: LayerSpec, weights: Mapping[str, float]) -> list[Can
     raw: list[Candidate] = []
     for combo in itertools.product(*(options[n] for n in names)):
         values = dict(zip(names, combo, strict=True))
+        if int(values.get("MMV", 1)) > 1 and any(values[k] != max(v) for k, v in layer.legal.items()):
+            continue  # several vectors per cycle only after one per cycle (qnncc.hw.layers.mmv); skip the estimate
         try:
-            est = estimate_layer(layer.op_type, {**layer.attrs, **values}, emitted=True)  # the hardware qnncc emits
+            est = estimate_layer(  # the hardware qnncc emits
+                layer.op_type, {**layer.attrs, **values}, emitted=True, resource_model=resource_model
+            )
         except EstimateError:
             continue  # a combination the layer rejects (e.g. parallel_window with SIMD below the channels)
         raw.append(Candidate(values, int(est.frame_cycles), _resources(est)))
@@ -170,12 +182,22 @@ def plan_for_target(
     return FoldingPlan(choice, interval, 1e9 / (interval * clock_ns), totals, fits)
 
 
+def plan_totals(choice: Mapping[str, Candidate], like: FoldingPlan, budget: Mapping[str, float]) -> FoldingPlan:
+    """A plan of ``choice`` (totals, interval, fit) at the clock of ``like``, keeping its notes."""
+    clock_ns = 1e9 / (like.fps * like.interval_cycles)
+    totals = {r: sum(c.resources[r] for c in choice.values()) for r in RESOURCES}
+    interval = max(c.cycles for c in choice.values())
+    fits = all(totals[r] <= budget.get(r, math.inf) for r in RESOURCES)
+    return FoldingPlan(dict(choice), interval, 1e9 / (interval * clock_ns), totals, fits, list(like.notes))
+
+
 def optimize_folding(
     layers: Sequence[LayerSpec],
     budget: Mapping[str, float],
     clock_ns: float,
     target_fps: float | None = None,
     primary: str = "LUT",
+    resource_model: str = "finn",
 ) -> FoldingPlan:
     """Choose a folding for every layer.
 
@@ -189,6 +211,9 @@ def optimize_folding(
         primary: the resource to minimise first (LUT, the one dataflow
             designs usually run out of); the others start with a small weight
             that grows while they are over budget.
+        resource_model: ``"finn"`` (FINN's formulas) or ``"fitted"`` (the
+            ``resources`` folding mode: LUTs and FFs from the model fitted on
+            Yosys synthesis, :mod:`qnncc.hw.perf.fitted`).
 
     Returns:
         The plan; ``fits`` tells whether it is within ``budget``. When no
@@ -203,8 +228,8 @@ def optimize_folding(
     if not layers:
         raise FoldingError("no HW layers to fold")
     if target_fps is not None:
-        return _plan_for_fps(layers, budget, clock_ns, target_fps, primary, weights)
-    return _plan_fastest(layers, budget, clock_ns, primary, weights)
+        return _plan_for_fps(layers, budget, clock_ns, target_fps, primary, weights, resource_model)
+    return _plan_fastest(layers, budget, clock_ns, primary, weights, resource_model)
 
 
 def _over_budget(plan: FoldingPlan, budget: Mapping[str, float], skip: str = "") -> list[str]:
@@ -218,11 +243,12 @@ def _plan_for_fps(
     target_fps: float,
     primary: str,
     weights: dict[str, float],
+    resource_model: str = "finn",
 ) -> FoldingPlan:
     target = math.floor(1e9 / (target_fps * clock_ns))
     plan: FoldingPlan | None = None
     for _ in range(LAGRANGE_ROUNDS):  # raise the weight of a secondary resource that stays over budget
-        fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
+        fronts = {layer.name: layer_candidates(layer, weights, resource_model) for layer in layers}
         plan = plan_for_target(fronts, target, weights, clock_ns, budget)
         if plan is None:
             return _best_effort(fronts, target_fps, target, weights, clock_ns, budget)
@@ -265,12 +291,17 @@ def _best_effort(
 
 
 def _plan_fastest(
-    layers: Sequence[LayerSpec], budget: Mapping[str, float], clock_ns: float, primary: str, weights: dict[str, float]
+    layers: Sequence[LayerSpec],
+    budget: Mapping[str, float],
+    clock_ns: float,
+    primary: str,
+    weights: dict[str, float],
+    resource_model: str = "finn",
 ) -> FoldingPlan:
     slowest: FoldingPlan | None = None
     found: FoldingPlan | None = None
     for _ in range(LAGRANGE_ROUNDS):
-        fronts = {layer.name: layer_candidates(layer, weights) for layer in layers}
+        fronts = {layer.name: layer_candidates(layer, weights, resource_model) for layer in layers}
         lowest_possible = max(min(c.cycles for c in f) for f in fronts.values())
         targets = sorted({c.cycles for f in fronts.values() for c in f if c.cycles >= lowest_possible})
         lo, hi, best, best_index = 0, len(targets) - 1, None, len(targets)

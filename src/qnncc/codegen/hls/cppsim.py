@@ -15,6 +15,15 @@ normally on when ``__SYNTHESIS__`` is not defined) is off, so the code Vitis
 HLS synthesises is what runs. The g++ stand-ins for ``hls_stream.h`` and
 ``ap_axi_sdata.h`` come from :func:`~qnncc.codegen.render.csim_include_dir`,
 a folder only this module puts on the include path.
+
+Weights, thresholds and channel parameters are not compiled in: each layer's
+parameter headers are replaced by twins that read the values at run time
+from ``$QNNCC_PARAM_DIR`` (:mod:`~qnncc.codegen.hls.param_files`), so the
+compile time does not depend on the weight count and a layer whose name,
+shapes and types are unchanged hits the object cache when only its weights
+change (retraining, another seed, a sweep). The synthesis
+code path (``synthesis_path=True``) compiles the ROM initialisers Vitis HLS
+reads, so they are checked too.
 """
 
 from __future__ import annotations
@@ -38,7 +47,15 @@ import onnx
 
 from qnncc.codegen.hls.ap_types import ap_types_dir
 from qnncc.codegen.hls.layer_code import LayerCode, Port
-from qnncc.codegen.hls.project import PASS_THROUGH_OPS, hw_partition, layer_code, partition_source, render_layer
+from qnncc.codegen.hls.param_files import read_param_files, store_param_files
+from qnncc.codegen.hls.project import (
+    PASS_THROUGH_OPS,
+    hw_partition,
+    layer_code,
+    partition_source,
+    render_layer,
+    render_layer_sim,
+)
 from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
 from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
@@ -65,6 +82,8 @@ class CppSim:
         output_shapes: per-frame shape of each output (without the batch axis).
         compile_seconds: wall-clock time spent compiling (0 when fully cached).
         compiled_units: translation units compiled (the rest came from the cache).
+        param_dir: folder of the parameter files the binary reads at run time
+            (``$QNNCC_PARAM_DIR``); None when every table is compiled in.
     """
 
     binary: Path
@@ -73,6 +92,7 @@ class CppSim:
     output_shapes: list[tuple[int, ...]]
     compile_seconds: float
     compiled_units: int
+    param_dir: Path | None = None
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Simulate ``N`` frames.
@@ -108,7 +128,8 @@ class CppSim:
                 np.save(path, arr.reshape(n, -1).astype(np.int64))
                 in_paths.append(str(path))
             out_paths = [str(Path(tmp) / f"{p.name}.npy") for p in self.outputs]
-            proc = subprocess.run([str(self.binary), *in_paths, *out_paths], capture_output=True, text=True)
+            env = None if self.param_dir is None else {**os.environ, "QNNCC_PARAM_DIR": str(self.param_dir)}
+            proc = subprocess.run([str(self.binary), *in_paths, *out_paths], capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
                 raise CodegenError(f"cppsim {self.binary.name} failed (exit {proc.returncode}): {tail}")
@@ -116,11 +137,14 @@ class CppSim:
             return [np.load(p).reshape(frames, *shape) for p, shape in zip(out_paths, self.output_shapes, strict=True)]
 
 
-def simulate_job(sim: CppSim, binary: bytes, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def simulate_job(
+    sim: CppSim, binary: bytes, inputs: Sequence[np.ndarray], params: Mapping[str, bytes] | None = None
+) -> list[np.ndarray]:
     """One shard of frames simulated by a worker: :meth:`CppSim.run` of ``inputs``.
 
-    A worker on another machine has no ``sim.binary``; it writes ``binary``
-    (the executable's bytes) into its own cache folder first.
+    A worker on another machine has no ``sim.binary`` (nor ``sim.param_dir``);
+    it writes ``binary`` (the executable's bytes) and ``params`` (the parameter
+    files) into its own cache folder first.
 
     Raises:
         CodegenError: as :meth:`CppSim.run`.
@@ -134,6 +158,8 @@ def simulate_job(sim: CppSim, binary: bytes, inputs: Sequence[np.ndarray]) -> li
             tmp.chmod(0o755)
             os.replace(tmp, local)
         sim = dataclasses.replace(sim, binary=local)
+    if sim.param_dir is not None and not sim.param_dir.is_dir():
+        sim = dataclasses.replace(sim, param_dir=store_param_files(cache_dir() / "params", params or {}))
     return sim.run(inputs)
 
 
@@ -157,11 +183,12 @@ def run_sharded(sim: CppSim, inputs: Sequence[np.ndarray], executor: Executor, s
     if shards == 1:
         return sim.run(inputs)
     binary = sim.binary.read_bytes()
+    params = read_param_files(sim.param_dir)
     edges = np.linspace(0, frames, shards + 1).astype(int)
     jobs = [
         Job(
             simulate_job,
-            (sim, binary, [np.asarray(x)[a:b] for x in inputs]),
+            (sim, binary, [np.asarray(x)[a:b] for x in inputs], params),
             name=f"cppsim {sim.binary.name} frames {a}:{b}",
             cacheable=False,
         )
@@ -197,7 +224,8 @@ def build_layer_sim(
     assert isinstance(layer, HWLayer)
     shapes = [tuple(layer.normal_output_shape(i)[1:]) for i in range(len(node.output))]
     tc = _Toolchain.of(synthesis_path, library)
-    return _build({}, code.name, code.ports, shapes, cache, render_layer(code), executor, tc)
+    files, data = (render_layer(code), {}) if synthesis_path else render_layer_sim(code)
+    return _build({}, code.name, code.ports, shapes, cache, files, executor, tc, data)
 
 
 def build_partition_sim(
@@ -229,7 +257,14 @@ def build_partition_sim(
     ]
     name = "qnncc_partition"
     text, ports = partition_source(child, codes, name)
-    units = {c.name: render_layer(c) for c in codes}
+    units: dict[str, dict[str, str]] = {}
+    data: dict[str, bytes] = {}
+    for c in codes:
+        if synthesis_path:
+            units[c.name] = render_layer(c)
+        else:
+            units[c.name], files = render_layer_sim(c)
+            data.update(files)
     units[name] = {f"{name}.cpp": text}
     shapes = []
     for out in child.graph.output:
@@ -237,7 +272,8 @@ def build_partition_sim(
         if shape is None:
             raise CodegenError(f"partition output {out.name!r} has no shape")
         shapes.append(tuple(int(d) for d in shape[1:]))
-    return _build(units, name, ports, shapes, cache, None, executor, _Toolchain.of(synthesis_path, library))
+    tc = _Toolchain.of(synthesis_path, library)
+    return _build(units, name, ports, shapes, cache, None, executor, tc, data)
 
 
 @dataclass(frozen=True)
@@ -401,11 +437,14 @@ def _build(
     bench_files: Mapping[str, str] | None = None,
     executor: Executor | None = None,
     tc: _Toolchain | None = None,
+    params: Mapping[str, bytes] | None = None,
 ) -> CppSim:
     """Compile ``units`` (one object each) and the test bench, link, and describe the binary.
 
     ``bench_files`` (a layer's top and headers) are compiled in the test
     bench's own translation unit, which includes the top: one compile per layer.
+    ``params`` (parameter files read at run time) go to a folder of the cache
+    named by their hash.
     """
     cache = cache or cache_dir()
     tc = tc or _Toolchain.of(False, None)
@@ -436,4 +475,5 @@ def _build(
         os.replace(tmp_bin, binary)
     compiled = sum(fresh)
     seconds = time.perf_counter() - start if compiled else 0.0
-    return CppSim(binary, inputs, outputs, shapes, seconds, compiled)
+    param_dir = store_param_files(cache / "params", params or {})
+    return CppSim(binary, inputs, outputs, shapes, seconds, compiled, param_dir)

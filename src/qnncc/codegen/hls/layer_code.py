@@ -25,6 +25,7 @@ __all__ = [
     "MAX_STREAM_BITS",
     "LayerCode",
     "Port",
+    "RuntimeParams",
     "check_stream_width",
     "cpp_datatype",
     "stream_inputs",
@@ -78,6 +79,23 @@ class Port:
         return self.words * self.elems
 
 
+@dataclass(frozen=True)
+class RuntimeParams:
+    """The C-simulation twin of a parameter header: the table is filled from a file at run time.
+
+    Attributes:
+        header: text of the header the simulation compiles instead of the
+            ROM initialiser (declares the table and loads it before ``main``,
+            ``qnncc/param_file.hpp``), independent of the values.
+        file: name of the data file the simulation reads from ``$QNNCC_PARAM_DIR``.
+        data: its bytes (layout in ``param_file.hpp``).
+    """
+
+    header: str
+    file: str
+    data: bytes
+
+
 @dataclass
 class LayerCode:
     """Generated code of one HW layer before rendering.
@@ -91,6 +109,8 @@ class LayerCode:
         params: parameter headers, file name -> rendered text.
         body: C++ statements of the top function (one per line).
         pragmas: extra ``#pragma HLS`` lines (without the prefix).
+        runtime_params: parameter header name -> its C-simulation twin (values
+            read at run time; headers without a twin are compiled in as they are).
     """
 
     name: str
@@ -101,6 +121,7 @@ class LayerCode:
     body: list[str]
     params: dict[str, str] = field(default_factory=dict)
     pragmas: list[str] = field(default_factory=list)
+    runtime_params: dict[str, RuntimeParams] = field(default_factory=dict)
 
     @property
     def inputs(self) -> list[Port]:

@@ -24,7 +24,11 @@ C-simulation fast paths (``#ifdef QNNCC_CSIM_FAST``), and checks:
 * ``unroll``: an unrolled loop of at most :data:`MAX_UNROLL` iterations and
   nests of unrolled loops of at most :data:`MAX_UNROLL_NEST`;
 * ``width``: every port and ``ap_uint<W>`` of the instance at most
-  :data:`~qnncc.codegen.hls.layer_code.MAX_STREAM_BITS` bits.
+  :data:`~qnncc.codegen.hls.layer_code.MAX_STREAM_BITS` bits;
+* ``bind-op``: an instance whose multipliers are bound (``qnncc::RES_DSP`` or
+  ``RES_LUT``, the layer's ``resType``) finds ``mul.hpp``'s specialisation
+  with ``#pragma HLS BIND_OP variable = p op = mul impl = dsp`` (``fabric``),
+  ``p`` declared before the pragma in that function.
 
 Sources of the rules: Vitis HLS User Guide (UG1399), "Optimization
 Techniques": pipelining, loop-carried dependencies and the DEPENDENCE
@@ -162,7 +166,7 @@ def _find_function(library: Mapping[str, str], name: str) -> _Function | None:
             continue
         params = []
         for p in _split_args(m[1]):
-            kind, _, pname = p.rpartition(" ")
+            kind, _, pname = p.split("=")[0].strip().rpartition(" ")  # a default (``RES = RES_AUTO``) dropped
             params.append((kind.strip(), pname.strip()))
         sig_end = _match(view, m.end() - 1, "(", ")")
         body_start = view.index("{", sig_end)
@@ -274,6 +278,10 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
         problems.append(LintProblem(rule, top, fname, msg))
 
     _check_widths(fn, names, report)
+    for arg in args:
+        binding = re.fullmatch(r"(?:qnncc::)?RES_(DSP|LUT)", arg.strip())
+        if binding:
+            _check_binding(lib, binding[1], report)
     loops = _loops(fn.body)
     unrolled: dict[str, int] = {}
     for loop in loops:
@@ -295,6 +303,32 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
             _check_nest(loop, names, unrolled, report)
             _check_rams(fn, loop, names, report)
     return problems
+
+
+#: RES_<kind> of ``mul.hpp`` -> the ``impl`` of its BIND_OP (UG1399 ``bind_op``: ``op = mul``, ``impl = dsp | fabric``).
+_BIND_IMPL = {"DSP": "dsp", "LUT": "fabric"}
+
+
+def _check_binding(library: Mapping[str, str], kind: str, report: Reporter) -> None:
+    """The ``Mul<RES_<kind>>`` specialisation binds its product with a well-formed BIND_OP pragma."""
+    for text in library.values():
+        view = _strip_comments(_synthesis_view(text))
+        m = re.search(r"struct\s+Mul\s*<\s*RES_" + kind + r"\s*>\s*\{", view)
+        if not m:
+            continue
+        body = view[m.end() : _match(view, m.end() - 1, "{", "}")]
+        pragma = re.search(r"#pragma\s+HLS\s+BIND_OP\s+(.*)", body, flags=re.I)
+        if not pragma:
+            report("bind-op", f"Mul<RES_{kind}> has no BIND_OP pragma")
+            return
+        opts = dict(re.findall(r"(\w+)\s*=\s*(\w+)", pragma[1]))
+        var = opts.get("variable", "")
+        if not var or not re.search(r"\b\w[\w<>:, ]*\s+" + re.escape(var) + r"\s*=", body[: pragma.start()]):
+            report("bind-op", f"Mul<RES_{kind}>: BIND_OP variable `{var}` is not declared before the pragma")
+        if opts.get("op", "").lower() != "mul" or opts.get("impl", "").lower() != _BIND_IMPL[kind]:
+            report("bind-op", f"Mul<RES_{kind}>: `{pragma[0].strip()}` is not op = mul impl = {_BIND_IMPL[kind]}")
+        return
+    report("bind-op", f"no Mul<RES_{kind}> specialisation in the library (mul.hpp)")
 
 
 def _check_widths(fn: _Function, names: Mapping[str, int], report: Reporter) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "layer_code",
     "partition_source",
     "render_layer",
+    "render_layer_sim",
 ]
 
 #: Standard ops that may sit inside a partition as pure stream pass-throughs (C order unchanged).
@@ -118,6 +119,24 @@ def render_layer(code: LayerCode) -> dict[str, str]:
         },
     )
     return {f"top_{code.name}.cpp": top, **code.params}
+
+
+def render_layer_sim(code: LayerCode) -> tuple[dict[str, str], dict[str, bytes]]:
+    """The C simulation's sources of a layer and the parameter files it reads at run time.
+
+    As :func:`render_layer`, but every parameter header with a C-simulation
+    twin (:mod:`~qnncc.codegen.hls.param_files`) is replaced by it: the
+    sources then depend on the layer's shapes and types only.
+
+    Returns:
+        ``(file name -> text, data file name -> bytes)``.
+    """
+    files = render_layer(code)
+    data: dict[str, bytes] = {}
+    for header, twin in code.runtime_params.items():
+        files[header] = twin.header
+        data[twin.file] = twin.data
+    return files, data
 
 
 def partition_source(model: ModelWrapper, codes: list[LayerCode], name: str) -> tuple[str, list[Port]]:

@@ -12,7 +12,10 @@ Conventions (shared with the HLS code generator):
 * HLS backend: a HW node ``N`` is cell ``safe_identifier(N.name)`` of IP
   ``qnncc.org:hls:<cell>:1.0`` whose repository is
   ``hls/<cell>/project_<cell>/sol1/impl/ip`` under the build directory;
-  ``StreamingFIFO`` nodes are Xilinx ``axis_data_fifo`` cells instead;
+  ``StreamingFIFO`` nodes are Xilinx ``axis_data_fifo`` cells instead; a
+  FIFO deeper than one ``axis_data_fifo`` takes (:data:`AXIS_DATA_FIFO_MAX_DEPTH`
+  words) becomes a chain of them, cells ``<cell>_chain<k>`` in stream order,
+  whose depths add up to at least the node's depth;
 * RTL backend (``backend="rtl"``): every HW node, FIFOs included, is a
   module reference (``create_bd_cell -type module -reference``) to its
   Verilog wrapper ``rtl/<module>.v`` (:func:`qnncc.codegen.rtl.layer.module_name`),
@@ -24,6 +27,7 @@ Conventions (shared with the HLS code generator):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -39,6 +43,7 @@ from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, only_partition_ch
 from qnncc.hw.layers import HW_DOMAIN, HWLayer
 
 __all__ = [
+    "AXIS_DATA_FIFO_MAX_DEPTH",
     "AXIS_DATA_FIFO_VLNV",
     "Cell",
     "Connection",
@@ -52,14 +57,16 @@ __all__ = [
 ]
 
 StreamMode = Literal["master", "slave"]
-CellKind = Literal["hls", "rtl", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset"]
+CellKind = Literal["hls", "rtl", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset", "partition"]
 #: Code generation backend whose layers a plan stitches.
 StitchBackend = Literal["hls", "rtl"]
 
 #: VLNV of the Xilinx AXI-Stream FIFO that a ``StreamingFIFO`` node becomes.
 AXIS_DATA_FIFO_VLNV = "xilinx.com:ip:axis_data_fifo:2.0"
 _FIFO_MEMORY = {"auto": "auto", "block": "block", "distributed": "distributed", "ultra": "ultra"}
-_FIFO_MAX_DEPTH = 32768
+#: Deepest ``axis_data_fifo`` (FIFO_DEPTH 16..32768, powers of two; Xilinx PG085).
+AXIS_DATA_FIFO_MAX_DEPTH = 32768
+_FIFO_MIN_DEPTH = 16
 
 
 def hls_vlnv(top: str) -> str:
@@ -101,7 +108,8 @@ class Cell:
             ``dwc`` (axis_dwidth_converter), ``dma`` (axi_dma), ``tlast``
             (qnncc's TLAST-inserting HLS IP before a DMA's S2MM channel), or
             the Zynq shell's ``ps``, ``smartconnect`` and ``reset``
-            (proc_sys_reset).
+            (proc_sys_reset); ``partition`` is the packaged block design of
+            one dataflow partition in a multi-partition design.
         node: Name of the ONNX node it implements (``""`` for shell cells).
         op_type: ONNX op type (``""`` for shell cells).
         config: ``CONFIG.*`` properties (names without the ``CONFIG.`` prefix).
@@ -198,29 +206,46 @@ class StitchPlan:
         return [c.name for c in self.cells if c.kind == "hls"]
 
 
-def _fifo_cell(name: str, node: onnx.NodeProto, layer: HWLayer) -> Cell:
+def fifo_chain_depths(depth: int) -> list[int]:
+    """``FIFO_DEPTH`` of each ``axis_data_fifo`` of a FIFO of ``depth`` words, in stream order.
+
+    One FIFO (the next power of two, at least 16) up to
+    :data:`AXIS_DATA_FIFO_MAX_DEPTH`; deeper, ``ceil(depth / 32768)`` FIFOs in
+    series, all of the maximum depth but the last (the next power of two of
+    the rest). The chain holds at least ``depth`` words, so a depth that the
+    FIFO sizing proved deadlock-free stays so.
+
+    Examples:
+        >>> fifo_chain_depths(40), fifo_chain_depths(65536), fifo_chain_depths(70000)
+        ([64], [32768, 32768], [32768, 32768, 8192])
+    """
+    full, rest = divmod(max(depth, 1), AXIS_DATA_FIFO_MAX_DEPTH)
+    chain = [AXIS_DATA_FIFO_MAX_DEPTH] * full
+    if rest or not chain:
+        chain.append(max(_FIFO_MIN_DEPTH, 1 << (max(rest, 1) - 1).bit_length()))
+    return chain
+
+
+def _fifo_cells(name: str, node: onnx.NodeProto, layer: HWLayer) -> list[Cell]:
+    """The ``axis_data_fifo`` cell(s) of a StreamingFIFO node (a chain when deeper than one IP takes)."""
     width = roundup8(layer.instream_width(0))
-    depth = int(layer.attrs["depth"])
-    if depth > _FIFO_MAX_DEPTH:
-        raise CodegenError(f"StreamingFIFO {node.name!r}: depth {depth} exceeds axis_data_fifo's {_FIFO_MAX_DEPTH}")
-    fifo_depth = max(16, 1 << (depth - 1).bit_length())
-    config = {
-        "FIFO_DEPTH": str(fifo_depth),
-        "TDATA_NUM_BYTES": str(width // 8),
-        "FIFO_MEMORY_TYPE": _FIFO_MEMORY.get(str(layer.attrs.get("ram_style", "auto")), "auto"),
-    }
+    depths = fifo_chain_depths(int(layer.attrs["depth"]))
     bits = layer.instream_width(0)
-    return Cell(
-        name=name,
-        vlnv=AXIS_DATA_FIFO_VLNV,
-        kind="fifo",
-        node=node.name,
-        op_type=node.op_type,
-        config=config,
-        streams=(StreamPort("S_AXIS", "slave", width, bits), StreamPort("M_AXIS", "master", width, bits)),
-        clock=("s_axis_aclk",),
-        reset=("s_axis_aresetn",),
-    )
+    memory = _FIFO_MEMORY.get(str(layer.attrs.get("ram_style", "auto")), "auto")
+    return [
+        Cell(
+            name=name if len(depths) == 1 else f"{name}_chain{k}",
+            vlnv=AXIS_DATA_FIFO_VLNV,
+            kind="fifo",
+            node=node.name,
+            op_type=node.op_type,
+            config={"FIFO_DEPTH": str(d), "TDATA_NUM_BYTES": str(width // 8), "FIFO_MEMORY_TYPE": memory},
+            streams=(StreamPort("S_AXIS", "slave", width, bits), StreamPort("M_AXIS", "master", width, bits)),
+            clock=("s_axis_aclk",),
+            reset=("s_axis_aresetn",),
+        )
+        for k, d in enumerate(depths)
+    ]
 
 
 def _hls_cell(cell: str, node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cell:
@@ -299,6 +324,7 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
     producer: dict[str, tuple[Cell, str, int]] = {}  # stream tensor -> (cell, port, bits)
     layers: dict[str, tuple[HWLayer, int]] = {}  # stream tensor -> (producing layer, output index)
     cells: list[Cell] = []
+    links: list[Connection] = []  # between the cells of a FIFO chain
     by_name: dict[str, str] = {}
     # stream tensor -> readers (cell, port, bits); cell None: graph output named by port
     consumers: dict[str, list[tuple[Cell | None, str, int]]] = {}
@@ -325,15 +351,24 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
         by_name[name] = node.name
         streams_in = [t for t in node.input if t and mw.get_initializer(t) is None]
         if backend == "rtl":
-            cell = _rtl_cell(node, op, len(streams_in))
-        elif node.op_type == "StreamingFIFO":
-            cell = _fifo_cell(name, node, op)
+            first = cell = _rtl_cell(node, op, len(streams_in))
+            cells.append(cell)
         else:
-            cell = _hls_cell(name, node, op, len(streams_in))
-        cells.append(cell)
+            chain = _fifo_cells(name, node, op) if node.op_type == "StreamingFIFO" else []
+            for extra in chain if len(chain) > 1 else []:
+                if extra.name in by_name:
+                    raise CodegenError(
+                        f"cell {extra.name!r} of FIFO {node.name!r} clashes with node {by_name[extra.name]!r}"
+                    )
+                by_name[extra.name] = node.name
+            for a, b in itertools.pairwise(chain):
+                links.append(Connection(a.name, "M_AXIS", b.name, "S_AXIS", a.port("M_AXIS").width, node.input[0]))
+            first = chain[0] if chain else _hls_cell(name, node, op, len(streams_in))
+            cell = chain[-1] if chain else first
+            cells.extend(chain or [first])
         for k, tensor in enumerate(streams_in):
-            port = _endpoint(cell, "in", k)
-            consumers.setdefault(source(tensor), []).append((cell, port, op.instream_width(k)))
+            port = _endpoint(first, "in", k)
+            consumers.setdefault(source(tensor), []).append((first, port, op.instream_width(k)))
         for k in range(op.num_output_streams()):
             if k < len(node.output) and node.output[k]:
                 producer[node.output[k]] = (cell, _endpoint(cell, "out", k), op.outstream_width(k))
@@ -342,7 +377,7 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
     for out in graph_outputs:
         consumers.setdefault(source(out), []).append((None, out, -1))
 
-    connections: list[Connection] = []
+    connections: list[Connection] = list(links)
     inputs: list[ExternalStream] = []
     outputs: list[ExternalStream] = [ExternalStream("", "", "", "", 0)] * len(graph_outputs)
     for tensor, readers in consumers.items():

@@ -90,6 +90,7 @@ _SHELL_ROLES = {
     "rtl": "RTL module reference",
     "tlast": "TLAST inserter: marks the last word of a batch for the DMA's S2MM channel (frames over AXI-Lite)",
     "fifo": "AXI-Stream FIFO",
+    "partition": "stitched dataflow partition (packaged block design)",
 }
 BD_NAME = "qnncc_bd"
 PROJECT_NAME = "qnncc_vivado"
@@ -118,6 +119,7 @@ def render_stitch_tcl(
     clock_ns: float | None = None,
     mode: Mode = "zynq",
     build_dir_var: str = "qnncc_build_dir",
+    bd_name: str = BD_NAME,
     rtl_files: list[str] | None = None,
 ) -> str:
     """Vivado IPI tcl that builds the block design of ``plan`` (see the module docstring).
@@ -130,6 +132,8 @@ def render_stitch_tcl(
             AXI-Stream, clock and reset ports; packaged as IP).
         build_dir_var: Tcl variable holding the build directory (set from the
             script's location, the parent of ``stitch/``).
+        bd_name: Block design name (also the module name of a packaged IP);
+            each partition of a multi-partition design has its own.
         rtl_files: Verilog and ROM files (relative to the build directory)
             added to the project before module-reference cells are created.
 
@@ -138,11 +142,12 @@ def render_stitch_tcl(
 
     Raises:
         CodegenError: see :func:`~qnncc.codegen.vivado.shell.block_design`;
-            or ``build_dir_var`` is not an identifier; or the plan has module
-            references but no ``rtl_files``.
+            or ``build_dir_var`` or ``bd_name`` is not an identifier; or the plan has
+            module references but no ``rtl_files``.
     """
-    if safe_identifier(build_dir_var) != build_dir_var:
-        raise CodegenError(f"build_dir_var {build_dir_var!r} is not a tcl variable name")
+    for what, value in (("build_dir_var", build_dir_var), ("bd_name", bd_name)):
+        if safe_identifier(value) != value:
+            raise CodegenError(f"{what} {value!r} is not a tcl identifier")
     b = get_board(board)
     bd = block_design(plan, b, b.default_clk_ns if clock_ns is None else clock_ns, mode)
     if any(c.reference for c in bd.cells) and not rtl_files:
@@ -152,7 +157,7 @@ def render_stitch_tcl(
     sinks_ic_rst = [f"{c.name}/{p}" for c in bd.cells if c.kind == "smartconnect" for p in c.reset]
     context: dict[str, Any] = {
         "bd": bd,
-        "bd_name": BD_NAME,
+        "bd_name": bd_name,
         "project": PROJECT_NAME,
         "bv": build_dir_var,
         "part": b.part,
@@ -189,7 +194,11 @@ def render_stitch_tcl(
 
 
 def render_build_tcl(
-    mode: Mode = "zynq", jobs: int = 8, build_dir_var: str = "qnncc_build_dir", clock_ns: float = 10.0
+    mode: Mode = "zynq",
+    jobs: int = 8,
+    build_dir_var: str = "qnncc_build_dir",
+    clock_ns: float = 10.0,
+    bd_name: str = BD_NAME,
 ) -> str:
     """Tcl that synthesises and implements the stitched project.
 
@@ -210,7 +219,7 @@ def render_build_tcl(
         raise CodegenError(f"jobs must be >= 1, got {jobs}")
     if not clock_ns > 0:
         raise CodegenError(f"clock period must be > 0 ns, got {clock_ns}")
-    context = {"mode": mode, "jobs": jobs, "bv": build_dir_var, "bd_name": BD_NAME, "project": PROJECT_NAME}
+    context = {"mode": mode, "jobs": jobs, "bv": build_dir_var, "bd_name": bd_name, "project": PROJECT_NAME}
     return render("build_bitstream.tcl.j2", {**context, "clock_ns": f"{clock_ns:g}"})
 
 
@@ -223,7 +232,7 @@ def render_vivado_makefile(layer_tops: list[str], mode: Mode = "zynq", rtl: bool
 
 
 def ip_catalog(
-    plan: StitchPlan, board: str | Board, clock_ns: float | None = None, mode: Mode = "zynq"
+    plan: StitchPlan, board: str | Board, clock_ns: float | None = None, mode: Mode = "zynq", bd_name: str = BD_NAME
 ) -> dict[str, Any]:
     """Interface catalogue of the block design, derived from the model (what :mod:`.tclcheck` expects).
 
@@ -253,7 +262,7 @@ def ip_catalog(
         "board": b.name,
         "part": b.part,
         "clock_ns": bd.clock_ns,
-        "block_design": BD_NAME,
+        "block_design": bd_name,
         "cells": [
             {
                 "name": c.name,
@@ -306,6 +315,7 @@ def write_stitch(
     clock_ns: float | None = None,
     mode: Mode = "zynq",
     jobs: int = 8,
+    bd_name: str = BD_NAME,
     backend: StitchBackend = "hls",
 ) -> StitchFiles:
     """Write the stitch and build scripts, the IP catalogue and ``Makefile.vivado`` under ``out_dir``.
@@ -317,6 +327,7 @@ def write_stitch(
         clock_ns: Clock period in ns (default: the board's).
         mode: ``zynq`` or ``generic``.
         jobs: Default parallel jobs of the Vivado runs.
+        bd_name: Block design (and packaged IP module) name.
         backend: ``hls`` (HLS IP per layer) or ``rtl`` (module references to
             ``out_dir/rtl/*.v``, which must exist: the ``rtl`` build step).
 
@@ -333,7 +344,7 @@ def write_stitch(
     clk = b.default_clk_ns if clock_ns is None else clock_ns
     out = Path(out_dir)
     rtl_files = _rtl_files(out, plan) if backend == "rtl" else None
-    stitch_tcl = render_stitch_tcl(plan, b, clk, mode, rtl_files=rtl_files)
+    stitch_tcl = render_stitch_tcl(plan, b, clk, mode, bd_name=bd_name, rtl_files=rtl_files)
     (out / "stitch").mkdir(parents=True, exist_ok=True)
     files = StitchFiles(
         out / "stitch" / "stitch_ipi.tcl",
@@ -342,8 +353,8 @@ def write_stitch(
         out / "Makefile.vivado",
     )
     files.stitch_tcl.write_text(stitch_tcl)
-    files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk))
-    files.catalog.write_text(json.dumps(ip_catalog(plan, b, clk, mode), indent=2) + "\n")
+    files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk, bd_name=bd_name))
+    files.catalog.write_text(json.dumps(ip_catalog(plan, b, clk, mode, bd_name), indent=2) + "\n")
     tops = [c.name for c in block_design(plan, b, clk, mode).cells if c.ip_repo]
     files.makefile.write_text(render_vivado_makefile(tops, mode, rtl=backend == "rtl"))
     return files

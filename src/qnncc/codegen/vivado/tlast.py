@@ -33,7 +33,7 @@ import onnx
 
 from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
-from qnncc.codegen.vivado.plan import stitch_plan
+from qnncc.codegen.vivado.plan import StitchPlan, stitch_plan
 from qnncc.codegen.vivado.shell import tlast_specs
 from qnncc.core.model_wrapper import ModelWrapper
 
@@ -43,6 +43,7 @@ __all__ = [
     "TLAST_CTRL_OFFSET",
     "TLAST_FRAMES_OFFSET",
     "tlast_sources",
+    "write_plan_tlast_ips",
     "write_tlast_ips",
 ]
 
@@ -123,7 +124,15 @@ def write_tlast_ips(
             :func:`qnncc.codegen.vivado.shell.tlast_specs`; or a HW node's cell
             name clashes with a TLAST inserter's.
     """
-    plan = stitch_plan(model)
+    return write_plan_tlast_ips(stitch_plan(model), out_dir, part, clock_ns)
+
+
+def write_plan_tlast_ips(plan: StitchPlan, out_dir: str | Path, part: str, clock_ns: float) -> list[str]:
+    """:func:`write_tlast_ips` for a stitch plan (e.g. the top design of several partitions).
+
+    Raises:
+        CodegenError: see :func:`write_tlast_ips`.
+    """
     specs = tlast_specs(plan)
     clash = {c.name for c in plan.cells} & {s.name for s in specs}
     if clash:

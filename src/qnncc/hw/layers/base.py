@@ -222,8 +222,15 @@ def hw_attributes(**specific: AttrSpec) -> dict[str, AttrSpec]:
 
 
 def _fold(shape: tuple[int, ...], per_word: int) -> tuple[int, ...]:
+    """``shape`` with the last axis split into ``(words, per_word)``.
+
+    ``[N, words, per_word]`` if a word does not tile the last axis (it spans
+    several vectors, e.g. ``MMV > 1``, or a width converter's words).
+    """
     *lead, last = shape
-    return (*lead, last // per_word, per_word)
+    if last % per_word == 0:
+        return (*lead, last // per_word, per_word)
+    return (shape[0], math.prod(shape[1:]) // per_word, per_word)
 
 
 def vectors(attrs: dict[str, Any]) -> list[int]:

@@ -26,7 +26,10 @@ one word of ``kh*kw*C`` elements and reads one pixel (``SIMD = C``) per
 cycle, so a frame takes about ``H*W`` cycles instead of ``OH*OW*kh*kw``: the
 way to stream a wide window over few channels (e.g. a 7x7 stem convolution
 on 3 input channels) at one output pixel per cycle. It needs ``SIMD = C``, no
-dilation and ``depthwise = 0``.
+dilation and ``depthwise = 0``. With it, ``MMV = m > 1`` (FINN's ``M`` of the
+multi-pixel RTL generator, :mod:`.mmv`) reads ``m`` pixels per word and writes
+``m`` whole windows per word, ``H*W/m`` cycles per frame; ``m`` divides ``W``
+and ``OH*OW``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from qnncc.hw.sim.patterns import Program, SimulationError, program_from_runs, r
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, hw_attributes
+from .mmv import mmv_options, swg_mmv_conflict
 
 
 def parallel_window_conflict(attrs: dict[str, object], dilation: tuple[int, int]) -> str:
@@ -79,6 +83,7 @@ class ConvolutionInputGenerator(HWLayer):
         depthwise=AttrSpec("i", default=0, allowed=BINARY_FLAG),
         parallel_window=AttrSpec("i", default=0, allowed=BINARY_FLAG),
         ram_style=AttrSpec("s", default="distributed", allowed=RAM_STYLES),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (1,)
     num_outputs = (1,)
@@ -104,7 +109,16 @@ class ConvolutionInputGenerator(HWLayer):
             reason = parallel_window_conflict(self.attrs, (dh, dw))
             if reason:
                 raise UnsupportedOpError(f"{self.describe()}: parallel_window=1 {reason}")
+        widths = (self.instream_width(), self.outstream_width())
+        reason = swg_mmv_conflict(self.attrs, w, ofm[0] * ofm[1], widths)
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
         super().validate()
+
+    @property
+    def mmv(self) -> int:
+        """Pixels per input word and windows per output word (``MMV``, parallel window only)."""
+        return int(self.attrs["MMV"])
 
     def is_parallel(self) -> bool:
         """Whether the whole window leaves as one word per output pixel (``parallel_window = 1``)."""
@@ -119,13 +133,22 @@ class ConvolutionInputGenerator(HWLayer):
         """``parallel_window`` 0 and, where the window allows it (with ``SIMD = C``), 1."""
         dilation = pair(self, "Dilation")
         possible = not parallel_window_conflict({**self.attrs, "SIMD": self.attrs["IFMChannels"]}, dilation)
-        return {"parallel_window": [0, 1] if possible else [0]}
+        options: dict[str, list[int | str]] = {"parallel_window": [0, 1] if possible else [0]}
+        (_, w), (oh, ow) = pair(self, "IFMDim"), pair(self, "OFMDim")
+        mmv = [m for m in mmv_options(oh * ow) if w % m == 0]
+        if possible and len(mmv) > 1:
+            options["MMV"] = list(mmv)
+        return options
+
+    @override
+    def input_elems_per_word(self, index: int = 0) -> int:
+        return int(self.attrs["SIMD"]) * self.mmv
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
         if self.is_parallel():
             (kh, kw), _, _ = self.window()
-            return kh * kw * int(self.attrs["IFMChannels"])
+            return kh * kw * int(self.attrs["IFMChannels"]) * self.mmv
         return int(self.attrs["SIMD"])
 
     @override
@@ -174,15 +197,21 @@ def swg_buffer_rows(span: int, stride: int, height: int) -> int:
 
 
 def swg_parallel_program(layer: HWLayer, lat: int) -> Program:
-    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it."""
+    """``swg_parallel``: one input pixel per iteration, a whole window on the pixel that completes it.
+
+    ``MMV > 1`` (``swg_parallel_mmv``): one word of MMV pixels per iteration; the windows completed by
+    it are queued and a word of MMV windows is written in each iteration that fills the queue to MMV.
+    """
     _, ih, iw, _ = (int(d) for d in layer.normal_input_shape())
     _, oh, ow, _ = (int(d) for d in layer.normal_output_shape())
     kh, kw = (int(k) for k in layer.attrs["ConvKernelDim"])
     sh, sw = (int(s) for s in layer.attrs["Stride"])
+    mmv = int(layer.attrs.get("MMV", 1))
     h = np.arange(ih)[:, None] - (kh - 1)
     w = np.arange(iw)[None, :] - (kw - 1)
     emit = (h >= 0) & (h % sh == 0) & (h // sh < oh) & (w >= 0) & (w % sw == 0) & (w // sw < ow)
-    wmask = emit.astype(np.int64).ravel()
+    done = np.cumsum(emit.astype(np.int64).reshape(ih, iw // mmv, mmv).sum(axis=2).ravel())  # windows so far
+    wmask = np.diff(done // mmv, prepend=0)  # a write when the queue reaches MMV (at most one per iteration)
     return program_from_runs(runs_from_masks(np.ones_like(wmask), wmask), 1, 1, lat)
 
 
@@ -272,8 +301,14 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
     parallel = bool(a.get_int("parallel_window", 0, minimum=0))
     if parallel and (cf != 1 or depthwise or (d_h, d_w) != (1, 1)):
         raise EstimateError(f"{a.op_type}: parallel_window=1 needs SIMD = IFMChannels, no dilation, not depthwise")
+    mmv = a.get_int("MMV", 1)
+    if mmv > 1:
+        values = {"MMV": mmv, "parallel_window": int(parallel), "IFMChannels": ch, "SIMD": simd}
+        reason = swg_mmv_conflict(values, ifm_w, ofm_h * ofm_w, (mmv * width, mmv * k_h * k_w * width))
+        if reason or backend == "rtl":
+            raise EstimateError(f"{a.op_type}: {reason or f'MMV={mmv} has no RTL implementation'}")
     if parallel and backend != "rtl":
-        return _swg_parallel_hls((k_h, k_w), (ifm_h, ifm_w), ofm_h * ofm_w, width, ram_style)
+        return _swg_parallel_hls((k_h, k_w), (ifm_h, ifm_w), ofm_h * ofm_w, width, ram_style, mmv)
     if backend == "rtl":
         cycles, buffer = _swg_rtl(a, (k_h, k_w), (ifm_h, ifm_w), (ofm_h, ofm_w), (s_h, s_w), (d_h, d_w), cf, depthwise)
         depth, count = buffer
@@ -290,7 +325,7 @@ def estimate_swg(a: Attrs, *, backend: str = "hls") -> LayerEstimate:
 
 
 def _swg_parallel_hls(
-    k: tuple[int, int], ifm: tuple[int, int], out_pixels: int, width: int, ram_style: str
+    k: tuple[int, int], ifm: tuple[int, int], out_pixels: int, width: int, ram_style: str, mmv: int = 1
 ) -> LayerEstimate:
     """Parallel-window SWG of qnncc (``swg.hpp`` ``swg_parallel``): one input pixel per cycle.
 
@@ -298,12 +333,16 @@ def _swg_parallel_hls(
     window written on the cycle that completes it); ``K_h`` line buffers of
     ``IFM_W`` pixels of ``width = C * bits`` bits and a ``K_h x K_w`` window
     register of ``width``-bit FFs (the output word); LUT = 300 control.
+    ``MMV > 1`` (``swg_parallel_mmv``): ``IFM_H * IFM_W / MMV`` cycles, line
+    buffers of ``IFM_W / MMV`` words of ``MMV * width`` bits, a
+    ``K_h x (K_w + MMV - 1)`` window register and a queue of ``2*MMV - 1`` windows.
     """
     (k_h, k_w), (ifm_h, ifm_w) = k, ifm
-    cycles = ifm_h * ifm_w
-    memory = buffer_module("line_buffer", width, ifm_w, k_h, ram_style, lut_words=64)
+    cycles = ifm_h * ifm_w // mmv
+    memory = buffer_module("line_buffer", mmv * width, ifm_w // mmv, k_h, ram_style, lut_words=64)
     control = ModuleEstimate("control", cycles=cycles, lut=SWG_CONTROL_LUT, ff=4 * ceil_log2(ifm_h * ifm_w))
-    window = ModuleEstimate("window_register", cycles=out_pixels, ff=k_h * k_w * width)
+    registers = k_h * k_w * width if mmv == 1 else (k_h * (k_w + mmv - 1) + (2 * mmv - 1) * k_h * k_w) * width
+    window = ModuleEstimate("window_register", cycles=out_pixels // mmv, ff=registers)
     return layer_from_modules(cycles, [control, memory, window])
 
 

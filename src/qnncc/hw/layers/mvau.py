@@ -4,7 +4,8 @@ Computes ``acc = x @ W`` for each of the ``numInputVectors`` input vectors
 ``x [MW]`` with weights ``W [MW, MH]``, then optionally thresholds ``acc``
 per output channel. Folding: ``SIMD`` input elements and ``PE`` output
 channels per cycle, so one frame takes ``(MH/PE)·(MW/SIMD)·∏numInputVectors``
-cycles (Umuroglu et al., "FINN", FPGA 2017).
+cycles (Umuroglu et al., "FINN", FPGA 2017). With ``SIMD = MW`` and
+``PE = MH``, ``MMV`` vectors per cycle (:mod:`.mmv`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from onnx import helper
 from typing_extensions import override
 
 from qnncc.core.datatype import DataType
-from qnncc.core.errors import ExecutionError
+from qnncc.core.errors import ExecutionError, UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.custom_op.multithreshold import MultiThreshold, multithreshold
 from qnncc.custom_op.xnorpopcount import XnorPopcountMatMul, xnor_popcount_matmul
@@ -37,6 +38,7 @@ from qnncc.hw.perf.sparse import sparse_window_cycles
 from qnncc.hw.sim.patterns import Program, frame_vectors, program_from_runs
 
 from .base import HWLayer, divisors, dsp_options, hw_attributes, vectors
+from .mmv import mmv_conflict, mmv_options, vectors_per_cycle
 
 MEM_MODES = frozenset({"internal_embedded", "internal_decoupled", "external"})
 RAM_STYLES = frozenset({"auto", "block", "distributed", "ultra"})
@@ -104,6 +106,7 @@ class MVAU(HWLayer):
         ram_style_thresholds=AttrSpec("s", default="auto", allowed=frozenset({"auto", "block", "distributed"})),
         resType=AttrSpec("s", default="auto", allowed=frozenset({"auto", "lut", "dsp"})),
         runtime_writeable_weights=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (2, 3)
     num_outputs = (1,)
@@ -112,13 +115,38 @@ class MVAU(HWLayer):
     def legal_folding(self) -> dict[str, list[int]]:
         return {"SIMD": divisors(int(self.attrs["MW"])), "PE": divisors(int(self.attrs["MH"]))}
 
+    @property
+    def mmv(self) -> int:
+        """Vectors per cycle (``MMV``, :mod:`.mmv`)."""
+        return int(self.attrs["MMV"])
+
+    def frame_vectors(self) -> int:
+        """Vectors per frame (``numInputVectors`` without the batch)."""
+        return int(np.prod(vectors(self.attrs)[1:]))
+
+    @override
+    def validate(self) -> None:
+        """Folding as :meth:`HWLayer.validate`, and ``MMV`` (:func:`.mmv.mmv_conflict`).
+
+        Raises:
+            UnsupportedOpError: naming the node and the attribute.
+        """
+        super().validate()
+        mw, mh = int(self.attrs["MW"]), int(self.attrs["MH"])
+        widths = (self.instream_width(), self.outstream_width())
+        reason = mmv_conflict(self.attrs, {"SIMD": mw, "PE": mh}, self.frame_vectors(), widths)
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
+
     @override
     def throughput_options(self) -> dict[str, list[int | str]]:
-        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`); XNOR stays in LUTs."""
+        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`; XNOR stays in LUTs), and ``MMV``."""
+        mmv = mmv_options(self.frame_vectors())
+        options: dict[str, list[int | str]] = {"MMV": list(mmv)} if len(mmv) > 1 else {}
         if self.attrs["binaryXnorMode"]:
-            return {}
+            return options
         weights = DataType.from_name(self.attrs["weightDataType"]).bitwidth()
-        return dsp_options(weights, self.input_datatype().bitwidth())
+        return {**dsp_options(weights, self.input_datatype().bitwidth()), **options}
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
@@ -130,11 +158,11 @@ class MVAU(HWLayer):
 
     @override
     def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"])
+        return int(self.attrs["SIMD"]) * self.mmv
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
+        return int(self.attrs["PE"]) * self.mmv
 
     @property
     def has_thresholds(self) -> bool:
@@ -187,12 +215,15 @@ class MVAU(HWLayer):
 
 
 def mvau_program(layer: HWLayer, lat: int) -> Program:
-    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold."""
+    """MVAU: NF x SF iterations per vector; reads in the first neuron fold, a write closing each fold.
+
+    ``MMV > 1`` (``mvau_mmv``, NF = SF = 1): one word of MMV vectors read and one written per iteration.
+    """
     sf = int(layer.attrs["MW"]) // int(layer.attrs["SIMD"])
     nf = int(layer.attrs["MH"]) // int(layer.attrs["PE"])
     # one vector: nf == 0 reads every iteration; every synapse fold ends with a write
     runs = [(1, 0, sf - 1), (1, 1, 1)] + [(0, 0, sf - 1), (0, 1, 1)] * (nf - 1)
-    return program_from_runs(runs, 1, 1, lat, frame_vectors(layer))
+    return program_from_runs(runs, 1, 1, lat, frame_vectors(layer) // int(layer.attrs.get("MMV", 1)))
 
 
 def _is_versal(fpga_part: str | None) -> bool:
@@ -206,8 +237,11 @@ def estimate_mvau(
 ) -> LayerEstimate:
     """MVAU (FINN ``MatrixVectorActivation``): ``MH x MW`` matrix times vectors, optional thresholds.
 
-    Cycles: ``(MH/PE) * (MW/SIMD) * prod(numInputVectors)`` (FINN
-    ``matrixvectoractivation.py`` ``get_exp_cycles``). With a
+    Cycles: ``(MH/PE) * (MW/SIMD) * prod(numInputVectors) / MMV`` (FINN
+    ``matrixvectoractivation.py`` ``get_exp_cycles``; ``MMV``, FINN-hlslib's
+    multi-vector unit, replicates the multipliers, adder trees, accumulators
+    and threshold comparators ``MMV`` times and shares the weights,
+    :mod:`qnncc.hw.layers.mmv`). With a
     :class:`SparsityHint` the ``MW`` inputs are read as ``MW/K`` windows of
     ``K`` elements, each costing :func:`sparse_window_cycles` with ``fine = SIMD``.
 
@@ -235,16 +269,21 @@ def estimate_mvau(
     acc = accumulator_bits(a, mw, w_bits, idt, xnor)
     no_act = bool(a.get_int("noActivation", 0, minimum=0))
     res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
+    frame_vecs = prod(a.get_ints("numInputVectors", [1])[1:])
+    mmv = vectors_per_cycle(a, {"SIMD": mw, "PE": mh}, frame_vecs, (simd * a_bits, pe * odt.bitwidth()))
+    if mmv > 1 and backend == "rtl":
+        raise a.error(f"MMV={mmv} has no RTL implementation (use the HLS backend)")
 
     if sparsity is None:
-        cycles = nf * sf * vecs
+        cycles = nf * sf * vecs // mmv
     else:
         windows = a.divides("SparsityHint.kernel_elems", sparsity.kernel_elems, "MW", mw)
-        cycles = math.ceil(nf * windows * sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd) * vecs)
+        sparse = sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd)
+        cycles = math.ceil(nf * windows * sparse * vecs / mmv)
 
     wmem = mw * mh // (pe * simd)
     weights, bram_eff, uram_eff = weight_memory(a, pe * simd * w_bits, wmem, w_bits * mw * mh, hls_brams=False)
-    in_w, w_w, out_w = simd * a_bits, pe * simd * w_bits, pe * odt.bitwidth()
+    in_w, w_w, out_w = mmv * simd * a_bits, pe * simd * w_bits, mmv * pe * odt.bitwidth()
     control = ModuleEstimate("control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + w_w + 2 * ceil_log2(nf * sf))
     modules = [control, weights]
     if backend == "rtl":
@@ -254,12 +293,12 @@ def estimate_mvau(
         mult = 0 if res_type == "dsp" else simd * (2 * math.ceil((w_bits + a_bits) / 6) - 1) * (w_bits + a_bits)
         dsp = pe * simd * math.ceil((w_bits + a_bits) / 48) if res_type == "dsp" else 0
         modules += [
-            ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * pe * mult, dsp=dsp),
-            ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * pe * (w_bits + a_bits) * (2 * simd - 1)),
-            ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * pe * acc, ff=pe * acc),
+            ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * mmv * pe * mult, dsp=mmv * dsp),
+            ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * mmv * pe * (w_bits + a_bits) * (2 * simd - 1)),
+            ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * mmv * pe * acc, ff=mmv * pe * acc),
         ]
     if not no_act:
-        modules.append(threshold_memory(a, odt, acc, pe, nf, cycles))
+        modules.append(threshold_memory(a, odt, acc, pe, nf, cycles, mmv))
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 

@@ -67,10 +67,11 @@ class StreamingDataWidthConverter(PassThroughType):
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
+        """Words of any divisor of the elements per frame (words of several vectors: ``MMV > 1`` neighbours)."""
         bits = self.input_datatype().bitwidth()
         return {
-            "inWidth": [d * bits for d in divisors(self._shape("in_shape")[-1])],
-            "outWidth": [d * bits for d in divisors(self._shape("out_shape")[-1])],
+            "inWidth": [d * bits for d in divisors(math.prod(self._shape("in_shape")[1:]))],
+            "outWidth": [d * bits for d in divisors(math.prod(self._shape("out_shape")[1:]))],
         }
 
     @override

@@ -2,7 +2,8 @@
 
 Semantics (FINN): the identity on the data. ``normal_shape`` is the tensor
 shape, ``folded_shape`` the same tensor as ``[..., words, elems_per_word]``
-(the producer's folded output shape), so a word carries
+(the producer's folded output shape; ``[N, words, elems_per_word]`` when a
+word spans several vectors, ``MMV > 1``), so a word carries
 ``folded_shape[-1]`` elements of ``dataType``; ``depth`` is the capacity in
 words. ``impl_style`` ``rtl`` (finn-rtllib ``Q_srl``) or ``vivado`` (AXI-Stream
 FIFO IP); ``ram_style`` as FINN.
@@ -52,15 +53,13 @@ class StreamingFIFO(PassThroughType):
         parse_datatype(self, "dataType")
         normal = [int(d) for d in self.attrs["normal_shape"]]
         folded = [int(d) for d in self.attrs["folded_shape"]]
-        if (
-            not normal
-            or len(folded) != len(normal) + 1
-            or min(normal + folded) < 1
-            or folded[:-2] != normal[:-1]
-            or folded[-2] * folded[-1] != normal[-1]
-        ):
+        split = len(folded) == len(normal) + 1 and folded[:-2] == normal[:-1] and folded[-2] * folded[-1] == normal[-1]
+        # words spanning several vectors (MMV > 1): [N, words, elems_per_word]
+        spanning = len(folded) == 3 and folded[0] == normal[0] and folded[1] * folded[2] == math.prod(normal[1:])
+        if not normal or min(normal + folded) < 1 or not (split or spanning):
             raise UnsupportedOpError(
                 f"{self.describe()}: folded_shape {folded} is not normal_shape {normal} with its last axis split"
+                " (or [N, words, elems_per_word])"
             )
         super().validate()
 

@@ -19,6 +19,7 @@ divides ``C``, ``SIMD`` divides ``kh*kw``); the input word carries
 ``SIMD*PE`` values, the output word ``PE``; one output pixel takes
 ``(C/PE)*(kh*kw/SIMD)`` cycles. In hardware the window generator
 interleaves channels by PE; the tensor order here is the Im2Col order.
+With ``SIMD = kh*kw`` and ``PE = C``, ``MMV`` pixels per cycle (:mod:`.mmv`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from ._util import BINARY_FLAG, RAM_STYLES, pair, parse_datatype, positive
 from .base import HWLayer, divisors, dsp_options, hw_attributes
+from .mmv import mmv_conflict, mmv_options, vectors_per_cycle
 from .mvau import MEM_MODES, lower_activation, threshold_activation
 
 
@@ -73,6 +75,7 @@ class VVAU(HWLayer):
         mem_mode=AttrSpec("s", default="internal_decoupled", allowed=MEM_MODES),
         ram_style=AttrSpec("s", default="auto", allowed=RAM_STYLES),
         runtime_writeable_weights=AttrSpec("i", default=0, allowed=BINARY_FLAG),
+        MMV=AttrSpec("i", default=1),
     )
     num_inputs = (2, 3)
     num_outputs = (1,)
@@ -100,6 +103,20 @@ class VVAU(HWLayer):
                 f"{2 if self.attrs['noActivation'] else 3} inputs, got {len(self.node.input)}"
             )
         super().validate()
+        maxed = {"SIMD": self.kernel_size(), "PE": int(self.attrs["Channels"])}
+        reason = mmv_conflict(self.attrs, maxed, self.pixels(), (self.instream_width(), self.outstream_width()))
+        if reason:
+            raise UnsupportedOpError(f"{self.describe()}: {reason}")
+
+    @property
+    def mmv(self) -> int:
+        """Pixels per cycle (``MMV``, :mod:`.mmv`)."""
+        return int(self.attrs["MMV"])
+
+    def pixels(self) -> int:
+        """Output pixels per frame, ``OH * OW``."""
+        oh, ow = pair(self, "Dim")
+        return oh * ow
 
     @override
     def legal_folding(self) -> dict[str, list[int]]:
@@ -107,9 +124,11 @@ class VVAU(HWLayer):
 
     @override
     def throughput_options(self) -> dict[str, list[int | str]]:
-        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`)."""
+        """``resType`` lut or dsp for wide multipliers (:func:`.base.dsp_options`), and ``MMV``."""
         weights = parse_datatype(self, "weightDataType").bitwidth()
-        return dsp_options(weights, parse_datatype(self, "inputDataType").bitwidth())
+        options = dsp_options(weights, parse_datatype(self, "inputDataType").bitwidth())
+        mmv = mmv_options(self.pixels())
+        return {**options, "MMV": list(mmv)} if len(mmv) > 1 else options
 
     @override
     def normal_input_shape(self, index: int = 0) -> tuple[int, ...]:
@@ -121,11 +140,11 @@ class VVAU(HWLayer):
 
     @override
     def input_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["SIMD"]) * int(self.attrs["PE"])
+        return int(self.attrs["SIMD"]) * int(self.attrs["PE"]) * self.mmv
 
     @override
     def output_elems_per_word(self, index: int = 0) -> int:
-        return int(self.attrs["PE"])
+        return int(self.attrs["PE"]) * self.mmv
 
     def _kernel_by_channel(self, w: np.ndarray) -> np.ndarray:
         """Weights ``[C, 1, kh, kw]`` as ``[kh*kw, C]`` (row ``i*kw + j``)."""
@@ -170,11 +189,17 @@ class VVAU(HWLayer):
 
 
 def vvau_program(layer: HWLayer, lat: int) -> Program:
-    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order."""
+    """VVAU: window reads and per-channel-fold writes in ``vvau.hpp``'s loop order.
+
+    ``MMV > 1`` (``vvau_mmv``): one word of MMV windows read and one of MMV results written per iteration.
+    """
     channels, pe, simd = (int(layer.attrs[a]) for a in ("Channels", "PE", "SIMD"))
     kh, kw = (int(k) for k in layer.attrs["Kernel"])
     oh, ow = (int(d) for d in layer.attrs["Dim"])
     pixels = oh * ow
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:
+        return program_from_runs([(1, 1, pixels // mmv)], 1, 1, lat)
     in_words, out_words = kh * kw * channels // (simd * pe), channels // pe
     runs: list[tuple[int, int, int]] = []
     rd_pix = word = dr_pix = dr_word = 0
@@ -203,6 +228,9 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     each window costs :func:`sparse_window_cycles` with ``fine = SIMD``.
     ``emitted`` (qnncc's ``vvau.hpp``): the last pixel's ``Channels/PE``
     results drain after its last word, ``Channels/PE`` cycles more per frame.
+    ``MMV > 1`` (``SIMD = K_h*K_w``, ``PE = Channels``; qnncc's ``vvau_mmv``
+    reads and writes one word per cycle): ``H * W / MMV`` cycles, datapath
+    (multipliers, adder trees, accumulators, comparators) ``MMV`` times.
 
     Resources: FINN-R LUT model (module docstring) with ``acc`` bounded for
     ``K_h*K_w`` terms and threshold LUTs ``(2**B-1)*acc*TMEM/64`` plus
@@ -223,13 +251,15 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     w_bits, a_bits = wdt.bitwidth(), idt.bitwidth()
     acc = accumulator_bits(a, k_h * k_w, w_bits, idt, is_xnor(a, idt, wdt))
     res_type = a.get_str("resType", "auto", choices=("auto", "lut", "dsp"))
+    words = (pe * simd * a_bits, pe * odt.bitwidth())
+    mmv = vectors_per_cycle(a, {"SIMD": k_h * k_w, "PE": ch}, pixels, words)
 
     if sparsity is None:
-        cycles = nf * sf * pixels + (nf if emitted else 0)
+        cycles = nf * sf * pixels // mmv + (nf if emitted and mmv == 1 else 0)
     else:
         if sparsity.kernel_elems != k_h * k_w:
             raise a.error(f"SparsityHint.kernel_elems={sparsity.kernel_elems} but Kernel is {k_h}x{k_w}")
-        cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels)
+        cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels / mmv)
 
     wmem = nf * sf
     ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
@@ -239,19 +269,20 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     weights, bram_eff, uram_eff = weight_memory(a, pe * simd * w_bits, wmem, payload, hls_brams=True)
     mult = 0 if res_type == "dsp" else simd * (2 * math.ceil((w_bits + a_bits) / 6) - 1) * (w_bits + a_bits)
     dsp = pe * simd * math.ceil((w_bits + a_bits) / 48) if res_type == "dsp" else 0
-    in_w, out_w = pe * simd * a_bits, pe * odt.bitwidth()
+    in_w, out_w = mmv * pe * simd * a_bits, mmv * pe * odt.bitwidth()
+    lanes = mmv * pe  # replicated datapaths
     modules = [
         ModuleEstimate(
             "control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + pe * simd * w_bits + 2 * ceil_log2(wmem)
         ),
         weights,
-        ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * pe * mult, dsp=dsp),
-        ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * pe * (w_bits + a_bits) * (2 * simd - 1)),
-        ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * pe * acc, ff=pe * acc),
+        ModuleEstimate("multipliers", cycles=cycles, lut=C1_LUT * lanes * mult, dsp=mmv * dsp),
+        ModuleEstimate("adder_tree", cycles=cycles, lut=C1_LUT * lanes * (w_bits + a_bits) * (2 * simd - 1)),
+        ModuleEstimate("accumulator", cycles=cycles, lut=C1_LUT * lanes * acc, ff=lanes * acc),
     ]
     if not a.get_int("noActivation", 0, minimum=0):
         steps = threshold_steps(a, odt)
-        thr = C1_LUT * pe * (steps * acc * nf / 64 + steps * acc)
+        thr = C1_LUT * pe * (steps * acc * nf / 64 + mmv * steps * acc)
         modules.append(ModuleEstimate("thresholds", cycles=cycles, lut=thr))
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 

@@ -75,6 +75,7 @@ def estimate_layer(
     sparsity: SparsityHint | None = None,
     fpga_part: str | None = None,
     emitted: bool = False,
+    resource_model: str = "finn",
 ) -> LayerEstimate:
     """Cycles and resources of one streaming layer from its FINN attributes.
 
@@ -89,6 +90,9 @@ def estimate_layer(
         emitted: estimate the hardware qnncc emits (see the module docstring)
             rather than FINN's for the op type; adds the per-frame pipeline
             drain (``drain_cycles``).
+        resource_model: ``"finn"`` (FINN's formulas) or ``"fitted"``: LUTs and
+            FFs from the model fitted on Yosys synthesis of qnncc's RTL
+            (:mod:`qnncc.hw.perf.fitted`) where it covers the op type.
 
     Returns:
         The estimate; cycles per frame and resources with a module breakdown.
@@ -99,6 +103,11 @@ def estimate_layer(
             (e.g. ``PE`` does not divide ``MH``), or ``sparsity`` is given
             for an op without a sparse model.
     """
+    if resource_model != "finn":
+        from .fitted.apply import with_fitted_resources
+
+        est = estimate_layer(op_type, attrs, sparsity=sparsity, fpga_part=fpga_part, emitted=emitted)
+        return with_fitted_resources(est, op_type, attrs, resource_model)
     from qnncc.hw.registry import LAYERS, descriptors_by_op_type
 
     base, backend = normalize_op_type(op_type, attrs)

@@ -104,13 +104,21 @@ def weight_memory(
     return ModuleEstimate("weight_memory", bram_18k=n), (payload_bits / (n * BRAM18_BITS) if n else 1.0), 1.0
 
 
-def threshold_memory(a: Attrs, odt: DataType, acc: int, pe: int, tmem: int, cycles: int) -> ModuleEstimate:
-    """Threshold memory and comparators of an MVAU (FINN ``lut_estimation`` thr/comp terms)."""
+def threshold_memory(
+    a: Attrs, odt: DataType, acc: int, pe: int, tmem: int, cycles: int, mmv: int = 1
+) -> ModuleEstimate:
+    """Threshold memory and comparators of an MVAU (FINN ``lut_estimation`` thr/comp terms).
+
+    ``MMV > 1`` adds ``MMV - 1`` further comparator sets (``C1 * PE * steps * acc`` LUTs each);
+    the thresholds themselves are shared.
+    """
     steps = threshold_steps(a, odt)
     style = a.get_str("ram_style_thresholds", "auto", choices=("auto", "block", "distributed"))
+    extra = C1_LUT * pe * steps * acc * (mmv - 1)
     if style == "distributed":
         lut = C1_LUT * pe * (steps * acc * math.ceil(tmem / 64) + steps * acc)
-        return ModuleEstimate("thresholds", cycles=cycles, lut=lut)
+        return ModuleEstimate("thresholds", cycles=cycles, lut=lut + extra)
     if style == "block":
-        return ModuleEstimate("thresholds", cycles=cycles, bram_18k=bram18_finn_r(pe * steps * acc, tmem))
-    return ModuleEstimate("thresholds", cycles=cycles)
+        bram = bram18_finn_r(pe * steps * acc, tmem)
+        return ModuleEstimate("thresholds", cycles=cycles, lut=extra, bram_18k=bram)
+    return ModuleEstimate("thresholds", cycles=cycles, lut=extra)

@@ -30,7 +30,13 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
    (``slack`` words of margin for the assumed pipeline latencies). So
    buffering ends up on the narrowest streams that can hold it. A final
    verification run proves the result (on a failure the depths of step 4
-   are kept).
+   are kept). The search is bounded by ``minimize_seconds`` of CPU time (of this process, where the
+   compiled engine runs; other processes on a shared machine do not shrink it)
+   (ResNet-50 has hundreds of streams and each step is a simulation of
+   several frames): when the search above is not expected to finish in it,
+   the costliest verified FIFOs (depth x width) are shrunk first instead
+   (:mod:`.fifo_search`); FIFOs not reached keep their depth of step 4, and
+   the final verification decides as before.
 
 Whether bounded FIFOs deadlock does not depend on timing (layers are
 Kahn processes with blocking reads and writes), so a depth that passes the
@@ -47,31 +53,15 @@ from typing import Any, Literal
 from qnncc.core.model_wrapper import ModelWrapper
 
 from .engine import simulate
+from .fifo_search import SRL_DEPTH, minimize_depths, practical_depth, search_fits, shrink_depths
 from .network import DEFAULT_STREAM_DEPTH, Network, build_network
 from .patterns import SimulationError
 from .results import UNBOUNDED, SimResult
 
-__all__ = ["FIFOSizing", "practical_depth", "size_fifos"]
+__all__ = ["DEFAULT_MINIMIZE_SECONDS", "SRL_DEPTH", "FIFOSizing", "practical_depth", "size_fifos"]
 
-#: Depth of the shallowest "real" FIFO: one SRL32 per bit costs the same for any depth up to 32.
-SRL_DEPTH = 32
-
-
-def practical_depth(required: int) -> int:
-    """Depth to build for a required occupancy.
-
-    ``<= 2``: 2 (an ``hls::stream``/AXI link holds that, no FIFO needed);
-    ``3..32``: 32; larger: the next power of two.
-
-    Examples:
-        >>> [practical_depth(n) for n in (0, 2, 3, 32, 33, 1000)]
-        [2, 2, 32, 32, 64, 1024]
-    """
-    if required <= DEFAULT_STREAM_DEPTH:
-        return DEFAULT_STREAM_DEPTH
-    if required <= SRL_DEPTH:
-        return SRL_DEPTH
-    return 1 << (required - 1).bit_length()
+#: Default CPU-time budget of the depth minimisation (s): small partitions finish far below it.
+DEFAULT_MINIMIZE_SECONDS = 20.0
 
 
 @dataclass
@@ -94,6 +84,8 @@ class FIFOSizing:
         rounds: verification rounds (1 when the first choice held).
         seconds: wall-clock time of the whole sizing (simulations and bookkeeping).
         extra_cycles: cycles of the rejected verification rounds.
+        unminimized: sized streams the minimisation did not reach within its
+            time budget (they keep the depth of step 4).
     """
 
     network: Network
@@ -109,6 +101,7 @@ class FIFOSizing:
     rounds: int
     seconds: float
     extra_cycles: int = 0
+    unminimized: int = 0
 
     @property
     def interval_cycles(self) -> int:
@@ -161,6 +154,7 @@ class FIFOSizing:
             "first_output_latency_cycles": self.verified.first_output_latency,
             "last_output_latency_cycles": self.verified.last_output_latency,
             "verification_rounds": self.rounds,
+            "unminimized_fifos": self.unminimized,
             "simulated_cycles": self.simulated_cycles,
             "seconds": round(self.seconds, 4),
             "fifos": self.fifos(),
@@ -206,6 +200,7 @@ def size_fifos(
     minimize: bool = True,
     slack: int = 4,
     engine: Literal["auto", "cpp", "python"] = "auto",
+    minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
 ) -> FIFOSizing:
     """Choose FIFO depths that keep a partition's interval and never deadlock.
 
@@ -221,6 +216,8 @@ def size_fifos(
         minimize: shrink the depths by search (step 5 of the module docstring).
         slack: words added to a searched minimal depth before rounding.
         engine: simulation engine (see :func:`~.engine.simulate`).
+        minimize_seconds: CPU-time budget of the minimisation (None: unbounded);
+            streams not reached keep their verified depth.
 
     Returns:
         The :class:`FIFOSizing`.
@@ -251,7 +248,9 @@ def size_fifos(
     rounds = 0
     while True:
         rounds += 1
+        verify_cpu = time.process_time()
         verified = simulate(net, frames, depths, engine=engine)
+        verify_cpu = time.process_time() - verify_cpu
         if verified.ok and verified.interval_cycles is not None and verified.interval_cycles <= ii:
             break
         if rounds >= max_rounds:
@@ -264,16 +263,25 @@ def size_fifos(
         for i in grow:
             depths[i] = practical_depth(2 * depths[i])
     minimal: dict[int, int] = {}
+    unminimized = 0
     if minimize:
-        shrunk, minimal, tries = _minimize(net, frames, sized, depths, ii, slack, engine)
+        deadline = None if minimize_seconds is None else time.process_time() + minimize_seconds
+        if minimize_seconds is None or search_fits(net, sized, depths, verify_cpu, minimize_seconds):
+            shrunk, minimal, tries, unminimized = minimize_depths(
+                net, frames, sized, depths, ii, slack, engine, deadline
+            )
+        else:  # too many FIFOs for the budget: shrink the costliest verified FIFOs while time lasts
+            shrunk, minimal, tries, unminimized = shrink_depths(net, frames, sized, depths, ii, slack, engine, deadline)
         extra += tries
-        check = simulate(net, frames, shrunk, engine=engine)
-        if check.ok and check.interval_cycles is not None and check.interval_cycles <= ii:
-            extra += verified.cycles
-            depths, verified = shrunk, check
-        else:
-            extra += check.cycles
-            minimal = {}
+        if minimal:  # else nothing was searched (no time): the depths are the verified ones
+            check = simulate(net, frames, shrunk, engine=engine)
+            if check.ok and check.interval_cycles is not None and check.interval_cycles <= ii:
+                extra += verified.cycles
+                depths, verified = shrunk, check
+            else:
+                extra += check.cycles
+                minimal = {}
+                unminimized = len(sized)
     styles = _styles(net, depths)
     base = simulate(net, frames, engine=engine) if baseline else None
     result = FIFOSizing(
@@ -290,49 +298,10 @@ def size_fifos(
         rounds=rounds,
         seconds=0.0,
         extra_cycles=extra,
+        unminimized=unminimized,
     )
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _minimize(
-    net: Network,
-    frames: int,
-    sized: list[int],
-    depths: dict[int, int],
-    ii: int,
-    slack: int,
-    engine: Literal["auto", "cpp", "python"],
-) -> tuple[dict[int, int], dict[int, int], int]:
-    """Shrink verified depths one FIFO at a time (widest first); returns depths, minima, cycles spent."""
-    depths = dict(depths)
-    minimal: dict[int, int] = {}
-    spent = 0
-
-    def passes(trial: dict[int, int]) -> bool:
-        nonlocal spent
-        result = simulate(net, frames, trial, engine=engine)
-        spent += result.cycles
-        return result.ok and result.interval_cycles is not None and result.interval_cycles <= ii
-
-    # start generous (every FIFO as deep as the deepest: passes if the verified depths do, larger FIFOs
-    # never slow a dataflow down), then shrink the widest first so that buffering moves to narrow streams
-    ceiling = max([depths[i] for i in sized] + [DEFAULT_STREAM_DEPTH])
-    depths.update(dict.fromkeys(sized, ceiling))
-    order = sorted(sized, key=lambda i: (-net.streams[i].width, i))
-    for i in order:
-        trial = dict(depths)
-        trial[i] = DEFAULT_STREAM_DEPTH
-        if passes(trial):
-            depths[i] = minimal[i] = DEFAULT_STREAM_DEPTH
-            continue
-        lo, hi = DEFAULT_STREAM_DEPTH, ceiling  # lo fails, hi passes
-        while hi - lo > 1:
-            trial[i] = (lo + hi) // 2
-            lo, hi = (lo, trial[i]) if passes(trial) else (trial[i], hi)
-        minimal[i] = hi
-        depths[i] = min(ceiling, practical_depth(hi + slack))
-    return depths, minimal, spent
 
 
 def _styles(net: Network, depths: Mapping[int, int]) -> dict[int, tuple[str, str]]:

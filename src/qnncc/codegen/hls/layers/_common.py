@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype, stream_ports, top_name
+from qnncc.codegen.hls.param_files import TableData, runtime_params
 from qnncc.codegen.render import CodegenError, render
 from qnncc.core.datatype import DataType, Kind
 from qnncc.core.model_wrapper import ModelWrapper
@@ -18,6 +19,7 @@ __all__ = [
     "LayerBuilder",
     "frame_vectors",
     "int_ctype",
+    "mul_res",
     "nested_init",
     "new_layer_code",
     "param_header",
@@ -75,9 +77,25 @@ def nested_init(values: np.ndarray) -> str:
 
 
 def param_header(
-    code: LayerCode, what: str, ctype: str, var: str, dims: str, init: str, headers: list[str], comment: str = ""
+    code: LayerCode,
+    what: str,
+    ctype: str,
+    var: str,
+    dims: str,
+    init: str,
+    headers: list[str],
+    comment: str = "",
+    *,
+    table: TableData | None = None,
+    first: str | None = None,
 ) -> str:
-    """Render one parameter header (``static const ctype var dims = init;``) and return its file name."""
+    """Render one parameter header (``static const ctype var dims = init;``) and return its file name.
+
+    With ``table`` (the same values in the file layout of
+    :mod:`~qnncc.codegen.hls.param_files`) the header also gets its C-simulation
+    twin, which reads the values at run time; ``first`` is the address of
+    element 0 (default ``&var[0]...[0]`` over ``dims``).
+    """
     filename = f"{what}_{code.name}.h"
     guard = f"QNNCC_{what.upper()}_{code.name.upper()}_H"
     text = render(
@@ -95,6 +113,19 @@ def param_header(
         },
     )
     code.params[filename] = text
+    if table is not None:
+        code.runtime_params[filename] = runtime_params(
+            what=what,
+            layer=code.name,
+            node_name=code.node_name,
+            ctype=ctype,
+            var=var,
+            dims=dims,
+            first=first or f"&{var}{'[0]' * dims.count('[')}",
+            table=table,
+            headers=headers,
+            comment=comment,
+        )
     return filename
 
 
@@ -136,3 +167,19 @@ def holds_range(dt: DataType, lo: int, hi: int) -> bool:
 def int_range(dt: DataType) -> tuple[int, int]:
     """``(min, max)`` of an integer datatype as Python ints."""
     return int(dt.min()), int(dt.max())
+
+
+#: resType -> the multiplier binding of ``mul.hpp`` (``qnncc::RES_AUTO``, ``RES_LUT``, ``RES_DSP``).
+MUL_RES = {"auto": "qnncc::RES_AUTO", "lut": "qnncc::RES_LUT", "dsp": "qnncc::RES_DSP"}
+
+
+def mul_res(layer: HWLayer) -> str:
+    """The ``RES`` template argument of an MVAU/VVAU from its ``resType`` (``dsp`` binds its products to DSPs).
+
+    Raises:
+        CodegenError: for a ``resType`` other than auto, lut or dsp.
+    """
+    res = str(layer.attrs.get("resType", "auto"))
+    if res not in MUL_RES:
+        raise CodegenError(f"{layer.node.name}: resType={res!r}, expected one of {sorted(MUL_RES)}")
+    return MUL_RES[res]

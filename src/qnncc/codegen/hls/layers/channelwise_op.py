@@ -22,6 +22,7 @@ from qnncc.codegen.hls.layers._common import (
     required_initializer,
     signed_bits,
 )
+from qnncc.codegen.hls.param_files import int_table
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import Kind
 from qnncc.core.model_wrapper import ModelWrapper
@@ -118,6 +119,7 @@ def channelwise_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) 
         nested_init(table),
         [],
         f"// [pe][nf]: parameter of channel c = nf * {pe} + pe",
+        table=int_table(table, signed_bits(min(plo, 0), max(phi, 0))),
     )
     code.pragmas.append(f"ARRAY_PARTITION variable = {var} complete dim = 1")
     impl = PARAM_ROM_IMPL.get(str(a.get("ram_style", "distributed")))

@@ -22,7 +22,8 @@ __all__ = ["swg_code"]
 def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> LayerCode:
     """Build the HLS code of a ConvolutionInputGenerator node (``qnncc::swg``; ``swg_parallel`` for a parallel window).
 
-    ``depthwise`` 0 or 1 stream the same order; ``parallel_window = 1`` emits one whole window per word.
+    ``depthwise`` 0 or 1 stream the same order; ``parallel_window = 1`` emits one whole window per word,
+    with ``MMV > 1`` (``swg_parallel_mmv``) ``MMV`` windows per word from ``MMV`` pixels per input word.
 
     Raises:
         CodegenError: for float streams, unequal in/out datatypes or malformed window attributes.
@@ -35,6 +36,12 @@ def swg_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Layer
     sh, sw = int_list(layer, "Stride", 2)
     dh, dw = int_list(layer, "Dilation", 2)
     simd = int(layer.attrs["SIMD"])
+    mmv = int(layer.attrs.get("MMV", 1))
+    if mmv > 1:  # parallel_window = 1 (validated): MMV pixels in, MMV windows out per word
+        code.body.append(
+            f"qnncc::swg_parallel_mmv<{ih}, {iw}, {c}, {kh}, {kw}, {sh}, {sw}, {oh}, {ow}, {mmv}, {dt}>(in0_V, out0_V);"
+        )
+        return code
     if int(layer.attrs.get("parallel_window", 0)):
         code.body.append(
             f"qnncc::swg_parallel<{ih}, {iw}, {c}, {kh}, {kw}, {sh}, {sw}, {oh}, {ow}, {dt}>(in0_V, out0_V);"

@@ -1,4 +1,4 @@
-"""HLS code of the MVAU (``qnncc::mvau`` in ``mvau.hpp``)."""
+"""HLS code of the MVAU (``qnncc::mvau`` in ``mvau.hpp``; ``qnncc::mvau_mmv`` for ``MMV > 1``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
-from qnncc.codegen.hls.layers._common import frame_vectors, new_layer_code, param_header, required_initializer
+from qnncc.codegen.hls.layers._common import frame_vectors, mul_res, new_layer_code, param_header, required_initializer
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
+from qnncc.codegen.hls.param_files import word_table
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
@@ -80,6 +81,7 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         init,
         [],
         f"// [pe][nf * {mw // simd} + sf], lane s = W[sf * {simd} + s][nf * {pe} + pe]",
+        table=word_table(words.reshape(pe * wmem, simd), wdt, f"{node.name} weights"),
     )
     code.pragmas.append(f"ARRAY_PARTITION variable = {wvar} complete dim = 1")
     impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
@@ -91,8 +93,15 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
     acc_t = accumulator_ctype(layer, mw, wdt, xnor)
     nvec = frame_vectors(layer)
+    mmv = int(a.get("MMV", 1))
+    if mmv > 1:  # SIMD = MW, PE = MH (validated): MMV whole vectors per word
+        code.body.append(
+            f"qnncc::mvau_mmv<{mw}, {mh}, {mmv}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}, "
+            f"{mul_res(layer)}>(in0_V, out0_V, {wvar}, {act});"
+        )
+        return code
     code.body.append(
-        f"qnncc::mvau<{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}>"
-        f"(in0_V, out0_V, {wvar}, {act});"
+        f"qnncc::mvau<{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}, "
+        f"{mul_res(layer)}>(in0_V, out0_V, {wvar}, {act});"
     )
     return code

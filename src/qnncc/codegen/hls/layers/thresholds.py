@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from qnncc.codegen.hls.layer_code import LayerCode
-from qnncc.codegen.hls.layers._common import int_ctype, nested_init, param_header
+from qnncc.codegen.hls.layers._common import int_ctype, nested_init, param_header, signed_bits
+from qnncc.codegen.hls.param_files import int_table
 from qnncc.codegen.render import CodegenError
 from qnncc.hw.layers.base import HWLayer
 
@@ -36,7 +37,8 @@ def threshold_activation(code: LayerCode, layer: HWLayer, thresholds: np.ndarray
     nf = channels // pe
     table = t.reshape(nf, pe, steps).transpose(1, 0, 2)  # [pe][nf][step]
     bipolar = layer.output_datatype().name == "BIPOLAR"
-    ttype = int_ctype(int(t.min()), int(t.max()))
+    lo, hi = int(t.min()), int(t.max())
+    ttype = int_ctype(lo, hi)
     act_val = int(layer.attrs.get("ActVal", 0))
     ctype = f"qnncc::Thresholds<{nf}, {pe}, {steps}, {ttype}, {act_val}, {'true' if bipolar else 'false'}>"
     var = f"thresholds_{code.name}"
@@ -49,6 +51,8 @@ def threshold_activation(code: LayerCode, layer: HWLayer, thresholds: np.ndarray
         "{" + nested_init(table) + "}",
         ["qnncc/activation.hpp"],
         f"// [pe][nf][step]: channel c = nf * {pe} + pe",
+        table=int_table(table, signed_bits(lo, hi)),
+        first=f"&{var}.values[0][0][0]",
     )
     code.pragmas.append(f"ARRAY_PARTITION variable = {var}.values complete dim = 1")
     code.pragmas.append(f"ARRAY_PARTITION variable = {var}.values complete dim = 3")

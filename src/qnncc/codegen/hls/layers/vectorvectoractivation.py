@@ -1,4 +1,4 @@
-"""HLS code of the VVAU, the depthwise MAC (``qnncc::vvau`` in ``vvau.hpp``)."""
+"""HLS code of the VVAU, the depthwise MAC (``qnncc::vvau`` in ``vvau.hpp``; ``qnncc::vvau_mmv`` for ``MMV > 1``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import numpy as np
 import onnx
 
 from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
-from qnncc.codegen.hls.layers._common import new_layer_code, param_header, required_initializer
+from qnncc.codegen.hls.layers._common import mul_res, new_layer_code, param_header, required_initializer
 from qnncc.codegen.hls.layers.mvau import ROM_IMPL, accumulator_ctype
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
+from qnncc.codegen.hls.param_files import word_table
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
@@ -63,6 +64,7 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         "{" + ", ".join(word_literals(words, wdt, f"{node.name} weights")) + "}",
         [],
         f"// word i, lane e: W[c][k] of the window index f = i * {simd * pe} + e = k * {channels} + c",
+        table=word_table(words, wdt, f"{node.name} weights"),
     )
     impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
     if impl is not None:
@@ -73,8 +75,15 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), channels, pe)
     acc_t = accumulator_ctype(layer, kernel, wdt, False)
     _, oh, ow, _ = layer.normal_output_shape()
+    mmv = int(a.get("MMV", 1))
+    if mmv > 1:  # SIMD = K, PE = C (validated): MMV whole windows per word
+        code.body.append(
+            f"qnncc::vvau_mmv<{channels}, {kernel}, {mmv}, {oh * ow}, {in_t}, {w_t}, {out_t}, {acc_t}, "
+            f"{mul_res(layer)}>(in0_V, out0_V, {wvar}, {act});"
+        )
+        return code
     code.body.append(
-        f"qnncc::vvau<{channels}, {kernel}, {pe}, {simd}, {oh * ow}, {in_t}, {w_t}, {out_t}, {acc_t}>"
+        f"qnncc::vvau<{channels}, {kernel}, {pe}, {simd}, {oh * ow}, {in_t}, {w_t}, {out_t}, {acc_t}, {mul_res(layer)}>"
         f"(in0_V, out0_V, {wvar}, {act});"
     )
     return code

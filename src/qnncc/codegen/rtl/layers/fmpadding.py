@@ -19,11 +19,17 @@ def fmpadding_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> 
     """RTL of an FMPadding node (``qnncc_fmpadding``).
 
     Raises:
-        CodegenError: for float streams or a datatype without a zero (BIPOLAR).
+        CodegenError: for float streams, a datatype without a zero (BIPOLAR), a non-zero ``PadValue``
+            or ``MMV > 1``.
     """
     dt = same_stream_type(layer, node)
     if not dt.allowed(0):
         raise CodegenError(f"{node.name}: {dt.name} cannot hold the zero padding")
+    for attr, plain in (("PadValue", 0), ("MMV", 1)):
+        if int(layer.attrs.get(attr, plain)) != plain:
+            raise CodegenError(
+                f"{node.name}: {attr}={layer.attrs[attr]} has no RTL implementation; use the HLS backend"
+            )
     _, h, w, c = layer.normal_input_shape()
     top, left, bottom, right = int_list(layer, "Padding", 4)
     rtl = new_rtl_layer(model, node, layer, "qnncc_fmpadding")

@@ -30,9 +30,11 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
 
     Raises:
         CodegenError: for weights of the wrong shape, XNOR mode on non-binary
-            data, non-integer streams or thresholds that do not fit.
+            data, non-integer streams, thresholds that do not fit or ``MMV > 1``.
     """
     a = layer.attrs
+    if int(a.get("MMV", 1)) > 1:
+        raise CodegenError(f"{node.name}: MMV={a['MMV']} has no RTL implementation; use the HLS backend")
     mw, mh, simd, pe = int(a["MW"]), int(a["MH"]), int(a["SIMD"]), int(a["PE"])
     xnor = bool(a["binaryXnorMode"])
     idt, odt = layer.input_datatype(), layer.output_datatype()

@@ -32,9 +32,11 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
 
     Raises:
         CodegenError: for an illegal folding, runtime-writeable or external
-            weights, weights of the wrong size, or float streams.
+            weights, weights of the wrong size, float streams or ``MMV > 1``.
     """
     a = layer.attrs
+    if int(a.get("MMV", 1)) > 1:
+        raise CodegenError(f"{node.name}: MMV={a['MMV']} has no RTL implementation; use the HLS backend")
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
     kh, kw = (int(v) for v in a["Kernel"])
     kernel = kh * kw

@@ -1,0 +1,1 @@
+"""Test-only check of qnncc's Vitis link flow (no Vitis needed): see :mod:`vitis_stub.check`."""
