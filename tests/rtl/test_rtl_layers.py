@@ -4,7 +4,7 @@ Property tests draw random layers of every type with the strategies of the
 cppsim tests (random shapes, datatypes, legal foldings, weights, thresholds):
 MVAU (XNOR, integer, with and without thresholds), Thresholding, LabelSelect,
 StreamingDataWidthConverter, StreamingFIFO, ConvolutionInputGenerator,
-FMPadding, StreamingMaxPool, GlobalAccPool, VVAU and ChannelwiseOp side by
+FMPadding, StreamingMaxPool, GlobalAccPool, Pool, VVAU and ChannelwiseOp side by
 side in one design (one Verilator build per example), AddStreams and
 DuplicateStreams in residual partitions. Every design runs with random
 back-pressure (input TVALID and output TREADY randomly low) and must equal
@@ -98,18 +98,18 @@ MIXED = st.tuples(
     dwc_cases().map(lambda c: as_case(c[0])),
     fifo_layer(),
     channelwise_cases().map(lambda c: as_case(channelwise_model(c))),
-    # the RTL window generator has no parallel-window mode (it refuses it with a clear error)
-    STRATEGIES["ConvolutionInputGenerator"].filter(lambda c: not c.attrs.get("parallel_window")),
+    STRATEGIES["ConvolutionInputGenerator"],  # serial or parallel window (qnncc_swg / qnncc_swg_par)
     STRATEGIES["FMPadding"],
     STRATEGIES["StreamingMaxPool"],
     STRATEGIES["GlobalAccPool"],
+    STRATEGIES["Pool"],
     STRATEGIES["VVAU"],
 )
 
 
 def input_datatype(case: Case) -> DataType:
-    """Datatype of the case's stream input (every layer here names it in one of two attributes)."""
-    return DataType[case.attrs.get("inputDataType") or case.attrs["dataType"]]
+    """Datatype of the case's stream input (every layer here names it in one of three attributes)."""
+    return DataType[case.attrs.get("inputDataType") or case.attrs.get("InputDataType") or case.attrs["dataType"]]
 
 
 def check_batch_rtl(cases: list[Case], seed: int, frames: int = 3) -> None:

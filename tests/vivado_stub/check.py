@@ -14,7 +14,10 @@ IPs from a built-in description (stream widths computed from the recorded
 :func:`qnncc.codegen.vivado.stitch.write_stitch` gives the cells and nets the
 design must have. Then it checks:
 
-* every catalogued cell exists with its VLNV, and no other cell does; HLS IP
+* every catalogued cell exists with its VLNV (or, for the RTL backend, as a
+  module reference to its Verilog module, whose file was added with
+  ``add_files`` and whose pins are inferred from its port list by
+  :mod:`vivado_stub.verilog_pins`), and no other cell does; HLS IP
   repositories are on ``ip_repo_paths`` (inside the build directory); the
   catalogue's interfaces of each HLS IP are the ones its top makes;
 * every AXI-Stream and enabled AXI memory-mapped interface pin is connected
@@ -114,7 +117,7 @@ def _check_clocks(vv: VivadoStub, clock_ns: float, problems: list[str]) -> None:
             hz = port.props.get("CONFIG.FREQ_HZ")
             sources[f"port:{name}"] = (port.kind, float(hz) / 1e6 if hz else None)
     for cell, c in vv.cells.items():
-        ipname = c.vlnv.split(":")[2]
+        ipname = c.vlnv.split(":")[2] if c.vlnv else ""
         ip = vv.ip(cell)
         mhz = float(c.config[PS_FREQ_KEYS[ipname]]) if PS_FREQ_KEYS.get(ipname) in c.config else None
         for pin in ip.clk_out:
@@ -172,6 +175,9 @@ def _final_checks(vv: VivadoStub, board: Board, clock_ns: float) -> list[str]:
             problems.append(f"cell {name} ({entry['vlnv']}) is not created")
         elif vv.cells[name].vlnv != entry["vlnv"]:
             problems.append(f"cell {name} has VLNV {vv.cells[name].vlnv}, expected {entry['vlnv']}")
+        elif vv.cells[name].reference != entry.get("reference", ""):
+            got = vv.cells[name].reference or "none"
+            problems.append(f"cell {name} references module {got}, expected {entry.get('reference') or 'an IP'}")
     problems += [f"cell {n} ({c.vlnv}) is not in the catalogue" for n, c in vv.cells.items() if n not in expected]
     for name, entry in expected.items():
         if name in vv.cells and not entry["vlnv"].startswith("xilinx.com:"):
@@ -180,11 +186,13 @@ def _final_checks(vv: VivadoStub, board: Board, clock_ns: float) -> list[str]:
                 want = (i.get("protocol", "axis"), i["mode"], int(i["width"]))
                 got = derived.get(i["name"])
                 if got is None:
-                    problems.append(f"cell {name}: the catalogue's interface {i['name']} is not a pin of its HLS top")
+                    what = "Verilog module" if entry.get("reference") else "HLS top"
+                    problems.append(f"cell {name}: the catalogue's interface {i['name']} is not a pin of its {what}")
                 elif (got[0], got[1]) != want[:2] or (got[0] == "axis" and got[2] != want[2]):
+                    what = "Verilog module" if entry.get("reference") else "HLS top"
                     problems.append(
                         f"cell {name}: catalogue interface {i['name']} ({want[2]}-bit {want[1]}) differs from "
-                        f"the HLS top's ({got[2]}-bit {got[1]})"
+                        f"the {what}'s ({got[2]}-bit {got[1]})"
                     )
         if name in vv.cells and entry["vlnv"].startswith("xilinx.com:"):
             intf = vv.ip(name).intf

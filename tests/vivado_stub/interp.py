@@ -20,6 +20,7 @@ from typing import Any
 
 from qnncc.codegen.render import CodegenError
 from vivado_stub.hls_pins import HlsPinError, hls_ip_pins
+from vivado_stub.verilog_pins import VerilogPinError, module_pins, modules_in
 from vivado_stub.xilinx_ips import PS_FREQ_KEYS, XilinxIp, xilinx_ip
 
 __all__ = ["PS_FREQ_KEYS", "TclCheckReport", "VivadoStub"]
@@ -77,6 +78,7 @@ class _Cell:
     vlnv: str
     line: int
     config: dict[str, str] = field(default_factory=dict)
+    reference: str = ""  # Verilog module of a module-reference cell
 
 
 @dataclass
@@ -97,7 +99,11 @@ class VivadoStub:
         self.build_dir = build_dir
         self.board_files = board_files
         self.report = TclCheckReport()
-        self.qnncc_ips = {c["vlnv"]: c for c in catalog["cells"] if not c["vlnv"].startswith("xilinx.com:")}
+        self.qnncc_ips = {
+            c["vlnv"]: c for c in catalog["cells"] if c["vlnv"] and not c["vlnv"].startswith("xilinx.com:")
+        }
+        self.sources: list[Path] = []  # files given to add_files, in order
+        self._module_pins: dict[str, XilinxIp] = {}
         self.part = ""
         self.project_props: dict[str, str] = {}
         self.repo_paths: list[str] = []
@@ -146,7 +152,7 @@ class VivadoStub:
             "save_bd_design": lambda *a: self._event("save"),
             "make_wrapper": self.make_wrapper,
             "get_files": lambda *a: "file:" + (a[-1] if a else ""),
-            "add_files": lambda *a: self._event("add_files"),
+            "add_files": self.add_files,
             **{name: (lambda *a: "") for name in _PASSIVE},
         }
         for name, fn in stubs.items():
@@ -331,6 +337,21 @@ class VivadoStub:
         self.bd = pos[0] if pos else ""
         return "bd:" + self.bd
 
+    def add_files(self, *args: str) -> str:
+        """Stub of Vivado's ``add_files``: records the files (sources for module references) and the event."""
+        _, pos = self.options(args, {"-fileset", "-of_objects"})
+        for item in (f for arg in pos for f in self.split(arg)):
+            if item.startswith("file:") or item.endswith("_wrapper.v"):
+                continue  # the block design's wrapper (make_wrapper)
+            path = Path(item)
+            if not path.is_absolute() or not self._norm(path).startswith(self._norm(self.build_dir) + "/"):
+                self._problem(f"add_files: {item} is not a path inside the build directory {self.build_dir}")
+            elif not path.is_file():
+                self._problem(f"add_files: {item} does not exist")
+            else:
+                self.sources.append(path)
+        return self._event("add_files")
+
     def create_bd_cell(self, *args: str) -> str:
         """Stub of Vivado's ``create_bd_cell``: records its effect on the block-design model."""
         opts, pos = self.options(args, {"-type", "-vlnv", "-reference"})
@@ -338,6 +359,8 @@ class VivadoStub:
         vlnv = opts.get("-vlnv", "")
         if not self.bd:
             return self._problem(f"create_bd_cell {name}: no block design (create_bd_design first)")
+        if opts.get("-type") == "module":
+            return self._module_cell(name, opts.get("-reference", ""))
         if opts.get("-type") != "ip" or not vlnv or not name:
             return self._problem(f"create_bd_cell {name or '?'}: only '-type ip -vlnv <vlnv> <name>' is supported")
         if name in self.cells:
@@ -355,6 +378,31 @@ class VivadoStub:
         self._edit()
         return "cell:" + name
 
+    def _module_cell(self, name: str, module: str) -> str:
+        """``create_bd_cell -type module -reference <module> <name>``: the module must be in an added source."""
+        if not module or not name:
+            return self._problem(f"create_bd_cell {name or '?'}: '-type module' needs '-reference <module> <name>'")
+        if name in self.cells:
+            return self._problem(f"create_bd_cell: cell {name!r} already exists")
+        self._module_pins.setdefault(module, self._pins_of_module(module))
+        self.cells[name] = _Cell("", self.line, reference=module)
+        self.report.cells[name] = f"module:{module}"
+        self._edit()
+        return "cell:" + name
+
+    def _pins_of_module(self, module: str) -> XilinxIp:
+        for path in self.sources:
+            if path.suffix in (".v", ".sv"):
+                text = path.read_text()
+                if module in modules_in(text):
+                    try:
+                        return module_pins(text, module)
+                    except VerilogPinError as err:
+                        self._problem(f"module reference {module}: {err}")
+                        return XilinxIp({})
+        self._problem(f"module reference {module}: no source added with add_files defines it")
+        return XilinxIp({})
+
     @staticmethod
     def _norm(path: Path) -> str:
         return str(PurePosixPath(*Path(path).resolve().parts))
@@ -362,6 +410,8 @@ class VivadoStub:
     def ip(self, cell: str) -> XilinxIp:
         """Pins of ``cell`` (from the catalogue or the built-in Xilinx descriptions)."""
         c = self.cells[cell]
+        if c.reference:
+            return self._module_pins.get(c.reference, XilinxIp({}))
         if c.vlnv in self.qnncc_ips and self.qnncc_ips[c.vlnv].get("kind") == "partition":
             return self.packaged_pins(self.qnncc_ips[c.vlnv]["ip_repo"], c.vlnv)
         if c.vlnv in self.qnncc_ips:

@@ -182,6 +182,15 @@ def estimate(
     show_default=True,
     help="FIFO depths: cycle-level simulation, one frame per stream, or none.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["hls", "rtl"]),
+    default="hls",
+    show_default=True,
+    help="Layer sources: HLS C++ (hls/) or Verilog from qnncc's RTL library (rtl/, module references in the stitch, "
+    "Verilator for --verify-data).",
+)
+@click.option("--synth", is_flag=True, help="Run Yosys synth_xilinx per layer (report/synth.json; needs qnncc[rtl]).")
 @click.option("--steps", default=None, help="Comma-separated steps to run, in flow order [default: all needed].")
 @click.option("--from-step", default=None, help="Resume a previous build of --output at this step.")
 @click.option("--to-step", default=None, help="Stop after this step.")
@@ -210,8 +219,9 @@ def build(model_path: Path | None, config_file: Path | None, list_steps: bool, n
     """Build MODEL_PATH into HLS sources, Vivado stitch scripts and a PYNQ driver.
 
     Steps: load, tidy, qonnx_to_finn, prepare_io, streamline, lower,
-    convert_to_hw, names, fold, partition, estimate, insert_dwc, fifo, hls,
-    stitch, driver, verify (with --verify-data). Each step's model is saved in
+    convert_to_hw, names, fold, partition, estimate, insert_dwc, fifo, hls
+    (or rtl with --backend rtl), synth (with --synth), stitch, driver, verify
+    (with --verify-data; Verilator simulation with --backend rtl). Each step's model is saved in
     intermediate_models/, so --from-step resumes a build (MODEL_PATH is then
     not needed, and options not given are those of the saved build). Vivado/Vitis are
     not needed: run `make -f Makefile.vivado` in the build folder where they
@@ -256,7 +266,7 @@ def build(model_path: Path | None, config_file: Path | None, list_steps: bool, n
         console.print(f"[bold yellow]warning[/bold yellow]: {message}")
     resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
     console.print(
-        f"[bold]built[/bold] {len(result.layers)} layers into {result.output_dir} "
+        f"[bold]built[/bold] {len(result.layers)} layers ({config.backend} backend) into {result.output_dir} "
         f"in {time.perf_counter() - t0:.2f} s ({len(result.steps)} steps{resumed})"
     )
     if result.estimate is not None:
@@ -276,9 +286,20 @@ def build(model_path: Path | None, config_file: Path | None, list_steps: bool, n
     if result.verification is not None:
         v = result.verification
         acc = f", accuracy {v['accuracy']:.2%}" if "accuracy" in v else ""
+        rtl = v.get("simulator") == "verilator"
+        cycles = f", {v['cycles_per_frame']:,} cycles per frame" if rtl else ""
         console.print(
-            f"  cppsim: {v['images']} images bit-exact with execute{acc} "
+            f"  {'rtlsim (Verilator)' if rtl else 'cppsim'}: {v['images']} images bit-exact with execute{acc}{cycles} "
             f"(compile {v['compile_seconds']:.1f} s, simulation {v['simulation_seconds']:.1f} s)"
+        )
+    synth_json = result.output_dir / "report" / "synth.json"
+    if "synth" in result.steps and synth_json.exists():
+        import json
+
+        total = json.loads(synth_json.read_text())["total"]
+        console.print(
+            f"  Yosys: {total['lut']:,} LUT, {total['ff']:,} FF, {total['bram_18k']} BRAM_18K, {total['dsp']} DSP "
+            f"(report/synth.md)"
         )
     if (result.output_dir / "report" / "summary.md").exists():
         console.print(f"  report: {result.output_dir / 'report' / 'summary.md'} (and summary.html)")
@@ -355,8 +376,9 @@ def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None
 
     Compiles the partition of BUILD_DIR's last intermediate model with g++,
     runs the images, and checks every output word against execute (bit-exact)
-    and, with labels, the accuracy. Writes BUILD_DIR/verification/ and
-    refreshes the report. Exit status 1 if any image differs.
+    and, with labels, the accuracy (a build of --backend rtl is simulated
+    with Verilator instead). Writes BUILD_DIR/verification/ and refreshes the
+    report. Exit status 1 if any image differs.
     """
     from qnncc.flow.build import verify_build
 
@@ -365,8 +387,9 @@ def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None
     figures = verify_build(build_dir, data, count, scheduler)
     acc = f", accuracy {figures['accuracy']:.2%}" if "accuracy" in figures else ""
     timing = f"(compile {figures['compile_seconds']:.1f} s, simulation {figures['simulation_seconds']:.1f} s)"
-    if figures["bit_exact"]:
-        _console().print(f"cppsim: {figures['images']} images bit-exact with execute{acc} {timing}")
+    sim = "rtlsim (Verilator)" if figures.get("simulator") == "verilator" else "cppsim"
+    if figures["bit_exact"] and figures.get("backpressure_bit_exact", True):
+        _console().print(f"{sim}: {figures['images']} images bit-exact with execute{acc} {timing}")
         return
     click.echo(
         f"qnncc: verification failed: {figures['mismatching_images']} of {figures['images']} images differ "
@@ -459,9 +482,11 @@ def _register_commands() -> None:
     """Commands defined in their own modules."""
     from qnncc.cli.quantize import quantize_command
     from qnncc.cli.sweep import sweep_command
+    from qnncc.cli.synth import synth_command
 
     main.add_command(quantize_command, "quantize")
     main.add_command(sweep_command, "sweep")
+    main.add_command(synth_command, "synth")
 
 
 _register_commands()

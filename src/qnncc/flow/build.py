@@ -197,6 +197,14 @@ def _preflight(model: ModelWrapper | str | Path | None, config: BuildConfig, pla
         from qnncc.flow.verify import check_compiler
 
         check_compiler()
+        if config.backend == "rtl":
+            from qnncc.codegen.rtl.tools import verilator_root
+
+            verilator_root()  # RtlToolError naming the install command
+    if "synth" in plan:
+        from qnncc.codegen.rtl.tools import yosys_command
+
+        yosys_command()
 
 
 def build(

@@ -35,6 +35,7 @@ from qnncc.core.errors import QnnccError
 
 __all__ = [
     "BUILD_STEPS",
+    "Backend",
     "FINN_IGNORED",
     "FINN_UNSUPPORTED",
     "OUTPUTS",
@@ -65,8 +66,10 @@ PIPELINE_STEPS: tuple[str, ...] = (
 BUILD_STEPS: tuple[str, ...] = (
     "load",
     *PIPELINE_STEPS,
-    *("fold", "partition", "estimate", "insert_dwc", "fifo", "hls", "stitch", "driver", "verify"),
+    *("fold", "partition", "estimate", "insert_dwc", "fifo", "hls", "rtl", "synth", "stitch", "driver", "verify"),
 )
+#: Code generation backends: ``hls`` (HLS C++ per layer, the default) or ``rtl`` (qnncc's Verilog library).
+Backend = Literal["hls", "rtl"]
 #: FINN's ``DataFlowOutputType`` names for the outputs qnncc generates.
 _FINN_OUTPUTS = {"stitched_ip": "stitch", "pynq_driver": "driver", "estimate_reports": "estimate_reports"}
 #: FINN outputs that need Vivado/Vitis or a board (qnncc writes the scripts that make them).
@@ -88,6 +91,8 @@ _FINN_STEPS = {
     "step_apply_folding_config": "fold",
     "step_generate_estimate_reports": "estimate",
     "step_hw_codegen": "hls",
+    "step_rtl_codegen": "rtl",
+    "step_synth": "synth",
     "step_hls_codegen": "hls",
     "step_hw_ipgen": "hls",
     "step_hls_ipgen": "hls",
@@ -230,6 +235,13 @@ class BuildConfig(BaseModel):
         to_step: stop after this step (FINN's ``stop_step``).
         generate_outputs: what to write: ``estimate_reports`` (FINN JSONs and
             the summary), ``plots`` (PNG, matplotlib), ``hls``, ``stitch``, ``driver``.
+        backend: ``hls`` (HLS C++ per layer, step ``hls``; the default) or ``rtl``
+            (Verilog from qnncc's RTL library, step ``rtl``: ``rtl/`` with the
+            stitched partition top; the stitch uses the modules as module
+            references and ``verify`` simulates the partition with Verilator).
+            The output ``hls`` stands for the chosen backend's layer sources.
+        synth: run the ``synth`` step: Yosys ``synth_xilinx`` per layer of the
+            RTL (any backend; ``report/synth.json`` and a table in the summary).
         save_intermediate_models: save the model after each step (needed by ``from_step``).
         force: write into an output folder that is not empty and not a qnncc
             build (only the entries qnncc writes are replaced; see :mod:`qnncc.flow.outdir`).
@@ -258,6 +270,8 @@ class BuildConfig(BaseModel):
     from_step: str | None = Field(default=None, validation_alias=AliasChoices("from_step", "start_step"))
     to_step: str | None = Field(default=None, validation_alias=AliasChoices("to_step", "stop_step"))
     generate_outputs: tuple[Output, ...] = OUTPUTS
+    backend: Backend = "hls"
+    synth: bool = False
     save_intermediate_models: bool = True
     force: bool = False
     scheduler: str | None = None
@@ -324,7 +338,7 @@ class BuildConfig(BaseModel):
         if self.folding is not None and self.target_fps is not None:
             raise ValueError("give a folding file or a target FPS, not both")
         if "stitch" in self.generate_outputs and "hls" not in self.generate_outputs:
-            raise ValueError("output 'stitch' needs output 'hls' (the block design instantiates the HLS IPs)")
+            raise ValueError("output 'stitch' needs output 'hls' (the block design instantiates the layer IPs/modules)")
         return self
 
     def describe(self) -> dict[str, Any]:

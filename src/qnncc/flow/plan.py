@@ -3,7 +3,10 @@
 Flow (:func:`step_names`)::
 
     load -> tidy -> qonnx_to_finn -> prepare_io -> streamline -> lower -> convert_to_hw -> names
-         -> fold -> partition -> estimate -> insert_dwc -> fifo -> hls -> stitch -> driver -> verify
+         -> fold -> partition -> estimate -> insert_dwc -> fifo -> hls | rtl -> [synth] -> stitch -> driver -> verify
+
+``hls`` runs with the HLS backend (the default), ``rtl`` with ``--backend rtl``
+(:mod:`qnncc.flow.rtl_steps`), ``synth`` with ``--synth``.
 
 The step names are static (:data:`qnncc.flow.config.BUILD_STEPS`); the steps from ``tidy`` to
 ``names`` are those of :func:`qnncc.flow.estimate.hw_pipeline`.
@@ -21,7 +24,7 @@ __all__ = ["STEP_OUTPUTS", "changes_model", "clear_outputs", "default_steps", "s
 
 
 #: Steps that leave the model as it was (no checkpoint of their own; a resume loads the one before).
-_READ_ONLY = frozenset({"estimate", "hls", "stitch", "driver", "verify"})
+_READ_ONLY = frozenset({"estimate", "hls", "rtl", "synth", "stitch", "driver", "verify"})
 
 
 def step_names() -> tuple[str, ...]:
@@ -34,6 +37,8 @@ STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("report",),
     "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
     "hls": ("hls", "partitions"),
+    "rtl": ("rtl",),
+    "synth": ("report/synth.json", "report/synth.md"),
     "stitch": ("stitch", "Makefile.vivado", "vitis"),
     "driver": ("driver",),
     "verify": ("verification",),
@@ -69,10 +74,13 @@ def default_steps(config: BuildConfig) -> list[str]:
         if not outputs & {"estimate_reports", "plots"}:
             drop.add("estimate")
         if "hls" not in outputs:
-            drop.update({"hls", "stitch"})
+            drop.update({"hls", "rtl", "stitch"})
+        drop.add("hls" if config.backend == "rtl" else "rtl")
+        if not config.synth:
+            drop.add("synth")
         if "driver" not in outputs:
             drop.add("driver")
-        needs_partition_model = outputs & {"hls", "stitch", "driver"} or config.verify_data is not None
+        needs_partition_model = outputs & {"hls", "stitch", "driver"} or config.verify_data is not None or config.synth
         if not needs_partition_model and config.to_step not in ("insert_dwc", "fifo"):
             drop.update({"insert_dwc", "fifo"})  # they only prepare the partition for code generation
         if config.verify_data is None:

@@ -254,7 +254,7 @@ def write_summary(
     board = config.get("board", "")
     doc.para(
         f"Status: {status}. Board {board}, clock {config.get('clock_ns')} ns, "
-        f"{config.get('shell')} shell, FIFO sizing {config.get('fifo_sizing')}."
+        f"{config.get('shell')} shell, FIFO sizing {config.get('fifo_sizing')}, {config.get('backend', 'hls')} backend."
     )
     if error:
         doc.para(f"Error: {error}")
@@ -368,6 +368,9 @@ def write_summary(
             f"{verification['images']} images, {exact}{acc} (compile {verification['compile_seconds']:.1f} s, "
             f"simulation {verification['simulation_seconds']:.1f} s)."
         )
+    from qnncc.flow.rtl_report import rtl_sections
+
+    rtl_sections(doc, out, est, fifo)
     doc.heading("Steps")
     if resumed_from:
         doc.para(f"Resumed from {resumed_from}.")
@@ -376,7 +379,16 @@ def write_summary(
     doc.items(
         [
             f"{p}/" if (out / p).is_dir() else p
-            for p in ("intermediate_models", "report", "hls", "stitch", "driver", "verification", "Makefile.vivado")
+            for p in (
+                "intermediate_models",
+                "report",
+                "hls",
+                "rtl",
+                "stitch",
+                "driver",
+                "verification",
+                "Makefile.vivado",
+            )
             if (out / p).exists()
         ]
     )

@@ -350,6 +350,18 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     return work
 
 
+def _rtl(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
+    from qnncc.flow.rtl_steps import rtl_step
+
+    return rtl_step(ctx, _need(model, "rtl"))
+
+
+def _synth(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
+    from qnncc.flow.rtl_steps import synth_step
+
+    return synth_step(ctx, _need(model, "synth"))
+
+
 def _stitch(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.codegen.vivado.stitch import write_stitch
 
@@ -357,7 +369,8 @@ def _stitch(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     if partition_steps.is_multi(work):
         return partition_steps.stitch(ctx, work)
     ctx.fresh_dir("stitch")
-    write_stitch(child_model(work), ctx.out, ctx.board, ctx.clock_ns, ctx.shell)  # type: ignore[arg-type]
+    mode, backend = ctx.shell, ctx.config.backend
+    write_stitch(child_model(work), ctx.out, ctx.board, ctx.clock_ns, mode, backend=backend)  # type: ignore[arg-type]
     if ctx.board.shell == "alveo":
         partition_steps.vitis_link(ctx, work)
     return work
@@ -382,6 +395,20 @@ def _verify(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     if partition_steps.is_multi(work):
         return partition_steps.verify(ctx, work)
     assert ctx.config.verify_data is not None
+    if ctx.config.backend == "rtl":
+        from qnncc.flow.rtl_steps import verify_partition_rtl
+
+        figures = verify_partition_rtl(
+            work, ctx.config.verify_data, ctx.fresh_dir("verification"), count=ctx.config.verify_count
+        )
+        ctx.verification = figures
+        if not (figures["bit_exact"] and figures["backpressure_bit_exact"]):
+            raise QnnccError(
+                f"RTL simulation differs from execute on {figures['mismatching_images']} of {figures['images']} "
+                f"images (under back-pressure: {'same' if figures['backpressure_bit_exact'] else 'differs'}; "
+                f"see {ctx.out / 'verification'})"
+            )
+        return work
     figures = verify_partition(
         work,
         ctx.config.verify_data,
@@ -406,6 +433,8 @@ _FIXED: dict[str, StepFn] = {
     "insert_dwc": _insert_dwc,
     "fifo": _fifo,
     "hls": _hls,
+    "rtl": _rtl,
+    "synth": _synth,
     "stitch": _stitch,
     "driver": _driver,
     "verify": _verify,

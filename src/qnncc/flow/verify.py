@@ -289,9 +289,10 @@ def verify_build(
     """C++-simulate a finished build's partition on ``data`` (``qnncc verify``).
 
     Uses the last intermediate model of ``build_dir``, writes
-    ``verification/cppsim_results.json`` and refreshes the summary. The
-    compiles and simulation shards run on ``scheduler``'s Dask cluster (None:
-    ``$QNNCC_SCHEDULER``, else a local process pool).
+    ``verification/cppsim_results.json`` (``rtlsim_results.json``, Verilator, for a
+    ``--backend rtl`` build) and refreshes the summary. The compiles and simulation
+    shards run on ``scheduler``'s Dask cluster (None: ``$QNNCC_SCHEDULER``, else a
+    local process pool).
 
     Returns:
         The figures (see :func:`qnncc.flow.verify.verify_partition`).
@@ -320,8 +321,13 @@ def verify_build(
     shape = model.get_tensor_shape(model.graph_input_names()[0]) or []
     check_verification_data(data, shape, state.get("input_datatype") if scale is not None else None, scale, count)
     check_compiler()
-    figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
     record = read_json(folder / "build_log.json") or {}
+    if record.get("config", {}).get("backend") == "rtl":  # a build of the RTL backend: Verilator
+        from qnncc.flow.rtl_steps import verify_partition_rtl
+
+        figures = verify_partition_rtl(model, data, folder / "verification", count=count)
+    else:
+        figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
     config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
     write_summary(
         folder,

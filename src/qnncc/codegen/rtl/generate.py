@@ -104,9 +104,28 @@ def _concat(items: list[str]) -> str:
     return "{" + ", ".join(reversed(items)) + "}"
 
 
+#: Words every layer output holds in front of its port: the depth of an ``hls::stream`` between two HLS
+#: layers, which the performance model and the cycle-level simulator assume for a stream without a
+#: StreamingFIFO (:data:`qnncc.hw.sim.network.DEFAULT_STREAM_DEPTH`). A core stalls when its output
+#: register is taken; without these words a producer that needs several cycles per word (a width
+#: converter feeding an MVAU's burst of SF reads) could not run ahead as the HLS layer does.
+OUTPUT_STREAM_DEPTH = 2
+
+
+def output_stream_depth(rtl: RtlLayer) -> int:
+    """Words buffered at each output of a layer's wrapper: :data:`OUTPUT_STREAM_DEPTH` (a StreamingFIFO: none)."""
+    return 0 if rtl.op_type == "StreamingFIFO" else OUTPUT_STREAM_DEPTH
+
+
 def render_rtl_layer(rtl: RtlLayer) -> dict[str, str]:
-    """File name -> text of a layer's wrapper and ROM files."""
+    """File name -> text of a layer's wrapper and ROM files.
+
+    Each output of the core passes through a ``qnncc_fifo`` of
+    :func:`output_stream_depth` words before its port (the wrapper's stream).
+    """
     ins, outs = rtl.inputs, rtl.outputs
+    depth = output_stream_depth(rtl)
+    sig = "core_" if depth else ""
     text = render(
         "rtl_layer.v.j2",
         {
@@ -121,9 +140,10 @@ def render_rtl_layer(rtl: RtlLayer) -> dict[str, str]:
             "in_data": _concat([f"{p.name}_TDATA[{rtl.bits[p.name] - 1}:0]" for p in ins]),
             "in_valid": _concat([f"{p.name}_TVALID" for p in ins]),
             "in_ready": _concat([f"{p.name}_TREADY" for p in ins]),
-            "out_data": _concat([f"{p.name}_data" for p in outs]),
-            "out_valid": _concat([f"{p.name}_TVALID" for p in outs]),
-            "out_ready": _concat([f"{p.name}_TREADY" for p in outs]),
+            "out_data": _concat([f"{p.name}_{sig}data" for p in outs]),
+            "out_valid": _concat([f"{p.name}_{sig}{'valid' if depth else 'TVALID'}" for p in outs]),
+            "out_ready": _concat([f"{p.name}_{sig}{'ready' if depth else 'TREADY'}" for p in outs]),
+            "stream_depth": depth,
         },
     )
     return {f"{rtl.name}.v": text, **rtl.roms}

@@ -13,7 +13,14 @@ shift registers: RAM64M/RAM32M 4, RAM128X1D 4, RAM64X1D/RAM32X1D 2, *X1S 1,
 SRL16E/SRLC32E 1), FF (FD*), CARRY (CARRY4), BRAM_18K (RAMB18E1 1,
 RAMB36E1 2), URAM and DSP (DSP48E1). Results are cached by the SHA-256 of
 everything Yosys reads plus the script, so an unchanged layer is never
-synthesised twice; layers run in parallel (one Yosys process each).
+synthesised twice; layers run in parallel as :mod:`qnncc.jobs` jobs (one
+Yosys process each; a local process pool or a Dask cluster).
+
+API for consumers (``qnncc synth``, the build's ``synth`` step, resource
+models fitted on the measurements): :func:`synth_model` (a partition),
+:func:`synth_layers` (given :class:`RtlLayer` s), :func:`synth_layer` (one),
+:func:`synth_sources` (one module from its files; the job function),
+:func:`total_resources` (sums) and :data:`RESOURCE_KEYS`.
 """
 
 from __future__ import annotations
@@ -24,10 +31,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qnncc.core.model_wrapper import ModelWrapper
 
@@ -35,7 +42,22 @@ from .generate import library_files, partition_layers, render_rtl_layer
 from .layer import RtlLayer
 from .tools import RtlToolError, rtl_cache_dir, yosys_command, yosys_env
 
-__all__ = ["SynthResult", "count_resources", "synth_layer", "synth_model"]
+if TYPE_CHECKING:
+    from qnncc.jobs import Executor
+
+__all__ = [
+    "RESOURCE_KEYS",
+    "SynthResult",
+    "count_resources",
+    "synth_layer",
+    "synth_layers",
+    "synth_model",
+    "synth_sources",
+    "total_resources",
+]
+
+#: The resource fields of :class:`SynthResult`, in report order.
+RESOURCE_KEYS = ("lut", "lutram", "ff", "carry", "bram_18k", "uram", "dsp")
 
 SCRIPT = "read_verilog -sv -defer {sources}; synth_xilinx -family xc7 -top {top}; tee -q -o stat.json stat -json"
 
@@ -108,13 +130,25 @@ def synth_layer(rtl: RtlLayer, cache: Path | None = None) -> SynthResult:
     Raises:
         RtlToolError: if Yosys is missing or fails (the last log lines are quoted).
     """
-    files = _files(rtl)
+    return synth_sources(_files(rtl), rtl.name, rtl.op_type, str(cache) if cache is not None else None)
+
+
+def synth_sources(files: Mapping[str, str], top: str, op_type: str, cache: str | None = None) -> SynthResult:
+    """Synthesise module ``top`` from ``files`` (name -> text: Verilog and ROM files) with Yosys.
+
+    The job function of :func:`synth_layers` (plain arguments, so it runs in
+    any worker process). Cached under ``cache/yosys`` (default
+    ``rtl_cache_dir()``) by the SHA-256 of the script and every file.
+
+    Raises:
+        RtlToolError: if Yosys is missing or fails (the last log lines are quoted).
+    """
     sources = " ".join(sorted(n for n in files if n.endswith(".v")))
-    script = SCRIPT.format(sources=sources, top=rtl.name)
+    script = SCRIPT.format(sources=sources, top=top)
     digest = hashlib.sha256(script.encode())
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
-    folder = (cache or rtl_cache_dir()) / "yosys"
+    folder = (Path(cache) if cache else rtl_cache_dir()) / "yosys"
     result_file = folder / f"{digest.hexdigest()[:32]}.json"
     if result_file.exists():
         return SynthResult(**json.loads(result_file.read_text()))
@@ -127,10 +161,10 @@ def synth_layer(rtl: RtlLayer, cache: Path | None = None) -> SynthResult:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=yosys_env())
         if proc.returncode != 0 or not (work / "stat.json").exists():
             tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:])
-            raise RtlToolError(f"Yosys synthesis of {rtl.name} ({rtl.op_type}) failed: {tail}")
+            raise RtlToolError(f"Yosys synthesis of {top} ({op_type}) failed: {tail}")
         stat = json.loads((work / "stat.json").read_text())
         cells = stat["design"].get("num_cells_by_type", {})
-        result = count_resources(rtl.name, rtl.op_type, {k: int(v) for k, v in cells.items()})
+        result = count_resources(top, op_type, {k: int(v) for k, v in cells.items()})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     tmp = result_file.with_suffix(f".tmp{os.getpid()}")
@@ -139,20 +173,57 @@ def synth_layer(rtl: RtlLayer, cache: Path | None = None) -> SynthResult:
     return result
 
 
-def synth_model(model: ModelWrapper, jobs: int = 2, cache: Path | None = None) -> list[SynthResult]:
+def synth_layers(
+    layers: Sequence[RtlLayer], executor: Executor | None = None, jobs: int = 2, cache: Path | None = None
+) -> list[SynthResult]:
+    """Synthesise layers in parallel, one :mod:`qnncc.jobs` job (one Yosys process) per layer.
+
+    Args:
+        layers: the layers' RTL (e.g. from :func:`~.generate.partition_layers`).
+        executor: runs the jobs (None: a local pool of ``jobs`` processes).
+        jobs: pool size when no executor is given.
+        cache: result cache folder (default ``rtl_cache_dir()``).
+
+    Returns:
+        One :class:`SynthResult` per layer, in the order given.
+
+    Raises:
+        JobError: naming every layer whose synthesis failed and why.
+    """
+    from qnncc.jobs import Job, get_executor, values
+
+    where = str(cache) if cache is not None else None
+    batch = [
+        Job(synth_sources, (_files(r), r.name, r.op_type, where), name=f"yosys {r.name}", cacheable=False)
+        for r in layers
+    ]
+    if executor is not None:
+        return values(executor.run(batch, cache=False))
+    with get_executor(None, workers=max(1, min(jobs, len(batch) or 1))) as pool:
+        return values(pool.run(batch, cache=False))
+
+
+def total_resources(results: Sequence[SynthResult]) -> dict[str, int]:
+    """Sum of every :data:`RESOURCE_KEYS` field over ``results``."""
+    return {k: sum(int(getattr(r, k)) for r in results) for k in RESOURCE_KEYS}
+
+
+def synth_model(
+    model: ModelWrapper, jobs: int = 2, cache: Path | None = None, executor: Executor | None = None
+) -> list[SynthResult]:
     """Synthesise every HW layer of a partition (``jobs`` Yosys processes in parallel).
 
     Args:
         model: a HW partition model or a model with one StreamingDataflowPartition node.
-        jobs: parallel Yosys processes.
+        jobs: parallel Yosys processes (when no ``executor`` is given).
         cache: result cache folder (default ``rtl_cache_dir()``).
+        executor: a :mod:`qnncc.jobs` executor to run the per-layer jobs on.
 
     Returns:
         One :class:`SynthResult` per layer, in stream order.
 
     Raises:
-        CodegenError: if a layer cannot be generated; RtlToolError if Yosys fails.
+        CodegenError: if a layer cannot be generated; JobError naming the layers Yosys failed on.
     """
     _, layers = partition_layers(model)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda rtl: synth_layer(rtl, cache), layers))
+    return synth_layers(layers, executor, jobs, cache)

@@ -9,13 +9,17 @@ it to tcl and to the interface catalogue the tcl checker reads.
 
 Conventions (shared with the HLS code generator):
 
-* a HW node ``N`` is cell ``safe_identifier(N.name)`` of IP
+* HLS backend: a HW node ``N`` is cell ``safe_identifier(N.name)`` of IP
   ``qnncc.org:hls:<cell>:1.0`` whose repository is
   ``hls/<cell>/project_<cell>/sol1/impl/ip`` under the build directory;
   ``StreamingFIFO`` nodes are Xilinx ``axis_data_fifo`` cells instead; a
   FIFO deeper than one ``axis_data_fifo`` takes (:data:`AXIS_DATA_FIFO_MAX_DEPTH`
   words) becomes a chain of them, cells ``<cell>_chain<k>`` in stream order,
   whose depths add up to at least the node's depth;
+* RTL backend (``backend="rtl"``): every HW node, FIFOs included, is a
+  module reference (``create_bd_cell -type module -reference``) to its
+  Verilog wrapper ``rtl/<module>.v`` (:func:`qnncc.codegen.rtl.layer.module_name`),
+  the modules :func:`qnncc.codegen.rtl.generate_rtl` wrote and simulated;
 * HLS ports are ``in<k>_V`` (stream inputs in node-input order, initializers
   skipped) and ``out<k>_V``, TDATA ``roundup8`` of the stream width, clock
   ``ap_clk``, active-low reset ``ap_rst_n``.
@@ -44,6 +48,7 @@ __all__ = [
     "Cell",
     "Connection",
     "ExternalStream",
+    "StitchBackend",
     "StitchPlan",
     "StreamPort",
     "hls_ip_repo",
@@ -52,7 +57,9 @@ __all__ = [
 ]
 
 StreamMode = Literal["master", "slave"]
-CellKind = Literal["hls", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset", "partition"]
+CellKind = Literal["hls", "rtl", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset", "partition"]
+#: Code generation backend whose layers a plan stitches.
+StitchBackend = Literal["hls", "rtl"]
 
 #: VLNV of the Xilinx AXI-Stream FIFO that a ``StreamingFIFO`` node becomes.
 AXIS_DATA_FIFO_VLNV = "xilinx.com:ip:axis_data_fifo:2.0"
@@ -96,7 +103,8 @@ class Cell:
     Attributes:
         name: Cell name (a safe tcl identifier).
         vlnv: IP VLNV, e.g. ``qnncc.org:hls:MVAU_0:1.0``.
-        kind: ``hls`` (qnncc HLS IP of a HW node), ``fifo`` (axis_data_fifo),
+        kind: ``hls`` (qnncc HLS IP of a HW node), ``rtl`` (module reference to
+            the Verilog wrapper of a HW node), ``fifo`` (axis_data_fifo),
             ``dwc`` (axis_dwidth_converter), ``dma`` (axi_dma), ``tlast``
             (qnncc's TLAST-inserting HLS IP before a DMA's S2MM channel), or
             the Zynq shell's ``ps``, ``smartconnect`` and ``reset``
@@ -111,6 +119,7 @@ class Cell:
         ip_repo: IP repository folder relative to the build dir (HLS IPs only).
         axi_lite: AXI-Lite (AXI memory-mapped) slave interface pins, e.g.
             ``s_axi_control`` of an HLS IP with an ``s_axilite`` bundle.
+        reference: Verilog module of a module-reference cell (kind ``rtl``; ``vlnv`` is then empty).
     """
 
     name: str
@@ -124,6 +133,7 @@ class Cell:
     reset: tuple[str, ...] = ("ap_rst_n",)
     ip_repo: str = ""
     axi_lite: tuple[str, ...] = ()
+    reference: str = ""
 
     def port(self, name: str) -> StreamPort:
         """The stream interface called ``name``.
@@ -253,9 +263,19 @@ def _hls_cell(cell: str, node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cel
     )
 
 
+def _rtl_cell(node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cell:
+    """Module-reference cell of a HW node: the wrapper module of the RTL backend, same ports as the HLS IP."""
+    from qnncc.codegen.rtl.layer import module_name
+
+    module = module_name(node)
+    hls = _hls_cell(module, node, layer, n_in)
+    return Cell(name=module, vlnv="", kind="rtl", node=node.name, op_type=node.op_type, streams=hls.streams,
+                reference=module)  # fmt: skip
+
+
 def _endpoint(cell: Cell, kind: str, index: int) -> str:
     """Port name of stream input/output ``index`` of ``cell``."""
-    if cell.kind == "fifo":
+    if cell.kind == "fifo":  # axis_data_fifo (HLS backend); the RTL backend's FIFO wrapper has in0_V/out0_V
         return "S_AXIS" if kind == "in" else "M_AXIS"
     return f"{kind}{index}_V"
 
@@ -276,7 +296,7 @@ def _partition_child(model: ModelWrapper) -> ModelWrapper:
         raise CodegenError(f"{err}; stitch each child model") from None
 
 
-def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
+def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = "hls") -> StitchPlan:
     """Plan the block design of a dataflow partition's child model.
 
     Args:
@@ -284,6 +304,8 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
             ``qnncc.hw``; standard ``Reshape``/``Flatten`` nodes are stream
             pass-throughs), e.g. ``get_custom_op(sdp_node).child_model()``,
             or a parent model with exactly one ``StreamingDataflowPartition``.
+        backend: ``hls`` (HLS IP cells, ``axis_data_fifo`` FIFOs) or ``rtl``
+            (module references to the RTL backend's wrappers, FIFOs included).
 
     Returns:
         The plan, cells in topological order.
@@ -328,18 +350,22 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto) -> StitchPlan:
             raise CodegenError(f"nodes {by_name[name]!r} and {node.name!r} both map to cell name {name!r}")
         by_name[name] = node.name
         streams_in = [t for t in node.input if t and mw.get_initializer(t) is None]
-        chain = _fifo_cells(name, node, op) if node.op_type == "StreamingFIFO" else []
-        for extra in chain if len(chain) > 1 else []:
-            if extra.name in by_name:
-                raise CodegenError(
-                    f"cell {extra.name!r} of FIFO {node.name!r} clashes with node {by_name[extra.name]!r}"
-                )
-            by_name[extra.name] = node.name
-        for a, b in itertools.pairwise(chain):
-            links.append(Connection(a.name, "M_AXIS", b.name, "S_AXIS", a.port("M_AXIS").width, node.input[0]))
-        first = chain[0] if chain else _hls_cell(name, node, op, len(streams_in))
-        cell = chain[-1] if chain else first
-        cells.extend(chain or [first])
+        if backend == "rtl":
+            first = cell = _rtl_cell(node, op, len(streams_in))
+            cells.append(cell)
+        else:
+            chain = _fifo_cells(name, node, op) if node.op_type == "StreamingFIFO" else []
+            for extra in chain if len(chain) > 1 else []:
+                if extra.name in by_name:
+                    raise CodegenError(
+                        f"cell {extra.name!r} of FIFO {node.name!r} clashes with node {by_name[extra.name]!r}"
+                    )
+                by_name[extra.name] = node.name
+            for a, b in itertools.pairwise(chain):
+                links.append(Connection(a.name, "M_AXIS", b.name, "S_AXIS", a.port("M_AXIS").width, node.input[0]))
+            first = chain[0] if chain else _hls_cell(name, node, op, len(streams_in))
+            cell = chain[-1] if chain else first
+            cells.extend(chain or [first])
         for k, tensor in enumerate(streams_in):
             port = _endpoint(first, "in", k)
             consumers.setdefault(source(tensor), []).append((first, port, op.instream_width(k)))

@@ -27,6 +27,14 @@ projects (``hls/<top>/``):
   layers and, in zynq mode, the TLAST inserters), ``stitch``, ``bitstream``
   and ``all``.
 
+With ``backend="rtl"`` (``qnncc build --backend rtl``) the layer cells are
+module references to the Verilog wrappers in ``rtl/`` (written by
+:func:`qnncc.codegen.rtl.generate_rtl`): the script adds ``rtl/*.v`` and the
+ROM files ``rtl/*.dat`` to the project and creates each layer with
+``create_bd_cell -type module -reference <module> <cell>``; FIFOs are the
+library's ``qnncc_fifo`` behind their wrappers, and only the zynq shell's
+TLAST inserters remain HLS IPs.
+
 All paths in the scripts are relative to the build directory, found from the
 script's own location, so the folder can be moved to a machine with Vivado.
 The cells and nets come from :mod:`.stitch_plan` (accelerator) and
@@ -44,7 +52,7 @@ import onnx
 from qnncc.boards import Board, get_board
 from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError, render
-from qnncc.codegen.vivado.plan import StitchPlan, stitch_plan
+from qnncc.codegen.vivado.plan import StitchBackend, StitchPlan, stitch_plan
 from qnncc.codegen.vivado.shell import Mode, block_design
 from qnncc.core.model_wrapper import ModelWrapper
 
@@ -79,6 +87,7 @@ _SHELL_ROLES = {
     "reset": "processor system reset",
     "smartconnect": "AXI SmartConnect",
     "hls": "HLS IP",
+    "rtl": "RTL module reference",
     "tlast": "TLAST inserter: marks the last word of a batch for the DMA's S2MM channel (frames over AXI-Lite)",
     "fifo": "AXI-Stream FIFO",
     "partition": "stitched dataflow partition (packaged block design)",
@@ -111,6 +120,7 @@ def render_stitch_tcl(
     mode: Mode = "zynq",
     build_dir_var: str = "qnncc_build_dir",
     bd_name: str = BD_NAME,
+    rtl_files: list[str] | None = None,
 ) -> str:
     """Vivado IPI tcl that builds the block design of ``plan`` (see the module docstring).
 
@@ -124,19 +134,24 @@ def render_stitch_tcl(
             script's location, the parent of ``stitch/``).
         bd_name: Block design name (also the module name of a packaged IP);
             each partition of a multi-partition design has its own.
+        rtl_files: Verilog and ROM files (relative to the build directory)
+            added to the project before module-reference cells are created.
 
     Returns:
         The script text.
 
     Raises:
         CodegenError: see :func:`~qnncc.codegen.vivado.shell.block_design`;
-            or ``build_dir_var`` or ``bd_name`` is not an identifier.
+            or ``build_dir_var`` or ``bd_name`` is not an identifier; or the plan has
+            module references but no ``rtl_files``.
     """
     for what, value in (("build_dir_var", build_dir_var), ("bd_name", bd_name)):
         if safe_identifier(value) != value:
             raise CodegenError(f"{what} {value!r} is not a tcl identifier")
     b = get_board(board)
     bd = block_design(plan, b, b.default_clk_ns if clock_ns is None else clock_ns, mode)
+    if any(c.reference for c in bd.cells) and not rtl_files:
+        raise CodegenError("the stitch plan has RTL module references but no RTL files to add (run the rtl step)")
     sinks_clk = [f"{c.name}/{p}" for c in bd.cells for p in c.clock]
     sinks_rst = [f"{c.name}/{p}" for c in bd.cells if c.kind != "smartconnect" for p in c.reset]
     sinks_ic_rst = [f"{c.name}/{p}" for c in bd.cells if c.kind == "smartconnect" for p in c.reset]
@@ -152,6 +167,7 @@ def render_stitch_tcl(
             {
                 "name": c.name,
                 "vlnv": _vlnv_expr(c.vlnv),
+                "reference": c.reference,
                 "config": " ".join(f"CONFIG.{k} {{{v}}}" for k, v in c.config.items()),
                 "what": _comment(f"{c.op_type} node {c.node!r}" if c.node else _SHELL_ROLES[c.kind]),
             }
@@ -164,6 +180,7 @@ def render_stitch_tcl(
         "busif": "{" + ":".join(e.name for e in bd.external) + "}",
         "ps_automation": "",
         "ps_config": "",
+        "rtl_files": [_comment(f) for f in rtl_files or []],
     }
     if mode == "zynq":
         ps = next(c for c in bd.cells if c.kind == "ps")
@@ -206,9 +223,12 @@ def render_build_tcl(
     return render("build_bitstream.tcl.j2", {**context, "clock_ns": f"{clock_ns:g}"})
 
 
-def render_vivado_makefile(layer_tops: list[str], mode: Mode = "zynq") -> str:
-    """Makefile (run from the build dir with ``make -f Makefile.vivado``) with targets hls, stitch, bitstream, all."""
-    return render("vivado_Makefile.j2", {"tops": list(layer_tops), "mode": mode})
+def render_vivado_makefile(layer_tops: list[str], mode: Mode = "zynq", rtl: bool = False) -> str:
+    """Makefile (run from the build dir with ``make -f Makefile.vivado``) with targets hls, stitch, bitstream, all.
+
+    ``rtl``: the block design also reads ``rtl/*.v``/``*.dat`` (RTL backend), so the project depends on them.
+    """
+    return render("vivado_Makefile.j2", {"tops": list(layer_tops), "mode": mode, "rtl": rtl})
 
 
 def ip_catalog(
@@ -251,6 +271,7 @@ def ip_catalog(
                 "node": c.node,
                 "op_type": c.op_type,
                 "ip_repo": c.ip_repo,
+                **({"reference": c.reference} if c.reference else {}),
                 "clock": list(c.clock),
                 "reset": list(c.reset),
                 "config": dict(c.config),
@@ -263,6 +284,19 @@ def ip_catalog(
         "mm_nets": [{"src": s, "dst": d} for s, d in bd.mm_nets],
         "external": external,
     }
+
+
+def _rtl_files(out: Path, plan: StitchPlan) -> list[str]:
+    """The Verilog and ROM files of ``out/rtl`` (relative to ``out``), checked to define every referenced module."""
+    folder = out / "rtl"
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".v", ".dat")) if folder.is_dir() else []
+    names = {p.name for p in files}
+    missing = [c.reference for c in plan.cells if c.reference and f"{c.reference}.v" not in names]
+    if missing:
+        raise CodegenError(
+            f"RTL module(s) {', '.join(missing)} have no Verilog file in {folder}; run the rtl step first"
+        )
+    return [f"rtl/{p.name}" for p in files]
 
 
 class StitchFiles(NamedTuple):
@@ -282,6 +316,7 @@ def write_stitch(
     mode: Mode = "zynq",
     jobs: int = 8,
     bd_name: str = BD_NAME,
+    backend: StitchBackend = "hls",
 ) -> StitchFiles:
     """Write the stitch and build scripts, the IP catalogue and ``Makefile.vivado`` under ``out_dir``.
 
@@ -293,19 +328,23 @@ def write_stitch(
         mode: ``zynq`` or ``generic``.
         jobs: Default parallel jobs of the Vivado runs.
         bd_name: Block design (and packaged IP module) name.
+        backend: ``hls`` (HLS IP per layer) or ``rtl`` (module references to
+            ``out_dir/rtl/*.v``, which must exist: the ``rtl`` build step).
 
     Returns:
         The four paths.
 
     Raises:
         CodegenError: see :func:`~qnncc.codegen.vivado.plan.stitch_plan` and
-            :func:`~qnncc.codegen.vivado.shell.block_design`.
+            :func:`~qnncc.codegen.vivado.shell.block_design`; for the RTL
+            backend, a module without its Verilog file in ``out_dir/rtl``.
     """
-    plan = stitch_plan(model)
+    plan = stitch_plan(model, backend)
     b = get_board(board)
     clk = b.default_clk_ns if clock_ns is None else clock_ns
-    stitch_tcl = render_stitch_tcl(plan, b, clk, mode, bd_name=bd_name)
     out = Path(out_dir)
+    rtl_files = _rtl_files(out, plan) if backend == "rtl" else None
+    stitch_tcl = render_stitch_tcl(plan, b, clk, mode, bd_name=bd_name, rtl_files=rtl_files)
     (out / "stitch").mkdir(parents=True, exist_ok=True)
     files = StitchFiles(
         out / "stitch" / "stitch_ipi.tcl",
@@ -317,5 +356,5 @@ def write_stitch(
     files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk, bd_name=bd_name))
     files.catalog.write_text(json.dumps(ip_catalog(plan, b, clk, mode, bd_name), indent=2) + "\n")
     tops = [c.name for c in block_design(plan, b, clk, mode).cells if c.ip_repo]
-    files.makefile.write_text(render_vivado_makefile(tops, mode))
+    files.makefile.write_text(render_vivado_makefile(tops, mode, rtl=backend == "rtl"))
     return files

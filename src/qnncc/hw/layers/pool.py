@@ -27,7 +27,7 @@ from qnncc.core.datatype import DataType
 from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.base import HWLayer
-from qnncc.hw.layers.descriptor import CODEGEN_HLS, TRANSFORMS_HW, LayerDescriptor
+from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
 from qnncc.hw.sim.patterns import Program, program_from_runs
 
@@ -186,5 +186,6 @@ DESCRIPTOR = LayerDescriptor(
     (f"{TRANSFORMS_HW}:InferPool",),
     f"{CODEGEN_HLS}.pool:pool_code",
     "pool.hpp",
-    no_rtl="the RTL library has no window-max core yet (issue 17); a design with it builds with HLS only",
+    rtl=f"{CODEGEN_RTL}.pool:pool_rtl",
+    rtl_core="qnncc_pool.v",
 )
