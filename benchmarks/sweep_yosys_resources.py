@@ -6,7 +6,7 @@ Thresholding, ConvolutionInputGenerator, FMPadding, StreamingMaxPool,
 GlobalAccPool, LabelSelect, AddStreams, DuplicateStreams, ChannelwiseOp,
 StreamingDataWidthConverter, StreamingFIFO -- over PE/SIMD, shapes, bit
 widths and ``ram_style``, builds each as a one-node model
-(:mod:`qnncc.hw.perf.fitted.cases`), generates its RTL and synthesises it
+(:mod:`qnncc.codegen.rtl.fit_cases`), generates its RTL and synthesises it
 with Yosys ``synth_xilinx -family xc7`` (:func:`qnncc.codegen.rtl.synth_layer`,
 cached by source hash, so a rerun only synthesises new cases), ``--jobs``
 cases in parallel through :mod:`qnncc.jobs`. The measurements are written to
@@ -328,7 +328,7 @@ def measure(cases: list[tuple[str, dict[str, Any]]], jobs: int, chunk: int = 4) 
 
     Failed cases are reported and skipped.
     """
-    from qnncc.hw.perf.fitted.cases import measure_case
+    from qnncc.codegen.rtl.fit_cases import measure_case
     from qnncc.jobs import Job, LocalExecutor
 
     todo = [Job(measure_case, (c,), name=f"{c[0]}#{i}", cacheable=False) for i, c in enumerate(cases)]

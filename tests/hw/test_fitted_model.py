@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qnncc.codegen.rtl.fit_cases import case_model
 from qnncc.codegen.rtl.generate import rtl_layer
 from qnncc.core.errors import QnnccError
 from qnncc.hw.folding_opt import LayerSpec, optimize_folding
 from qnncc.hw.perf import EstimateError, estimate_layer
 from qnncc.hw.perf.fitted import fitted_model, fitted_resources, load_measurements
-from qnncc.hw.perf.fitted.cases import case_model
 from qnncc.hw.perf.fitted.features import FEATURES, feature_vector
 from qnncc.hw.perf.fitted.model import fit, nonnegative_lstsq
 

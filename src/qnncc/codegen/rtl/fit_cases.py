@@ -1,4 +1,4 @@
-"""Single-layer models for the Yosys resource measurements the fitted model is calibrated on.
+"""Single-layer models for the Yosys measurements the fitted resource model (:mod:`qnncc.hw.perf.fitted`) uses.
 
 A *case* is a plain JSON-able pair ``(op_type, attrs)`` with FINN attribute
 names (what :func:`qnncc.hw.perf.estimate_layer` takes). :func:`case_model`
