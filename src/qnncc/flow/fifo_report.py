@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qnncc.core.model_wrapper import ModelWrapper
+
+if TYPE_CHECKING:
+    from qnncc.flow.steps import BuildContext
 
 
 def joins(child: ModelWrapper) -> list[str]:
@@ -59,3 +63,24 @@ def fifo_table(child: ModelWrapper) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def record_fifos(ctx: BuildContext, report: dict[str, Any], merging: list[str]) -> None:
+    """Keep a ``fifo`` step's report: warn for unsized joins, save the depths, write ``report/fifo_depths.json``.
+
+    Args:
+        ctx: the build context; gets ``fifo_report`` and ``state["fifo_depths"]``.
+        report: ``{"strategy": ..., "fifos": [rows of fifo_table], "sizing": ...}``.
+        merging: the nodes that join streams (:func:`joins`), which ``--fifo-sizing off`` leaves unsized.
+    """
+    ctx.fifo_report = report
+    if report["strategy"] == "off" and merging:
+        report["unsized_joins"] = merging
+        ctx.warn(
+            f"--fifo-sizing off: the design forks and joins streams ({', '.join(merging)}); without FIFOs sized "
+            "for the longer branch the stitched accelerator can deadlock (use --fifo-sizing sim or largefifo)"
+        )
+    ctx.state["fifo_depths"] = {f["name"]: f["depth"] for f in report["fifos"]}
+    folder = ctx.out / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fifo_depths.json").write_text(json.dumps(report, indent=2) + "\n")

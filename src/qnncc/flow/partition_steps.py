@@ -13,7 +13,6 @@ writes the Vitis link flow instead (:mod:`qnncc.codegen.vitis`).
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +66,7 @@ def insert_dwc(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
 
 def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     """FIFO sizing of every partition on its own (``--fifo-sizing``), one report over all of them."""
-    from qnncc.flow.fifo_report import fifo_table, joins, large_fifos
+    from qnncc.flow.fifo_report import fifo_table, joins, large_fifos, record_fifos
 
     mode = ctx.config.fifo_sizing
     rows: list[dict[str, Any]] = []
@@ -92,17 +91,8 @@ def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
         merging += joins(child)
         child.save(models / f"dataflow_partition_{k}.onnx")
     slowest = max(sizing, key=lambda r: r.get("interval_cycles") or 0, default=None)  # the summary's figure
-    ctx.fifo_report = {"strategy": mode, "fifos": rows, "sizing": slowest, "sizing_per_partition": sizing or None}
-    if mode == "off" and merging:
-        ctx.fifo_report["unsized_joins"] = merging
-        ctx.warn(
-            f"--fifo-sizing off: the design forks and joins streams ({', '.join(merging)}); without FIFOs sized "
-            "for the longer branch the stitched accelerator can deadlock (use --fifo-sizing sim or largefifo)"
-        )
-    ctx.state["fifo_depths"] = {r["name"]: r["depth"] for r in rows}
-    report_dir = ctx.out / "report"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "fifo_depths.json").write_text(json.dumps(ctx.fifo_report, indent=2) + "\n")
+    report = {"strategy": mode, "fifos": rows, "sizing": slowest, "sizing_per_partition": sizing or None}
+    record_fifos(ctx, report, merging)
     return model
 
 

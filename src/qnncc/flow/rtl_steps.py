@@ -199,21 +199,9 @@ def verify_partition_rtl(
         QnnccError: for bad data or a model without one partition; RtlToolError if Verilator fails.
     """
     from qnncc.codegen.rtl import build_partition_rtlsim
-    from qnncc.flow.steps import child_model
-    from qnncc.flow.verify import _execute_chunks, _prefix_model, _run_suffix, load_verification_data
+    from qnncc.flow.verify import _run_suffix, label_accuracy, partition_io
 
-    images, labels = load_verification_data(data, count)
-    child = child_model(parent)
-    sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
-    in_shape = parent.get_tensor_shape(parent.graph.input[0].name) or []
-    try:
-        feed = images.reshape(len(images), *[int(d) for d in in_shape[1:]])
-    except ValueError:
-        raise QnnccError(
-            f"verification images of shape {list(images.shape)} do not fit the model input {in_shape}"
-        ) from None
-    part_in = _execute_chunks(_prefix_model(parent, sdp.input[0]), feed)
-    part_out = _execute_chunks(child, part_in)
+    images, labels, child, sdp, part_in, part_out = partition_io(parent, data, count)
     sim = build_partition_rtlsim(child)
     flat = part_in.reshape(len(images), -1)
     start = time.perf_counter()
@@ -237,11 +225,7 @@ def verify_partition_rtl(
         "simulation_seconds": round(sim_seconds, 3),
     }
     if labels is not None:
-        final = _run_suffix(parent, sdp.output[0], got)
-        if final.ndim >= 1 and np.issubdtype(final.dtype, np.integer):
-            predictions = final.reshape(len(images), -1)[:, 0]
-            figures["accuracy"] = float(np.mean(predictions == labels.reshape(-1)))
-            figures["correct"] = int(np.sum(predictions == labels.reshape(-1)))
+        figures.update(label_accuracy(_run_suffix(parent, sdp.output[0], got), labels))
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rtlsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")

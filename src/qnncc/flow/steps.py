@@ -30,7 +30,7 @@ from qnncc.custom_op.partition import partition_nodes, set_partition_child
 from qnncc.flow import partition_steps
 from qnncc.flow.config import BuildConfig
 from qnncc.flow.diagnostics import float_input_warning, split_cause
-from qnncc.flow.fifo_report import fifo_table, joins, large_fifos
+from qnncc.flow.fifo_report import fifo_table, joins, large_fifos, record_fifos
 from qnncc.flow.plan import STEP_OUTPUTS, changes_model, clear_outputs, default_steps, step_names
 
 __all__ = [
@@ -314,19 +314,7 @@ def _fifo(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     elif mode == "largefifo":
         large_fifos(child)
     set_partition_child(work, child)
-    fifos = fifo_table(child)
-    ctx.fifo_report = {"strategy": mode, "fifos": fifos, "sizing": sizing}
-    merging = joins(child)
-    if mode == "off" and merging:
-        ctx.fifo_report["unsized_joins"] = merging
-        ctx.warn(
-            f"--fifo-sizing off: the design forks and joins streams ({', '.join(merging)}); without FIFOs sized "
-            "for the longer branch the stitched accelerator can deadlock (use --fifo-sizing sim or largefifo)"
-        )
-    ctx.state["fifo_depths"] = {f["name"]: f["depth"] for f in fifos}
-    report = ctx.out / "report"
-    report.mkdir(parents=True, exist_ok=True)
-    (report / "fifo_depths.json").write_text(json.dumps(ctx.fifo_report, indent=2) + "\n")
+    record_fifos(ctx, {"strategy": mode, "fifos": fifo_table(child), "sizing": sizing}, joins(child))
     models = ctx.out / "intermediate_models"
     models.mkdir(parents=True, exist_ok=True)
     child.save(models / "dataflow_partition.onnx")  # the HW partition as code generation sees it

@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.flow.report import read_json
 from qnncc.flow.resume import checkpoints
 
-__all__ = ["check_compiler", "check_verification_data", "load_verification_data", "verify_partition"]
+__all__ = [
+    "check_compiler",
+    "check_verification_data",
+    "label_accuracy",
+    "load_verification_data",
+    "partition_io",
+    "verify_partition",
+]
 
 
 def check_compiler() -> str:
@@ -174,6 +182,51 @@ def _execute_chunks(model: ModelWrapper, value: np.ndarray, chunk: int = CHUNK) 
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
+def label_accuracy(final: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """``accuracy`` and ``correct`` of a model's final output ``[N, ...]`` against ``labels`` ``[N]``.
+
+    Only an integer output holds class indices (LabelSelect/TopK; the first index is the prediction);
+    for any other output the result is empty.
+    """
+    if final.ndim < 1 or not np.issubdtype(final.dtype, np.integer):
+        return {}
+    predictions = final.reshape(len(labels), -1)[:, 0]
+    return {
+        "accuracy": float(np.mean(predictions == labels.reshape(-1))),
+        "correct": int(np.sum(predictions == labels.reshape(-1))),
+    }
+
+
+def partition_io(
+    parent: ModelWrapper, data: str | Path, count: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None, ModelWrapper, onnx.NodeProto, np.ndarray, np.ndarray]:
+    """What a simulation of the single partition of ``parent`` is checked against.
+
+    The images of ``data`` run through the software before the partition (``execute``), giving the
+    partition's input ``[N, ...]``, and through the partition's HW model, giving its expected output.
+
+    Returns:
+        ``(images, labels, child, partition node, partition input, expected partition output)``.
+
+    Raises:
+        QnnccError: for bad data, images that do not fit the model input, or a model without one partition.
+    """
+    from qnncc.flow.steps import child_model
+
+    images, labels = load_verification_data(data, count)
+    child = child_model(parent)
+    sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
+    in_shape = parent.get_tensor_shape(parent.graph.input[0].name) or []
+    try:
+        feed = images.reshape(len(images), *[int(d) for d in in_shape[1:]])
+    except ValueError:
+        raise QnnccError(
+            f"verification images of shape {list(images.shape)} do not fit the model input {in_shape}"
+        ) from None
+    part_in = _execute_chunks(_prefix_model(parent, sdp.input[0]), feed)
+    return images, labels, child, sdp, part_in, _execute_chunks(child, part_in)
+
+
 def _run_suffix(model: ModelWrapper, tensor: str, value: np.ndarray) -> np.ndarray:
     """Run the nodes of ``model`` downstream of ``tensor`` on ``value``; the first graph output."""
     import onnx
@@ -235,26 +288,13 @@ def verify_partition(
     from qnncc.codegen import build_partition_sim
     from qnncc.codegen.hls.cppsim import run_sharded
     from qnncc.custom_op.partition import partition_nodes
-    from qnncc.flow.steps import child_model
     from qnncc.jobs import get_executor
 
     if len(partition_nodes(parent)) > 1:  # every partition in run order (qnncc.flow.verify_partitions)
         from qnncc.flow.verify_partitions import verify_partitions
 
         return verify_partitions(parent, data, folder, count=count, scheduler=scheduler)
-    images, labels = load_verification_data(data, count)
-    child = child_model(parent)
-    sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")[0]
-    in_shape = parent.get_tensor_shape(parent.graph.input[0].name) or []
-    try:
-        feed = images.reshape(len(images), *[int(d) for d in in_shape[1:]])
-    except ValueError:
-        raise QnnccError(
-            f"verification images of shape {list(images.shape)} do not fit the model input {in_shape}"
-        ) from None
-    prefix = _prefix_model(parent, sdp.input[0])
-    part_in = _execute_chunks(prefix, feed)
-    part_out = _execute_chunks(child, part_in)
+    images, labels, child, sdp, part_in, part_out = partition_io(parent, data, count)
     with get_executor(scheduler) as executor:
         sim = build_partition_sim(child, executor=executor)
         start = time.perf_counter()
@@ -270,12 +310,8 @@ def verify_partition(
         "compile_seconds": round(sim.compile_seconds, 3),
         "simulation_seconds": round(sim_seconds, 3),
     }
-    if labels is not None:
-        final = _run_suffix(parent, sdp.output[0], got)  # software nodes after the partition, if any
-        if final.ndim >= 1 and np.issubdtype(final.dtype, np.integer):  # class indices (LabelSelect/TopK)
-            predictions = final.reshape(len(images), -1)[:, 0]
-            figures["accuracy"] = float(np.mean(predictions == labels.reshape(-1)))
-            figures["correct"] = int(np.sum(predictions == labels.reshape(-1)))
+    if labels is not None:  # software nodes after the partition, if any
+        figures.update(label_accuracy(_run_suffix(parent, sdp.output[0], got), labels))
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "cppsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -70,7 +70,7 @@ def verify_partitions(
     from qnncc.codegen.hls.cppsim import run_sharded
     from qnncc.codegen.schedule import run_schedule, segment_model
     from qnncc.custom_op.partition import partition_child
-    from qnncc.flow.verify import MIN_SHARD_FRAMES, load_verification_data
+    from qnncc.flow.verify import MIN_SHARD_FRAMES, label_accuracy, load_verification_data
     from qnncc.jobs import get_executor
 
     images, labels = load_verification_data(data, count)
@@ -130,9 +130,7 @@ def verify_partitions(
         "partitions": per_partition,
     }
     final = values.get(parent.graph_output_names()[0])
-    if labels is not None and final is not None and final.ndim >= 1 and np.issubdtype(final.dtype, np.integer):
-        predictions = final.reshape(n, -1)[:, 0]  # class indices (LabelSelect/TopK)
-        figures["accuracy"] = float(np.mean(predictions == labels.reshape(-1)))
-        figures["correct"] = int(np.sum(predictions == labels.reshape(-1)))
+    if labels is not None and final is not None:
+        figures.update(label_accuracy(final, labels))
     (out / "cppsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
