@@ -74,17 +74,17 @@ def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     merging: list[str] = []
     models = ctx.out / "intermediate_models"
     models.mkdir(parents=True, exist_ok=True)
-    for k, (node, child) in enumerate(zip(partition_nodes(model), children(model), strict=True)):
-        if mode == "sim":
-            from qnncc.transforms.hw.set_fifo_depths import SetFIFODepths
+    kids = children(model)
+    sized: list[tuple[ModelWrapper, dict[str, Any] | None]] = [(c, None) for c in kids]
+    if mode == "sim":  # the partitions are independent: sized in parallel, one job each
+        from qnncc.flow.fifo_jobs import size_partitions
 
-            sizer = SetFIFODepths()
-            child.transform(sizer)
-            if sizer.result is not None:
-                report = sizer.result.report()
-                log.info("FIFO sizing of partition %d: %.3f s of simulation", k, report.pop("seconds", 0.0))
-                sizing.append({"partition": k, **report})
-        elif mode == "largefifo":
+        sized = size_partitions(kids, ctx.config.scheduler)
+    for k, (node, (child, found)) in enumerate(zip(partition_nodes(model), sized, strict=True)):
+        if found is not None:
+            log.info("FIFO sizing of partition %d: %.3f s of simulation", k, found.pop("seconds", 0.0))
+            sizing.append({"partition": k, **found})
+        if mode == "largefifo":
             large_fifos(child)
         set_partition_child(model, child, node)
         rows += [{"partition": k, **row} for row in fifo_table(child)]
