@@ -171,8 +171,8 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     prep: list[Any] = []
     if input_scale is not None:
         prep.append(InsertInputScaling(input_scale, input_datatype))
-    if insert_topk:
-        prep.append(InsertTopK())
+    if insert_topk:  # only on class scores: a binary mask or a feature map stays as it is
+        prep.append(InsertTopK(only_classifiers=True))
     prep.append(InferShapes())
 
     def convert() -> list[Any]:
