@@ -94,7 +94,7 @@ def test_smooth_measure_piles_up_less_than_whole_frames_and_both_are_verified() 
     assert smooth.ok and frames.ok
     assert sum(smooth.max_occupancy[i] for i in sized) < sum(frames.max_occupancy[i] for i in sized)
     # the source is spread: its frames start on the period, its words evenly over it
-    src = [k for k, la in enumerate(net.layers) if la.op_type == "Source"][0]
+    src = next(k for k, la in enumerate(net.layers) if la.op_type == "Source")
     assert list(smooth.frame_start[src]) == [f * period for f in range(4)]
     assert smooth.layer_stats[src].active == 4 * net.streams[net.layers[src].outputs[0]].words
     for measure in ("smooth", "frames"):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
+from qnncc.transforms import InsertTopK
+from qnncc.transforms.streamline.topk import classifier_output
 from scale_graphs import Exporter
 
 from qnncc import ModelWrapper
 from qnncc.core.datatype import DataType
 from qnncc.flow.estimate import estimate
-from qnncc.transforms import InsertTopK
-from qnncc.transforms.streamline.topk import classifier_output
 
 
 def identity(shape: list[int], dtype: str | None = None) -> ModelWrapper:

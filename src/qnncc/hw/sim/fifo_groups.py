@@ -34,7 +34,7 @@ snap replays a passing run). With ``k`` FIFOs that cannot shrink among
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -159,8 +159,12 @@ def group_shrink(
         spent[1] += result.cycles
         return result
 
-    passes: Callable[[SimResult], bool] = lambda r: r.ok and r.interval_cycles is not None and r.interval_cycles <= ii
-    late: Callable[[], bool] = lambda: deadline is not None and time.process_time() > deadline
+    def passes(result: SimResult) -> bool:
+        return result.ok and result.interval_cycles is not None and result.interval_cycles <= ii
+
+    def late() -> bool:
+        return deadline is not None and time.process_time() > deadline
+
     final: set[int] = set()
     finished = True
 
