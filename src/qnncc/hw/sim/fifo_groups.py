@@ -12,10 +12,13 @@ streams at a second per simulation):
    schedule, so the run replays exactly with the smaller depths).
 2. **group test**: every FIFO deeper than 2 is lowered one step at once (a
    power of two halves, 32 drops to 2). If that passes, all are kept;
-   if not, the group is split and each part tried on its own: the lowered
-   FIFOs that never filled in the failing run (they did not hold anything
-   back) form one part, the ones that ran full the other (halves when one
-   part would be empty). A single FIFO that fails keeps its depth.
+   if not, the group is split and each part tried on its own: after a
+   slower run the lowered FIFOs that never filled (they did not hold
+   anything back) form one part, the ones that ran full the other; after a
+   deadlock, or when one part would be empty, halves. A single FIFO that
+   fails keeps its depth.
+   A trial is cut short (and fails) when it runs half an interval longer
+   than the passing run it starts from; a trial already run is not run again.
 3. **move**: before each round of lowering, buffering moves upstream where
    that stores fewer bits: a FIFO behind a one-input, one-output layer
    that reads fewer bits per frame than it writes (e.g. a ChannelwiseOp
@@ -115,10 +118,15 @@ def upstream_moves(
 
 
 def _split(group: Sequence[int], trial: dict[int, int], failed: SimResult) -> list[list[int]]:
-    """The FIFOs of a failing group that never filled first, then the ones that ran full (else halves)."""
+    """The parts of a failing group to try next.
+
+    After a slower run, the FIFOs that never filled first, then the ones that
+    ran full; after a deadlock (the run stopped early, so occupancies say
+    little) or when one part would be empty, halves in cost order.
+    """
     idle = [i for i in group if failed.max_occupancy[i] < trial[i]]
     full = [i for i in group if failed.max_occupancy[i] >= trial[i]]
-    if idle and full:
+    if idle and full and failed.status != "deadlock":
         return [idle, full]
     half = len(group) // 2
     return [list(group[:half]), list(group[half:])]
@@ -153,11 +161,18 @@ def group_shrink(
         depths = snap_depths(depths, first)
     spent = [0, 0]
 
+    # a trial that passes ends about when the passing run did: one running half an interval longer is
+    # cut short and fails (it is slower or has more latency), which saves most of a slow run
+    limit = None if first is None else first.cycles + ii // 2
+    seen: dict[tuple[tuple[int, int], ...], SimResult] = {}  # groups of later rounds repeat trials
+
     def run(trial: dict[int, int]) -> SimResult:
-        result = simulate(net, frames, trial, engine=engine)
-        spent[0] += 1
-        spent[1] += result.cycles
-        return result
+        key = tuple(sorted(trial.items()))
+        if key not in seen:
+            seen[key] = simulate(net, frames, trial, engine=engine, max_cycles=limit)
+            spent[0] += 1
+            spent[1] += seen[key].cycles
+        return seen[key]
 
     def passes(result: SimResult) -> bool:
         return result.ok and result.interval_cycles is not None and result.interval_cycles <= ii
