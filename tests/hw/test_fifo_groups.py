@@ -121,3 +121,24 @@ def test_sized_model_executes_as_before() -> None:
     sized = model.transform(SetFIFODepths(), copy=True)
     x = np.random.default_rng(5).integers(-8, 8, (3, 8, 8, 4)).astype(np.float32)
     np.testing.assert_array_equal(qnncc.execute(model, {"x": x})["y"], qnncc.execute(sized, {"x": x})["y"])
+
+
+@needs_cxx
+def test_partitions_sized_as_parallel_jobs_equal_one_by_one() -> None:
+    from qnncc.flow.fifo_jobs import size_partitions
+    from qnncc.transforms.hw import SetFIFODepths
+
+    kids = [residual_cnn(h=6), residual_cnn(h=8)]
+    sized = size_partitions(kids)  # the local process pool, one job per partition
+    assert len(sized) == 2
+    for kid, (got, report) in zip(kids, sized, strict=True):
+        sizer = SetFIFODepths()
+        want = kid.transform(sizer, copy=True)
+        assert report is not None and sizer.result is not None
+        assert report["interval_cycles"] == sizer.result.interval_cycles
+        assert report["fifos"] == sizer.result.report()["fifos"]
+
+        def depths(m):  # type: ignore[no-untyped-def]
+            return {n.name: m.get_nodeattr(n, "depth") for n in m.graph.node if n.op_type == "StreamingFIFO"}
+
+        assert depths(got) == depths(want) and depths(got)
