@@ -125,8 +125,9 @@ def test_sized_model_executes_as_before() -> None:
 
 @needs_cxx
 def test_partitions_sized_as_parallel_jobs_equal_one_by_one() -> None:
-    from qnncc.flow.fifo_jobs import size_partitions
     from qnncc.transforms.hw import SetFIFODepths
+
+    from qnncc.flow.fifo_jobs import size_partitions
 
     kids = [residual_cnn(h=6), residual_cnn(h=8)]
     sized = size_partitions(kids)  # the local process pool, one job per partition
