@@ -63,7 +63,7 @@ class SetFIFODepths(Transformation):
         minimize_seconds: CPU-time budget of the depth minimisation (None: unbounded).
         measure: input of the occupancy measurement, ``"smooth"`` or ``"frames"``
             (see :func:`~qnncc.hw.sim.fifo_sizing.size_fifos`).
-        search: depth minimisation, ``"groups"`` or ``"serial"`` (ditto).
+        search: depth minimisation, ``"auto"``, ``"groups"`` or ``"serial"`` (ditto).
     """
 
     def __init__(
@@ -80,7 +80,7 @@ class SetFIFODepths(Transformation):
         engine: Literal["auto", "cpp", "python"] = "auto",
         minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
         measure: Literal["smooth", "frames"] = "smooth",
-        search: Literal["groups", "serial"] = "groups",
+        search: Literal["auto", "groups", "serial"] = "auto",
     ) -> None:
         self.frames = frames
         self.remove_shallow = remove_shallow
@@ -93,7 +93,7 @@ class SetFIFODepths(Transformation):
         self.engine: Literal["auto", "cpp", "python"] = engine
         self.minimize_seconds = minimize_seconds
         self.measure: Literal["smooth", "frames"] = measure
-        self.search: Literal["groups", "serial"] = search
+        self.search: Literal["auto", "groups", "serial"] = search
         self.result: FIFOSizing | None = None
 
     @override

@@ -23,12 +23,13 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
    interval must equal the reference and no frame may deadlock; if not,
    every FIFO that ran full (or blocks the deadlock) doubles and the
    verification repeats (at most ``max_rounds`` times).
-5. **minimize** (optional, default on): by default
+5. **minimize** (optional, default on): when the serial search below is
+   not expected to finish in the budget (ResNet-50's partitions),
    :func:`~.fifo_groups.group_shrink`: the depths snap to the verified
    run's occupancies (free: the run replays exactly), then whole groups of
    FIFOs are lowered one step per simulation, failing groups split, every
-   accepted state one that a simulation passed. ``search="serial"`` is the
-   first method: starting from every FIFO as deep as the deepest one of
+   accepted state one that a simulation passed. Otherwise (and with
+   ``search="serial"``) qnncc's first method: starting from every FIFO as deep as the deepest one of
    step 4, FIFOs are revisited widest first, each bisected to its smallest
    passing depth plus ``slack`` (:func:`~.fifo_search.minimize_depths`; or,
    when that is not expected to finish in the budget, the costliest
@@ -202,7 +203,7 @@ def size_fifos(
     engine: Literal["auto", "cpp", "python"] = "auto",
     minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
     measure: Literal["smooth", "frames"] = "smooth",
-    search: Literal["groups", "serial"] = "groups",
+    search: Literal["auto", "groups", "serial"] = "auto",
 ) -> FIFOSizing:
     """Choose FIFO depths that keep a partition's interval and never deadlock.
 
@@ -224,7 +225,10 @@ def size_fifos(
             frame's words evenly over the period, ``"frames"`` throttles whole
             frames (qnncc's first method: fast front layers pile up a frame).
         search: ``"groups"`` (:func:`~.fifo_groups.group_shrink`, many FIFOs
-            per simulation) or ``"serial"`` (one FIFO at a time, the first method).
+            per simulation), ``"serial"`` (one FIFO at a time, bisected to the
+            word: the first method) or ``"auto"``: serial when it is expected
+            to finish in ``minimize_seconds`` (small partitions, where it finds
+            the smaller FIFOs), else groups (ResNet-50's partitions).
 
     Returns:
         The :class:`FIFOSizing`.
@@ -271,6 +275,9 @@ def size_fifos(
             depths[i] = practical_depth(2 * depths[i])
     minimal: dict[int, int] = {}
     unminimized = 0
+    if minimize and search == "auto":
+        fits = minimize_seconds is None or search_fits(net, sized, depths, verify_cpu, minimize_seconds)
+        search = "serial" if fits else "groups"
     if minimize and search == "groups":
         deadline = None if minimize_seconds is None else time.process_time() + minimize_seconds
         found = group_shrink(net, frames, depths, ii, engine, deadline, first=verified)
