@@ -33,7 +33,15 @@ from qnncc.hw.perf.estimate import (
     layer_from_modules,
     prod,
 )
-from qnncc.hw.perf.mac import C0_LUT, C1_LUT, accumulator_bits, is_xnor, threshold_memory, weight_memory
+from qnncc.hw.perf.mac import (
+    C0_LUT,
+    C1_LUT,
+    accumulator_bits,
+    external_weight_cycles,
+    is_xnor,
+    threshold_memory,
+    weight_memory,
+)
 from qnncc.hw.perf.sparse import sparse_window_cycles
 from qnncc.hw.sim.patterns import Program, frame_vectors, program_from_runs
 
@@ -253,6 +261,10 @@ def estimate_mvau(
     replaces FINN's ``2**B - 1`` when given); with ``"block"`` qnncc adds
     their BRAM, which FINN omits.
 
+    ``mem_mode == "external"``: no weight memory on chip, and the frame takes
+    at least the cycles its weight stream needs through the shell's DMA
+    (:func:`~qnncc.hw.perf.mac.external_weight_cycles`).
+
     ``backend == "rtl"`` (FINN ``MVAU_rtl``, DSP-based): DSPs
     ``PE * ceil(SIMD/3)`` on Versal (DSP58), else ``ceil(PE/4) * SIMD``
     (FINN ``matrixvectoractivation_rtl.py``); FINN reports 0 LUTs there,
@@ -276,12 +288,18 @@ def estimate_mvau(
 
     if sparsity is None:
         cycles = nf * sf * vecs // mmv
+    elif a.get_str("mem_mode", "internal_decoupled") == "external":
+        raise a.error("a SparsityHint (skipped zero windows) needs on-chip weights, not mem_mode='external'")
     else:
         windows = a.divides("SparsityHint.kernel_elems", sparsity.kernel_elems, "MW", mw)
         sparse = sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd)
         cycles = math.ceil(nf * windows * sparse * vecs / mmv)
 
     wmem = mw * mh // (pe * simd)
+    if a.get_str("mem_mode", "internal_decoupled") == "external":
+        if mmv > 1:
+            raise a.error(f"MMV={mmv} reads its weights from on-chip memory; mem_mode='external' needs MMV=1")
+        cycles = max(cycles, external_weight_cycles(vecs * wmem, pe * simd * w_bits))
     weights, bram_eff, uram_eff = weight_memory(a, pe * simd * w_bits, wmem, w_bits * mw * mh, hls_brams=False)
     in_w, w_w, out_w = mmv * simd * a_bits, pe * simd * w_bits, mmv * pe * odt.bitwidth()
     control = ModuleEstimate("control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + w_w + 2 * ceil_log2(nf * sf))
