@@ -47,7 +47,8 @@ def _bits(spec: LayerSpec) -> int:
 def _candidate(spec: LayerSpec) -> bool:
     a = spec.attrs
     allowed = str(a.get("mem_mode", "internal_decoupled")) != "external"
-    return spec.op_type == "MVAU" and allowed and "weightDataType" in a and not int(a.get("runtime_writeable_weights", 0))
+    writeable = int(a.get("runtime_writeable_weights", 0))
+    return spec.op_type == "MVAU" and allowed and "weightDataType" in a and not writeable
 
 
 def stream_order(specs: Sequence[LayerSpec]) -> list[str]:
@@ -113,7 +114,7 @@ def choose_mem_modes(
             break
         k = min(2 * k, len(order))
     if fitting is None:
-        plan.notes.append(f"streaming the weights of all {len(order)} MVAU(s) (mem_mode='external') does not fit either")
+        plan.notes.append(f"streaming the weights of all {len(order)} MVAU(s) (mem_mode='external') does not fit")
         return plan, list(specs), []
     lo, hi = fitting // 2 + 1, fitting  # prefixes below fitting // 2 + 1 were tried (powers of two) or are smaller
     while lo < hi:
