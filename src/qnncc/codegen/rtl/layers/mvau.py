@@ -35,6 +35,8 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     a = layer.attrs
     if int(a.get("MMV", 1)) > 1:
         raise CodegenError(f"{node.name}: MMV={a['MMV']} has no RTL implementation; use the HLS backend")
+    if a.get("mem_mode") == "external":
+        raise CodegenError(f"{node.name}: mem_mode='external' (streamed weights) has no RTL implementation")
     mw, mh, simd, pe = int(a["MW"]), int(a["MH"]), int(a["SIMD"]), int(a["PE"])
     xnor = bool(a["binaryXnorMode"])
     idt, odt = layer.input_datatype(), layer.output_datatype()
