@@ -239,5 +239,5 @@ def test_unsupported_combinations_fail_with_one_line() -> None:
     with pytest.raises(EstimateError, match="mem_mode='external' needs MMV=1"):
         estimate_layer("MVAU", attrs, emitted=True)
     ext = mvau_chain([Layer(16, 8, pe=2, simd=4, mem_mode="external")])
-    with pytest.raises(CodegenError, match="MVAU_0: mem_mode='external' .* has no RTL implementation"):
+    with pytest.raises(CodegenError, match=r"MVAU_0: mem_mode='external' .* has no RTL implementation"):
         stitch_plan(ext, backend="rtl")
