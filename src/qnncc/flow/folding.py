@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +56,25 @@ def _stream_weights(
     board: Board,
 ) -> tuple[FoldingPlan, list[LayerSpec]]:
     """The plan and specs with the weights of the layers that do not fit on chip streamed (or unchanged)."""
-    from qnncc.hw.mem_mode_opt import choose_mem_modes
+    from qnncc.hw.mem_mode_opt import choose_mem_modes, shared_port_cycles
 
     def optimise(trial: Sequence[LayerSpec]) -> FoldingPlan:
         return optimize_folding(trial, budget, clock_ns, target_fps, resource_model=resource_model)
 
     port = board.axi_port_width_bits if board.shell == "zynq" else 0
     plan, trial, streamed = choose_mem_modes(specs, optimise, plan, port)
-    return plan, trial if streamed else specs
+    if not streamed:
+        return plan, specs
+    bound = shared_port_cycles(trial, port)
+    if bound > plan.interval_cycles:  # the memory port sets the pace: fold for it, with fewer resources
+        slower = optimize_folding(trial, budget, clock_ns, 1e9 / (bound * clock_ns), resource_model=resource_model)
+        if slower.fits:
+            for name in streamed:
+                choice = slower.choice[name]
+                slower.choice[name] = replace(choice, values={**choice.values, "mem_mode": "external"})
+            slower.notes = [*plan.notes, f"folded for the memory port's {bound} cycles per frame"]
+            plan = slower
+    return plan, trial
 
 
 def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
