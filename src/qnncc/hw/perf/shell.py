@@ -150,8 +150,8 @@ def partition_dma_streams(child: ModelWrapper) -> list[DmaStream]:
             w = _bytes(writer.outstream_width(index))
             streams.append(DmaStream(tensor, "out", w, _words(writer.folded_output_shape(index))))
     for node in child.graph.node:
-        layer = _hw(node)
-        stream = external_weight_stream(layer) if layer is not None else None
+        hw = _hw(node)
+        stream = external_weight_stream(hw) if hw is not None else None
         if stream is not None:
             streams.append(DmaStream(stream.tensor, "weights", _bytes(stream.width), stream.words))
     return streams
