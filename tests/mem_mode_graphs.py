@@ -96,3 +96,31 @@ def random_input(model: ModelWrapper, frames: int, seed: int = 1) -> np.ndarray:
     shape = [frames, *[d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim][1:]]
     dt = model.get_tensor_datatype("x")
     return np.random.default_rng(seed).integers(int(dt.min()), int(dt.max()) + 1, shape).astype(np.float32)
+
+
+def vvau_layer(mode: str, channels: int, kernel: tuple[int, int], pe: int, simd: int, seed: int = 0) -> ModelWrapper:
+    """A HW model ``x [1, 2, 3, K*C] (INT3, Im2Col order) -> VVAU_0 -> y [1, 2, 3, C] (INT2)`` with ``mem_mode``."""
+    rng = np.random.default_rng(seed)
+    kh, kw = kernel
+    w = rng.integers(-8, 8, (channels, 1, kh, kw)).astype(np.float32)
+    t = np.sort(rng.integers(-40, 41, (channels, 3)), axis=1).astype(np.float32)
+    node = helper.make_node(
+        "VVAU", ["x", "W", "T"], ["y"], domain=HW_DOMAIN, name="VVAU_0", Channels=channels, Kernel=[kh, kw],
+        Dim=[2, 3], PE=pe, SIMD=simd, inputDataType="INT3", weightDataType="INT4", outputDataType="INT2",
+        ActVal=-2, noActivation=0, mem_mode=mode,
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [node],
+        "vvau",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, kh * kw * channels])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, channels])],
+        [
+            helper.make_tensor("W", TensorProto.FLOAT, w.shape, w.ravel()),
+            helper.make_tensor("T", TensorProto.FLOAT, t.shape, t.ravel()),
+        ],
+    )
+    imports = [helper.make_opsetid("", 13), helper.make_opsetid(HW_DOMAIN, 1)]
+    model = ModelWrapper(helper.make_model(graph, opset_imports=imports))
+    for name, dt in {"x": "INT3", "W": "INT4", "y": "INT2"}.items():
+        model.set_tensor_datatype(name, dt)
+    return model

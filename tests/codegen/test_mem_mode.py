@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mem_mode_graphs import Layer, mvau_chain, random_input
+from mem_mode_graphs import Layer, mvau_chain, random_input, vvau_layer
 from vitis_stub import check as vitis_check
 from vivado_stub.check import check_stitch_tcl
 
@@ -19,7 +19,7 @@ import qnncc
 from qnncc.codegen.driver import driver_context, write_driver
 from qnncc.codegen.hls import build_layer_sim, build_partition_sim, generate_hls, layer_code, render_layer
 from qnncc.codegen.packing import pack_words, unpack_words
-from qnncc.codegen.render import CodegenError
+from qnncc.codegen.render import CodegenError, include_dir
 from qnncc.codegen.vivado import write_stitch
 from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.tlast import write_tlast_ips
@@ -48,6 +48,33 @@ def test_layer_cppsim_is_bit_exact_in_every_mem_mode(case: str, mode: str) -> No
     sim = build_layer_sim(model, model.graph.node[0])
     assert len(sim.inputs) == 1  # the weight stream is fed by the test bench, not by the caller
     np.testing.assert_array_equal(sim.run([x])[0].reshape(expected.shape), expected)
+
+
+#: VVAU datapath regimes (vvau.hpp): SIMD*PE divides C; C divides SIMD*PE; neither.
+VVAU_CASES = {"rows": (8, (3, 3), 2, 1), "positions": (4, (3, 3), 4, 9), "neither": (6, (2, 2), 2, 2)}
+
+
+@pytest.mark.parametrize(("case", "mode"), list(itertools.product(VVAU_CASES, MODES)))
+def test_vvau_cppsim_is_bit_exact_in_every_mem_mode(case: str, mode: str) -> None:
+    model = vvau_layer(mode, *VVAU_CASES[case], seed=2)
+    x = random_input(model, 3)
+    expected = qnncc.execute(model, {"x": x})["y"]
+    sim = build_layer_sim(model, model.graph.node[0])
+    np.testing.assert_array_equal(sim.run([x])[0].reshape(expected.shape), expected)
+    ports = layer_code(model, model.graph.node[0]).ports
+    assert [p.name for p in ports] == (["in0_V", "in1_V", "out0_V"] if mode == "external" else ["in0_V", "out0_V"])
+
+
+def test_vvau_stream_is_vvau_but_for_the_weight_read() -> None:
+    """``vvau_stream`` (vvau_stream.hpp) copies ``vvau`` (vvau.hpp) but for the weight read: keep them in step."""
+    library = Path(include_dir()) / "qnncc"
+
+    def body(header: str, name: str) -> str:
+        text = (library / header).read_text()
+        start = text.index(f"void {name}(")
+        return text[text.index("{", start) : text.index("\n}\n", start)]
+
+    assert body("vvau_stream.hpp", "vvau_stream") == body("vvau.hpp", "vvau").replace("weights[word]", "weights.read()")
 
 
 def test_partition_with_all_three_modes_is_bit_exact_also_on_the_synthesis_path() -> None:

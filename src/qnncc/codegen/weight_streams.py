@@ -8,7 +8,8 @@ the Zynq shell gives it an AXI DMA (``axi_dma_<k>``, MM2S), the Alveo link flow 
 memory-to-stream kernel. The drivers keep one pass of the packed words
 (``weights_<layer>.npy``, ``[pass_words, word_bytes]`` uint8, the layout of
 :func:`qnncc.codegen.packing.pack_words`, word order of
-:func:`qnncc.codegen.hls.layers.mvau.weight_stream_words`) in a DMA buffer and send
+:func:`qnncc.codegen.hls.layers.mvau.weight_stream_words`, or of
+:func:`~qnncc.codegen.hls.layers.vectorvectoractivation.vvau_weight_words` for a VVAU) in a DMA buffer and send
 it ``repeats`` times per frame.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from qnncc.codegen.hls.layers._common import required_initializer
 from qnncc.codegen.hls.layers.mvau import weight_stream_words
+from qnncc.codegen.hls.layers.vectorvectoractivation import vvau_weight_words
 from qnncc.codegen.names import roundup8, safe_identifier
 from qnncc.codegen.packing import pack_words
 from qnncc.codegen.render import CodegenError
@@ -68,8 +70,12 @@ def weight_stream_packed(child: ModelWrapper, layer: HWLayer, stream: WeightStre
         CodegenError: if the weights are missing or do not fit their datatype.
     """
     a = layer.attrs
-    w = required_initializer(child, layer.node, 1, "weights")
-    words = weight_stream_words(np.asarray(w), int(a["SIMD"]), int(a["PE"]))
+    w = np.asarray(required_initializer(child, layer.node, 1, "weights"))
+    if layer.node.op_type == "VVAU":  # the ROM words of one window (vvau_stream.hpp)
+        kernel = int(a["Kernel"][0]) * int(a["Kernel"][1])
+        words = vvau_weight_words(w, int(a["Channels"]), kernel, int(a["SIMD"]), int(a["PE"]))
+    else:
+        words = weight_stream_words(w, int(a["SIMD"]), int(a["PE"]))
     try:
         return pack_words(words, stream.datatype)
     except CodegenError as err:

@@ -50,7 +50,15 @@ from qnncc.hw.perf.estimate import (
     layer_from_modules,
     prod,
 )
-from qnncc.hw.perf.mac import C0_LUT, C1_LUT, accumulator_bits, is_xnor, threshold_steps, weight_memory
+from qnncc.hw.perf.mac import (
+    C0_LUT,
+    C1_LUT,
+    accumulator_bits,
+    external_weight_cycles,
+    is_xnor,
+    threshold_steps,
+    weight_memory,
+)
 from qnncc.hw.perf.sparse import sparse_window_cycles
 from qnncc.hw.sim.patterns import Program, program_from_runs
 
@@ -296,6 +304,10 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
         cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels / mmv)
 
     wmem = nf * sf
+    if a.get_str("mem_mode", "internal_decoupled") == "external":  # the window's weights once per pixel, by DMA
+        if mmv > 1 or sparsity is not None:
+            raise a.error("mem_mode='external' needs MMV=1 and no SparsityHint (weights read from the stream)")
+        cycles = max(cycles, external_weight_cycles(pixels * wmem, pe * simd * w_bits))
     ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
     if ram_style == "auto" and wmem <= 128 and a.get_str("mem_mode", "internal_decoupled") == "internal_decoupled":
         a = a.replace(ram_style="distributed")

@@ -1,4 +1,6 @@
-"""Weights as a stream: FINN's ``mem_mode`` of the MVAU (``internal_embedded``, ``internal_decoupled``, ``external``).
+"""Weights as a stream: FINN's ``mem_mode`` of the MVAU and VVAU.
+
+Modes: ``internal_embedded``, ``internal_decoupled``, ``external``.
 
 FINN (``matrixvectoractivation.py``, ``get_weightstream_width``; finn-hlslib
 ``Matrix_Vector_Activate_Stream_Batch``) gives an MVAU three places for its weights:
@@ -17,6 +19,8 @@ FINN (``matrixvectoractivation.py``, ``get_weightstream_width``; finn-hlslib
 Word ``i`` of one pass (``i = nf * SF + sf``) holds, for ``pe`` in ``0..PE-1``
 and lane ``s`` in ``0..SIMD-1``, the weight ``W[sf * SIMD + s][nf * PE + pe]``
 in bits ``(pe * SIMD + s) * W ...`` (element ``pe * SIMD + s`` of the word).
+A VVAU's stream carries the ``K * C / (SIMD * PE)`` words of one window (its ROM
+words, ``vvau.hpp``) once per output pixel.
 """
 
 from __future__ import annotations
@@ -34,13 +38,12 @@ __all__ = [
     "external_weight_stream",
     "mem_mode",
     "streamable",
-    "weight_bits",
 ]
 
 #: The ``mem_mode`` whose weights arrive on an extra stream input.
 EXTERNAL = "external"
 #: Op types whose HLS code can take their weights from a stream.
-STREAMABLE_OPS = ("MVAU",)
+STREAMABLE_OPS = ("MVAU", "VVAU")
 
 
 @dataclass(frozen=True)
@@ -88,16 +91,14 @@ def mem_mode(layer: HWLayer) -> str:
 
 
 def streamable(layer: HWLayer) -> bool:
-    """Whether the layer may take ``mem_mode == "external"``: an MVAU of one vector per cycle (``MMV == 1``)."""
+    """Whether the layer may take ``mem_mode == "external"``: an MVAU or VVAU of one vector per cycle (``MMV == 1``).
+
+    A VVAU reading FINN's PE-interleaved order (``inputOrder``, no HW) is not.
+    """
+    interleaved = getattr(layer, "interleaved_input", None)
+    if interleaved is not None and interleaved():
+        return False
     return layer.node.op_type in STREAMABLE_OPS and int(layer.attrs.get("MMV", 1)) == 1
-
-
-def weight_bits(layer: HWLayer) -> int:
-    """Bits of the layer's weight matrix (``MW * MH * W``; 0 for a layer without weights)."""
-    if "weightDataType" not in layer.attrs or "MW" not in layer.attrs:
-        return 0
-    w = DataType.from_name(str(layer.attrs["weightDataType"])).bitwidth()
-    return int(layer.attrs["MW"]) * int(layer.attrs["MH"]) * w
 
 
 def external_weight_stream(layer: HWLayer, n_data_inputs: int = 1) -> WeightStream | None:
@@ -114,12 +115,17 @@ def external_weight_stream(layer: HWLayer, n_data_inputs: int = 1) -> WeightStre
         return None
     if not streamable(layer):
         raise ValueError(
-            f"{layer.node.name}: mem_mode='external' needs an MVAU with MMV=1 "
+            f"{layer.node.name}: mem_mode='external' needs an MVAU or VVAU with MMV=1 reading a HW stream "
             f"({layer.node.op_type}, MMV={layer.attrs.get('MMV', 1)})"
         )
     a = layer.attrs
-    mw, mh, pe, simd = int(a["MW"]), int(a["MH"]), int(a["PE"]), int(a["SIMD"])
-    shape = layer.normal_input_shape()
+    pe, simd = int(a["PE"]), int(a["SIMD"])
+    if layer.node.op_type == "VVAU":  # K*C/(SIMD*PE) words per window, one window per output pixel
+        words = int(a["Channels"]) * int(a["Kernel"][0]) * int(a["Kernel"][1]) // (pe * simd)
+        shape = layer.normal_output_shape()
+    else:  # (MH/PE) * (MW/SIMD) words per input vector
+        words = (int(a["MW"]) // simd) * (int(a["MH"]) // pe)
+        shape = layer.normal_input_shape()
     repeats = 1
     for d in shape[1:-1]:
         repeats *= int(d)
@@ -129,6 +135,6 @@ def external_weight_stream(layer: HWLayer, n_data_inputs: int = 1) -> WeightStre
         port=n_data_inputs,
         elems=pe * simd,
         datatype=DataType.from_name(str(a["weightDataType"])),
-        pass_words=(mw // simd) * (mh // pe),
+        pass_words=words,
         repeats=repeats,
     )
