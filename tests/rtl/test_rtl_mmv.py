@@ -74,7 +74,31 @@ def fmpadding_pad_cases(draw: st.DrawFn, mmv: bool) -> Case:
     return Case("FMPadding", attrs, (1, h, w, c))
 
 
+@st.composite
+def swg_mmv_cases(draw: st.DrawFn) -> Case:
+    """A parallel-window generator with ``MMV > 1`` pixels in and windows out per word (``qnncc_swg_par_mmv``)."""
+    m = draw(st.integers(2, 4))
+    c = draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    iw = m * draw(st.integers(-(-kw // m), -(-kw // m) + 3))  # MMV divides the width, the kernel fits
+    ow = (iw - kw) // sw + 1
+    oh = draw(st.integers(1, 4))
+    while (oh * ow) % m:  # and the output pixels
+        oh += 1
+    ih = (oh - 1) * sh + kh + draw(st.integers(0, sh - 1))
+    dt = draw(st.sampled_from(["BIPOLAR", "INT2", "UINT3", "INT8", "BINARY"]))
+    attrs = {
+        "ConvKernelDim": [kh, kw], "IFMChannels": c, "IFMDim": [ih, iw], "OFMDim": [oh, ow], "SIMD": c,
+        "Stride": [sh, sw], "parallel_window": 1, "MMV": m, "inputDataType": dt, "outputDataType": dt,
+        "ram_style": draw(st.sampled_from(["auto", "block", "distributed"])),
+    }  # fmt: skip
+    return Case("ConvolutionInputGenerator", attrs, (1, ih, iw, c))
+
+
 MMV_MIXED = st.tuples(
+    swg_mmv_cases(),
+    swg_mmv_cases(),
     mvau_mmv_cases(),
     mvau_mmv_cases(),
     vvau_mmv_cases(),
@@ -125,6 +149,12 @@ CYCLE_CASES = [
         "FMPadding",
         {"ImgDim": [8, 8], "Padding": [1, 1, 1, 1], "NumChannels": 3, "SIMD": 3, "MMV": 2, "inputDataType": "UINT4"},
         (1, 8, 8, 3),
+    ),
+    Case(
+        "ConvolutionInputGenerator",
+        {"ConvKernelDim": [3, 3], "IFMChannels": 3, "IFMDim": [12, 12], "OFMDim": [10, 10], "SIMD": 3,
+         "Stride": [1, 1], "parallel_window": 1, "MMV": 4, "inputDataType": "UINT4", "outputDataType": "UINT4"},
+        (1, 12, 12, 3),
     ),
 ]  # fmt: skip
 
