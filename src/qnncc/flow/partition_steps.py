@@ -123,7 +123,7 @@ def hls(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
 
 
 def rtl(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """Verilog of every partition under ``partitions/partition_<k>/rtl``; the top's TLAST inserters (zynq).
+    """Verilog of every partition under ``partitions/partition_<k>/rtl``; the top's RTL TLAST inserters in ``rtl/``.
 
     Raises:
         CodegenError: for a layer without an RTL core (names it).
@@ -131,18 +131,22 @@ def rtl(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     from qnncc.codegen.rtl import generate_rtl
     from qnncc.codegen.vivado.partitions import PARTITIONS_DIR, partition_dir, top_plan
     from qnncc.codegen.vivado.plan import stitch_plan
-    from qnncc.codegen.vivado.tlast import write_plan_tlast_ips
+    from qnncc.codegen.vivado.tlast import write_tlast_rtl
 
-    ctx.fresh_dir("hls")
+    ctx.fresh_dir("rtl")  # the top's: the RTL TLAST inserters
     ctx.fresh_dir(PARTITIONS_DIR)
+    hls = ctx.out / "hls"
+    if hls.exists():
+        import shutil
+
+        shutil.rmtree(hls)
     kids = children(model)
     ctx.layers = []
     for k, child in enumerate(kids):
         project = generate_rtl(child, ctx.out / partition_dir(k))
         ctx.layers += [r.name for r in project.layers]
     if ctx.shell == "zynq":
-        plans = [stitch_plan(c, "rtl") for c in kids]
-        write_plan_tlast_ips(top_plan(model, plans), ctx.out, ctx.board.part, ctx.clock_ns)
+        write_tlast_rtl(top_plan(model, [stitch_plan(c, "rtl") for c in kids]), ctx.out)
     return model
 
 

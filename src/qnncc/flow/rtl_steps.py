@@ -4,8 +4,8 @@
 partition (after width converters and FIFO sizing) becomes ``rtl/`` --
 one Verilog wrapper per layer around qnncc's RTL library, ROM files and the
 stitched top ``qnncc_partition.v`` (:func:`qnncc.codegen.rtl.generate_rtl`);
-in zynq mode the TLAST inserters before the DMAs are still written as HLS IPs
-(``hls/qnncc_tlast_<k>``). ``stitch`` then uses the layer modules as module
+in zynq mode the TLAST inserters before the DMAs are RTL modules too
+(``rtl/qnncc_tlast_<k>.v``), so the design has no HLS IP. ``stitch`` then uses the layer modules as module
 references. ``verify`` (with ``--verify-data``) simulates the stitched
 partition with Verilator (:func:`verify_partition_rtl`) and compares with
 ``execute`` bit for bit. ``synth`` (``--synth``, either backend) runs Yosys
@@ -45,7 +45,7 @@ PRESSURED_FRAMES = 20
 
 
 def rtl_step(ctx: Any, work: ModelWrapper) -> ModelWrapper:
-    """Build step ``rtl``: write ``rtl/`` (and the zynq shell's TLAST HLS IPs) for the single partition.
+    """Build step ``rtl``: write ``rtl/`` (with the zynq shell's RTL TLAST inserters) for the single partition.
 
     (A design of several partitions: :func:`qnncc.flow.partition_steps.rtl`.)
 
@@ -53,7 +53,8 @@ def rtl_step(ctx: Any, work: ModelWrapper) -> ModelWrapper:
         QnnccError: for a model without one partition; CodegenError for a layer without an RTL core.
     """
     from qnncc.codegen.rtl import generate_rtl
-    from qnncc.codegen.vivado.tlast import write_tlast_ips
+    from qnncc.codegen.vivado.plan import stitch_plan
+    from qnncc.codegen.vivado.tlast import write_tlast_rtl
     from qnncc.flow.steps import child_model
 
     child = child_model(work)
@@ -65,7 +66,7 @@ def rtl_step(ctx: Any, work: ModelWrapper) -> ModelWrapper:
 
         shutil.rmtree(hls)
     if ctx.shell == "zynq":
-        write_tlast_ips(child, ctx.out, ctx.board.part, ctx.clock_ns)
+        write_tlast_rtl(stitch_plan(child, "rtl"), ctx.out)
     return work
 
 

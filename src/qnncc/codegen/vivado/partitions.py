@@ -38,7 +38,14 @@ from qnncc.codegen.vivado.plan import (
     stitch_plan,
 )
 from qnncc.codegen.vivado.shell import Mode, block_design
-from qnncc.codegen.vivado.stitch import StitchFiles, ip_catalog, render_build_tcl, render_stitch_tcl, write_stitch
+from qnncc.codegen.vivado.stitch import (
+    StitchFiles,
+    rtl_sources,
+    ip_catalog,
+    render_build_tcl,
+    render_stitch_tcl,
+    write_stitch,
+)
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import partition_nodes
 
@@ -149,6 +156,7 @@ def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
         tuple(connections),
         tuple(ExternalStream(f"s_axis_{k}", e.tensor, e.cell, e.port, e.width) for k, e in enumerate(inputs)),
         tuple(ExternalStream(f"m_axis_{k}", e.tensor, e.cell, e.port, e.width, e.words) for k, e in enumerate(outputs)),
+        plans[0].backend if plans else "hls",
     )
 
 
@@ -197,10 +205,11 @@ def write_partitioned_stitch(
         out / "stitch" / "ip_catalog.json",
         out / "Makefile.vivado",
     )
-    files.stitch_tcl.write_text(render_stitch_tcl(top, b, clk, mode))
+    rtl_files = rtl_sources(out, top) if backend == "rtl" and mode == "zynq" else None  # the RTL TLAST inserters
+    files.stitch_tcl.write_text(render_stitch_tcl(top, b, clk, mode, rtl_files=rtl_files))
     files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk))
     files.catalog.write_text(json.dumps(ip_catalog(top, b, clk, mode), indent=2) + "\n")
-    tops = [c.name for c in block_design(top, b, clk, mode).cells if c.kind == "tlast"]
+    tops = [c.name for c in block_design(top, b, clk, mode).cells if c.kind == "tlast" and c.ip_repo]
     files.makefile.write_text(
         render(
             "vivado_partitions_Makefile.j2",
