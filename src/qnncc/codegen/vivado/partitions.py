@@ -205,7 +205,8 @@ def write_partitioned_stitch(
         out / "stitch" / "ip_catalog.json",
         out / "Makefile.vivado",
     )
-    rtl_files = rtl_sources(out, top) if backend == "rtl" and mode == "zynq" else None  # the RTL TLAST inserters
+    refs = [c.reference for c in block_design(top, b, clk, mode).cells if c.reference]  # the RTL TLAST inserters
+    rtl_files = rtl_sources(out, refs) if refs else None
     files.stitch_tcl.write_text(render_stitch_tcl(top, b, clk, mode, rtl_files=rtl_files))
     files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk))
     files.catalog.write_text(json.dumps(ip_catalog(top, b, clk, mode), indent=2) + "\n")

@@ -289,12 +289,16 @@ def ip_catalog(
     }
 
 
-def rtl_sources(out: Path, plan: StitchPlan) -> list[str]:
-    """The Verilog and ROM files of ``out/rtl`` (relative to ``out``), checked to define every referenced module."""
+def rtl_sources(out: Path, references: list[str]) -> list[str]:
+    """The Verilog and ROM files of ``out/rtl`` (relative to ``out``), checked to define every referenced module.
+
+    Raises:
+        CodegenError: if a module of ``references`` has no ``<module>.v`` there (names them).
+    """
     folder = out / "rtl"
     files = sorted(p for p in folder.glob("*") if p.suffix in (".v", ".dat")) if folder.is_dir() else []
     names = {p.name for p in files}
-    missing = [c.reference for c in plan.cells if c.reference and f"{c.reference}.v" not in names]
+    missing = [ref for ref in references if f"{ref}.v" not in names]
     if missing:
         raise CodegenError(
             f"RTL module(s) {', '.join(missing)} have no Verilog file in {folder}; run the rtl step first"
@@ -346,7 +350,8 @@ def write_stitch(
     b = get_board(board)
     clk = b.default_clk_ns if clock_ns is None else clock_ns
     out = Path(out_dir)
-    rtl_files = rtl_sources(out, plan) if backend == "rtl" else None
+    refs = [c.reference for c in block_design(plan, b, clk, mode).cells if c.reference]
+    rtl_files = rtl_sources(out, refs) if backend == "rtl" else None
     stitch_tcl = render_stitch_tcl(plan, b, clk, mode, bd_name=bd_name, rtl_files=rtl_files)
     (out / "stitch").mkdir(parents=True, exist_ok=True)
     files = StitchFiles(
