@@ -13,7 +13,6 @@ from vivado_stub.check import check_stitch_tcl
 from vivado_stub.verilog_pins import VerilogPinError, module_pins
 
 from qnncc import ModelWrapper
-from qnncc.boards import get_board
 from qnncc.codegen.render import CodegenError
 from qnncc.codegen.rtl import generate_rtl
 from qnncc.codegen.vivado.plan import stitch_plan

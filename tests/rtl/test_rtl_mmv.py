@@ -63,7 +63,8 @@ def fmpadding_pad_cases(draw: st.DrawFn, mmv: bool) -> Case:
     attrs = dict(case.attrs)
     attrs["inputDataType"] = dt = draw(st.sampled_from(["BIPOLAR", "INT2", "INT4", "UINT3", "INT8", "BINARY"]))
     d = DataType[dt]
-    attrs["PadValue"] = int(draw(st.sampled_from([v for v in (d.min(), d.max(), (d.min() + d.max()) // 2) if d.allowed(v)])))
+    values = [v for v in (d.min(), d.max(), (d.min() + d.max()) // 2) if d.allowed(v)]
+    attrs["PadValue"] = int(draw(st.sampled_from(values)))
     _, h, w, c = case.shape
     if mmv:
         m = draw(st.integers(2, 4))

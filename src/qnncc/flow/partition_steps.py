@@ -217,7 +217,7 @@ def slr_splits_of(ctx: BuildContext, model: ModelWrapper) -> dict[str, int]:
 
 
 def verify(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """Every partition's C++ (or, ``--backend rtl``, Verilator) simulation bit-exact against ``execute``, in run order."""
+    """Every partition's C++ (``--backend rtl``: Verilator) simulation bit-exact against ``execute``, in run order."""
     from qnncc.flow.verify_partitions import verify_partitions
 
     assert ctx.config.verify_data is not None

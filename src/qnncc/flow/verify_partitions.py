@@ -47,7 +47,9 @@ def _run(model: ModelWrapper, feeds: dict[str, np.ndarray], chunk: int = CHUNK) 
     return {o: np.concatenate([p[o] for p in parts]) for o in names}
 
 
-def _simulate_hls(child: ModelWrapper, inputs: list[np.ndarray], executor: Any) -> tuple[list[np.ndarray], dict[str, Any]]:
+def _simulate_hls(
+    child: ModelWrapper, inputs: list[np.ndarray], executor: Any
+) -> tuple[list[np.ndarray], dict[str, Any]]:
     """C++ simulation of a partition (sharded over the executor's workers): outputs and timing figures."""
     from qnncc.codegen import build_partition_sim
     from qnncc.codegen.hls.cppsim import run_sharded

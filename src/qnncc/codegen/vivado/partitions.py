@@ -40,10 +40,10 @@ from qnncc.codegen.vivado.plan import (
 from qnncc.codegen.vivado.shell import Mode, block_design
 from qnncc.codegen.vivado.stitch import (
     StitchFiles,
-    rtl_sources,
     ip_catalog,
     render_build_tcl,
     render_stitch_tcl,
+    rtl_sources,
     write_stitch,
 )
 from qnncc.core.model_wrapper import ModelWrapper
