@@ -19,6 +19,8 @@ from partition_graphs import two_partition_cnn, two_partition_mlp
 from vitis_stub import check as vitis_check
 from vivado_stub.check import check_stitch_tcl
 
+from qnncc import ModelWrapper
+from qnncc.custom_op import get_custom_op
 from qnncc.flow.build import BuildConfig, build
 from qnncc.flow.verify import verify_build
 
@@ -87,3 +89,21 @@ def test_u250_rtl_harness_finds_a_missing_verilog_module(alveo_rtl_build: Path, 
     victim.unlink()
     report = vitis_check.check_vitis_link(copy, "U250")
     assert not report.ok and any(victim.stem in p for p in report.problems), report.problems
+
+
+@pytest.mark.slow
+def test_two_partition_cnn_rtl_build_with_mmv_verifies_every_partition(tmp_path: Path) -> None:
+    """The CNN at its fastest folding (FMPadding, window generator and MVAU with MMV = 2) in two RTL partitions."""
+    data = tmp_path / "data.npz"
+    images = np.random.default_rng(2).integers(0, 256, (24, 3, 8, 8)).astype(np.float32)
+    np.savez(data, images=images, labels=np.arange(24) % 10)
+    out = tmp_path / "cnn"
+    config = BuildConfig(output_dir=out, input_scale="1/255", verify_data=data, backend="rtl")
+    figures = build(two_partition_cnn(), config).verification
+    assert figures is not None and figures["bit_exact"] and figures["images"] == 24
+    assert all(p["bit_exact"] and p["backpressure_bit_exact"] for p in figures["partitions"])
+    model = ModelWrapper(str(out / "intermediate_models" / "dataflow_partition_0.onnx"))
+    assert {int(get_custom_op(n).attrs.get("MMV", 1)) for n in model.graph.node} == {2}
+    fifo = json.loads((out / "report" / "fifo_depths.json").read_text())
+    for p, sizing in zip(figures["partitions"], fifo["sizing_per_partition"], strict=True):
+        assert p["cycles_per_frame"] <= sizing["interval_cycles"]  # the simulator adds each layer's drain
