@@ -107,3 +107,37 @@ def test_two_partition_cnn_rtl_build_with_mmv_verifies_every_partition(tmp_path:
     fifo = json.loads((out / "report" / "fifo_depths.json").read_text())
     for p, sizing in zip(figures["partitions"], fifo["sizing_per_partition"], strict=True):
         assert p["cycles_per_frame"] <= sizing["interval_cycles"]  # the simulator adds each layer's drain
+
+
+def test_rtl_verify_names_the_partition_that_differs_under_backpressure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition whose outputs differ only under back-pressure is not bit-exact, and only those images count."""
+    from qnncc.transforms.hw import InsertDWC
+
+    from qnncc.codegen.rtl.verilator import RtlRun, RtlSim
+    from qnncc.custom_op.partition import partition_child, partition_nodes, set_partition_child
+    from qnncc.estimate import estimate
+    from qnncc.flow.verify_partitions import verify_partitions
+
+    model = estimate(two_partition_mlp(), board="Pynq-Z1", input_scale="1/255").model
+    for node in partition_nodes(model):
+        set_partition_child(model, partition_child(model, node).transform(InsertDWC()), node)
+    data = tmp_path / "data.npz"
+    np.savez(data, images=np.random.default_rng(3).integers(0, 256, (30, 16)).astype(np.float32))
+    real = RtlSim.run
+    calls: list[int] = []
+
+    def second_partition_wrong_when_pressured(self, inputs, seed=0, p_valid=100, p_ready=100, max_idle=100_000):  # type: ignore[no-untyped-def]
+        run = real(self, inputs, seed, p_valid, p_ready, max_idle)
+        calls.append(p_valid)
+        if len(calls) == 4:  # partition 1, the run under back-pressure
+            return RtlRun([o + 1 for o in run.outputs], run.cycles, run.first_in, run.first_out, run.frame_end)
+        return run
+
+    monkeypatch.setattr(RtlSim, "run", second_partition_wrong_when_pressured)
+    figures = verify_partitions(model, data, tmp_path / "v", backend="rtl")
+    assert calls == [100, 50, 100, 50]
+    assert not figures["bit_exact"] and figures["mismatching_images"] == 20  # the 20 pressured of 30
+    assert [p["backpressure_bit_exact"] for p in figures["partitions"]] == [True, False]
+    assert (tmp_path / "v" / "rtlsim_results.json").is_file()
