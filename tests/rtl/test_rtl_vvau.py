@@ -5,8 +5,9 @@ The VVAU core turns its accumulator ring by ``SUB mod R`` rows per word
 rows); these cases cover every regime of that structure side by side in one
 design under random back-pressure: several chunks on one ring slot in a word
 (``SUB > R``), ``SUB = R``, ``SUB < R`` with ``G = 1`` (``SIMD*PE`` and ``C``
-coprime), one channel, a fully parallel pixel, thresholds and none. A
-Hypothesis batch of random VVAUs (the cppsim strategy) runs next to them.
+coprime), one channel, a fully parallel pixel, thresholds and none (CI).
+``make test-full`` adds batches of random VVAUs (the cppsim strategy); CI's
+``test_rtl_layers`` draws one VVAU per example too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_rtl_layers import CI, check_batch_rtl
+from test_rtl_layers import SLOW, check_batch_rtl
 
 from qnncc import DataType
 
@@ -61,7 +62,8 @@ def test_vvau_corner_foldings_rtl_equal_execute() -> None:
     check_batch_rtl(cases, seed=7)
 
 
-@CI
+@pytest.mark.slow
+@SLOW
 @given(cases=st.lists(STRATEGIES["VVAU"], min_size=4, max_size=4), seed=st.integers(0, 2**32 - 1))
 def test_random_vvaus_rtl_equal_execute(cases, seed):
     check_batch_rtl(list(cases), seed)
