@@ -383,7 +383,7 @@ def finish_estimate(
     worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
     totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
     fit = check_fit(board, totals, margin)
-    shells = dma_shells(work, len(parts)) if board.shell == "zynq" else None
+    shells = dma_shells(work, len(parts), board.axi_port_width_bits) if board.shell == "zynq" else None
     network = estimate_network(
         parts,
         reconfiguration_ms,

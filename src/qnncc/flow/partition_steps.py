@@ -9,6 +9,12 @@ the driver runs partitions and software segments in the model's run order
 (:mod:`qnncc.codegen.driver_multi`), and ``verify`` simulates every partition
 (:mod:`qnncc.flow.verify_partitions`). On an Alveo board the stitch step
 writes the Vitis link flow instead (:mod:`qnncc.codegen.vitis`).
+
+With ``--backend rtl`` the step ``rtl`` writes each partition's Verilog under
+``partitions/partition_<k>/rtl`` (:func:`rtl`), every partition's stitch uses
+its layers as module references (packaged with their sources, so the Alveo
+flow's ``package_xo`` takes RTL kernels) and ``verify`` simulates every
+partition in Verilator.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ __all__ = [
     "hls",
     "insert_dwc",
     "is_multi",
+    "rtl",
     "slr_splits_of",
     "stitch",
     "verify",
@@ -140,6 +147,34 @@ def hls(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     return model
 
 
+def rtl(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
+    """Verilog of every partition under ``partitions/partition_<k>/rtl``; the top's RTL TLAST inserters in ``rtl/``.
+
+    Raises:
+        CodegenError: for a layer without an RTL core (names it).
+    """
+    from qnncc.codegen.rtl import generate_rtl
+    from qnncc.codegen.vivado.partitions import PARTITIONS_DIR, partition_dir, top_plan
+    from qnncc.codegen.vivado.plan import stitch_plan
+    from qnncc.codegen.vivado.tlast import write_tlast_rtl
+
+    ctx.fresh_dir("rtl")  # the top's: the RTL TLAST inserters
+    ctx.fresh_dir(PARTITIONS_DIR)
+    hls = ctx.out / "hls"
+    if hls.exists():
+        import shutil
+
+        shutil.rmtree(hls)
+    kids = children(model)
+    ctx.layers = []
+    for k, child in enumerate(kids):
+        project = generate_rtl(child, ctx.out / partition_dir(k))
+        ctx.layers += [r.name for r in project.layers]
+    if ctx.shell == "zynq":
+        write_tlast_rtl(top_plan(model, [stitch_plan(c, "rtl") for c in kids]), ctx.out)
+    return model
+
+
 def stitch(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     """Every partition's packaged block design and the top design over them; on Alveo the Vitis link instead."""
     from qnncc.codegen.vivado.partitions import partition_bd_name, partition_dir, write_partitioned_stitch
@@ -147,13 +182,14 @@ def stitch(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
 
     ctx.fresh_dir("stitch")
     kids = children(model)
+    backend = ctx.config.backend
     if ctx.board.shell == "alveo":
         for k, child in enumerate(kids):
             path = ctx.out / partition_dir(k)
-            write_stitch(child, path, ctx.board, ctx.clock_ns, "generic", bd_name=partition_bd_name(k))
+            write_stitch(child, path, ctx.board, ctx.clock_ns, "generic", bd_name=partition_bd_name(k), backend=backend)
         vitis_link(ctx, model)
         return model
-    write_partitioned_stitch(model, kids, ctx.out, ctx.board, ctx.clock_ns, ctx.shell)  # type: ignore[arg-type]
+    write_partitioned_stitch(model, kids, ctx.out, ctx.board, ctx.clock_ns, ctx.shell, backend=backend)  # type: ignore[arg-type]
     return model
 
 
@@ -206,7 +242,7 @@ def slr_splits_of(ctx: BuildContext, model: ModelWrapper) -> dict[str, int]:
 
 
 def verify(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """Every partition's C++ simulation bit-exact against ``execute``, in run order."""
+    """Every partition's C++ (``--backend rtl``: Verilator) simulation bit-exact against ``execute``, in run order."""
     from qnncc.flow.verify_partitions import verify_partitions
 
     assert ctx.config.verify_data is not None
@@ -216,12 +252,14 @@ def verify(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
         ctx.fresh_dir("verification"),
         count=ctx.config.verify_count,
         scheduler=ctx.config.scheduler,
+        backend=ctx.config.backend,
     )
     ctx.verification = figures
     if not figures["bit_exact"]:
         wrong = [p["name"] for p in figures["partitions"] if not p["bit_exact"]]
+        what = "RTL simulation" if ctx.config.backend == "rtl" else "C++ simulation"
         raise QnnccError(
-            f"C++ simulation differs from execute on {figures['mismatching_images']} of {figures['images']} "
+            f"{what} differs from execute on {figures['mismatching_images']} of {figures['images']} "
             f"images in partition(s) {', '.join(wrong)} (see {ctx.out / 'verification'})"
         )
     return model

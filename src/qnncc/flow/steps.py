@@ -342,7 +342,10 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 def _rtl(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.flow.rtl_steps import rtl_step
 
-    return rtl_step(ctx, _need(model, "rtl"))
+    work = _need(model, "rtl")
+    if partition_steps.is_multi(work):
+        return partition_steps.rtl(ctx, work)
+    return rtl_step(ctx, work)
 
 
 def _synth(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
