@@ -95,6 +95,12 @@ def test_budget_split_runs_in_turn_in_the_estimate_and_is_refused_by_the_build(f
     assert perf["num_partitions"] == 2 and perf["reconfiguration_ms"] > 0
     with pytest.raises(QnnccError, match=r"configurations in turn with reconfiguration .* fold more"):
         check_one_configuration(ctx_for("Pynq-Z1"), work)  # type: ignore[arg-type]
+    # the optimiser's own budget split (weights kept on chip, 30% of the board) gives the same view
+    split = estimate(LFC, board="Pynq-Z1", input_scale="1/255", margin=0.3, stream_weights=False)
+    assert len(split.partitions) > 1
+    assert_agree(split)
+    with pytest.raises(QnnccError, match=r"configurations in turn"):
+        check_one_configuration(ctx_for("Pynq-Z1"), split.model)  # type: ignore[arg-type]
 
 
 def test_slr_cut_is_one_design_and_a_budget_split_of_the_same_layers_is_not(flat_lfc) -> None:  # type: ignore[no-untyped-def]
