@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from qnncc.flow.steps import BuildContext
 
 __all__ = [
+    "check_one_configuration",
     "children",
     "driver",
     "fifo",
@@ -62,10 +63,34 @@ def children(model: ModelWrapper) -> list[ModelWrapper]:
     return [hw_partition(partition_child(model, node)) for node in partition_nodes(model)]
 
 
+def check_one_configuration(ctx: BuildContext, model: ModelWrapper) -> None:
+    """Stop a build whose partitions are configurations run in turn (the estimate's budget split).
+
+    The estimate runs such parts one after another with a reconfiguration in
+    between (:func:`qnncc.custom_op.partition.partition_configurations`);
+    code generation builds one design per build, and connecting the parts in
+    one design would need the resources the split was made to avoid.
+
+    Raises:
+        QnnccError: naming the configurations and what to do.
+    """
+    from qnncc.custom_op.partition import partition_configurations
+
+    groups = partition_configurations(model)
+    if len(groups) > 1:
+        sizes = ", ".join(str(len(g)) for g in groups)
+        raise QnnccError(
+            f"the layers do not fit {ctx.board.name} together: the estimate runs them as {len(groups)} "
+            f"configurations in turn with reconfiguration (partitions per configuration: {sizes}), and code "
+            "generation builds one design; fold more (a lower --target-fps or a folding file) or pick a larger board"
+        )
+
+
 def insert_dwc(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """Width converters inside every partition."""
+    """Width converters inside every partition (a design of one configuration only)."""
     from qnncc.transforms.hw import InsertDWC
 
+    check_one_configuration(ctx, model)
     for node, child in zip(partition_nodes(model), children(model), strict=True):
         set_partition_child(model, child.transform(InsertDWC()), node)
     return model
@@ -81,17 +106,17 @@ def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     merging: list[str] = []
     models = ctx.out / "intermediate_models"
     models.mkdir(parents=True, exist_ok=True)
-    for k, (node, child) in enumerate(zip(partition_nodes(model), children(model), strict=True)):
-        if mode == "sim":
-            from qnncc.transforms.hw.set_fifo_depths import SetFIFODepths
+    kids = children(model)
+    sized: list[tuple[ModelWrapper, dict[str, Any] | None]] = [(c, None) for c in kids]
+    if mode == "sim":  # the partitions are independent: sized in parallel, one job each
+        from qnncc.flow.fifo_jobs import size_partitions
 
-            sizer = SetFIFODepths()
-            child.transform(sizer)
-            if sizer.result is not None:
-                report = sizer.result.report()
-                log.info("FIFO sizing of partition %d: %.3f s of simulation", k, report.pop("seconds", 0.0))
-                sizing.append({"partition": k, **report})
-        elif mode == "largefifo":
+        sized = size_partitions(kids, ctx.config.scheduler)
+    for k, (node, (child, found)) in enumerate(zip(partition_nodes(model), sized, strict=True)):
+        if found is not None:
+            log.info("FIFO sizing of partition %d: %.3f s of simulation", k, found.pop("seconds", 0.0))
+            sizing.append({"partition": k, **found})
+        if mode == "largefifo":
             large_fifos(child)
         set_partition_child(model, child, node)
         rows += [{"partition": k, **row} for row in fifo_table(child)]

@@ -22,6 +22,7 @@ that builds the partition IPs first.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,6 +99,11 @@ def _partition_cell(index: int, node_name: str, plan: StitchPlan) -> Cell:
     )
 
 
+def _is_weights(ext: ExternalStream) -> bool:
+    """Sort key: data inputs before weight streams (stable)."""
+    return bool(ext.weights)
+
+
 def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
     """The top design of a multi-partition model: one cell per partition, direct nets, external streams.
 
@@ -128,8 +134,8 @@ def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
     for k, (node, plan) in enumerate(zip(sdps, plans, strict=True)):
         for ext in plan.inputs:
             producer = parent.find_producer(ext.tensor)
-            if producer is None or id(producer) not in owner:
-                inputs.append(ExternalStream("", ext.tensor, cells[k].name, ext.name, ext.width))
+            if producer is None or id(producer) not in owner:  # a weight stream keeps its words and layer
+                inputs.append(dataclasses.replace(ext, name="", cell=cells[k].name, port=ext.name))
         for ext in plan.outputs:
             readers = parent.find_consumers(ext.tensor)
             hw = [r for r in readers if id(r) in owner]
@@ -154,7 +160,7 @@ def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
     return StitchPlan(
         tuple(cells),
         tuple(connections),
-        tuple(ExternalStream(f"s_axis_{k}", e.tensor, e.cell, e.port, e.width) for k, e in enumerate(inputs)),
+        tuple(dataclasses.replace(e, name=f"s_axis_{k}") for k, e in enumerate(sorted(inputs, key=_is_weights))),
         tuple(ExternalStream(f"m_axis_{k}", e.tensor, e.cell, e.port, e.width, e.words) for k, e in enumerate(outputs)),
         plans[0].backend if plans else "hls",
     )

@@ -30,12 +30,14 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
 
     Raises:
         CodegenError: for weights of the wrong shape, XNOR mode on non-binary
-            data, non-integer streams or thresholds that do not fit.
+            data, non-integer streams, thresholds that do not fit or ``mem_mode='external'``.
 
     ``MMV = m > 1`` (``SIMD = MW``, ``PE = MH``, :mod:`qnncc.hw.layers.mmv`): ``m`` lanes of
     the core side by side, one vector each, in lockstep (:attr:`RtlLayer.lanes`).
     """
     a = layer.attrs
+    if a.get("mem_mode") == "external":
+        raise CodegenError(f"{node.name}: mem_mode='external' (streamed weights) has no RTL implementation")
     mw, mh, simd, pe = int(a["MW"]), int(a["MH"]), int(a["SIMD"]), int(a["PE"])
     xnor = bool(a["binaryXnorMode"])
     idt, odt = layer.input_datatype(), layer.output_datatype()
