@@ -206,6 +206,7 @@ def estimate(
     split: bool = True,
     reconfiguration_ms: float = 50.0,
     folding_mode: str = "estimate",
+    stream_weights: bool = True,
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -229,6 +230,8 @@ def estimate(
         folding_mode: ``estimate`` (the optimiser costs layers with FINN's
             formulas) or ``resources`` (with the LUT/FF model fitted on Yosys
             synthesis of qnncc's RTL; the reports keep FINN's formulas).
+        stream_weights: stream the weights that do not fit on chip from DRAM
+            (``mem_mode="external"``, chosen per MVAU) before splitting (optimiser mode only).
 
     Returns:
         The :class:`EstimateResult`.
@@ -254,6 +257,7 @@ def estimate(
         margin,
         split,
         folding_mode,
+        stream_weights,
     )
     # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
     work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
@@ -279,6 +283,7 @@ def estimate_context(
     margin: float = 0.85,
     split: bool = True,
     folding_mode: str = "estimate",
+    stream_weights: bool = True,
 ) -> BuildContext:
     """The step context of an estimate (no output folder; warnings returned, not logged).
 
@@ -298,6 +303,7 @@ def estimate_context(
         clock_ns=clock_ns,
         target_fps=target_fps if folding is None else None,
         folding_mode=folding_mode,
+        stream_weights=stream_weights,
         input_scale=input_scale,
         input_datatype=input_datatype,
         insert_topk=insert_topk,

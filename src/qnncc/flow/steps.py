@@ -210,7 +210,16 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         )
     notes: list[str] = []
     work, unmatched, splits = fold_model(
-        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes, cfg.folding_mode
+        work,
+        ctx.board,
+        ctx.clock_ns,
+        folding,
+        cfg.target_fps,
+        ctx.margin,
+        ctx.split,
+        notes,
+        cfg.folding_mode,
+        stream_weights=cfg.stream_weights,
     )
     ctx.notes.extend(notes)
     for note in notes:
