@@ -115,6 +115,8 @@ class BuildContext:
         folding: the folding to apply (a FINN-format file or mapping); None: ``config.folding``.
         margin: usable fraction of each board resource for the optimiser.
         split: let the optimiser split a design that does not fit into partitions.
+        stream_weights: let the optimiser stream the weights that do not fit on chip
+            (``mem_mode="external"``) before it splits the design.
         notes: the folding optimiser's remarks (also warnings in a build).
         quiet: record warnings without logging them (``qnncc estimate`` returns them instead).
     """
@@ -134,6 +136,7 @@ class BuildContext:
     folding: str | Path | Mapping[str, Any] | None = None
     margin: float = 0.85
     split: bool = True
+    stream_weights: bool = True
     notes: list[str] = field(default_factory=list)
     quiet: bool = False
     _pipeline: Pipeline | None = None
@@ -219,7 +222,7 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         ctx.split,
         notes,
         cfg.folding_mode,
-        stream_weights=cfg.stream_weights,
+        stream_weights=ctx.stream_weights and cfg.stream_weights,  # estimate(stream_weights=) / the build config
     )
     ctx.notes.extend(notes)
     for note in notes:
@@ -255,10 +258,11 @@ def _check_folding_names(ctx: BuildContext, model: ModelWrapper, unmatched: list
 def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.transforms.hw import CreateDataflowPartition
 
-    splits = ctx.state.get("splits") or {}
+    splits = ctx.state.get("splits") or {}  # the optimiser's budget split: parts run in turn
+    in_turn = True
     if ctx.board.shell == "alveo" and not splits:  # one partition per SLR when the design needs several
-        splits = partition_steps.slr_splits_of(ctx, _need(model, "partition"))
-    work = _need(model, "partition").transform(CreateDataflowPartition(splits))
+        splits, in_turn = partition_steps.slr_splits_of(ctx, _need(model, "partition")), False
+    work = _need(model, "partition").transform(CreateDataflowPartition(splits, in_turn=in_turn))
     parts = partition_nodes(work)
     log.info("%d dataflow partition(s); software nodes: %s", len(parts), [n.name for n in work.graph.node])
     message = float_input_warning(work, ctx.state.get("input_scale"))
@@ -350,7 +354,10 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 def _rtl(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.flow.rtl_steps import rtl_step
 
-    return rtl_step(ctx, _need(model, "rtl"))
+    work = _need(model, "rtl")
+    if partition_steps.is_multi(work):
+        return partition_steps.rtl(ctx, work)
+    return rtl_step(ctx, work)
 
 
 def _synth(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:

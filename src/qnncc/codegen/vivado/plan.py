@@ -197,6 +197,8 @@ class StitchPlan:
     connections: tuple[Connection, ...]
     inputs: tuple[ExternalStream, ...]
     outputs: tuple[ExternalStream, ...]
+    #: Backend of the layers; the zynq shell's TLAST inserters follow it (HLS IPs, or RTL module references).
+    backend: StitchBackend = "hls"
 
     def cell(self, name: str) -> Cell:
         """The cell called ``name``.
@@ -465,4 +467,4 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
         raise CodegenError("the partition has no HW layer to stitch")
     order = {c.name: i for i, c in enumerate(cells)}
     connections.sort(key=lambda c: (order[c.src_cell], c.src_port))
-    return StitchPlan(tuple(cells), tuple(connections), tuple(inputs), tuple(outputs))
+    return StitchPlan(tuple(cells), tuple(connections), tuple(inputs), tuple(outputs), backend)

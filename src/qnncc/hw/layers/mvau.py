@@ -33,6 +33,7 @@ from qnncc.hw.perf.estimate import (
     layer_from_modules,
     prod,
 )
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.mac import (
     C0_LUT,
     C1_LUT,
@@ -320,6 +321,38 @@ def estimate_mvau(
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
+def mvau_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_mvau`` for the fitted resource model (:mod:`qnncc.hw.perf.fitted`).
+
+    ``PE*SIMD`` XNOR lanes (or ``PE*SIMD*IN_BITS*W_BITS`` multiplier bits),
+    ``PE*SIMD*log2(SIMD)`` adder-tree bits, ``PE*ACC_W`` accumulator bits,
+    ``PE*STEPS*ACC_W`` comparator bits, LUT-held weight/threshold memories and the input buffer.
+    """
+    mw, mh, pe, simd = int(a["MW"]), int(a["MH"]), int(a["PE"]), int(a["SIMD"])
+    xnor = bool(a.get("binaryXnorMode", 0))
+    ib, wb = fit.bits(a["inputDataType"]), fit.bits(a["weightDataType"])
+    acc = fit.acc_bits(mw, a["inputDataType"], a["weightDataType"], xnor)
+    steps = fit.threshold_steps(a)
+    sf, nf = mw // simd, mh // pe
+    return {
+        "const": 1.0,
+        "lanes": float(pe * simd * (1 if xnor else ib * wb)),
+        "lane_sum": float(pe * simd * (1 if xnor else ib + wb)),
+        "tree": float(pe * simd * fit.clog2(simd)),
+        "acc": float(pe * acc),
+        "compare": float(pe * steps * acc),
+        "wmem_lut": fit.lutmem(pe * simd * wb, sf * nf) if fit.distributed(a) else 0.0,
+        "tmem_lut": fit.lutmem(pe * steps * (acc + 1), nf) if steps else 0.0,
+        "inbuf": fit.lutmem(simd * ib, sf) if nf > 1 else 0.0,
+        "out": float(pe * fit.bits(a["outputDataType"])),
+    }
+
+
+def mvau_fit_variant(a: fit.Attrs) -> str:
+    """The MVAU's fitted sub-model: ``xnor`` (XNOR-popcount) or ``int`` (integer multipliers)."""
+    return "xnor" if a.get("binaryXnorMode", 0) else "int"
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     MVAU,
@@ -333,4 +366,7 @@ DESCRIPTOR = LayerDescriptor(
     sparse=True,
     rtl=f"{CODEGEN_RTL}.mvau:mvau_rtl",
     rtl_core="qnncc_mvau.v",
+    fit_features=mvau_fit_features,
+    fit_variants=("xnor", "int"),
+    fit_variant=mvau_fit_variant,
 )

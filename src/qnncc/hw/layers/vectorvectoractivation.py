@@ -50,6 +50,7 @@ from qnncc.hw.perf.estimate import (
     layer_from_modules,
     prod,
 )
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.mac import (
     C0_LUT,
     C1_LUT,
@@ -333,6 +334,30 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
+def vvau_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_vvau`` for the fitted resource model (:mod:`qnncc.hw.perf.fitted`).
+
+    ``SIMD*PE`` products (LUT bits unless Yosys maps them to DSP48s) and adders into the
+    accumulator ring, the drain of the ping-pong result buffer (a ``2*C/PE``-way mux per output
+    bit), the threshold comparators and the LUT-held weight/threshold memories.
+    """
+    c, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
+    k = math.prod(int(v) for v in a["Kernel"])
+    ib, wb = fit.bits(a["inputDataType"]), fit.bits(a["weightDataType"])
+    acc = fit.acc_bits(k, a["inputDataType"], a["weightDataType"], False)
+    steps = fit.threshold_steps(a)
+    lanes = pe * simd
+    tmem = fit.lutmem(pe * steps * (acc + 1), c // pe) if steps else 0.0
+    return {
+        "const": 1.0,
+        "mul_lut": 0.0 if fit.dsp_product(ib, wb) else float(lanes * (ib + 1) * (wb + 1)),
+        "add": float(lanes * acc),
+        "drain": float(2 * c * acc),
+        "compare": float(pe * steps * acc),
+        "mem_lut": (fit.lutmem(lanes * wb, k * c // lanes) if fit.distributed(a) else 0.0) + tmem,
+    }
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     VVAU,
@@ -346,4 +371,5 @@ DESCRIPTOR = LayerDescriptor(
     sparse=True,
     rtl=f"{CODEGEN_RTL}.vectorvectoractivation:vvau_rtl",
     rtl_core="qnncc_vvau.v",
+    fit_features=vvau_fit_features,
 )
