@@ -261,6 +261,20 @@ def dwc_cases(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def threshold_block_cases(chosen: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The chosen MVAUs with an activation and block-RAM weights again, thresholds in block RAM too.
+
+    Paired with the same layers with LUT-held thresholds (``ram_style_thresholds`` "auto"), they
+    separate the threshold memory's LUTs from the comparators' (the ``resources`` mode chooses the style).
+    """
+    out = []
+    for op, a in chosen:
+        group = group_of((op, a))
+        if group in ("MVAU/xnor/act/block", "MVAU/int/act") and a["ram_style"] == "block":
+            out.append((op, {**a, "ram_style_thresholds": "block"}))
+    return out
+
+
 def sweep() -> list[tuple[str, dict[str, Any]]]:
     """The fixed sample of cases (seeded), MVAUs first."""
     rng = random.Random(17)
@@ -291,7 +305,7 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
         if taken.get(group, 0) < QUOTA.get(group, 3) and cost(case) <= MAX_COST:
             taken[group] = taken.get(group, 0) + 1
             chosen.append(case)
-    return chosen
+    return chosen + threshold_block_cases(chosen)
 
 
 #: Cases measured per group (MVAU by mode; 3 for every other layer type): sized so that the sweep
@@ -309,6 +323,8 @@ def group_of(case: tuple[str, dict[str, Any]]) -> str:
     if op != "MVAU":
         return op
     group = f"MVAU/{'xnor' if a['binaryXnorMode'] else 'int'}/{'noact' if a['noActivation'] else 'act'}"
+    if a.get("ram_style_thresholds") == "block":
+        return f"{group}/tblock"
     return f"{group}/{a['ram_style']}" if group == "MVAU/xnor/act" else group
 
 

@@ -65,6 +65,16 @@ def _steps(a: Attrs) -> int:
     return 1 if dt.bitwidth() == 1 else int(dt.max() - dt.min())
 
 
+def _lut_thresholds(a: Attrs, words: int) -> bool:
+    """Whether an MVAU's threshold ROM costs LUTs of its own.
+
+    Not in block RAM (``ram_style_thresholds``), and deeper than 4 words: Yosys
+    folds a ROM of 1-4 words into the comparators (measured: those layers are no
+    cheaper with block-RAM thresholds).
+    """
+    return not a.get("noActivation", 0) and a.get("ram_style_thresholds") != "block" and words > 4
+
+
 def mvau(a: Attrs) -> dict[str, float]:
     mw, mh, pe, simd = int(a["MW"]), int(a["MH"]), int(a["PE"]), int(a["SIMD"])
     xnor = bool(a.get("binaryXnorMode", 0))
@@ -82,7 +92,7 @@ def mvau(a: Attrs) -> dict[str, float]:
         "acc": float(pe * acc),
         "compare": float(pe * steps * acc),
         "wmem_lut": _lutmem(pe * simd * wb, sf * nf) if _dist(a) else 0.0,
-        "tmem_lut": _lutmem(pe * steps * tw, nf) if steps else 0.0,
+        "tmem_lut": _lutmem(pe * steps * tw, nf) if _lut_thresholds(a, nf) else 0.0,
         "inbuf": _lutmem(simd * ib, sf) if nf > 1 else 0.0,
         "out": float(pe * _bits(a["outputDataType"])),
     }
@@ -179,11 +189,14 @@ def channelwise(a: Attrs) -> dict[str, float]:
 
 
 def dwc(a: Attrs) -> dict[str, float]:
+    # qnncc_dwc: a shift register when o = k*i, a k:1 output multiplexer when i = k*o, else a shifter buffer
     i, o = int(a["inWidth"]), int(a["outWidth"])
+    general = i % o != 0 and o % i != 0
     return {
         "const": 1.0,
         "in_out": float(i + o),
-        "buffer": float(max(i, o) + math.lcm(i, o) * (i % o != 0 and o % i != 0)),
+        "narrow_mux": float(o * (i // o - 1)) if i % o == 0 else 0.0,
+        "buffer": float(max(i, o) + math.lcm(i, o)) if general else 0.0,
     }
 
 
