@@ -9,11 +9,15 @@ Prints, measured in the same run:
   the weights compiled in as ROM initialisers (how qnncc compiled before the
   parameter files), and the ratio.
 * ``fifo``: ``--fifo-sizing sim`` (``SetFIFODepths``) of ResNet-50 W1A2
-  224x224 folded for 2,000 FPS on the U250: seconds, simulations, FIFOs
-  minimised within the budget, deepest FIFO and the stitched
-  ``axis_data_fifo`` cells it needs, peak RSS. Building the HW model takes
-  several minutes; ``--rn50 DIR`` reuses a ``qnncc build ... --to-step
-  insert_dwc`` output.
+  224x224 folded for 2,000 FPS on the U250, per SLR partition, before
+  (whole-frame throttled measure, one FIFO at a time in a 20 CPU-s budget)
+  and after (smooth measure, group search) in the same run: wall and CPU
+  seconds, cycles simulated, FIFOs minimised within the budget, FIFO bits,
+  BRAM_18K and LUT (FINN's StreamingFIFO estimate), deepest FIFO and the
+  stitched ``axis_data_fifo`` cells it needs; the ratios; then the build's
+  way (one job per partition, in parallel) and peak RSS. Building the HW
+  model takes a minute or more; ``--rn50 DIR`` reuses a ``qnncc build ...
+  --to-step insert_dwc`` output.
 
 Usage: ``python benchmarks/bench_flow_scale.py [cppsim] [fifo] [--reference] [--rn50 DIR]``.
 """
@@ -39,6 +43,7 @@ import qnncc  # noqa: E402
 from qnncc.codegen.hls import build_partition_sim, hw_partition, render_layer  # noqa: E402
 from qnncc.core.model_wrapper import ModelWrapper  # noqa: E402
 from qnncc.flow.build import BuildConfig, build  # noqa: E402
+from qnncc.hw.sim.fifo_sizing import FIFOSizing, fifo_resource_bits  # noqa: E402
 
 
 def load_average() -> str:
@@ -87,12 +92,28 @@ def bench_cppsim(reference: bool) -> None:
     print(f"load average {load_average()}")
 
 
-def bench_fifo(rn50: Path | None) -> None:
-    """FIFO sizing by simulation of ResNet-50 224x224 at 2,000 FPS on the U250."""
-    from qnncc.transforms.hw.set_fifo_depths import SetFIFODepths
-
+def _fifo_line(label: str, k: int, s: FIFOSizing, wall: float, cpu: float) -> dict[str, float]:
+    """Print one sizing's figures; return its seconds and estimated FIFO resources."""
     from qnncc.codegen.vivado.plan import fifo_chain_depths
+    from qnncc.hw.sim.fifo_sizing import fifo_resources
+
+    cost = fifo_resources(s.network, s.depths)
+    deepest = max(s.depths.values())
+    print(
+        f"fifo ResNet-50 224x224 partition {k} {label}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+        f"{s.simulated_cycles:,} cycles simulated, interval {s.interval_cycles} (unbounded "
+        f"{s.reference.interval_cycles}), {len(s.sized)} streams, {s.unminimized} not minimised in the budget, "
+        f"{sum(d > 2 for d in s.depths.values())} FIFOs ({fifo_resource_bits(s):,} bits: {cost['BRAM_18K']:.0f} "
+        f"BRAM_18K, {cost['LUT']:.0f} LUT), deepest {deepest} -> {len(fifo_chain_depths(deepest))} axis_data_fifo"
+    )
+    return {"wall": wall, "cpu": cpu, "bits": fifo_resource_bits(s), **cost}
+
+
+def bench_fifo(rn50: Path | None) -> None:
+    """FIFO sizing by simulation of ResNet-50 224x224 at 2,000 FPS on the U250: before/after in one run."""
     from qnncc.custom_op.partition import partition_child, partition_nodes
+    from qnncc.flow.fifo_jobs import size_partitions
+    from qnncc.hw.sim import build_network, size_fifos
 
     with tempfile.TemporaryDirectory() as tmp:
         if rn50 is None:
@@ -104,27 +125,41 @@ def bench_fifo(rn50: Path | None) -> None:
             )
             build(path, config)
         parent = ModelWrapper(str(rn50 / "intermediate_models" / "11_insert_dwc.onnx"))
-        # the U250 design is cut into one partition per SLR: each is sized on its own, as the build does
-        children = [partition_child(parent, node) for node in partition_nodes(parent)]
-        results = []
-        start = time.perf_counter()
-        for child in children:
-            sizer = SetFIFODepths()
-            child.transform(sizer)
-            assert sizer.result is not None
-            results.append(sizer.result)
-        seconds = time.perf_counter() - start
-    for k, s in enumerate(results):
-        deepest = max(s.depths.values())
+    # the U250 design is cut into one partition per SLR: each is sized on its own, as the build does
+    children = [partition_child(parent, node) for node in partition_nodes(parent)]
+    methods = {
+        # qnncc's first method: whole frames throttled, one FIFO at a time, 20 CPU-s budget
+        "before (frames + serial search)": {"measure": "frames", "search": "serial", "minimize_seconds": 20.0},
+        "after (smooth + group search)": {},
+    }
+    totals: dict[str, dict[str, float]] = {}
+    for k, child in enumerate(children):
+        net = build_network(child)
+        for label, options in methods.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            sizing = size_fifos(net, **options)  # type: ignore[arg-type]
+            figures = _fifo_line(label, k, sizing, time.perf_counter() - wall, time.process_time() - cpu)
+            for key, value in figures.items():
+                totals.setdefault(label, {}).setdefault(key, 0.0)
+                totals[label][key] += value
+    before, after = (totals[label] for label in methods)
+    for label, t in totals.items():
         print(
-            f"fifo ResNet-50 224x224 partition {k}: {s.seconds:.1f} s sizing, {s.simulated_cycles:,} cycles "
-            f"simulated, interval {s.interval_cycles} (unbounded {s.reference.interval_cycles}), {len(s.sized)} "
-            f"streams, {s.unminimized} not minimised in the budget, {sum(d > 2 for d in s.depths.values())} FIFOs, "
-            f"deepest {deepest} -> {len(fifo_chain_depths(deepest))} axis_data_fifo"
+            f"fifo ResNet-50 224x224 {label}: {t['wall']:.1f} s wall, {t['cpu']:.1f} s CPU for {len(children)} "
+            f"partitions one after another; FIFOs {t['bits']:,.0f} bits, {t['BRAM_18K']:.0f} BRAM_18K, "
+            f"{t['LUT']:.0f} LUT"
         )
     print(
-        f"fifo ResNet-50 224x224: --fifo-sizing sim {seconds:.1f} s for {len(results)} partition(s); "
-        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB"
+        f"fifo ResNet-50 224x224 before/after: {before['wall'] / after['wall']:.1f}x wall, "
+        f"{before['cpu'] / after['cpu']:.1f}x CPU, BRAM_18K {before['BRAM_18K']:.0f} -> {after['BRAM_18K']:.0f}, "
+        f"LUT {before['LUT']:.0f} -> {after['LUT']:.0f}"
+    )
+    wall = time.perf_counter()
+    size_partitions(children)  # as the build runs it: one job per partition on the local pool
+    wall = time.perf_counter() - wall
+    print(
+        f"fifo ResNet-50 224x224: --fifo-sizing sim {wall:.1f} s wall for {len(children)} partitions in parallel "
+        f"(jobs); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB (this process)"
     )
     print(f"load average {load_average()}")
 

@@ -9,7 +9,8 @@ command a user runs::
 in a fresh process and prints the estimated FPS against the target, the use
 of every resource against 85% of the board, the layers left in software,
 the wall time and the peak RSS of that process, and FINN's published frame
-rate where the issue quotes one:
+rate where the issue quotes one, then FINN's published per-resource figures
+where they exist (``FINN_PUBLISHED``):
 
 * ResNet-50 W1A2, 3x224x224, Alveo U250, 2,000 FPS (FINN: about 2,000 FPS);
 * MobileNet-v1 W4A4, 3x224x224, ZCU104, 500 FPS;
@@ -60,6 +61,20 @@ CASES = {
     "cnv": Case("CNV-W2A2 32x32", "Pynq-Z1", 3000, None),
     # beyond one stem pixel per cycle (300 MHz / 52,900 padded pixels = 5,671 FPS): MMV = 2 in the stem
     "resnet50_mmv": Case("ResNet-50 W1A2 224x224, 2 stem pixels/cycle", "U250", 5800, None),
+}
+#: FINN's published implementation figures for the same network and board, with their source; a case
+#: without an entry has none published (see docs/scale.md for what was searched).
+FINN_PUBLISHED: dict[str, dict[str, object]] = {
+    "resnet50": {
+        "fps": 2015,  # batch 1000, synth_bench_power.py (1,958 at batch 100; 495 at batch 1)
+        "LUT": 986_892,
+        "FF": 826_784,
+        "BRAM_18K": 2 * 1975,  # 1,975 block RAM tiles (RAMB36)
+        "URAM": 0,
+        "DSP": 1611,
+        "source": "github.com/Xilinx/ResNet50-PYNQ link/README.md (post-link utilisation, Vitis 2019.2, "
+        "250 MHz) and host/README.md (FPS)",
+    },
 }
 #: The issue's acceptance figures (run when no key is given).
 DEFAULT_KEYS = ("resnet50", "mobilenet", "cnv")
@@ -136,8 +151,16 @@ def main(keys: list[str]) -> None:
             notes.append(f"{case.name}: {note.strip()}")
     print()
     print("\n".join(notes))
-    print("FINN FPS: the figure issue 16 quotes for FINN's published U250 build; resource figures of FINN's")
-    print("published builds were not available offline, so no per-resource comparison is made.")
+    print()
+    print("FINN's published builds of the same network on the same board (post-implementation, whole design):")
+    for key in keys:
+        finn = FINN_PUBLISHED.get(key)
+        if finn is None:
+            print(f"- {CASES[key].name} on {CASES[key].board}: no published FINN figure (docs/scale.md)")
+            continue
+        used = ", ".join(f"{r} {float(finn[r]):,.0f}" for r in RESOURCES)  # type: ignore[arg-type]
+        print(f"- {CASES[key].name} on {CASES[key].board}: {float(finn['fps']):,.0f} FPS, {used} ({finn['source']})")  # type: ignore[arg-type]
+    print("qnncc's figures are estimates of the accelerator's layers (FIFOs and the shell not included).")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ the packaged data file the fitted resource model is calibrated on
 printed per layer type with its error on the held-back cases, next to the
 error of FINN's formula on the same cases.
 
-Usage: python benchmarks/sweep_yosys_resources.py [--jobs 2] [--limit N] [--fit-only]
+Every row stores the synthesis cache key of its sources (``source``); ``--stale``
+measures only the cases whose stored row is missing or was measured on other
+RTL (an edited core or wrapper).
+
+Usage: python benchmarks/sweep_yosys_resources.py [--jobs 2] [--limit N] [--groups G,..] [--stale] [--fit-only]
 """
 
 from __future__ import annotations
@@ -84,19 +88,39 @@ def mvau_cases(rng: random.Random, xnor: bool, act: bool, n: int) -> list[tuple[
     return out
 
 
-def vvau_cases(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
-    out = []
+def legacy_vvau_draws(rng: random.Random, n: int) -> None:
+    """The random draws of the first sweep's VVAU sample (discarded: no longer measured).
+
+    Kept so that the seeded sample of the groups drawn after it (Thresholding
+    to StreamingFIFO, width converters) stays the one stored in the data file.
+    """
     for _ in range(n):
         c, k = rng.choice([8, 16, 32, 64]), rng.choice([3, 5])
+        rng.random()
+        rng.choice([4, 8])
+        rng.choice(divisors(c))
+        rng.choice(divisors(k * k))
+        for options in (["UINT2", "UINT4", "UINT3"], ["INT2", "INT4", "TERNARY"], ["block", "distributed"]):
+            rng.choice(options)
+
+
+def vvau_cases(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
+    """Depthwise MACs over channels, kernel sizes, PE/SIMD (at most 32 lanes), bit widths and weight memory."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    while len(out) < n:
+        c, k = (8, 16, 32, 64)[len(out) % 4], rng.choice([3, 5])
+        pe, simd = rng.choice(divisors(c)), rng.choice(divisors(k * k))
+        if pe * simd > 32:
+            continue
         act = rng.random() < 0.7
         attrs: dict[str, Any] = {
             "Channels": c,
             "Kernel": [k, k],
-            "Dim": [rng.choice([4, 8]), 8],
-            "PE": rng.choice(divisors(c)),
-            "SIMD": rng.choice(divisors(k * k)),
-            "inputDataType": rng.choice(["UINT2", "UINT4", "UINT3"]),
-            "weightDataType": rng.choice(["INT2", "INT4", "TERNARY"]),
+            "Dim": [4, 8],
+            "PE": pe,
+            "SIMD": simd,
+            "inputDataType": rng.choice(["UINT2", "UINT4", "UINT3", "UINT8"]),
+            "weightDataType": rng.choice(["INT2", "INT4", "TERNARY", "BIPOLAR"]),
             "accDataType": "INT32",
             "ram_style": rng.choice(["block", "distributed"]),
             "noActivation": int(not act),
@@ -280,7 +304,8 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
     rng = random.Random(17)
     cases = mvau_cases(rng, True, True, 26) + mvau_cases(rng, True, False, 6)
     cases += mvau_cases(rng, False, True, 20) + mvau_cases(rng, False, False, 6)
-    cases += vvau_cases(rng, 8)
+    legacy_vvau_draws(rng, 8)
+    cases += vvau_cases(random.Random(1717), 12)
     counts = {
         "Thresholding": 10,
         "ConvolutionInputGenerator": 10,
@@ -311,7 +336,7 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
 #: Cases measured per group (MVAU by mode; 3 for every other layer type): sized so that the sweep
 #: takes about 40 minutes of two Yosys processes on a shared 2-core machine.
 QUOTA = {"MVAU/xnor/act/block": 11, "MVAU/xnor/act/distributed": 4, "MVAU/xnor/noact": 4, "MVAU/int/act": 9,
-         "MVAU/int/noact": 4, "VVAU": 8,
+         "MVAU/int/noact": 4, "VVAU": 12,
          "Thresholding": 8, "ConvolutionInputGenerator": 4, "ChannelwiseOp": 4,
          "StreamingDataWidthConverter": 13}  # fmt: skip
 #: Largest :func:`cost` measured (larger LUT-held weight memories take Yosys many minutes).
@@ -331,8 +356,8 @@ def group_of(case: tuple[str, dict[str, Any]]) -> str:
 def cost(case: tuple[str, dict[str, Any]]) -> int:
     """Rough Yosys effort of a case (weight bits in LUTs count 16x), to measure cheap cases first (VVAUs last)."""
     op, a = case
-    if op == "VVAU":
-        return 10**7  # Yosys takes minutes over even small VVAUs: measured last
+    if op == "VVAU":  # lanes and the accumulator/result registers (3 per channel)
+        return int(a["PE"]) * int(a["SIMD"]) * 64 + 3 * int(a["Channels"]) * 16
     if op != "MVAU":
         return 0
     bits = int(a["MW"]) * int(a["MH"])
@@ -362,6 +387,15 @@ def measure(cases: list[tuple[str, dict[str, Any]]], jobs: int, chunk: int = 4) 
     return rows
 
 
+def stale(cases: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The cases without a stored row whose ``source`` (synthesis cache key) matches today's RTL."""
+    from qnncc.codegen.rtl.fit_cases import case_source
+
+    old = json.loads(DATA.read_text())["rows"] if DATA.exists() else []
+    stored = {json.dumps([r["op_type"], r["attrs"]], sort_keys=True): r.get("source") for r in old}
+    return [c for c in cases if stored.get(json.dumps([c[0], c[1]], sort_keys=True)) != case_source(*c)]
+
+
 def write(rows: list[dict[str, Any]], seconds: float) -> None:
     """Store the measurements as the packaged data file (rows of other cases already stored are kept)."""
     old = json.loads(DATA.read_text())["rows"] if DATA.exists() else []
@@ -377,9 +411,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="measure only the first N cases")
     parser.add_argument("--groups", default="", help="measure only these groups (comma-separated, e.g. VVAU)")
     parser.add_argument("--fit-only", action="store_true", help="fit and report the stored measurements")
+    parser.add_argument("--stale", action="store_true", help="only sampled cases not stored with today's RTL")
     args = parser.parse_args()
     if not args.fit_only:
         cases = sweep()
+        if args.stale:
+            cases = stale(cases)
         if args.groups:
             cases = [c for c in cases if group_of(c) in args.groups.split(",")]
         if args.limit:

@@ -1,8 +1,9 @@
-// qnncc RTL library: FMPadding, zero padding of a feature map stream.
+// qnncc RTL library: FMPadding, constant padding of a feature map stream.
 //
 // An H x W image (C/SIMD words of SIMD channels per pixel) becomes
 // (TOP + H + BOTTOM) x (LEFT + W + RIGHT) pixels, the input surrounded by
-// zero words. One output word per cycle: OH * OW * C/SIMD cycles per frame;
+// words of PAD (the element code, BITS-bit two's complement: 0 by default,
+// the datatype's minimum before a padded max pool of signed data). One output word per cycle: OH * OW * C/SIMD cycles per frame;
 // an input word is taken only for pixels in_img the original image.
 module qnncc_fmpadding #(
     parameter H = 1,
@@ -13,7 +14,8 @@ module qnncc_fmpadding #(
     parameter RIGHT = 0,
     parameter C = 1,
     parameter SIMD = 1,
-    parameter BITS = 1
+    parameter BITS = 1,
+    parameter PAD = 0
 ) (
     input wire clk,
     input wire rst_n,
@@ -30,6 +32,7 @@ module qnncc_fmpadding #(
   localparam YW = $clog2(OH + 1);
   localparam XW = $clog2(OW + 1);
   localparam FW = $clog2(CF + 1);
+  localparam [BITS-1:0] PAD_CODE = PAD;
   reg [YW-1:0] y;
   reg [XW-1:0] x;
   reg [FW-1:0] cf;
@@ -46,7 +49,7 @@ module qnncc_fmpadding #(
     end else if (en) begin
       out_valid <= go;
       if (go) begin
-        out_data <= in_img ? in_data : {SIMD * BITS{1'b0}};
+        out_data <= in_img ? in_data : {SIMD{PAD_CODE}};
         if (cf == CF - 1) begin
           cf <= 0;
           if (x == OW - 1) begin

@@ -8,13 +8,16 @@
 // Threshold ROM (T_FILE): word nf holds thresholds (p, k) of channel nf*PE + p.
 //
 // With G = gcd(SP, C) a word is SUB = SP/G chunks of G consecutive channels
-// of one kernel position; the accumulators form R = C/G rows of G lanes and
-// chunk q of a word updates row (row0 + q) mod R (several times in one word
-// when SUB > R), as the HLS library's vvau.hpp. A row's last kernel position
-// stores its sums in a ping-pong result buffer (one bank per pixel), drained
-// PE channels per cycle while the next pixel is read: about
-// NUMPIX * max(K*C/SP, C/PE) cycles per frame. Accumulators and results are
-// registers (2*C + C lanes of ACC_W bits).
+// of one kernel position (chunk q of word w: channel row (w*SUB + q) mod R of
+// R = C/G rows), as the HLS library's vvau.hpp. Every index is static: the
+// accumulators are a ring of R rows that rotates by SUB mod R rows after each
+// word, so chunk q always updates ring slot q mod R (slots hit twice in one
+// word, when SUB > R, chain their adds) and starts from zero when its flat
+// index is below C (kernel position 0). A pixel is K*R rows, so after its
+// last word the ring is back in channel order and is copied whole into one
+// bank of a ping-pong result buffer, drained PE channels per cycle while the
+// next pixel is read: about NUMPIX * max(K*C/SP, C/PE) cycles per frame.
+// Accumulators and results are registers (C + 2*C lanes of ACC_W bits).
 module qnncc_vvau #(
     parameter C = 1,
     parameter K = 1,
@@ -53,18 +56,15 @@ module qnncc_vvau #(
   localparam SUB = SP / G;
   localparam IN_WORDS = K * C / SP;
   localparam NFC = C / PE;
-  localparam ROW_STEP = SUB % R;
-  localparam KP_STEP = SUB / R;
+  localparam ROT = (SUB % R) * G;  // lanes the ring turns by per word
   localparam IAW = (IN_WORDS > 1) ? $clog2(IN_WORDS) : 1;
-  localparam RAW = $clog2(R + SUB + 1);
-  localparam KAW = $clog2(K + SUB + 2);
+  localparam FW = $clog2(K * C + 1);
   localparam TAW = (NFC > 1) ? $clog2(NFC) : 1;
-  localparam LW = G * ACC_W;
+  localparam PW = IN_BITS + W_BITS + 2;
 
   // ---------------------------------------------------------------- read side
   reg [IAW-1:0] wcnt;
-  reg [RAW-1:0] row0;
-  reg [KAW-1:0] kp0;
+  reg [FW-1:0] fbase;  // flat index of the word's first element (wcnt * SP)
   reg wbank;
   reg [1:0] busy, done;
   wire start = (wcnt == 0);
@@ -86,8 +86,7 @@ module qnncc_vvau #(
       .q(w_q)
   );
   reg b_valid, b_end, b_bank;
-  reg [RAW-1:0] b_row0;
-  reg [KAW-1:0] b_kp0;
+  reg [FW-1:0] b_fb;
   reg [SP*IN_BITS-1:0] b_x;
   wire [SP*(IN_BITS+1)-1:0] xs;
   wire [SP*(W_BITS+1)-1:0] ws;
@@ -109,29 +108,39 @@ module qnncc_vvau #(
       .x(w_q),
       .y(ws)
   );
-  reg [C*ACC_W-1:0] acc, acc_n;
-  reg [2*C*ACC_W-1:0] res, res_n;
-  reg signed [ACC_W-1:0] s;
-  reg signed [IN_BITS:0] xv;
-  reg signed [W_BITS:0] wv;
-  integer q, g, pos, row, kp;
-  always @* begin
-    acc_n = acc;
-    res_n = res;
-    for (q = 0; q < SUB; q = q + 1) begin
-      pos = b_row0 + q;
-      row = pos % R;
-      kp = b_kp0 + pos / R;
-      for (g = 0; g < G; g = g + 1) begin
-        xv = xs[(q*G+g)*(IN_BITS+1)+:IN_BITS+1];
-        wv = ws[(q*G+g)*(W_BITS+1)+:W_BITS+1];
-        s = (kp == 0) ? 0 : acc_n[(row*G+g)*ACC_W+:ACC_W];
-        s = s + xv * wv;
-        if (kp == K - 1) res_n[((b_bank ? C : 0) + row * G + g)*ACC_W+:ACC_W] = s;
-        else acc_n[(row*G+g)*ACC_W+:ACC_W] = s;
+  reg [C*ACC_W-1:0] acc;  // ring: slot j holds channel row (row of chunk 0 + j) mod R
+  wire [C*ACC_W-1:0] acc_n;  // after this word's chunks
+  wire [C*ACC_W-1:0] acc_r;  // acc_n turned for the next word
+  reg [C*ACC_W-1:0] res0, res1;
+  genvar q, j, g, t;
+  generate
+    for (j = 0; j < R; j = j + 1) begin : g_row
+      localparam NCH = (SUB > j) ? (SUB - j + R - 1) / R : 0;  // chunks j, j+R, ... below SUB
+      for (g = 0; g < G; g = g + 1) begin : g_lane
+        wire [(NCH+1)*ACC_W-1:0] chain;
+        assign chain[ACC_W-1:0] = acc[(j*G+g)*ACC_W+:ACC_W];
+        for (t = 0; t < NCH; t = t + 1) begin : g_chunk
+          localparam integer E = (j + t * R) * G + g;  // element of the word
+          wire signed [IN_BITS:0] xv = xs[E*(IN_BITS+1)+:IN_BITS+1];
+          wire signed [W_BITS:0] wv = ws[E*(W_BITS+1)+:W_BITS+1];
+          wire signed [PW-1:0] prod = xv * wv;
+          wire first;  // kernel position 0: flat index b_fb + (j + t*R)*G below C
+          if ((j + t * R) * G < C) begin : g_first
+            assign first = (b_fb < C - (j + t * R) * G);
+          end else begin : g_later
+            assign first = 1'b0;
+          end
+          wire signed [ACC_W-1:0] base = first ? {ACC_W{1'b0}} : chain[t*ACC_W+:ACC_W];
+          wire signed [ACC_W-1:0] sum = base + prod;
+          assign chain[(t+1)*ACC_W+:ACC_W] = sum;
+        end
+        assign acc_n[(j*G+g)*ACC_W+:ACC_W] = chain[NCH*ACC_W+:ACC_W];
       end
     end
-  end
+    for (q = 0; q < C; q = q + 1) begin : g_turn
+      assign acc_r[q*ACC_W+:ACC_W] = acc_n[((q+ROT)%C)*ACC_W+:ACC_W];
+    end
+  endgenerate
 
   // ---------------------------------------------------------------- drain side
   wire en = !out_valid || out_ready;
@@ -189,8 +198,7 @@ module qnncc_vvau #(
   always @(posedge clk) begin
     if (!rst_n) begin
       wcnt <= 0;
-      row0 <= 0;
-      kp0 <= 0;
+      fbase <= 0;
       wbank <= 1'b0;
       busy <= 0;
       done <= 0;
@@ -204,36 +212,27 @@ module qnncc_vvau #(
       b_valid <= in_fire;
       if (in_fire) begin
         b_x <= in_data;
-        b_row0 <= row0;
-        b_kp0 <= kp0;
+        b_fb <= fbase;
         b_end <= pixel_end;
         b_bank <= wbank;
         if (pixel_end) begin
-          wcnt <= 0;
-          row0 <= 0;
-          kp0 <= 0;
+          wcnt  <= 0;
+          fbase <= 0;
           wbank <= ~wbank;
         end else begin
-          wcnt <= wcnt + 1'b1;
-          if (row0 + ROW_STEP >= R) begin
-            row0 <= row0 + ROW_STEP - R;
-            kp0  <= kp0 + KP_STEP + 1;
-          end else begin
-            row0 <= row0 + ROW_STEP;
-            kp0  <= kp0 + KP_STEP;
-          end
+          wcnt  <= wcnt + 1'b1;
+          fbase <= fbase + SP;
         end
       end
-      if (b_valid) begin
-        acc <= acc_n;
-        res <= res_n;
-      end
+      if (b_valid) acc <= acc_r;
+      if (b_valid && b_end && !b_bank) res0 <= acc_r;
+      if (b_valid && b_end && b_bank) res1 <= acc_r;
       busy <= busy + ((in_fire && start) ? 2'd1 : 2'd0) - (drain_end ? 2'd1 : 2'd0);
       done <= done + ((b_valid && b_end) ? 2'd1 : 2'd0) - (drain_end ? 2'd1 : 2'd0);
       // drain side: stalls with the output
       if (en) begin
         d_valid <= can_drain;
-        lanes <= res[((dbank ? C : 0) + nfc * PE)*ACC_W+:PE*ACC_W];
+        lanes <= dbank ? res1[nfc*PE*ACC_W+:PE*ACC_W] : res0[nfc*PE*ACC_W+:PE*ACC_W];
         if (can_drain) begin
           if (nfc == NFC - 1) begin
             nfc   <= 0;

@@ -348,7 +348,7 @@ def test_unsupported_vvau_attributes_raise_codegen_error():
     attrs = {"Channels": 2, "Kernel": [2, 2], "Dim": [2, 2], "inputDataType": "UINT2", "weightDataType": "INT3"}
     attrs |= {"noActivation": 1, "outputDataType": "INT8"}
     w = random_values(rng, DataType["INT3"], (2, 1, 2, 2))
-    for change in ({"runtime_writeable_weights": 1}, {"mem_mode": "external"}):
+    for change in ({"runtime_writeable_weights": 1}, {"mem_mode": "external", "MMV": 2, "PE": 2, "SIMD": 4}):
         model, node = single(Case("VVAU", attrs | change, (1, 2, 2, 8), {"w": w}))
         with pytest.raises(CodegenError, match="VVAU_0"):
             layer_code(model, node)

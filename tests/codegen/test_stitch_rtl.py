@@ -13,12 +13,11 @@ from vivado_stub.check import check_stitch_tcl
 from vivado_stub.verilog_pins import VerilogPinError, module_pins
 
 from qnncc import ModelWrapper
-from qnncc.boards import get_board
 from qnncc.codegen.render import CodegenError
 from qnncc.codegen.rtl import generate_rtl
 from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.stitch import StitchFiles, write_stitch
-from qnncc.codegen.vivado.tlast import write_tlast_ips
+from qnncc.codegen.vivado.tlast import write_tlast_rtl
 from qnncc.custom_op import get_custom_op
 from qnncc.data import demo_model_path
 from qnncc.flow.estimate import estimate
@@ -34,10 +33,10 @@ def tfc() -> ModelWrapper:
 
 
 def write_rtl_stitch(model: ModelWrapper, out: Path, board: str, mode: str, clock_ns: float = 10.0) -> StitchFiles:
-    """As ``qnncc build --backend rtl``: the rtl step (plus the zynq shell's TLAST HLS IPs), then the stitch."""
+    """As ``qnncc build --backend rtl``: the rtl step (plus the zynq shell's RTL TLAST inserters), then the stitch."""
     generate_rtl(model, out)
     if mode == "zynq":
-        write_tlast_ips(model, out, get_board(board).part, clock_ns)
+        write_tlast_rtl(stitch_plan(model, "rtl"), out)
     return write_stitch(model, out, board, clock_ns, mode, backend="rtl")  # type: ignore[arg-type]
 
 
@@ -54,7 +53,9 @@ def test_tfc_rtl_stitch_uses_module_references(tfc: ModelWrapper, tmp_path: Path
     assert "[file join $qnncc_build_dir rtl/MVAU_0_weights.dat]" in text and "rtl/qnncc_mvau.v" in text
     assert "qnncc.org:hls:MVAU_0" not in text and str(tmp_path) not in text
     tops = re.findall(r"^HLS_TOPS := (.*)$", files.makefile.read_text(), re.M)[0].split()
-    assert tops == (["qnncc_tlast_0"] if mode == "zynq" else [])  # only the shell's TLAST inserter is HLS
+    assert tops == []  # no HLS IP: the shell's TLAST inserter is a module reference too
+    if mode == "zynq":
+        assert "create_bd_cell -type module -reference qnncc_tlast_0 qnncc_tlast_0" in text
 
 
 @pytest.mark.parametrize(("board", "mode"), [("Pynq-Z2", "zynq"), ("U250", "generic")])

@@ -71,8 +71,7 @@ def test_fit_error_is_measured_on_held_back_cases():
 def test_packaged_measurements_cover_every_layer_type():
     rows = load_measurements()
     keys = {feature_vector(r["op_type"], r["attrs"])[0] for r in rows}
-    # VVAU is not measured yet (Yosys spends minutes on each VVAU on a shared machine): FINN's formula stays
-    assert set(FEATURES) - keys <= {"VVAU"} and keys <= set(FEATURES)
+    assert keys == set(FEATURES)  # every layer that declares fit_features is measured
     assert set(fitted_model().coefficients) == keys
     assert all(r["lut"] >= 0 and r["ff"] >= 0 for r in rows)
 

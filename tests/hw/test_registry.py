@@ -43,6 +43,10 @@ def test_every_registered_layer_has_every_facet(desc: LayerDescriptor) -> None:
     if desc.rtl or not desc.no_rtl:  # an RTL builder and core, or why there is none yet
         assert callable(desc.rtl_builder())
         assert (HEADERS.parents[1] / "rtl" / desc.rtl_core).is_file(), desc.rtl_core
+    if desc.rtl:  # cost terms for the resource model fitted on Yosys, or why there are none
+        assert desc.fit_features is not None or desc.no_fit
+    if desc.fit_features is not None:
+        assert desc.rtl and desc.fit_keys() and all(k.startswith(desc.op_type) for k in desc.fit_keys())
     assert desc.default_backend in ("hls", "rtl")
 
 

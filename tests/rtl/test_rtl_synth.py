@@ -49,3 +49,23 @@ def test_mvau_synthesis_follows_ram_style_and_folding():
     assert block.bram_18k >= 1 and dist.bram_18k == 0  # the weight ROM in BRAM or in LUTs
     assert dist.lut > block.lut
     assert wider.lut > block.lut  # twice the XNOR-popcount lanes
+
+
+def test_layer_synthesis_reads_only_the_library_modules_it_uses():
+    from qnncc.codegen.rtl.fit_cases import case_model
+    from qnncc.codegen.rtl.generate import library_files, render_rtl_layer
+    from qnncc.codegen.rtl.yosys import layer_files, used_library
+
+    attrs = {"Channels": 4, "Kernel": [3, 3], "Dim": [2, 2], "PE": 2, "SIMD": 3, "inputDataType": "UINT4",
+             "weightDataType": "INT4", "accDataType": "INT32", "ram_style": "block", "noActivation": 0,
+             "outputDataType": "UINT4"}  # fmt: skip
+    model = case_model("VVAU", attrs)
+    rtl = rtl_layer(model, model.graph.node[0])
+    files = layer_files(rtl)
+    library = {n for n in files if n.startswith("qnncc_")}
+    # the core, its ROMs, decoders, activation and the wrapper's output FIFO -- nothing else
+    assert library == {"qnncc_vvau.v", "qnncc_rom.v", "qnncc_decode.v", "qnncc_act.v", "qnncc_fifo.v"}
+    assert {"VVAU_0.v", "VVAU_0_weights.dat", "VVAU_0_thresholds.dat"} <= set(files)
+    texts = render_rtl_layer(rtl)
+    edited = {**library_files(), "qnncc_mvau.v": "module qnncc_mvau; endmodule // edited"}
+    assert used_library(texts, edited) == used_library(texts, library_files())  # unrelated edits: same cache key

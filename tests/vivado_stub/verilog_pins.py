@@ -6,7 +6,9 @@ port names (UG994, "Inferring interfaces of module references"): ports
 ``<x>_TDATA``, ``<x>_TVALID`` and ``<x>_TREADY`` form the AXI-Stream interface
 ``x``, a master when TVALID is an output, its width that of TDATA; a port
 carrying an ``X_INTERFACE_INFO`` clock/reset attribute (or named ``*clk``,
-``*rst_n``/``*aresetn``) is a clock/reset. :func:`module_pins` applies these
+``*rst_n``/``*aresetn``) is a clock/reset; the 17 ports ``<x>_AWADDR`` ...
+``<x>_RREADY`` of AXI4-Lite form the memory-mapped interface ``x``, a slave
+when AWADDR is an input. :func:`module_pins` applies these
 rules to the generated Verilog, so the tcl check never takes the pins from
 qnncc's own catalogue. It also reports AXI-Stream interfaces missing from the
 clock's ``ASSOCIATED_BUSIF`` (Vivado then cannot tell their clock domain).
@@ -25,6 +27,13 @@ _PORT = re.compile(
     r"(?P<attrs>(?:\(\*.*?\*\)\s*)*)\b(?P<dir>input|output)\s+(?:wire\s+|reg\s+|logic\s+)?(?:signed\s+)?"
     r"(?:\[\s*(?P<hi>\d+)\s*:\s*(?P<lo>\d+)\s*\]\s*)?(?P<name>\w+)",
     re.S,
+)
+
+
+#: Channels of an AXI4-Lite interface (AMBA AXI4-Lite; Vivado infers the interface from these port names).
+_AXI_LITE = (
+    *("AWADDR", "AWVALID", "AWREADY", "WDATA", "WSTRB", "WVALID", "WREADY", "BRESP", "BVALID", "BREADY"),
+    *("ARADDR", "ARVALID", "ARREADY", "RDATA", "RRESP", "RVALID", "RREADY"),
 )
 
 
@@ -67,6 +76,13 @@ def module_pins(text: str, module: str) -> XilinxIp:
         if valid[0] != direction or ready[0] == direction:
             raise VerilogPinError(f"{module}: stream {base}: TDATA/TVALID/TREADY directions are inconsistent")
         intf[base] = ("axis", "master" if direction == "output" else "slave", width)
+    for name, (direction, _, _) in ports.items():
+        if name.endswith("_AWADDR"):
+            base = name[: -len("_AWADDR")]
+            missing = [f for f in _AXI_LITE if f"{base}_{f}" not in ports]
+            if missing:
+                raise VerilogPinError(f"{module}: AXI-Lite interface {base} lacks {', '.join(missing)}")
+            intf[base] = ("aximm", "slave" if direction == "input" else "master", 0)
     clocks = tuple(n for n, (d, _, a) in ports.items() if d == "input" and ("signal:clock" in a or n.endswith("clk")))
     resets = tuple(
         n

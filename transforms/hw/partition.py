@@ -98,6 +98,12 @@ class CreateDataflowPartition(Transformation):
             does not fit the device runs as several partitions in turn, with
             reconfiguration in between (fpgaConvNet). Indices must not
             decrease along any stream.
+        in_turn: whether the split parts run in turn (each its own
+            configuration, the default: a budget split) or together in one
+            design (False: an SLR cut). Recorded in each partition's
+            ``configuration`` attribute; partitions separated by software
+            are always one design (see
+            :func:`qnncc.custom_op.partition.partition_configurations`).
 
     Attributes:
         software_nodes: ``(name, op_type)`` of the nodes left in software,
@@ -109,8 +115,9 @@ class CreateDataflowPartition(Transformation):
         TransformationError: if ``splits`` decreases along a stream.
     """
 
-    def __init__(self, splits: Mapping[str, int] | None = None) -> None:
+    def __init__(self, splits: Mapping[str, int] | None = None, in_turn: bool = True) -> None:
         self.splits = dict(splits or {})
+        self.in_turn = in_turn
         self.software_nodes: list[tuple[str, str]] = []
         self.software_report: list[str] = []
 
@@ -124,8 +131,8 @@ class CreateDataflowPartition(Transformation):
         nodes = list(model.graph.node)
         replaced: dict[int, onnx.NodeProto] = {}
         removed: set[int] = set()
-        for pid, (_, members) in enumerate(sorted(groups.items())):
-            node = _partition_node(model, [nodes[i] for i in members], pid)
+        for pid, ((_, split), members) in enumerate(sorted(groups.items())):
+            node = _partition_node(model, [nodes[i] for i in members], pid, split if self.in_turn else 0)
             replaced[max(members)] = node
             removed.update(members)
         if not groups:
@@ -285,7 +292,9 @@ def split_by_budget(layers: Sequence[tuple[str, Any]], budget: Mapping[str, floa
     return splits
 
 
-def _partition_node(model: ModelWrapper, members: list[onnx.NodeProto], pid: int) -> onnx.NodeProto:
+def _partition_node(
+    model: ModelWrapper, members: list[onnx.NodeProto], pid: int, configuration: int = 0
+) -> onnx.NodeProto:
     produced = {t for n in members for t in n.output if t}
     member_ids = {id(n) for n in members}
     outside_readers = {t for n in model.graph.node if id(n) not in member_ids for t in n.input}
@@ -323,6 +332,7 @@ def _partition_node(model: ModelWrapper, members: list[onnx.NodeProto], pid: int
         domain=PARTITION_DOMAIN,
         model=graph,
         partition_id=pid,
+        configuration=configuration,
     )
 
 

@@ -61,6 +61,9 @@ class SetFIFODepths(Transformation):
         max_lut_bits: see :func:`~.insert_fifo.fifo_style`.
         engine: simulation engine (``"auto"``: compiled C++ when available).
         minimize_seconds: CPU-time budget of the depth minimisation (None: unbounded).
+        measure: input of the occupancy measurement, ``"smooth"`` or ``"frames"``
+            (see :func:`~qnncc.hw.sim.fifo_sizing.size_fifos`).
+        search: depth minimisation, ``"groups"`` or ``"serial"`` (ditto).
     """
 
     def __init__(
@@ -76,6 +79,8 @@ class SetFIFODepths(Transformation):
         max_lut_bits: int = MAX_LUT_BITS,
         engine: Literal["auto", "cpp", "python"] = "auto",
         minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
+        measure: Literal["smooth", "frames"] = "smooth",
+        search: Literal["groups", "serial"] = "groups",
     ) -> None:
         self.frames = frames
         self.remove_shallow = remove_shallow
@@ -87,6 +92,8 @@ class SetFIFODepths(Transformation):
         self.max_lut_bits = max_lut_bits
         self.engine: Literal["auto", "cpp", "python"] = engine
         self.minimize_seconds = minimize_seconds
+        self.measure: Literal["smooth", "frames"] = measure
+        self.search: Literal["groups", "serial"] = search
         self.result: FIFOSizing | None = None
 
     @override
@@ -114,6 +121,8 @@ class SetFIFODepths(Transformation):
             slack=self.slack,
             engine=self.engine,
             minimize_seconds=self.minimize_seconds,
+            measure=self.measure,
+            search=self.search,
         )
         self.result = sizing
         inserted = 0

@@ -35,16 +35,14 @@ from .sparsity import (
     SPARSITY_TENSOR_KEY,
     LayerSparsity,
     SparsityAnnotate,
-    conv_histograms,
-    gemm_histograms,
     network_sparsity,
     read_sparsity,
     read_tensor_sparsity,
     sparse_speedup,
     sparsity_hint,
-    window_zero_counts,
 )
 from .threshold_relu import ThresholdRelu
+from .window_zeros import conv_histograms, gemm_histograms, window_zero_counts
 
 __all__ = [
     "ACTIVATION_OPS",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from onnx import TensorProto, helper
 from typing_extensions import override
@@ -12,6 +14,8 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 
 from ._match import bypass, const_operand
+
+log = logging.getLogger(__name__)
 
 #: Most values :func:`reachable_values` enumerates.
 MAX_VALUES = 1 << 22
@@ -92,19 +96,54 @@ class AbsorbScalarMulAddIntoTopK(Transformation):
         return model, changed
 
 
+def classifier_output(model: ModelWrapper) -> str | None:
+    """None if the single graph output looks like class scores, else why not (one line).
+
+    Class scores are ``[N, K]`` (any further axes of size 1, e.g. ``[N, K, 1, 1]``)
+    with ``K >= 2`` classes along the last non-unit axis, of a non-binary
+    datatype: a ``BINARY``/``BIPOLAR`` output is a bit vector or mask, and an
+    output with several axes above 1 (``[1, 64, 6]``) is a feature map, not a
+    class axis.
+    """
+    outputs = model.graph_output_names()
+    if len(outputs) != 1:
+        return f"the model has {len(outputs)} outputs"
+    name = outputs[0]
+    shape = model.get_tensor_shape(name)
+    if shape is None:
+        return f"output {name!r} has no known shape"
+    wide = [int(d) for d in list(shape)[1:] if int(d) != 1]
+    if not wide:
+        return f"output {name!r} of shape {list(shape)} has one class"
+    if len(wide) != 1:
+        return f"output {name!r} of shape {list(shape)} is not [N, classes]"
+    dtype = model.get_tensor_datatype(name)
+    if dtype.name in ("BINARY", "BIPOLAR"):
+        return f"output {name!r} is {dtype.name} (a bit vector, not class scores)"
+    return None
+
+
 class InsertTopK(Transformation):
     """Append ``TopK(k)`` to the (single) graph output, which becomes the top-k indices (FINN name).
 
     Args:
         k: number of classes to return (FINN uses 1).
         axis: class axis of the output (default the last).
+        only_classifiers: append it only when the output looks like class
+            scores (:func:`classifier_output`); the flows' default, so that
+            e.g. a binary ``[1, 64, 6]`` mask is not turned into indices.
+
+    Attributes:
+        skipped: why no TopK was appended (``only_classifiers``), else None.
 
     Raises:
         TransformationError: if the graph has several outputs.
     """
 
-    def __init__(self, k: int = 1, axis: int = -1) -> None:
+    def __init__(self, k: int = 1, axis: int = -1, only_classifiers: bool = False) -> None:
         self.k, self.axis = k, axis
+        self.only_classifiers = only_classifiers
+        self.skipped: str | None = None
 
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
@@ -116,6 +155,11 @@ class InsertTopK(Transformation):
             return model, False
         old = outputs[0].name
         shape = model.get_tensor_shape(old)
+        if self.only_classifiers:
+            self.skipped = classifier_output(model)
+            if self.skipped is not None:
+                log.info("no top-%d appended: %s", self.k, self.skipped)
+                return model, False
         if shape is None:
             raise TransformationError(f"InsertTopK: output {old!r} has no known shape; run InferShapes first")
         logits = model.make_new_name(f"{old}_logits")
@@ -171,4 +215,4 @@ class InsertInputScaling(Transformation):
         return model, False
 
 
-__all__ = ["AbsorbScalarMulAddIntoTopK", "InsertInputScaling", "InsertTopK"]
+__all__ = ["AbsorbScalarMulAddIntoTopK", "InsertInputScaling", "InsertTopK", "classifier_output"]

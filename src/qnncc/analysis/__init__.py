@@ -3,8 +3,8 @@
 * :mod:`.encoding`: RLE-N and Huffman encoders with decoders and compression ratios;
 * :mod:`.emulate`: :class:`Emulator`, fast batched evaluation of QONNX models, and
   :func:`benchmark_emulation` against node-by-node execution;
-* :mod:`.reports`: :func:`accuracy_report`, :func:`sparsity_report`,
-  :func:`compression_report` returning :class:`Table` objects (CSV, Markdown, rich).
+* :mod:`.reports` (:func:`accuracy_report`), :mod:`.sparsity_report` and
+  :mod:`.compression_report`, returning :class:`Table` objects (CSV, Markdown, rich).
 
 Example:
     >>> from qnncc.analysis import accuracy_report, load_npz
@@ -13,22 +13,12 @@ Example:
     >>> print(accuracy_report(model, calib, evaluation).table.to_markdown())  # doctest: +SKIP
 """
 
+from .compression_report import compression_report
 from .emulate import EmulationBenchmark, Emulator, benchmark_emulation, fold_constant_quantizers, top1
 from .encoding import HuffmanCode, huffman_ratio, rle_bits, rle_decode, rle_encode, rle_pairs, rle_ratio
 from .hw import CppsimReport, sparse_cycle_table, verify_cppsim
-from .reports import (
-    DEFAULT_FORMATS,
-    DEFAULT_TAUS,
-    AccuracyReport,
-    Dataset,
-    FormatResult,
-    SparsityReport,
-    accuracy_report,
-    compression_report,
-    load_npz,
-    quantize,
-    sparsity_report,
-)
+from .reports import DEFAULT_FORMATS, AccuracyReport, Dataset, FormatResult, accuracy_report, load_npz, quantize
+from .sparsity_report import DEFAULT_TAUS, SparsityReport, sparsity_report
 from .table import Table
 
 __all__ = [

@@ -5,18 +5,17 @@ The ONNX counterparts of fpgaConvNet's PyTorch front-end results
 
 * :func:`accuracy_report`: top-1 accuracy per format (Float32, Fixed16, Fixed8,
   BFP8 per layer/channel, INTn per channel), each a QONNX model;
-* :func:`sparsity_report`: Q+AS and Q+AS+WS(tau) (Fixed16 quantization,
+* :func:`~qnncc.analysis.sparsity_report.sparsity_report`: Q+AS and Q+AS+WS(tau) (Fixed16 quantization,
   activation sparsity, global weight pruning) with per-layer sparsity;
-* :func:`compression_report`: RLE-8/4/2 and Huffman compression ratios of the
+* :func:`~qnncc.analysis.compression_report.compression_report`: RLE-8/4/2 and Huffman compression ratios of the
   quantized weights and activations.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,41 +23,27 @@ import numpy as np
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.transforms.quantize import (
-    PruneWeights,
     QuantFormat,
     QuantizeAnnotate,
-    SparsityAnnotate,
-    ThresholdRelu,
     get_format,
-    network_sparsity,
-    quantized_tensors,
-    run_exposed,
-    sparse_speedup,
 )
-from qnncc.transforms.quantize.calibrate import DEFAULT_BATCH, as_batches
+from qnncc.transforms.quantize.calibrate import DEFAULT_BATCH
 
 from .emulate import Emulator
-from .encoding import huffman_ratio, rle_pairs
 from .table import Table
 
 __all__ = [
     "DEFAULT_FORMATS",
-    "DEFAULT_TAUS",
     "AccuracyReport",
     "Dataset",
     "FormatResult",
-    "SparsityReport",
     "accuracy_report",
-    "compression_report",
     "load_npz",
     "quantize",
-    "sparsity_report",
 ]
 
 #: Formats of the accuracy table, in column order.
 DEFAULT_FORMATS = ("float32", "fixed16", "fixed8", "bfp8-layer", "bfp8-channel", "int8-channel", "int4-channel")
-#: Pruning thresholds of the sparsity table (fpgaConvNet README).
-DEFAULT_TAUS = (0.005, 0.01, 0.015, 0.02)
 
 
 @dataclass
@@ -186,7 +171,8 @@ class AccuracyReport:
         raise KeyError(name)
 
 
-def _split_note(calib: Dataset, evaluation: Dataset | None) -> str:
+def split_note(calib: Dataset, evaluation: Dataset | None) -> str:
+    """A table note naming the calibration and evaluation images."""
     if evaluation is None:
         return f"calibration: {len(calib):,} images ({calib.description}); no evaluation data"
     return (
@@ -239,7 +225,7 @@ def accuracy_report(
         ["Format", "Top-1 (%)", "Correct", "Images", "Delta vs Float32 (points)", "Quantizers"],
         formats={"Top-1 (%)": ".2f", "Delta vs Float32 (points)": "+.2f"},
         notes=[
-            _split_note(calib, evaluation),
+            split_note(calib, evaluation),
             "post-training quantization, no fine-tuning; fpgaConvNet's min/max quantizers "
             "(Fixed: one range per network, BFP: per tensor / per output channel; INTn: symmetric, "
             "weights per output channel, activations per tensor)",
@@ -251,206 +237,3 @@ def accuracy_report(
         quantizers = sum(n.op_type == "Quant" for n in r.model.graph.node)
         table.add_row(r.format.label, r.accuracy, r.correct, r.total, delta, quantizers)
     return AccuracyReport(results, table)
-
-
-@dataclass
-class SparsityReport:
-    """Result of :func:`sparsity_report`.
-
-    Attributes:
-        experiments: ``Experiment``, ``Top-1 (%)``, ``Sparsity (%)``, ``Weight sparsity (%)``.
-        layers: per-layer sparsity (activation sparsity, speed-up, product sparsity per experiment).
-        models: the sparsity-annotated QONNX model of each experiment.
-    """
-
-    experiments: Table
-    layers: Table
-    models: dict[str, ModelWrapper] = field(default_factory=dict)
-
-
-def sparsity_report(
-    model: ModelWrapper,
-    calib: Dataset,
-    evaluation: Dataset,
-    taus: Sequence[float] = DEFAULT_TAUS,
-    fmt: str | QuantFormat = "fixed16",
-    batch_size: int = DEFAULT_BATCH,
-    relu_taus: Sequence[float] = (),
-) -> SparsityReport:
-    """Accuracy and sparsity of Q+AS and Q+AS+WS(tau), as fpgaConvNet's sparsity table.
-
-    Q: the model quantized to ``fmt`` (Fixed16 in the reference); AS: activation
-    sparsity, measured on the calibration images; WS(tau): global pruning of
-    the quantized weights, ``|w| < tau -> 0``, without fine-tuning; TR(tau), for
-    each of ``relu_taus``: every ``Relu`` of the quantized model becomes a
-    threshold ReLU ``x > tau ? x : 0`` (the quantizers keep their ranges). The sparsity
-    is the fraction of zero products ``x * w`` over all convolution windows
-    (the reference's ``measure_model_sparsity``).
-
-    Returns:
-        The experiment and per-layer tables and the annotated models.
-    """
-    fmt = get_format(fmt)
-    qmodel = quantize(model, fmt, calib.images, batch_size)
-    runs: list[tuple[str, ModelWrapper, float]] = [("Q+AS", qmodel, 0.0)]
-    for tau in taus:
-        pruned = qmodel.copy()
-        prune = PruneWeights(tau)
-        pruned = pruned.transform(prune)
-        runs.append((f"Q+AS+WS({tau:g})", pruned, prune.sparsity))
-    for tau in relu_taus:
-        runs.append((f"Q+AS+TR({tau:g})", qmodel.copy().transform(ThresholdRelu(tau)), 0.0))
-    experiments = Table(
-        f"Sparsity and accuracy ({fmt.label} quantization)",
-        ["Experiment", "Top-1 (%)", "Sparsity (%)", "Weight sparsity (%)"],
-        formats={"Top-1 (%)": ".2f", "Sparsity (%)": ".2f", "Weight sparsity (%)": ".2f"},
-        notes=[
-            _split_note(calib, evaluation) + "; sparsity measured on the calibration images",
-            "Q: quantization; AS: activation sparsity (post-ReLU zeros); WS(tau): global weight pruning "
-            "|w| < tau -> 0; TR(tau): threshold ReLU x > tau ? x : 0; no fine-tuning",
-            "Sparsity: zero products x*w over all convolution windows (zero padding included), "
-            "as fpgaConvNet's measure_model_sparsity",
-        ],
-    )
-    per_layer: dict[str, dict[str, float]] = {}
-    first = None
-    models: dict[str, ModelWrapper] = {}
-    for name, m, weight_sparsity in runs:
-        correct = None
-        if evaluation.labels is not None:
-            correct = Emulator(m).correct(evaluation.images, evaluation.labels)
-        annotate = SparsityAnnotate(calib.images, batch_size)
-        m = m.transform(annotate)
-        models[name] = m
-        if first is None:
-            first = annotate.layers
-        if not weight_sparsity:
-            weight_sparsity = _weight_sparsity(m)
-        acc = None if correct is None else 100.0 * correct / len(evaluation)
-        experiments.add_row(name, acc, 100.0 * network_sparsity(annotate.layers), 100.0 * weight_sparsity)
-        for layer in annotate.layers:
-            per_layer.setdefault(layer.node, {})[name] = 100.0 * layer.sparsity_with_weights
-    assert first is not None
-    names = [r[0] for r in runs]
-    layers = Table(
-        "Per-layer sparsity",
-        ["Layer", "Op", "Window", "Activation sparsity (%)", "Speed-up (fine=1)", *[f"{n} (%)" for n in names]],
-        formats={"Activation sparsity (%)": ".2f", "Speed-up (fine=1)": ".2f", **{f"{n} (%)": ".2f" for n in names}},
-        notes=[
-            "Activation sparsity: zero inputs per sliding window (Q+AS, padding included); "
-            "Speed-up: dense over sparse cycles per window of a zero-skipping engine with fine=1, "
-            "ceil(K/fine) / E[max(1, ceil((K-j)/fine))]",
-            "per experiment: zero products x*w per window; a Gemm/MatMul is a 1x1 window per input feature",
-        ],
-    )
-    for layer in first:
-        k = layer.kernel_shape
-        layers.add_row(
-            layer.node,
-            layer.op_type,
-            f"{k[0]}x{k[1]}",
-            100.0 * layer.sparsity,
-            sparse_speedup(layer, 1),
-            *[per_layer[layer.node].get(n) for n in names],
-        )
-    return SparsityReport(experiments, layers, models)
-
-
-def _weight_sparsity(model: ModelWrapper) -> float:
-    zeros = total = 0
-    for q in quantized_tensors(model):
-        if q.is_weight:
-            w = model.get_initializer(q.source)
-            assert w is not None
-            zeros += int((q.params.fake_quantize(w) == 0).sum())
-            total += w.size
-    return zeros / total if total else 0.0
-
-
-def compression_report(
-    qmodel: ModelWrapper,
-    calib: Dataset,
-    length_bits: Sequence[int] = (8, 4, 2),
-    batch_size: int = 100,
-    max_items: int | None = None,
-) -> Table:
-    """Compression ratios of the quantized weights and activations of a QONNX model.
-
-    Weights: the integer grid of each weight quantizer, flattened in C order.
-    Activations: the integer values of each activation quantizer on the
-    calibration images, each image flattened on its own (NCHW order; batch 1
-    as in the reference's encoding example), RLE ratios averaged over images,
-    Huffman over the value histogram of all images.
-
-    Args:
-        qmodel: a QONNX model from :class:`~qnncc.transforms.quantize.QuantizeAnnotate`.
-        calib: images to run.
-        length_bits: run-length field widths N of RLE-N.
-        batch_size: images per batch.
-        max_items: use at most this many images.
-
-    Returns:
-        One row per quantized tensor, then averages over weights, activations and all.
-
-    Raises:
-        QnnccError: if the model has no quantizers.
-    """
-    quants = quantized_tensors(qmodel)
-    if not quants:
-        raise QnnccError("the model has no Quant nodes; quantize it first")
-    cols = [f"RLE-{n}" for n in length_bits] + ["Huffman"]
-    table = Table(
-        "Compression ratio (encoded bits / original bits; < 1 is smaller)",
-        ["Tensor", "Kind", "Layer", "Bits", "Elements", *cols],
-        formats=dict.fromkeys(cols, ".3f"),
-        notes=[
-            f"activations measured on {min(len(calib), max_items or len(calib)):,} images ({calib.description}), "
-            "RLE per image and averaged, Huffman over all values",
-            "RLE-N: (value, length) pairs, length in N bits (runs capped at 2^N); Huffman: code table not counted",
-        ],
-    )
-    rows: list[tuple[bool, list[float]]] = []
-    for q in quants:
-        if not q.is_weight:
-            continue
-        w = qmodel.get_initializer(q.source)
-        assert w is not None
-        ints = q.params.integers(w).astype(np.int64)
-        freqs = Counter(dict(zip(*np.unique(ints, return_counts=True), strict=True)))
-        ratios = [
-            float(rle_pairs(ints.reshape(1, -1), n)[0]) * (q.params.bits + n) / (ints.size * q.params.bits)
-            for n in length_bits
-        ]
-        ratios.append(huffman_ratio(freqs, q.params.bits))
-        rows.append((True, ratios))
-        table.add_row(q.source, "weight", q.layer, q.params.bits, int(ints.size), *ratios)
-    acts = [q for q in quants if not q.is_weight]
-    images = calib.images if max_items is None else calib.images[:max_items]
-    batches = as_batches(qmodel, images, batch_size)
-    sums = {q.output: np.zeros(len(length_bits)) for q in acts}
-    hist: dict[str, Counter[int]] = {q.output: Counter() for q in acts}
-    sizes: dict[str, int] = {}
-    count = 0
-    for values in run_exposed(qmodel, [q.output for q in acts], batches):
-        for q in acts:
-            ints = q.params.integers(values[q.output]).astype(np.int64)
-            per_image = ints.reshape(len(ints), -1)
-            sizes[q.output] = per_image.shape[1]
-            for i, n in enumerate(length_bits):
-                pairs = rle_pairs(per_image, n)
-                sums[q.output][i] += float((pairs * (q.params.bits + n) / (per_image.shape[1] * q.params.bits)).sum())
-            uniq, cnt = np.unique(ints, return_counts=True)
-            hist[q.output].update(dict(zip(uniq.tolist(), cnt.tolist(), strict=True)))
-        count += len(next(iter(values.values())))
-    for q in acts:
-        ratios = [float(s) / count for s in sums[q.output]]
-        ratios.append(huffman_ratio(hist[q.output], q.params.bits))
-        rows.append((False, ratios))
-        shown = q.output if q.output in qmodel.graph_output_names() else q.source
-        table.add_row(shown, "activation", q.layer, q.params.bits, sizes.get(q.output, 0), *ratios)
-    for label, keep in (("weights (mean)", True), ("activations (mean)", False), ("all (mean)", None)):
-        sel = [r for w, r in rows if keep is None or w == keep]
-        if sel:
-            means = np.mean(np.asarray(sel), axis=0).tolist()
-            table.add_row(label, "", "", None, None, *means)
-    return table

@@ -14,25 +14,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from qnncc.cli.errors import EXIT_OVER_BUDGET, EXIT_VERIFY_FAILED, guard
+from qnncc.cli.console import console as make_console
+from qnncc.cli.console import layer_table_view
+from qnncc.cli.errors import EXIT_OVER_BUDGET, guard
+from qnncc.cli.progress import BuildProgress
 from qnncc.core.errors import QnnccError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
-
-    from qnncc.core.model_wrapper import ModelWrapper
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False, width=160)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,19 +31,6 @@ def _console() -> Console:
 @click.version_option(package_name="qnncc")
 def main(debug: bool) -> None:
     """qnncc: compile quantized neural networks into FPGA dataflow accelerators."""
-
-
-def _layer_table_view(model: ModelWrapper, title: str) -> Table:
-    from rich.table import Table
-
-    from qnncc.flow.summary import layer_table
-
-    table = Table(title=title, title_justify="left")
-    for col in ("node", "op", "inputs", "weights", "outputs"):
-        table.add_column(col, overflow="fold")
-    for row in layer_table(model):
-        table.add_row(row.name, row.op_type, row.inputs, row.weights, row.outputs)
-    return table
 
 
 @main.command()
@@ -63,7 +41,7 @@ def inspect(model_path: Path) -> None:
     from qnncc.ingest import load
 
     model = load(model_path)
-    _console().print(_layer_table_view(model, f"{model_path.name}: {len(model.graph.node)} nodes"))
+    make_console().print(layer_table_view(model, f"{model_path.name}: {len(model.graph.node)} nodes"))
 
 
 @main.command()
@@ -122,7 +100,7 @@ def estimate(
         input_scale=input_scale,
         input_datatype=input_datatype,
     )
-    console = _console()
+    console = make_console()
     console.print(result.summary())
     console.print(result.fit.table())
     if result.unmatched_folding_keys:
@@ -258,9 +236,9 @@ def build(model_path: Path | None, config_file: Path | None, list_steps: bool, n
         config = make_build_config(None, **values)
     if model_path is None and not config.from_step:
         raise QnnccError("missing MODEL_PATH (only --from-step resumes a build without it; see --help)")
-    console = _console()
+    console = make_console()
     t0 = time.perf_counter()
-    with _BuildProgress(console) as progress:
+    with BuildProgress(console) as progress:
         result = run_build(model_path, config, progress=progress, show_warnings=False)
     for message in result.warnings:
         console.print(f"[bold yellow]warning[/bold yellow]: {message}")
@@ -305,100 +283,6 @@ def build(model_path: Path | None, config_file: Path | None, list_steps: bool, n
         console.print(f"  report: {result.output_dir / 'report' / 'summary.md'} (and summary.html)")
 
 
-class _BuildProgress:
-    """Build observer: a live progress bar on a terminal, one line per finished step everywhere."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.live = console.is_terminal
-        self.progress: Any = None
-        self.task: Any = None
-
-    def __enter__(self) -> _BuildProgress:
-        if self.live:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description:<16}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def step_started(self, name: str, index: int, total: int) -> None:
-        self.index, self.total = index, total
-        if self.progress is not None:
-            if self.task is None:
-                self.task = self.progress.add_task(name, total=total)
-            self.progress.update(self.task, description=name, completed=index - 1)
-
-    def step_finished(self, name: str, seconds: float) -> None:
-        width = len(str(self.total))
-        self.console.print(f"  [{self.index:>{width}}/{self.total}] {name:<14} {seconds:8.3f} s")
-        if self.progress is not None:
-            self.progress.update(self.task, completed=self.index)
-
-
-@main.command()
-@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--data",
-    "data",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="NPZ with 'images' (model input values) and optionally 'labels'.",
-)
-@click.option("--count", type=int, default=None, help="Simulate only the first N images.")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Dask scheduler tcp://HOST:PORT for the C++ compile/simulation jobs [default: $QNNCC_SCHEDULER, else local].",
-)
-@guard
-def verify(build_dir: Path, data: Path, count: int | None, scheduler: str | None) -> None:
-    """C++-simulate a finished build's partition and compare it with qnncc's execution.
-
-    Compiles the partition of BUILD_DIR's last intermediate model with g++,
-    runs the images, and checks every output word against execute (bit-exact)
-    and, with labels, the accuracy (a build of --backend rtl is simulated
-    with Verilator instead). Writes BUILD_DIR/verification/ and refreshes the
-    report. Exit status 1 if any image differs.
-    """
-    from qnncc.flow.build import verify_build
-
-    if count is not None and count < 1:
-        raise QnnccError(f"--count must be at least 1, got {count}")
-    figures = verify_build(build_dir, data, count, scheduler)
-    acc = f", accuracy {figures['accuracy']:.2%}" if "accuracy" in figures else ""
-    timing = f"(compile {figures['compile_seconds']:.1f} s, simulation {figures['simulation_seconds']:.1f} s)"
-    sim = "rtlsim (Verilator)" if figures.get("simulator") == "verilator" else "cppsim"
-    if figures["bit_exact"] and figures.get("backpressure_bit_exact", True):
-        _console().print(f"{sim}: {figures['images']} images bit-exact with execute{acc} {timing}")
-        return
-    click.echo(
-        f"qnncc: verification failed: {figures['mismatching_images']} of {figures['images']} images differ "
-        f"from execute{acc} (see {build_dir / 'verification'})",
-        err=True,
-    )
-    sys.exit(EXIT_VERIFY_FAILED)
-
-
 @main.command()
 def boards() -> None:
     """List the supported boards with their parts and resources."""
@@ -419,74 +303,22 @@ def boards() -> None:
             *(f"{v:,}" for v in (r.lut, r.ff, r.bram_18k, r.uram, r.dsp)),
             f"{b.default_clk_ns:g}",
         )
-    _console().print(table)
-
-
-@main.command()
-@guard
-def demo() -> None:
-    """Run the main job on the embedded TFC-W1A1 model and check it.
-
-    Loads the packaged model, tidies and streamlines it with a timed
-    pipeline (integer weights and thresholds, no float ops between layers),
-    prints the layer table, and executes four embedded MNIST images: the
-    streamlined model on the fast (onnxruntime) and reference (node-by-node)
-    paths must agree with each other and with the original model.
-    """
-    import numpy as np
-
-    from qnncc.core.pipeline import Pipeline
-    from qnncc.data import demo_inputs, demo_model_path
-    from qnncc.execution import execute
-    from qnncc.ingest import load
-    from qnncc.transforms import GiveReadableTensorNames, GiveUniqueNodeNames, Streamline, tidy_passes
-
-    console = _console()
-    t0 = time.perf_counter()
-    original = load(demo_model_path())
-    t_load = time.perf_counter() - t0
-    pipeline = Pipeline(
-        [
-            ("tidy", tidy_passes()),
-            ("streamline", Streamline()),
-            ("names", [GiveUniqueNodeNames(), GiveReadableTensorNames()]),
-        ]
-    )
-    model = pipeline.run(original.copy())
-    console.print(
-        f"[bold]qnncc demo[/bold]: TFC-W1A1 (binarized MLP 784-64-64-64-10), {len(original.graph.node)} nodes"
-    )
-    steps = ", ".join(f"{r.name} {r.seconds * 1e3:.1f} ms" for r in pipeline.records)
-    console.print(f"  load {t_load * 1e3:.1f} ms, {steps}: {len(model.graph.node)} nodes left")
-    console.print(_layer_table_view(model, "Layer table after streamlining"))
-    images, expected = demo_inputs()
-    runs = {
-        "original": (original, "fast"),
-        "streamlined, fast": (model, "fast"),
-        "streamlined, reference": (model, "reference"),
-    }
-    outputs = {}
-    console.print(f"  expected classes {expected.tolist()}")
-    for label, (m, backend) in runs.items():
-        t0 = time.perf_counter()
-        feeds = {m.graph_input_names()[0]: images}
-        outputs[label] = execute(m, feeds, backend=backend)[m.graph_output_names()[0]].reshape(-1)  # type: ignore[arg-type]
-        console.print(f"  {label:<24} predicted {outputs[label].tolist()} in {(time.perf_counter() - t0) * 1e3:.1f} ms")
-    ok = all(np.array_equal(out, expected) for out in outputs.values())
-    console.print("[green]OK[/green]: all runs agree with the expected output" if ok else "[red]MISMATCH[/red]")
-    if not ok:
-        sys.exit(1)
+    make_console().print(table)
 
 
 def _register_commands() -> None:
     """Commands defined in their own modules."""
+    from qnncc.cli.demo import demo_command
     from qnncc.cli.quantize import quantize_command
     from qnncc.cli.sweep import sweep_command
     from qnncc.cli.synth import synth_command
+    from qnncc.cli.verify import verify_command
 
     main.add_command(quantize_command, "quantize")
     main.add_command(sweep_command, "sweep")
     main.add_command(synth_command, "synth")
+    main.add_command(demo_command, "demo")
+    main.add_command(verify_command, "verify")
 
 
 _register_commands()

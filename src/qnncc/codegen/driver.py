@@ -33,6 +33,7 @@ from qnncc.codegen.names import roundup8
 from qnncc.codegen.render import CodegenError, render
 from qnncc.codegen.vivado.shell import tlast_cell_name
 from qnncc.codegen.vivado.tlast import TLAST_AP_IDLE, TLAST_AP_START, TLAST_CTRL_OFFSET, TLAST_FRAMES_OFFSET
+from qnncc.codegen.weight_streams import weight_stream_descs, write_weight_streams
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 
@@ -245,7 +246,10 @@ def driver_context(
             clock configured by the bitstream's ``.hwh``).
 
     Returns:
-        ``{"inputs": [...], "outputs": [...], "meta": {...}}``. Each stream is a
+        ``{"inputs": [...], "outputs": [...], "weights": [...], "meta": {...}}``;
+        ``weights`` describes the weight streams of ``mem_mode="external"`` layers
+        (:func:`qnncc.codegen.weight_streams.weight_stream_descs`, DMAs after the
+        inputs' and outputs' own). Each data stream is a
         dict: ``name`` (tensor), ``index``, ``node``/``op_type`` (HW layer
         at the stream), ``datatype`` (FINN name), ``bits``, ``elems_per_word``,
         ``words_per_frame``, ``stream_width`` (bits), ``axis_width``
@@ -284,6 +288,7 @@ def driver_context(
         outputs.append(_stream(child, name, k, "output", _hw_layer(producer, name), port))
     if not inputs or not outputs:
         raise CodegenError(f"partition {child.graph.name!r} needs at least one input and one output stream")
+    weights = weight_stream_descs(child, len(inputs))
     stem = bitfile_name.rsplit(".", 1)[0] if "." in bitfile_name else bitfile_name
     meta = {
         "qnncc_version": __version__,
@@ -301,7 +306,12 @@ def driver_context(
         "software_prefix": facts["software_prefix"],
         "software_suffix": facts["software_suffix"],
     }
-    return {"inputs": inputs, "outputs": outputs, "meta": meta}
+    return {"inputs": inputs, "outputs": outputs, "weights": weights, "meta": meta}
+
+
+def wrapper_of(model: ModelWrapper | onnx.ModelProto | str | Path) -> ModelWrapper:
+    """``model`` as a :class:`ModelWrapper`."""
+    return model if isinstance(model, ModelWrapper) else ModelWrapper(model)
 
 
 def python_literal(value: Any, indent: int = 0) -> str:
@@ -354,6 +364,9 @@ def write_driver(
 ) -> Path:
     """Write the PYNQ driver ``<out_dir>/driver/driver.py`` for a partition.
 
+    The weight streams of ``mem_mode="external"`` layers go to ``driver/weights_<layer>.npy``
+    (one packed pass each), which the driver streams every frame.
+
     The driver defines ``QnnccAccelerator`` (a ``pynq.Overlay``) with
     ``execute``, ``batch_size`` and ``throughput_test``, the offline helpers
     ``fold_input``, ``pack_input``, ``unpack_output`` and ``unfold_output``,
@@ -374,7 +387,7 @@ def write_driver(
         CodegenError: see :func:`driver_context`.
     """
     context = driver_context(model, bitfile_name=bitfile_name, board=board, fclk_mhz=fclk_mhz)
-    io_config = {"inputs": context["inputs"], "outputs": context["outputs"]}
+    io_config = {"inputs": context["inputs"], "outputs": context["outputs"], "weights": context["weights"]}
     text = render(
         DRIVER_TEMPLATE,
         {
@@ -394,6 +407,8 @@ def write_driver(
     driver_dir.mkdir(parents=True, exist_ok=True)
     path = driver_dir / "driver.py"
     path.write_text(text)
+    if context["weights"]:
+        write_weight_streams(_partition(wrapper_of(model))[0], driver_dir)
     if context["meta"]["software_nodes"]:
         wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
         for proto, name in zip(software_parts(wrapper), (PREFIX_FILE, SUFFIX_FILE), strict=True):

@@ -79,6 +79,12 @@ def multi_driver_context(
     children = [hw_partition(partition_child(model, n)) for n in sdps]
     top = top_plan(model, [stitch_plan(c) for c in children])
     cell_owner = {partition_bd_name(k): k for k in range(len(sdps))}
+    if top.weight_inputs:
+        layers = ", ".join(e.weights for e in top.weight_inputs)
+        raise CodegenError(
+            f"the multi-partition PYNQ driver does not stream weights (mem_mode='external' in {layers}); "
+            "keep those weights on chip or build one partition"
+        )
     inputs = _streams(children, [cell_owner[e.cell] for e in top.inputs], top.inputs, "input")
     outputs = _streams(children, [cell_owner[e.cell] for e in top.outputs], top.outputs, "output")
     schedule: list[dict[str, Any]] = []

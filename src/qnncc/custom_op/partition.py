@@ -60,6 +60,9 @@ class StreamingDataflowPartition(CustomOp):
     attributes: ClassVar[dict[str, AttrSpec]] = {
         "model": AttrSpec("graph", required=True),
         "partition_id": AttrSpec("i", default=0),
+        # partitions of one configuration are one design (connected, run together); configurations
+        # run in turn with reconfiguration (see partition_configurations)
+        "configuration": AttrSpec("i", default=0),
     }
 
     @property
@@ -189,3 +192,31 @@ def set_partition_child(model: ModelWrapper, child: ModelWrapper, node: onnx.Nod
     for imp in child.model.opset_import:
         if imp.domain not in have:
             model.model.opset_import.append(imp)
+
+
+def partition_configurations(model: ModelWrapper) -> list[list[onnx.NodeProto]]:
+    """The dataflow partitions of ``model`` grouped into configurations, in run order.
+
+    The one rule both the estimate and the build follow for a design of
+    several partitions, by why it was split:
+
+    * software between HW layers, or an SLR cut on an Alveo board: the
+      partitions are one design (one bitstream), connected and running
+      together; throughput is the slowest partition's, resources add up;
+    * the layers do not fit the board together (the optimiser's budget split,
+      fpgaConvNet's network level): each part is a configuration of its own,
+      run in turn with a reconfiguration in between; resources are the
+      largest configuration's.
+
+    :class:`~qnncc.transforms.hw.partition.CreateDataflowPartition` records
+    the configuration of each partition in its ``configuration`` attribute.
+
+    Returns:
+        One list of ``StreamingDataflowPartition`` nodes per configuration
+        (ascending), each in graph order; ``[]`` for a model without partitions.
+    """
+    groups: dict[int, list[onnx.NodeProto]] = {}
+    for node in partition_nodes(model):
+        value = next((a.i for a in node.attribute if a.name == "configuration"), 0)
+        groups.setdefault(int(value), []).append(node)
+    return [groups[k] for k in sorted(groups)]

@@ -218,7 +218,8 @@ class BuildConfig(BaseModel):
             are warnings).
         input_scale: the model's input was ``x * input_scale`` (e.g. ``"1/255"``).
         input_datatype: datatype of the accelerator's integer input.
-        insert_topk: append a top-1 ``TopK`` when the model ends in logits.
+        insert_topk: append a top-1 ``TopK`` when the model ends in class scores
+            (``[N, K]``, non-binary; :func:`qnncc.transforms.streamline.topk.classifier_output`).
         shell: ``zynq`` (PS + AXI DMA, PYNQ boards) or ``generic`` (IP with
             external AXI-Stream ports); None picks ``zynq`` for PYNQ boards.
         verify_data: ``.npz`` with ``images`` ``[N, ...]`` (model input values)

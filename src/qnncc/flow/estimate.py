@@ -46,6 +46,7 @@ __all__ = [
     "finish_estimate",
     "fold_model",
     "hw_pipeline",
+    "layer_configurations",
     "layer_specs",
     "memory_styles",
     "parse_scale",
@@ -170,8 +171,8 @@ def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: boo
     prep: list[Any] = []
     if input_scale is not None:
         prep.append(InsertInputScaling(input_scale, input_datatype))
-    if insert_topk:
-        prep.append(InsertTopK())
+    if insert_topk:  # only on class scores: a binary mask or a feature map stays as it is
+        prep.append(InsertTopK(only_classifiers=True))
     prep.append(InferShapes())
 
     def convert() -> list[Any]:
@@ -355,7 +356,8 @@ def finish_estimate(
         work: the partitioned model.
         board: the target board.
         clock_ns: clock period in ns.
-        splits: layer name -> partition index from :func:`fold_model` (empty: one partition).
+        splits: layer name -> partition index from :func:`fold_model` (empty: one partition);
+            used only for a model without dataflow partitions (see :func:`layer_configurations`).
         margin: usable fraction of each board resource.
         reconfiguration_ms: time of one device reconfiguration between partitions, ms.
         records: step records to keep in the result.
@@ -372,15 +374,16 @@ def finish_estimate(
     layers = estimate_layers(work)
     if not layers:
         raise QnnccError("no layer of the model could be mapped to hardware; see the software nodes")
+    configuration = layer_configurations(work, splits)
     parts = [
-        estimate_partition([(n, e) for n, e in layers if splits.get(n, 0) == k])
-        for k in sorted(set(splits.values()) or {0})
+        estimate_partition([(n, e) for n, e in layers if configuration.get(n, 0) == k])
+        for k in sorted(set(configuration.values()) or {0})
     ]
     part = max(parts, key=lambda p: p.interval_cycles)
     worst = max(parts, key=lambda p: max(p.lut / budget["LUT"], p.bram_18k / max(budget["BRAM_18K"], 1)))
     totals = {"LUT": worst.lut, "FF": worst.ff, "BRAM_18K": worst.bram_18k, "URAM": worst.uram, "DSP": worst.dsp}
     fit = check_fit(board, totals, margin)
-    shells = dma_shells(work, len(parts)) if board.shell == "zynq" else None
+    shells = dma_shells(work, len(parts), board.axi_port_width_bits) if board.shell == "zynq" else None
     network = estimate_network(
         parts,
         reconfiguration_ms,
@@ -407,3 +410,25 @@ def finish_estimate(
         "estimate_network_performance.json": network_report(parts, network, clock_ns, shells),
     }
     return result
+
+
+def layer_configurations(work: ModelWrapper, splits: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Configuration index per HW layer name: the estimate's view of a partitioned model.
+
+    Follows :func:`qnncc.custom_op.partition.partition_configurations`, the
+    rule the build follows too: partitions split by software or an SLR cut
+    are one configuration (estimated as one design: resources add up, the
+    slowest layer sets the interval); a budget split's parts are
+    configurations run in turn with reconfiguration. A model without
+    partitions takes ``splits`` (layer name -> part, run in turn).
+    """
+    from qnncc.custom_op.partition import partition_child, partition_configurations
+
+    groups = partition_configurations(work)
+    if not groups:
+        return dict(splits or {})
+    found: dict[str, int] = {}
+    for k, nodes in enumerate(groups):
+        for node in nodes:
+            found.update(dict.fromkeys((n.name for n in partition_child(work, node).graph.node), k))
+    return found

@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from qnncc.flow.estimate import EstimateResult
 
 
-def dma_shells(work: ModelWrapper, count: int) -> list[ShellEstimate] | None:
-    """The Zynq shell's DMA cycles per frame of each partition (None if a partition has no DMA stream)."""
+def dma_shells(work: ModelWrapper, count: int, port_bits: int = 0) -> list[ShellEstimate] | None:
+    """The Zynq shell's DMA cycles per frame of each partition (None if a partition has no DMA stream).
+
+    ``port_bits``: the PS memory port the DMAs share (bounds the weight streams, :func:`estimate_dma_shell`).
+    """
     from qnncc.custom_op.partition import partition_child
     from qnncc.hw.perf.shell import estimate_dma_shell, partition_dma_streams
 
@@ -34,7 +37,7 @@ def dma_shells(work: ModelWrapper, count: int) -> list[ShellEstimate] | None:
         streams = partition_dma_streams(child)
         if not streams:
             return None
-        shells.append(estimate_dma_shell(streams))
+        shells.append(estimate_dma_shell(streams, port_bits))
     return shells
 
 

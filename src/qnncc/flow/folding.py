@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,37 @@ def layer_specs(model: ModelWrapper, board: Board | None = None, folding_mode: s
     return specs
 
 
+def _stream_weights(
+    specs: list[LayerSpec],
+    plan: FoldingPlan,
+    budget: Mapping[str, float],
+    clock_ns: float,
+    target_fps: float | None,
+    resource_model: str,
+    board: Board,
+) -> tuple[FoldingPlan, list[LayerSpec]]:
+    """The plan and specs with the weights of the layers that do not fit on chip streamed (or unchanged)."""
+    from qnncc.hw.mem_mode_opt import choose_mem_modes, shared_port_cycles
+
+    def optimise(trial: Sequence[LayerSpec]) -> FoldingPlan:
+        return optimize_folding(trial, budget, clock_ns, target_fps, resource_model=resource_model)
+
+    port = board.axi_port_width_bits if board.shell == "zynq" else 0
+    plan, trial, streamed = choose_mem_modes(specs, optimise, plan, port)
+    if not streamed:
+        return plan, specs
+    bound = shared_port_cycles(trial, port)
+    if bound > plan.interval_cycles:  # the memory port sets the pace: fold for it, with fewer resources
+        slower = optimize_folding(trial, budget, clock_ns, 1e9 / (bound * clock_ns), resource_model=resource_model)
+        if slower.fits:
+            for name in streamed:
+                choice = slower.choice[name]
+                slower.choice[name] = replace(choice, values={**choice.values, "mem_mode": "external"})
+            slower.notes = [*plan.notes, f"folded for the memory port's {bound} cycles per frame"]
+            plan = slower
+    return plan, trial
+
+
 def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
     """Per-layer estimates of every HW layer (attributes as set on the nodes), of the hardware qnncc emits."""
     return [(s.name, estimate_layer(s.op_type, s.attrs, emitted=True)) for s in layer_specs(model)]
@@ -74,6 +106,7 @@ def fold_model(
     split: bool = True,
     notes: list[str] | None = None,
     folding_mode: str = "estimate",
+    stream_weights: bool = True,
 ) -> tuple[ModelWrapper, list[str], dict[str, int]]:
     """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
 
@@ -88,6 +121,10 @@ def fold_model(
     ``folding_mode`` ``"resources"`` makes the optimiser cost LUTs and FFs
     with the model fitted on Yosys synthesis (:data:`FOLDING_MODES`) and then
     trade foldings for fewer width converters (:mod:`qnncc.hw.folding_streams`).
+    When the optimiser's plan does not fit and ``stream_weights`` is set, the
+    weights of the MVAUs that do not fit on chip are streamed from DRAM
+    (``mem_mode="external"``, chosen by :func:`qnncc.hw.mem_mode_opt.choose_mem_modes`)
+    before the design is split.
 
     Raises:
         QnnccError: for an unknown ``folding_mode``.
@@ -111,6 +148,8 @@ def fold_model(
             from qnncc.hw.folding_streams import refine_stream_widths
 
             plan = refine_stream_widths(work, specs, plan, budget)
+        if not plan.fits and stream_weights:  # weights that do not fit on chip are streamed from DRAM
+            plan, specs = _stream_weights(specs, plan, budget, clock_ns, target_fps, resource_model, board)
         if notes is not None:
             notes.extend(plan.notes)
         if not plan.fits and split and target_fps is None:

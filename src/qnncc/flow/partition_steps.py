@@ -9,6 +9,12 @@ the driver runs partitions and software segments in the model's run order
 (:mod:`qnncc.codegen.driver_multi`), and ``verify`` simulates every partition
 (:mod:`qnncc.flow.verify_partitions`). On an Alveo board the stitch step
 writes the Vitis link flow instead (:mod:`qnncc.codegen.vitis`).
+
+With ``--backend rtl`` the step ``rtl`` writes each partition's Verilog under
+``partitions/partition_<k>/rtl`` (:func:`rtl`), every partition's stitch uses
+its layers as module references (packaged with their sources, so the Alveo
+flow's ``package_xo`` takes RTL kernels) and ``verify`` simulates every
+partition in Verilator.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ if TYPE_CHECKING:
     from qnncc.flow.steps import BuildContext
 
 __all__ = [
+    "check_one_configuration",
     "children",
     "driver",
     "fifo",
     "hls",
     "insert_dwc",
     "is_multi",
+    "rtl",
     "slr_splits_of",
     "stitch",
     "verify",
@@ -55,10 +63,34 @@ def children(model: ModelWrapper) -> list[ModelWrapper]:
     return [hw_partition(partition_child(model, node)) for node in partition_nodes(model)]
 
 
+def check_one_configuration(ctx: BuildContext, model: ModelWrapper) -> None:
+    """Stop a build whose partitions are configurations run in turn (the estimate's budget split).
+
+    The estimate runs such parts one after another with a reconfiguration in
+    between (:func:`qnncc.custom_op.partition.partition_configurations`);
+    code generation builds one design per build, and connecting the parts in
+    one design would need the resources the split was made to avoid.
+
+    Raises:
+        QnnccError: naming the configurations and what to do.
+    """
+    from qnncc.custom_op.partition import partition_configurations
+
+    groups = partition_configurations(model)
+    if len(groups) > 1:
+        sizes = ", ".join(str(len(g)) for g in groups)
+        raise QnnccError(
+            f"the layers do not fit {ctx.board.name} together: the estimate runs them as {len(groups)} "
+            f"configurations in turn with reconfiguration (partitions per configuration: {sizes}), and code "
+            "generation builds one design; fold more (a lower --target-fps or a folding file) or pick a larger board"
+        )
+
+
 def insert_dwc(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """Width converters inside every partition."""
+    """Width converters inside every partition (a design of one configuration only)."""
     from qnncc.transforms.hw import InsertDWC
 
+    check_one_configuration(ctx, model)
     for node, child in zip(partition_nodes(model), children(model), strict=True):
         set_partition_child(model, child.transform(InsertDWC()), node)
     return model
@@ -74,17 +106,17 @@ def fifo(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     merging: list[str] = []
     models = ctx.out / "intermediate_models"
     models.mkdir(parents=True, exist_ok=True)
-    for k, (node, child) in enumerate(zip(partition_nodes(model), children(model), strict=True)):
-        if mode == "sim":
-            from qnncc.transforms.hw.set_fifo_depths import SetFIFODepths
+    kids = children(model)
+    sized: list[tuple[ModelWrapper, dict[str, Any] | None]] = [(c, None) for c in kids]
+    if mode == "sim":  # the partitions are independent: sized in parallel, one job each
+        from qnncc.flow.fifo_jobs import size_partitions
 
-            sizer = SetFIFODepths()
-            child.transform(sizer)
-            if sizer.result is not None:
-                report = sizer.result.report()
-                log.info("FIFO sizing of partition %d: %.3f s of simulation", k, report.pop("seconds", 0.0))
-                sizing.append({"partition": k, **report})
-        elif mode == "largefifo":
+        sized = size_partitions(kids, ctx.config.scheduler)
+    for k, (node, (child, found)) in enumerate(zip(partition_nodes(model), sized, strict=True)):
+        if found is not None:
+            log.info("FIFO sizing of partition %d: %.3f s of simulation", k, found.pop("seconds", 0.0))
+            sizing.append({"partition": k, **found})
+        if mode == "largefifo":
             large_fifos(child)
         set_partition_child(model, child, node)
         rows += [{"partition": k, **row} for row in fifo_table(child)]
@@ -115,6 +147,34 @@ def hls(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     return model
 
 
+def rtl(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
+    """Verilog of every partition under ``partitions/partition_<k>/rtl``; the top's RTL TLAST inserters in ``rtl/``.
+
+    Raises:
+        CodegenError: for a layer without an RTL core (names it).
+    """
+    from qnncc.codegen.rtl import generate_rtl
+    from qnncc.codegen.vivado.partitions import PARTITIONS_DIR, partition_dir, top_plan
+    from qnncc.codegen.vivado.plan import stitch_plan
+    from qnncc.codegen.vivado.tlast import write_tlast_rtl
+
+    ctx.fresh_dir("rtl")  # the top's: the RTL TLAST inserters
+    ctx.fresh_dir(PARTITIONS_DIR)
+    hls = ctx.out / "hls"
+    if hls.exists():
+        import shutil
+
+        shutil.rmtree(hls)
+    kids = children(model)
+    ctx.layers = []
+    for k, child in enumerate(kids):
+        project = generate_rtl(child, ctx.out / partition_dir(k))
+        ctx.layers += [r.name for r in project.layers]
+    if ctx.shell == "zynq":
+        write_tlast_rtl(top_plan(model, [stitch_plan(c, "rtl") for c in kids]), ctx.out)
+    return model
+
+
 def stitch(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
     """Every partition's packaged block design and the top design over them; on Alveo the Vitis link instead."""
     from qnncc.codegen.vivado.partitions import partition_bd_name, partition_dir, write_partitioned_stitch
@@ -122,13 +182,14 @@ def stitch(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
 
     ctx.fresh_dir("stitch")
     kids = children(model)
+    backend = ctx.config.backend
     if ctx.board.shell == "alveo":
         for k, child in enumerate(kids):
             path = ctx.out / partition_dir(k)
-            write_stitch(child, path, ctx.board, ctx.clock_ns, "generic", bd_name=partition_bd_name(k))
+            write_stitch(child, path, ctx.board, ctx.clock_ns, "generic", bd_name=partition_bd_name(k), backend=backend)
         vitis_link(ctx, model)
         return model
-    write_partitioned_stitch(model, kids, ctx.out, ctx.board, ctx.clock_ns, ctx.shell)  # type: ignore[arg-type]
+    write_partitioned_stitch(model, kids, ctx.out, ctx.board, ctx.clock_ns, ctx.shell, backend=backend)  # type: ignore[arg-type]
     return model
 
 
@@ -181,7 +242,7 @@ def slr_splits_of(ctx: BuildContext, model: ModelWrapper) -> dict[str, int]:
 
 
 def verify(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
-    """Every partition's C++ simulation bit-exact against ``execute``, in run order."""
+    """Every partition's C++ (``--backend rtl``: Verilator) simulation bit-exact against ``execute``, in run order."""
     from qnncc.flow.verify_partitions import verify_partitions
 
     assert ctx.config.verify_data is not None
@@ -191,12 +252,14 @@ def verify(ctx: BuildContext, model: ModelWrapper) -> ModelWrapper:
         ctx.fresh_dir("verification"),
         count=ctx.config.verify_count,
         scheduler=ctx.config.scheduler,
+        backend=ctx.config.backend,
     )
     ctx.verification = figures
     if not figures["bit_exact"]:
         wrong = [p["name"] for p in figures["partitions"] if not p["bit_exact"]]
+        what = "RTL simulation" if ctx.config.backend == "rtl" else "C++ simulation"
         raise QnnccError(
-            f"C++ simulation differs from execute on {figures['mismatching_images']} of {figures['images']} "
+            f"{what} differs from execute on {figures['mismatching_images']} of {figures['images']} "
             f"images in partition(s) {', '.join(wrong)} (see {ctx.out / 'verification'})"
         )
     return model

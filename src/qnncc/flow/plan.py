@@ -37,7 +37,7 @@ STEP_OUTPUTS: dict[str, tuple[str, ...]] = {
     "estimate": ("report",),
     "fifo": ("report/fifo_depths.json", "intermediate_models/dataflow_partition.onnx"),
     "hls": ("hls", "partitions"),
-    "rtl": ("rtl",),
+    "rtl": ("rtl", "partitions"),
     "synth": ("report/synth.json", "report/synth.md"),
     "stitch": ("stitch", "Makefile.vivado", "vitis"),
     "driver": ("driver",),

@@ -26,7 +26,9 @@ def rtl_sections(doc: Any, out: Path, estimate: dict[str, Any] | None, fifo: dic
     from qnncc.flow.rtl_steps import RTLSIM_RESULTS, SYNTH_JSON, synth_table
 
     rtl = read_json(out / RTLSIM_RESULTS)
-    if rtl:
+    if rtl and "partitions" in rtl:
+        _partitions_section(doc, rtl, fifo)
+    elif rtl:
         doc.heading("Verification (RTL simulation, Verilator)")
         acc = f", accuracy {rtl['accuracy']:.2%}" if "accuracy" in rtl else ""
         exact = "bit-exact with execute" if rtl["bit_exact"] else f"{rtl['mismatching_images']} images differ"
@@ -55,3 +57,30 @@ def rtl_sections(doc: Any, out: Path, estimate: dict[str, Any] | None, fifo: dic
         doc.para(f"{synth['tool']}, per layer of the RTL backend ({synth['seconds']:.1f} s; cached by layer).")
         header, rows = synth_table(synth)
         doc.table(header, rows, "ll" + "r" * (len(header) - 2))
+
+
+def _partitions_section(doc: Any, rtl: dict[str, Any], fifo: dict[str, Any] | None) -> None:
+    """Verilator figures of a design of several partitions: one row per partition, next to the simulator."""
+    doc.heading("Verification (RTL simulation, Verilator)")
+    acc = f", accuracy {rtl['accuracy']:.2%}" if "accuracy" in rtl else ""
+    exact = "bit-exact with execute" if rtl["bit_exact"] else f"{rtl['mismatching_images']} images differ"
+    doc.para(
+        f"{rtl['images']} images through {len(rtl['partitions'])} stitched partitions in run order, {exact}{acc} "
+        f"(build {rtl['compile_seconds']:.1f} s, simulation {rtl['simulation_seconds']:.1f} s)."
+    )
+    sizing = {s["partition"]: s for s in (fifo or {}).get("sizing_per_partition") or []}
+    rows = []
+    for p in rtl["partitions"]:
+        sim = sizing.get(p["partition"], {}).get("interval_cycles")
+        rows.append(
+            [
+                f"{p['partition']} {p['name']}",
+                "yes" if p["bit_exact"] else f"{p['mismatching_images']} differ",
+                "yes" if p.get("backpressure_bit_exact") else "NO",
+                f"{p.get('cycles_per_frame', 0):,}",
+                f"{sim:,}" if sim else "",
+                f"{p.get('latency_cycles', 0):,}",
+            ]
+        )
+    header = ["partition", "bit-exact", "under back-pressure", "RTL cycles/frame", "cycle sim", "RTL latency"]
+    doc.table(header, rows, "llrrrr")

@@ -4,8 +4,8 @@
 partition (after width converters and FIFO sizing) becomes ``rtl/`` --
 one Verilog wrapper per layer around qnncc's RTL library, ROM files and the
 stitched top ``qnncc_partition.v`` (:func:`qnncc.codegen.rtl.generate_rtl`);
-in zynq mode the TLAST inserters before the DMAs are still written as HLS IPs
-(``hls/qnncc_tlast_<k>``). ``stitch`` then uses the layer modules as module
+in zynq mode the TLAST inserters before the DMAs are RTL modules too
+(``rtl/qnncc_tlast_<k>.v``), so the design has no HLS IP. ``stitch`` then uses the layer modules as module
 references. ``verify`` (with ``--verify-data``) simulates the stitched
 partition with Verilator (:func:`verify_partition_rtl`) and compares with
 ``execute`` bit for bit. ``synth`` (``--synth``, either backend) runs Yosys
@@ -45,13 +45,16 @@ PRESSURED_FRAMES = 20
 
 
 def rtl_step(ctx: Any, work: ModelWrapper) -> ModelWrapper:
-    """Build step ``rtl``: write ``rtl/`` (and the zynq shell's TLAST HLS IPs) for the single partition.
+    """Build step ``rtl``: write ``rtl/`` (with the zynq shell's RTL TLAST inserters) for the single partition.
+
+    (A design of several partitions: :func:`qnncc.flow.partition_steps.rtl`.)
 
     Raises:
         QnnccError: for a model without one partition; CodegenError for a layer without an RTL core.
     """
     from qnncc.codegen.rtl import generate_rtl
-    from qnncc.codegen.vivado.tlast import write_tlast_ips
+    from qnncc.codegen.vivado.plan import stitch_plan
+    from qnncc.codegen.vivado.tlast import write_tlast_rtl
     from qnncc.flow.steps import child_model
 
     child = child_model(work)
@@ -63,17 +66,21 @@ def rtl_step(ctx: Any, work: ModelWrapper) -> ModelWrapper:
 
         shutil.rmtree(hls)
     if ctx.shell == "zynq":
-        write_tlast_ips(child, ctx.out, ctx.board.part, ctx.clock_ns)
+        write_tlast_rtl(stitch_plan(child, "rtl"), ctx.out)
     return work
 
 
 def synth_partition(
-    child: ModelWrapper, out: Path, scheduler: str | None = None, estimate: dict[str, Any] | None = None
+    child: ModelWrapper | list[ModelWrapper],
+    out: Path,
+    scheduler: str | None = None,
+    estimate: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Yosys ``synth_xilinx -family xc7`` of every layer of a HW partition; writes ``report/synth.json``/``.md``.
 
     Args:
-        child: the HW partition (as code generation sees it).
+        child: the HW partition (as code generation sees it), or those of a design of several
+            partitions (one report over all their layers).
         out: the build folder.
         scheduler: runs the per-layer jobs (see :func:`qnncc.jobs.get_executor`).
         estimate: ``report/estimate.json`` of the build, for FINN's formula next to each layer.
@@ -88,7 +95,7 @@ def synth_partition(
     from qnncc.codegen.rtl.yosys import synth_layers
     from qnncc.jobs import get_executor
 
-    _, layers = partition_layers(child)
+    layers = [r for c in (child if isinstance(child, list) else [child]) for r in partition_layers(c)[1]]
     start = time.perf_counter()
     with get_executor(scheduler) as executor:
         results = synth_layers(layers, executor)
@@ -164,12 +171,14 @@ def synth_markdown(report: dict[str, Any]) -> str:
 
 
 def synth_step(ctx: Any, work: ModelWrapper) -> ModelWrapper:
-    """Build step ``synth``: :func:`synth_partition` of the single partition (FINN's formula from the estimate)."""
+    """Build step ``synth``: :func:`synth_partition` of every partition (FINN's formula from the estimate)."""
+    from qnncc.flow.partition_steps import children, is_multi
     from qnncc.flow.report import read_json
     from qnncc.flow.steps import child_model
 
     estimate = read_json(ctx.out / "report" / "estimate.json")
-    synth_partition(child_model(work), ctx.out, ctx.config.scheduler, estimate)
+    kids = children(work) if is_multi(work) else child_model(work)
+    synth_partition(kids, ctx.out, ctx.config.scheduler, estimate)
     return work
 
 
@@ -237,7 +246,8 @@ def synth_build(build_dir: str | Path, scheduler: str | None = None) -> dict[str
     """Yosys resources of a finished build (``qnncc synth BUILD_DIR``); refreshes its summary.
 
     Synthesises the HW partition the build's ``fifo`` step saved
-    (``intermediate_models/dataflow_partition.onnx``), whatever its backend.
+    (``intermediate_models/dataflow_partition.onnx``, or every
+    ``dataflow_partition_<k>.onnx`` of a design of several), whatever its backend.
 
     Returns:
         The report written to ``report/synth.json`` (see :func:`write_synth_report`).
@@ -252,10 +262,11 @@ def synth_build(build_dir: str | Path, scheduler: str | None = None) -> dict[str
     path = folder / "intermediate_models" / "dataflow_partition.onnx"
     if not folder.is_dir():
         raise QnnccError(f"build folder {folder} does not exist")
-    if not path.is_file():
+    several = sorted(path.parent.glob("dataflow_partition_*.onnx"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    if not path.is_file() and not several:
         raise QnnccError(f"{folder} has no {path.relative_to(folder)}; build it through the 'fifo' step first")
-    child = ModelWrapper(str(path))
-    report = synth_partition(child, folder, scheduler, read_json(folder / "report" / "estimate.json"))
+    kids = [ModelWrapper(str(p)) for p in several] if not path.is_file() else ModelWrapper(str(path))
+    report = synth_partition(kids, folder, scheduler, read_json(folder / "report" / "estimate.json"))
     refresh_summary(folder)
     return report
 

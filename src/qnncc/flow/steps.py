@@ -246,10 +246,11 @@ def _check_folding_names(ctx: BuildContext, model: ModelWrapper, unmatched: list
 def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.transforms.hw import CreateDataflowPartition
 
-    splits = ctx.state.get("splits") or {}
+    splits = ctx.state.get("splits") or {}  # the optimiser's budget split: parts run in turn
+    in_turn = True
     if ctx.board.shell == "alveo" and not splits:  # one partition per SLR when the design needs several
-        splits = partition_steps.slr_splits_of(ctx, _need(model, "partition"))
-    work = _need(model, "partition").transform(CreateDataflowPartition(splits))
+        splits, in_turn = partition_steps.slr_splits_of(ctx, _need(model, "partition")), False
+    work = _need(model, "partition").transform(CreateDataflowPartition(splits, in_turn=in_turn))
     parts = partition_nodes(work)
     log.info("%d dataflow partition(s); software nodes: %s", len(parts), [n.name for n in work.graph.node])
     message = float_input_warning(work, ctx.state.get("input_scale"))
@@ -341,7 +342,10 @@ def _hls(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 def _rtl(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
     from qnncc.flow.rtl_steps import rtl_step
 
-    return rtl_step(ctx, _need(model, "rtl"))
+    work = _need(model, "rtl")
+    if partition_steps.is_multi(work):
+        return partition_steps.rtl(ctx, work)
+    return rtl_step(ctx, work)
 
 
 def _synth(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:

@@ -359,9 +359,14 @@ def verify_build(
     check_compiler()
     record = read_json(folder / "build_log.json") or {}
     if record.get("config", {}).get("backend") == "rtl":  # a build of the RTL backend: Verilator
+        from qnncc.custom_op.partition import partition_nodes
         from qnncc.flow.rtl_steps import verify_partition_rtl
+        from qnncc.flow.verify_partitions import verify_partitions
 
-        figures = verify_partition_rtl(model, data, folder / "verification", count=count)
+        if len(partition_nodes(model)) > 1:
+            figures = verify_partitions(model, data, folder / "verification", count=count, backend="rtl")
+        else:
+            figures = verify_partition_rtl(model, data, folder / "verification", count=count)
     else:
         figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
     config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}

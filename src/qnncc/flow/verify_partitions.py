@@ -8,6 +8,12 @@ for word with ``execute`` of its child model on the same inputs. The
 simulated outputs (not the executed ones) feed the next segments, so the
 final outputs are what the accelerator and the host would compute together;
 with labels and class-index outputs their accuracy is reported.
+
+With ``backend="rtl"`` (a ``--backend rtl`` build) each partition's stitched
+Verilog is simulated in Verilator instead (:func:`_simulate_rtl`): all images
+at full rate, the first :data:`~qnncc.flow.rtl_steps.PRESSURED_FRAMES` again
+under random back-pressure, both compared with ``execute``; the figures go to
+``rtlsim_results.json`` with each partition's cycles per frame and latency.
 """
 
 from __future__ import annotations
@@ -41,21 +47,70 @@ def _run(model: ModelWrapper, feeds: dict[str, np.ndarray], chunk: int = CHUNK) 
     return {o: np.concatenate([p[o] for p in parts]) for o in names}
 
 
+def _simulate_hls(
+    child: ModelWrapper, inputs: list[np.ndarray], executor: Any
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """C++ simulation of a partition (sharded over the executor's workers): outputs and timing figures."""
+    from qnncc.codegen import build_partition_sim
+    from qnncc.codegen.hls.cppsim import run_sharded
+    from qnncc.flow.verify import MIN_SHARD_FRAMES
+
+    n = len(inputs[0])
+    sim = build_partition_sim(child, executor=executor)
+    start = time.perf_counter()
+    got = run_sharded(sim, inputs, executor, min(executor.workers, max(1, n // MIN_SHARD_FRAMES)))
+    seconds = time.perf_counter() - start
+    return got, {"compile_seconds": round(sim.compile_seconds, 3), "simulation_seconds": round(seconds, 3)}
+
+
+def _simulate_rtl(
+    child: ModelWrapper, inputs: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, Any]]:
+    """Verilator simulation of a partition's stitched RTL at full rate, then the first frames under back-pressure.
+
+    Returns:
+        The full-rate outputs, the pressured outputs (first :data:`~qnncc.flow.rtl_steps.PRESSURED_FRAMES`
+        frames) and ``compile_seconds``, ``simulation_seconds``, ``cycles_per_frame``, ``latency_cycles``,
+        ``backpressure_images``.
+    """
+    from qnncc.codegen.rtl import build_partition_rtlsim
+    from qnncc.flow.rtl_steps import PRESSURED_FRAMES
+
+    sim = build_partition_rtlsim(child)
+    start = time.perf_counter()
+    run = sim.run(inputs)
+    pressured = min(PRESSURED_FRAMES, len(inputs[0]))
+    slow = sim.run([x[:pressured] for x in inputs], seed=7, p_valid=50, p_ready=40)
+    seconds = time.perf_counter() - start
+    figures = {
+        "compile_seconds": round(sim.build_seconds, 3),
+        "simulation_seconds": round(seconds, 3),
+        "cycles_per_frame": run.cycles_per_frame,
+        "latency_cycles": run.latency,
+        "backpressure_images": pressured,
+    }
+    return run.outputs, slow.outputs, figures
+
+
 def verify_partitions(
     parent: ModelWrapper,
     data: str | Path,
     folder: str | Path,
     count: int | None = None,
     scheduler: str | None = None,
+    backend: str = "hls",
 ) -> dict[str, Any]:
-    """C++-simulate every partition of ``parent`` in run order on the images of ``data``; compare with ``execute``.
+    """Simulate every partition of ``parent`` in run order on the images of ``data``; compare with ``execute``.
 
     Args:
         parent: the model with its ``StreamingDataflowPartition`` nodes (children as code generation sees them).
         data: ``.npz`` with ``images`` (model input values) and optionally ``labels``.
-        folder: where ``cppsim_results.json`` and ``cppsim_output_<k>.npy`` (partition ``k``'s outputs) go.
+        folder: where ``cppsim_results.json`` and ``cppsim_output_<k>.npy`` (partition ``k``'s outputs) go
+            (``rtlsim_*`` with the RTL backend).
         count: use only the first images.
         scheduler: Dask scheduler for the compiles and simulation shards (None: local or ``$QNNCC_SCHEDULER``).
+        backend: ``hls`` (g++ C++ simulation, ``cppsim_*`` files) or ``rtl`` (Verilator, ``rtlsim_*``
+            files; a partition is bit-exact only if it is so under back-pressure too).
 
     Returns:
         ``images``, ``bit_exact`` (every partition), ``mismatching_images`` (images
@@ -66,13 +121,13 @@ def verify_partitions(
     Raises:
         QnnccError: for bad data, a model without partitions, or a failing compile or simulation.
     """
-    from qnncc.codegen import build_partition_sim, hw_partition
-    from qnncc.codegen.hls.cppsim import run_sharded
+    from qnncc.codegen import hw_partition
     from qnncc.codegen.schedule import run_schedule, segment_model
     from qnncc.custom_op.partition import partition_child
-    from qnncc.flow.verify import MIN_SHARD_FRAMES, label_accuracy, load_verification_data
+    from qnncc.flow.verify import label_accuracy, load_verification_data
     from qnncc.jobs import get_executor
 
+    prefix = "rtlsim" if backend == "rtl" else "cppsim"
     images, labels = load_verification_data(data, count)
     n = len(images)
     in_name = parent.graph.input[0].name
@@ -99,17 +154,25 @@ def verify_partitions(
             child = hw_partition(partition_child(parent, node))
             feeds = {t.name: values[t.name] for t in child.graph.input}
             expected = _run(child, feeds)
-            sim = build_partition_sim(child, executor=executor)
-            start = time.perf_counter()
-            shards = min(executor.workers, max(1, n // MIN_SHARD_FRAMES))
-            got = run_sharded(sim, [feeds[t.name].reshape(n, -1) for t in child.graph.input], executor, shards)
-            seconds = time.perf_counter() - start
+            inputs = [feeds[t.name].reshape(n, -1) for t in child.graph.input]
+            slow: list[np.ndarray] = []
+            if backend == "rtl":
+                got, slow, timing = _simulate_rtl(child, inputs)
+            else:
+                got, timing = _simulate_hls(child, inputs, executor)
             differs = np.zeros(n, dtype=bool)
-            for tensor, value in zip(child.graph_output_names(), got, strict=True):
+            pressured = np.zeros(n, dtype=bool)  # images that differ under back-pressure (RTL)
+            for k, (tensor, value) in enumerate(zip(child.graph_output_names(), got, strict=True)):
                 want = expected[tensor]
                 differs |= (value.reshape(n, -1) != want.reshape(n, -1)).any(axis=1)
+                if slow:
+                    m = len(slow[k])
+                    pressured[:m] |= (slow[k].reshape(m, -1) != want[:m].reshape(m, -1)).any(axis=1)
                 values[tensor] = value.reshape(want.shape)
-                np.save(out / f"cppsim_output_{segment.index}.npy", value)
+                np.save(out / f"{prefix}_output_{segment.index}.npy", value)
+            if slow:
+                timing["backpressure_bit_exact"] = not pressured.any()
+            differs |= pressured
             bad |= differs
             per_partition.append(
                 {
@@ -117,11 +180,11 @@ def verify_partitions(
                     "name": node.name,
                     "bit_exact": not differs.any(),
                     "mismatching_images": int(differs.sum()),
-                    "compile_seconds": round(sim.compile_seconds, 3),
-                    "simulation_seconds": round(seconds, 3),
+                    **timing,
                 }
             )
     figures: dict[str, Any] = {
+        **({"simulator": "verilator"} if backend == "rtl" else {}),
         "images": n,
         "bit_exact": not bad.any(),
         "mismatching_images": int(bad.sum()),
@@ -132,5 +195,5 @@ def verify_partitions(
     final = values.get(parent.graph_output_names()[0])
     if labels is not None and final is not None:
         figures.update(label_accuracy(final, labels))
-    (out / "cppsim_results.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (out / f"{prefix}_results.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures

@@ -224,7 +224,7 @@ def build_layer_sim(
     assert isinstance(layer, HWLayer)
     shapes = [tuple(layer.normal_output_shape(i)[1:]) for i in range(len(node.output))]
     tc = _Toolchain.of(synthesis_path, library)
-    files, data = (render_layer(code), {}) if synthesis_path else render_layer_sim(code)
+    files, data = (render_layer(code), dict(code.feeds)) if synthesis_path else render_layer_sim(code)
     return _build({}, code.name, code.ports, shapes, cache, files, executor, tc, data)
 
 
@@ -260,6 +260,7 @@ def build_partition_sim(
     for c in codes:
         if synthesis_path:
             units[c.name] = render_layer(c)
+            data.update(c.feeds)
         else:
             units[c.name], files = render_layer_sim(c)
             data.update(files)
@@ -446,12 +447,15 @@ def _build(
     """
     cache = cache or cache_dir()
     tc = tc or _Toolchain.of(False, None)
-    inputs = [p for p in ports if p.direction == "in"]
+    inputs = [p for p in ports if p.direction == "in" and not p.feed]
+    feeds = [p for p in ports if p.direction == "in" and p.feed]
     outputs = [p for p in ports if p.direction == "out"]
     for port, shape in zip(outputs, shapes, strict=True):
         if math.prod(shape) != port.frame_elems:
             raise CodegenError(f"output {port.tensor!r}: shape {list(shape)} != {port.frame_elems} stream elements")
-    main = render("cppsim_main.cpp.j2", {"dut": dut, "ports": ports, "inputs": inputs, "outputs": outputs})
+    main = render(
+        "cppsim_main.cpp.j2", {"dut": dut, "ports": ports, "inputs": inputs, "feeds": feeds, "outputs": outputs}
+    )
     bench = dict(bench_files or {})
     if bench_files:
         top = next(n for n in bench_files if n.endswith(".cpp"))

@@ -63,6 +63,11 @@ class Port:
         ctype: C++ element datatype, e.g. ``qnncc::UInt<8>``.
         words: words per frame.
         tensor: the ONNX tensor the stream carries.
+        feed: for a weight stream from outside the accelerator (``mem_mode="external"``,
+            :mod:`qnncc.hw.layers.weight_stream`): the data file of one pass of its words,
+            which the C simulation's test bench writes ``words / feed_words`` times per frame
+            (``""`` for a data stream).
+        feed_words: words in ``feed``.
     """
 
     name: str
@@ -72,6 +77,8 @@ class Port:
     ctype: str
     words: int
     tensor: str
+    feed: str = ""
+    feed_words: int = 0
 
     @property
     def frame_elems(self) -> int:
@@ -111,6 +118,8 @@ class LayerCode:
         pragmas: extra ``#pragma HLS`` lines (without the prefix).
         runtime_params: parameter header name -> its C-simulation twin (values
             read at run time; headers without a twin are compiled in as they are).
+        feeds: data file name -> bytes of the weight streams the test bench feeds
+            (:attr:`Port.feed`, layout of :mod:`~qnncc.codegen.hls.param_files`).
     """
 
     name: str
@@ -122,6 +131,7 @@ class LayerCode:
     params: dict[str, str] = field(default_factory=dict)
     pragmas: list[str] = field(default_factory=list)
     runtime_params: dict[str, RuntimeParams] = field(default_factory=dict)
+    feeds: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def inputs(self) -> list[Port]:

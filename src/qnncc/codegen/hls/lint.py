@@ -37,13 +37,27 @@ pragma, array partitioning, unrolling.
 
 from __future__ import annotations
 
-import ast
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from qnncc.codegen.hls.cxx_reader import (
+    PRAGMA,
+    Loop,
+    TemplateFunction,
+    bind_names,
+    closing_bracket,
+    eval_const,
+    find_function,
+    find_loops,
+    is_pipelined,
+    scoped,
+    split_args,
+    strip_comments,
+    synthesis_view,
+    trip_count,
+)
 from qnncc.codegen.hls.layer_code import MAX_STREAM_BITS
 from qnncc.codegen.render import include_dir
 
@@ -58,8 +72,6 @@ MAX_UNROLL_NEST = 65536
 Reporter = Callable[[str, str], None]
 
 _CALL = re.compile(r"qnncc::(\w+)<")
-_PRAGMA = re.compile(r"#pragma\s+HLS\s+(\w+)(.*)")
-_LOOP = re.compile(r"\b(for|while)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -73,181 +85,6 @@ class LintProblem:
 
     def __str__(self) -> str:
         return f"{self.top}: {self.function}: [{self.rule}] {self.message}"
-
-
-# ------------------------------------------------------------------ text helpers
-def _match(text: str, start: int, open_: str, close: str) -> int:
-    """Index of the bracket closing the one at ``start``."""
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] == open_:
-            depth += 1
-        elif text[i] == close:
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError(f"unbalanced {open_}{close}")
-
-
-def _split_args(text: str) -> list[str]:
-    """Split at top-level commas (outside <>, (), [], {})."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "<([{":
-            depth += 1
-        elif ch in ">)]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return [*parts, cur.strip()] if cur.strip() else parts
-
-
-def _synthesis_view(text: str) -> str:
-    """``text`` with ``#ifdef QNNCC_CSIM_FAST`` blocks dropped (what Vitis HLS compiles)."""
-    return re.sub(r"#ifdef QNNCC_CSIM_FAST.*?#endif", "", text, flags=re.S)
-
-
-def _strip_comments(text: str) -> str:
-    return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", text, flags=re.S))
-
-
-def _eval(expr: str, names: Mapping[str, int]) -> int | None:
-    """Value of a C integer constant expression over ``names``, or None if not constant."""
-    e = re.sub(r"\b(\d+)[uU]\b", r"\1", expr.strip().rstrip(";"))
-    tern = re.fullmatch(r"(.+?)\?(.+?):(.+)", e, flags=re.S)
-    if tern:
-        cond = _eval(tern[1], names)
-        return None if cond is None else _eval(tern[2] if cond else tern[3], names)
-    e = re.sub(r"\b(gcd_u|dwc_gcd)\(", "gcd(", e)
-    e = e.replace("&&", " and ").replace("||", " or ").replace("true", "1").replace("false", "0")
-    e = re.sub(r"!(?!=)", " not ", e).replace("/", "//")
-    try:
-        tree = ast.parse(e, mode="eval")
-    except SyntaxError:
-        return None
-    allowed: tuple[type, ...] = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Constant)
-    allowed += (ast.Name, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.Call)
-    for node in ast.walk(tree):
-        if not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id not in names and node.id != "gcd"):
-            return None
-    try:
-        value = eval(compile(tree, "<lint>", "eval"), {"__builtins__": {}, "gcd": math.gcd}, dict(names))
-    except (ZeroDivisionError, TypeError, ValueError):
-        return None
-    return int(value)
-
-
-def _type_bits(arg: str) -> int | None:
-    """Element bits of a qnncc datatype argument (``qnncc::UInt<8>``, ``qnncc::Bipolar``)."""
-    m = re.fullmatch(r"(?:qnncc::)?(?:UInt|Int)<(\d+)>", arg.strip())
-    if m:
-        return int(m[1])
-    return 1 if arg.strip() in ("qnncc::Bipolar", "Bipolar") else None
-
-
-# ------------------------------------------------------------------ the library function
-@dataclass
-class _Function:
-    name: str
-    params: list[tuple[str, str]]  # (kind, name): kind "unsigned"/"int"/"bool"/"typename"
-    signature: str
-    body: str  # raw body (comments kept, fast paths removed)
-
-
-def _find_function(library: Mapping[str, str], name: str) -> _Function | None:
-    pattern = re.compile(r"template\s*<([^{;]*?)>\s*void\s+" + re.escape(name) + r"\s*\(")
-    for text in library.values():
-        view = _synthesis_view(text)
-        m = pattern.search(view)
-        if not m:
-            continue
-        params = []
-        for p in _split_args(m[1]):
-            kind, _, pname = p.split("=")[0].strip().rpartition(" ")  # a default (``RES = RES_AUTO``) dropped
-            params.append((kind.strip(), pname.strip()))
-        sig_end = _match(view, m.end() - 1, "(", ")")
-        body_start = view.index("{", sig_end)
-        body_end = _match(view, body_start, "{", "}")
-        return _Function(name, params, view[m.end() : sig_end], view[body_start + 1 : body_end])
-    return None
-
-
-def _bind(fn: _Function, args: list[str]) -> dict[str, int]:
-    """Integer names of an instance: template values, ``T::bits`` of datatypes, then ``const`` locals."""
-    names: dict[str, int] = {}
-    for (kind, pname), arg in zip(fn.params, args, strict=False):
-        if kind == "typename":
-            bits = _type_bits(arg)
-            m = re.fullmatch(r"ap_u?int<(\d+)>", arg.strip())
-            if bits is not None:
-                names[f"{pname}__bits"] = bits
-            elif m:
-                names[f"{pname}__width"] = int(m[1])
-        else:
-            value = _eval(arg, names)
-            if value is not None:
-                names[pname] = value
-    for m in re.finditer(r"const\s+(?:unsigned|int)\s+(\w+)\s*=\s*([^;]+);", _strip_comments(fn.body)):
-        value = _eval(_scoped(m[2]), names)
-        if value is not None:
-            names[m[1]] = value
-    return names
-
-
-def _scoped(expr: str) -> str:
-    return re.sub(r"\b(\w+)::(bits|width)\b", r"\1__\2", expr)
-
-
-# ------------------------------------------------------------------ loops
-@dataclass
-class _Loop:
-    header: str
-    body: str  # raw body of the loop
-    direct: str  # body without nested loops (comments removed)
-    pragmas: list[tuple[str, str]]
-    parent_pipelined: bool
-
-
-def _loops(body: str, inside_pipeline: bool = False) -> list[_Loop]:
-    found: list[_Loop] = []
-    pos = 0
-    while True:
-        m = _LOOP.search(body, pos)
-        if not m:
-            return found
-        hdr_end = _match(body, m.end() - 1, "(", ")")
-        brace = body.index("{", hdr_end)
-        end = _match(body, brace, "{", "}")
-        inner = body[brace + 1 : end]
-        direct = _strip_comments(inner)
-        for sub in reversed(list(_LOOP.finditer(direct))):
-            s_hdr = _match(direct, sub.end() - 1, "(", ")")
-            s_end = _match(direct, direct.index("{", s_hdr), "{", "}")
-            direct = direct[: sub.start()] + direct[s_end + 1 :]
-        pragmas = [(p[1].upper(), p[2]) for p in _PRAGMA.finditer(direct)]
-        loop = _Loop(body[m.start() : hdr_end + 1], inner, direct, pragmas, inside_pipeline)
-        found.append(loop)
-        pipelined = inside_pipeline or _is_pipelined(loop)
-        found += _loops(inner, pipelined)
-        pos = end + 1
-
-
-def _is_pipelined(loop: _Loop) -> bool:
-    return any(kind == "PIPELINE" for kind, _ in loop.pragmas)
-
-
-def _trip(loop: _Loop, names: Mapping[str, int]) -> tuple[str, int | None]:
-    """Induction variable and trip count of a canonical ``for`` loop."""
-    m = re.match(r"for\s*\(\s*(?:unsigned|int)\s+(\w+)\s*=\s*([^;]+);\s*\w+\s*(<|>=)\s*([^;]+);", loop.header)
-    if not m:
-        return "", None
-    start, bound = _eval(_scoped(m[2]), names), _eval(_scoped(m[4]), names)
-    if start is None or bound is None:
-        return m[1], None
-    return m[1], (bound - start) if m[3] == "<" else (start - bound + 1)
 
 
 # ------------------------------------------------------------------ rules
@@ -267,11 +104,11 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
     if not m:
         return []
     fname = m[1]
-    args = _split_args(call[m.end() : _match(call, m.end() - 1, "<", ">")])
-    fn = _find_function(lib, fname)
+    args = split_args(call[m.end() : closing_bracket(call, m.end() - 1, "<", ">")])
+    fn = find_function(lib, fname)
     if fn is None:
         return [LintProblem("parse", top, fname, "library function not found")]
-    names = _bind(fn, args)
+    names = bind_names(fn, args)
     problems: list[LintProblem] = []
 
     def report(rule: str, msg: str) -> None:
@@ -282,24 +119,24 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
         binding = re.fullmatch(r"(?:qnncc::)?RES_(DSP|LUT)", arg.strip())
         if binding:
             _check_binding(lib, binding[1], report)
-    loops = _loops(fn.body)
+    all_loops = find_loops(fn.body)
     unrolled: dict[str, int] = {}
-    for loop in loops:
-        var, trip = _trip(loop, names)
+    for loop in all_loops:
+        var, trip = trip_count(loop, names)
         if any(kind == "UNROLL" for kind, _ in loop.pragmas) and var:
             unrolled[var] = trip or 0
             if trip is not None and trip > MAX_UNROLL:
                 report("unroll", f"loop `{loop.header}` unrolls {trip} > {MAX_UNROLL} iterations")
-    for loop in loops:
+    for loop in all_loops:
         io = re.search(r"\.\s*(read|write)\s*\(", loop.direct)
-        if io and not _is_pipelined(loop) and not loop.parent_pipelined:
+        if io and not is_pipelined(loop) and not loop.parent_pipelined:
             report("pipeline", f"streaming loop `{loop.header}` is not pipelined")
         for kind, opts in loop.pragmas:
             if kind == "PIPELINE" and not re.search(r"\bII\s*=\s*1\b", opts):
                 report("pipeline", f"loop `{loop.header}` is pipelined with `{opts.strip()}`, not II = 1")
-        if _is_pipelined(loop) or loop.parent_pipelined:  # unrolled loops inside a pipeline too
+        if is_pipelined(loop) or loop.parent_pipelined:  # unrolled loops inside a pipeline too
             _check_arith(loop, {**names, **{v: 1 for v in unrolled}}, report)
-        if _is_pipelined(loop):
+        if is_pipelined(loop):
             _check_nest(loop, names, unrolled, report)
             _check_rams(fn, loop, names, report)
     return problems
@@ -312,11 +149,11 @@ _BIND_IMPL = {"DSP": "dsp", "LUT": "fabric"}
 def _check_binding(library: Mapping[str, str], kind: str, report: Reporter) -> None:
     """The ``Mul<RES_<kind>>`` specialisation binds its product with a well-formed BIND_OP pragma."""
     for text in library.values():
-        view = _strip_comments(_synthesis_view(text))
+        view = strip_comments(synthesis_view(text))
         m = re.search(r"struct\s+Mul\s*<\s*RES_" + kind + r"\s*>\s*\{", view)
         if not m:
             continue
-        body = view[m.end() : _match(view, m.end() - 1, "{", "}")]
+        body = view[m.end() : closing_bracket(view, m.end() - 1, "{", "}")]
         pragma = re.search(r"#pragma\s+HLS\s+BIND_OP\s+(.*)", body, flags=re.I)
         if not pragma:
             report("bind-op", f"Mul<RES_{kind}> has no BIND_OP pragma")
@@ -331,46 +168,46 @@ def _check_binding(library: Mapping[str, str], kind: str, report: Reporter) -> N
     report("bind-op", f"no Mul<RES_{kind}> specialisation in the library (mul.hpp)")
 
 
-def _check_widths(fn: _Function, names: Mapping[str, int], report: Reporter) -> None:
-    for m in re.finditer(r"ap_u?int<([^<>]*(?:<[^<>]*>[^<>]*)*)>", _strip_comments(fn.signature + fn.body)):
-        bits = _eval(_scoped(m[1]), names)
+def _check_widths(fn: TemplateFunction, names: Mapping[str, int], report: Reporter) -> None:
+    for m in re.finditer(r"ap_u?int<([^<>]*(?:<[^<>]*>[^<>]*)*)>", strip_comments(fn.signature + fn.body)):
+        bits = eval_const(scoped(m[1]), names)
         if bits is not None and bits > MAX_STREAM_BITS:
             report("width", f"`{m[0]}` is {bits} bits wide (> {MAX_STREAM_BITS})")
 
 
-def _check_nest(loop: _Loop, names: Mapping[str, int], unrolled: Mapping[str, int], report: Reporter) -> None:
+def _check_nest(loop: Loop, names: Mapping[str, int], unrolled: Mapping[str, int], report: Reporter) -> None:
     lanes = 1
-    for sub in _loops(loop.body):
-        var, trip = _trip(sub, names)
+    for sub in find_loops(loop.body):
+        var, trip = trip_count(sub, names)
         if var in unrolled and trip:
             lanes *= trip
     if lanes > MAX_UNROLL_NEST:
         report("unroll", f"loop `{loop.header}` unrolls nests of {lanes} > {MAX_UNROLL_NEST} lanes")
 
 
-def _check_arith(loop: _Loop, consts: Mapping[str, int], report: Reporter) -> None:
+def _check_arith(loop: Loop, consts: Mapping[str, int], report: Reporter) -> None:
     text = re.sub(r"#pragma[^\n]*", "", loop.direct)
     operand = r"(\w+(?:::\w+)?|\([^()]*(?:\([^()]*\)[^()]*)*\))"
     for m in re.finditer(operand + r"\s*([%/])\s*" + operand, text):
-        left, right = _eval(_scoped(m[1]), consts), _eval(_scoped(m[3]), consts)
+        left, right = eval_const(scoped(m[1]), consts), eval_const(scoped(m[3]), consts)
         if left is not None and right is not None:
             continue
         if right is None or right <= 0 or right & (right - 1):
             report("modulo", f"`{m[0]}` divides by a non-constant or non-power-of-two ({right}) in a pipelined loop")
     for m in re.finditer(r"(<<|>>)=?\s*" + operand, text):
-        if _eval(_scoped(m[2]), consts) is None:
+        if eval_const(scoped(m[2]), consts) is None:
             report("shift", f"`{m[0].strip()}`: shift by a variable amount (a barrel shifter) in a pipelined loop")
 
 
-def _array_dims(fn: _Function, name: str, names: Mapping[str, int]) -> list[int | None] | None:
-    decl = re.search(r"\b" + re.escape(name) + r"((?:\[[^\]]+\])+)\s*[;,)]", _strip_comments(fn.signature + fn.body))
+def _array_dims(fn: TemplateFunction, name: str, names: Mapping[str, int]) -> list[int | None] | None:
+    decl = re.search(r"\b" + re.escape(name) + r"((?:\[[^\]]+\])+)\s*[;,)]", strip_comments(fn.signature + fn.body))
     if not decl:
         return None
-    return [_eval(_scoped(d), names) for d in re.findall(r"\[([^\]]+)\]", decl[1])]
+    return [eval_const(scoped(d), names) for d in re.findall(r"\[([^\]]+)\]", decl[1])]
 
 
-def _check_rams(fn: _Function, loop: _Loop, names: Mapping[str, int], report: Reporter) -> None:
-    text = _strip_comments(loop.body)
+def _check_rams(fn: TemplateFunction, loop: Loop, names: Mapping[str, int], report: Reporter) -> None:
+    text = strip_comments(loop.body)
     written = set(re.findall(r"\b(\w+)\s*(?:\[[^\]]*\])+\s*=(?!=)", text))
     for arr in sorted(written):
         reads = [m for m in re.finditer(r"\b" + arr + r"\s*\[", text)]
@@ -387,36 +224,36 @@ def _check_rams(fn: _Function, loop: _Loop, names: Mapping[str, int], report: Re
             report("ram-dependence", f"array `{arr}`: DEPENDENCE distance {dep} < 2 (read-modify-write of a RAM)")
 
 
-def _registers(fn: _Function, arr: str, dims: list[int | None], names: Mapping[str, int]) -> bool:
+def _registers(fn: TemplateFunction, arr: str, dims: list[int | None], names: Mapping[str, int]) -> bool:
     """True if every dimension of ``arr`` is size 1 or completely partitioned."""
     parts: dict[int, bool] = {}
-    for m in _PRAGMA.finditer(fn.body):
+    for m in PRAGMA.finditer(fn.body):
         if m[1].upper() != "ARRAY_PARTITION" or not re.search(r"variable\s*=\s*" + arr + r"\b", m[2]):
             continue
         dim_m = re.search(r"dim\s*=\s*(\w+)", m[2])
-        dim = _eval(dim_m[1], names) if dim_m else 1
+        dim = eval_const(dim_m[1], names) if dim_m else 1
         targets = range(1, len(dims) + 1) if dim == 0 else [dim or 1]
         factor_m = re.search(r"factor\s*=\s*(\w+)", m[2])
-        factor = _eval(factor_m[1], names) if factor_m else None
+        factor = eval_const(factor_m[1], names) if factor_m else None
         for d in targets:
             size = dims[d - 1]
             parts[d] = "complete" in m[2] or (factor is not None and size is not None and factor >= size)
     return all(size == 1 or parts.get(i + 1, False) for i, size in enumerate(dims))
 
 
-def _dependence(fn: _Function, arr: str, names: Mapping[str, int]) -> int | None:
+def _dependence(fn: TemplateFunction, arr: str, names: Mapping[str, int]) -> int | None:
     """Proven distance of ``arr``'s loop-carried dependence (a large number for a proven ``false``), or None."""
     lines = fn.body.splitlines()
     best: int | None = None
     for i, line in enumerate(lines):
-        m = _PRAGMA.search(line)
+        m = PRAGMA.search(line)
         if not m or m[1].upper() != "DEPENDENCE" or not re.search(r"variable\s*=\s*" + arr + r"\b", m[2]):
             continue
         if "inter" not in m[2]:
             continue
         dist = re.search(r"distance\s*=\s*(\w+)", m[2])
         if dist and re.search(r"\btrue\b", m[2]):
-            best = _eval(dist[1], names)
+            best = eval_const(dist[1], names)
         elif re.search(r"\bfalse\b", m[2]) and any("proof:" in ln for ln in lines[max(0, i - 4) : i]):
             best = 1 << 30
     return best

@@ -14,6 +14,7 @@ Output layout under the build directory::
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,10 +130,11 @@ def render_layer_sim(code: LayerCode) -> tuple[dict[str, str], dict[str, bytes]]
     sources then depend on the layer's shapes and types only.
 
     Returns:
-        ``(file name -> text, data file name -> bytes)``.
+        ``(file name -> text, data file name -> bytes)``; the bytes include the
+        weight streams the test bench feeds (:attr:`LayerCode.feeds`).
     """
     files = render_layer(code)
-    data: dict[str, bytes] = {}
+    data: dict[str, bytes] = dict(code.feeds)
     for header, twin in code.runtime_params.items():
         files[header] = twin.header
         data[twin.file] = twin.data
@@ -169,6 +171,12 @@ def partition_source(model: ModelWrapper, codes: list[LayerCode], name: str) -> 
         code, port = producers[tensor]
         ports.append(Port(f"out{i}_V", "out", port.width, port.elems, port.ctype, port.words, tensor))
         args[(code.name, port.name)] = f"out{i}_V"
+    for code in codes:  # weight streams from outside (mem_mode="external"): partition inputs after the data
+        for port in code.inputs:
+            if port.feed:
+                k = sum(p.direction == "in" for p in ports)
+                ports.insert(k, _renamed(port, f"in{k}_V"))
+                args[(code.name, port.name)] = f"in{k}_V"
     streams = []
     for var, width, (src, sport), (dst, dport) in internal_streams(producers, consumers, graph_out):
         streams.append({"name": var, "width": width})
@@ -181,6 +189,10 @@ def partition_source(model: ModelWrapper, codes: list[LayerCode], name: str) -> 
         {"name": name, "functions": functions, "ports": ports, "streams": streams, "calls": calls},
     )
     return text, ports
+
+
+def _renamed(port: Port, name: str) -> Port:
+    return dataclasses.replace(port, name=name)
 
 
 def generate_hls(

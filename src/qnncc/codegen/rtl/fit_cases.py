@@ -25,7 +25,7 @@ from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import HW_DOMAIN
 
-__all__ = ["case_key", "case_model", "measure_case", "threshold_steps"]
+__all__ = ["case_key", "case_model", "case_source", "measure_case", "threshold_steps"]
 
 #: Constant inputs per op type, in node input order after the stream input(s).
 _CONSTS = {"MVAU": ("w", "t"), "VVAU": ("w", "t"), "Thresholding": ("t",), "ChannelwiseOp": ("p",)}
@@ -151,17 +151,38 @@ def case_model(op_type: str, attrs: Mapping[str, Any]) -> ModelWrapper:
 
 
 def measure_case(case: tuple[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Synthesise one case with Yosys: ``{op_type, attrs, lut, lutram, ff, carry, bram_18k, uram, dsp}``.
+    """Synthesise one case with Yosys: ``{op_type, attrs, lut, lutram, ff, carry, bram_18k, uram, dsp, source}``.
+
+    ``source`` is the synthesis cache key (:func:`~qnncc.codegen.rtl.yosys.synth_key`
+    of the layer's files), the provenance of the counts: a row whose key differs
+    from :func:`case_source` today was measured on other RTL.
 
     Raises:
         RtlToolError: if Yosys is missing or fails; CodegenError if the layer cannot be generated.
     """
     from qnncc.codegen.rtl.generate import rtl_layer
-    from qnncc.codegen.rtl.yosys import synth_layer
+    from qnncc.codegen.rtl.yosys import layer_files, synth_key, synth_sources
 
     op_type, attrs = case
     model = case_model(op_type, attrs)
-    r = synth_layer(rtl_layer(model, model.graph.node[0]))
+    rtl = rtl_layer(model, model.graph.node[0])
+    files = layer_files(rtl)
+    r = synth_sources(files, rtl.name, rtl.op_type)
     row: dict[str, Any] = {"op_type": op_type, "attrs": dict(attrs)}
     row.update({k: getattr(r, k) for k in ("lut", "lutram", "ff", "carry", "bram_18k", "uram", "dsp")})
+    row["source"] = synth_key(files, rtl.name)
     return row
+
+
+def case_source(op_type: str, attrs: Mapping[str, Any]) -> str:
+    """The synthesis cache key a case has with today's RTL (compare with a stored row's ``source``).
+
+    Raises:
+        CodegenError: if the layer cannot be generated.
+    """
+    from qnncc.codegen.rtl.generate import rtl_layer
+    from qnncc.codegen.rtl.yosys import layer_files, synth_key
+
+    model = case_model(op_type, attrs)
+    rtl = rtl_layer(model, model.graph.node[0])
+    return synth_key(layer_files(rtl), rtl.name)

@@ -117,6 +117,22 @@ def output_stream_depth(rtl: RtlLayer) -> int:
     return 0 if rtl.op_type == "StreamingFIFO" else OUTPUT_STREAM_DEPTH
 
 
+def _lane_bits(rtl: RtlLayer) -> tuple[int, int]:
+    """Input and output bits of one lane of a layer with :attr:`RtlLayer.lanes` copies of its core.
+
+    Raises:
+        CodegenError: for lanes on a core of several streams or words that do not split into whole lanes.
+    """
+    if rtl.lanes == 1:
+        return 0, 0
+    if len(rtl.inputs) != 1 or len(rtl.outputs) != 1:
+        raise CodegenError(f"{rtl.node_name}: {rtl.lanes} lanes need one input and one output stream")
+    bits_in, bits_out = rtl.bits[rtl.inputs[0].name], rtl.bits[rtl.outputs[0].name]
+    if rtl.lanes < 1 or bits_in % rtl.lanes or bits_out % rtl.lanes:
+        raise CodegenError(f"{rtl.node_name}: {bits_in}/{bits_out}-bit words do not split into {rtl.lanes} lanes")
+    return bits_in // rtl.lanes, bits_out // rtl.lanes
+
+
 def render_rtl_layer(rtl: RtlLayer) -> dict[str, str]:
     """File name -> text of a layer's wrapper and ROM files.
 
@@ -125,6 +141,7 @@ def render_rtl_layer(rtl: RtlLayer) -> dict[str, str]:
     """
     ins, outs = rtl.inputs, rtl.outputs
     depth = output_stream_depth(rtl)
+    lane_in, lane_out = _lane_bits(rtl)
     sig = "core_" if depth else ""
     text = render(
         "rtl_layer.v.j2",
@@ -144,6 +161,9 @@ def render_rtl_layer(rtl: RtlLayer) -> dict[str, str]:
             "out_valid": _concat([f"{p.name}_{sig}{'valid' if depth else 'TVALID'}" for p in outs]),
             "out_ready": _concat([f"{p.name}_{sig}{'ready' if depth else 'TREADY'}" for p in outs]),
             "stream_depth": depth,
+            "lanes": rtl.lanes,
+            "lane_in": lane_in,
+            "lane_out": lane_out,
         },
     )
     return {f"{rtl.name}.v": text, **rtl.roms}

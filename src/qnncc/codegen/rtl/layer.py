@@ -59,6 +59,9 @@ class RtlLayer:
         roms: ROM files, file name -> ``$readmemh`` text.
         dtypes: element datatype per port name.
         single_stream: True when the core has ``in_*``/``out_*`` ports (one input, one output).
+        lanes: copies of the core side by side (``MMV``, :mod:`qnncc.hw.layers.mmv`): lane ``m`` takes
+            bits ``[m*B_in/lanes, (m+1)*B_in/lanes)`` of the input word and gives the same slice of the
+            output word; the parameters describe one lane. Single-stream cores only.
     """
 
     name: str
@@ -71,6 +74,7 @@ class RtlLayer:
     roms: dict[str, str] = field(default_factory=dict)
     dtypes: dict[str, DataType] = field(default_factory=dict)
     single_stream: bool = True
+    lanes: int = 1
 
     @property
     def inputs(self) -> list[Port]:

@@ -1,6 +1,7 @@
 """Per-layer synthesis with Yosys ``synth_xilinx`` and resource counts in FINN's terms.
 
-Each layer's wrapper, the library and its ROM files are written to a folder
+Each layer's wrapper, the library modules it instantiates (:func:`used_library`)
+and its ROM files are written to a folder
 under ``rtl_cache_dir()/yosys`` and synthesised there (Yosys sees only its
 working directory, so every path is relative) with::
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -49,11 +51,14 @@ __all__ = [
     "RESOURCE_KEYS",
     "SynthResult",
     "count_resources",
+    "layer_files",
     "synth_layer",
     "synth_layers",
     "synth_model",
+    "synth_key",
     "synth_sources",
     "total_resources",
+    "used_library",
 ]
 
 #: The resource fields of :class:`SynthResult`, in report order.
@@ -119,9 +124,31 @@ def count_resources(layer: str, op_type: str, cells: Mapping[str, int]) -> Synth
     )  # fmt: skip
 
 
-def _files(rtl: RtlLayer) -> dict[str, str]:
+_MODULE_REF = re.compile(r"\b(qnncc_\w+)\b")
+
+
+def used_library(texts: Mapping[str, str], library: Mapping[str, str]) -> dict[str, str]:
+    """The library files (``<module>.v``) the Verilog in ``texts`` instantiates, transitively.
+
+    A module name ``qnncc_*`` in a text pulls in the library file of that
+    name, so a layer's synthesis (and its cache key) depends only on the
+    cores it uses, not on edits to the others.
+    """
+    used: dict[str, str] = {}
+    todo = [t for n, t in texts.items() if n.endswith(".v")]
+    while todo:
+        for name in _MODULE_REF.findall(todo.pop()):
+            file = f"{name}.v"
+            if file in library and file not in used:
+                used[file] = library[file]
+                todo.append(library[file])
+    return used
+
+
+def layer_files(rtl: RtlLayer) -> dict[str, str]:
+    """What Yosys reads for one layer: file name -> text (wrapper, ROM files, used library modules)."""
     texts = render_rtl_layer(rtl)
-    return {**library_files(), **texts}
+    return {**used_library(texts, library_files()), **texts}
 
 
 def synth_layer(rtl: RtlLayer, cache: Path | None = None) -> SynthResult:
@@ -130,7 +157,16 @@ def synth_layer(rtl: RtlLayer, cache: Path | None = None) -> SynthResult:
     Raises:
         RtlToolError: if Yosys is missing or fails (the last log lines are quoted).
     """
-    return synth_sources(_files(rtl), rtl.name, rtl.op_type, str(cache) if cache is not None else None)
+    return synth_sources(layer_files(rtl), rtl.name, rtl.op_type, str(cache) if cache is not None else None)
+
+
+def synth_key(files: Mapping[str, str], top: str) -> str:
+    """Cache key of a synthesis: the SHA-256 (32 hex digits) of the Yosys script and every file."""
+    sources = " ".join(sorted(n for n in files if n.endswith(".v")))
+    digest = hashlib.sha256(SCRIPT.format(sources=sources, top=top).encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()[:32]
 
 
 def synth_sources(files: Mapping[str, str], top: str, op_type: str, cache: str | None = None) -> SynthResult:
@@ -145,11 +181,8 @@ def synth_sources(files: Mapping[str, str], top: str, op_type: str, cache: str |
     """
     sources = " ".join(sorted(n for n in files if n.endswith(".v")))
     script = SCRIPT.format(sources=sources, top=top)
-    digest = hashlib.sha256(script.encode())
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     folder = (Path(cache) if cache else rtl_cache_dir()) / "yosys"
-    result_file = folder / f"{digest.hexdigest()[:32]}.json"
+    result_file = folder / f"{synth_key(files, top)}.json"
     if result_file.exists():
         return SynthResult(**json.loads(result_file.read_text()))
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,7 +227,7 @@ def synth_layers(
 
     where = str(cache) if cache is not None else None
     batch = [
-        Job(synth_sources, (_files(r), r.name, r.op_type, where), name=f"yosys {r.name}", cacheable=False)
+        Job(synth_sources, (layer_files(r), r.name, r.op_type, where), name=f"yosys {r.name}", cacheable=False)
         for r in layers
     ]
     if executor is not None:

@@ -7,7 +7,10 @@ copy of :mod:`qnncc.codegen.packing`'s standalone section), zero-pads each
 stream word to its memory word, and runs the model's segments in order
 (:func:`qnncc.codegen.schedule.run_schedule`): software segments with
 onnxruntime, partitions by starting their ``qnncc_s2mm_<k>`` and
-``qnncc_mm2s_<k>`` kernels with ``(buffer, frames)``.
+``qnncc_mm2s_<k>`` kernels with ``(buffer, frames)``. The weights of
+``mem_mode="external"`` layers (``weights_<layer>.npy``, one packed pass) are
+loaded once into device buffers; each run starts their ``qnncc_wm2s_<j>``
+kernels with ``(buffer, frames * passes per frame)``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from qnncc.codegen.schedule import run_schedule, segment_model
 from qnncc.codegen.vitis.link import kernel_layout
 from qnncc.codegen.vitis.platform import alveo_platform
 from qnncc.codegen.vitis.slr import assign_slrs
+from qnncc.codegen.weight_streams import write_weight_streams
 from qnncc.core.model_wrapper import ModelWrapper
 
 __all__ = ["alveo_driver_context", "write_alveo_driver"]
@@ -44,7 +48,7 @@ def alveo_driver_context(model: ModelWrapper, board: str | Board) -> dict[str, A
     platform = alveo_platform(b)
     layout = kernel_layout(model)
     placement = assign_slrs([p["resources"] for p in layout["partitions"]], platform, strict=False)
-    for s in layout["inputs"] + layout["outputs"]:
+    for s in layout["inputs"] + layout["weights"] + layout["outputs"]:
         s["bank"] = platform.bank(placement.slr[s["partition"]])
     schedule: list[dict[str, Any]] = []
     for seg in run_schedule(model):
@@ -56,14 +60,17 @@ def alveo_driver_context(model: ModelWrapper, board: str | Board) -> dict[str, A
             continue
         ins = [s["index"] for s in layout["inputs"] if s["partition"] == seg.index]
         outs = [s["index"] for s in layout["outputs"] if s["partition"] == seg.index]
+        weights = [s["index"] for s in layout["weights"] if s["partition"] == seg.index]
         if schedule and schedule[-1]["kind"] == "partition":  # connected partitions run together
             schedule[-1]["inputs"] += ins
             schedule[-1]["outputs"] += outs
+            schedule[-1]["weights"] += weights
             schedule[-1]["name"] += f"+{seg.nodes[0].name}"
             continue
         schedule.append(
-            {"kind": "partition", "index": seg.index, "name": seg.nodes[0].name, "inputs": ins, "outputs": outs}
-        )
+            {"kind": "partition", "index": seg.index, "name": seg.nodes[0].name, "inputs": ins, "outputs": outs,
+             "weights": weights}
+        )  # fmt: skip
     io = [
         [{"name": t, "shape": [int(d) for d in model.get_tensor_shape(t) or []]} for t in names]
         for names in (model.graph_input_names(), model.graph_output_names())
@@ -80,7 +87,7 @@ def alveo_driver_context(model: ModelWrapper, board: str | Board) -> dict[str, A
         "model_outputs": io[1],
         "schedule": schedule,
     }  # fmt: skip
-    return {"inputs": layout["inputs"], "outputs": layout["outputs"], "meta": meta}
+    return {"inputs": layout["inputs"], "outputs": layout["outputs"], "weights": layout["weights"], "meta": meta}
 
 
 def write_alveo_driver(model: ModelWrapper, out_dir: str | Path, board: str | Board) -> Path:
@@ -97,7 +104,9 @@ def write_alveo_driver(model: ModelWrapper, out_dir: str | Path, board: str | Bo
         "driver_alveo.py.j2",
         {
             **context,
-            "io_literal": python_literal({"inputs": context["inputs"], "outputs": context["outputs"]}),
+            "io_literal": python_literal(
+                {"inputs": context["inputs"], "outputs": context["outputs"], "weights": context["weights"]}
+            ),
             "meta_literal": python_literal(context["meta"]),
             "packing_source": standalone_packing_source(),
         },
@@ -106,6 +115,13 @@ def write_alveo_driver(model: ModelWrapper, out_dir: str | Path, board: str | Bo
     driver_dir.mkdir(parents=True, exist_ok=True)
     path = driver_dir / "driver.py"
     path.write_text(text)
+    if context["weights"]:  # one packed pass of each streamed layer's weights
+        from qnncc.codegen.hls import hw_partition
+        from qnncc.custom_op.partition import partition_child, partition_nodes
+
+        sdps = partition_nodes(model)
+        for child in [hw_partition(partition_child(model, n)) for n in sdps] if sdps else [hw_partition(model)]:
+            write_weight_streams(child, driver_dir)
     for seg in run_schedule(model):
         if seg.kind == "software":
             lowered = lower_to_standard_onnx(segment_model(model, seg))

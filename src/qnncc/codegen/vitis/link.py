@@ -7,6 +7,8 @@
   :mod:`qnncc.codegen.vivado.partitions`): memory to stream for input ``k``,
   stream to memory for output ``k``; each reads or writes one memory word
   (the stream width rounded up to a power of two bytes) per stream word;
+  ``kernels/qnncc_wm2s_<j>.cpp`` streams the weights of the ``j``-th
+  ``mem_mode="external"`` layer (one pass over the matrix, replayed ``passes`` times);
 * ``package_xo.tcl``: every partition's packaged block design (generic stitch)
   as a free-running RTL kernel (``package_xo -ctrl_protocol ap_ctrl_none``)
   named after its block design;
@@ -36,6 +38,7 @@ from qnncc.codegen.vitis.slr import RESOURCES, assign_slrs, layer_resources
 from qnncc.codegen.vivado.partitions import partition_bd_name, partition_dir, partition_ip_repo, top_plan
 from qnncc.codegen.vivado.plan import ExternalStream, stitch_plan
 from qnncc.codegen.vivado.stitch import BD_NAME
+from qnncc.codegen.weight_streams import weight_stream_descs
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import is_hw, partition_child, partition_nodes
 
@@ -105,8 +108,17 @@ def kernel_layout(model: ModelWrapper) -> dict[str, Any]:
     def owner(ext: ExternalStream) -> int:
         return 0 if single or not sdps else cell_index[ext.cell]
 
-    streams: dict[str, list[dict[str, Any]]] = {"inputs": [], "outputs": []}
-    for direction, exts in (("input", top.inputs), ("output", top.outputs)):
+    streams: dict[str, list[dict[str, Any]]] = {"inputs": [], "outputs": [], "weights": []}
+    for j, ext in enumerate(top.weight_inputs):  # mem_mode="external": one weight kernel per streamed layer
+        p = owner(ext)
+        desc = next(d for d in weight_stream_descs(children[p], 0) if d["name"] == ext.tensor)
+        name = f"qnncc_wm2s_{j}"
+        pport = next(e.name for e in plans[p].inputs if e.tensor == ext.tensor)
+        streams["weights"].append(
+            {**desc, "index": j, "dma": name, "kernel": name, "cu": f"{name}_1", "partition": p, "port": pport,
+             "mem_width": mem_width(ext.width), "mem_bytes": mem_width(ext.width) // 8}
+        )  # fmt: skip
+    for direction, exts in (("input", top.data_inputs), ("output", top.outputs)):
         for k, ext in enumerate(exts):
             p = owner(ext)
             child = children[p]
@@ -146,6 +158,11 @@ def kernel_layout(model: ModelWrapper) -> dict[str, Any]:
     return {"partitions": partitions, **streams, "links": links}
 
 
+def _dma_streams(layout: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every DMA kernel's stream: inputs, weight streams, outputs."""
+    return [*layout["inputs"], *layout["weights"], *layout["outputs"]]
+
+
 def write_vitis_link(
     model: ModelWrapper, out_dir: str | Path, board: str | Board, clock_ns: float | None = None
 ) -> VitisFiles:
@@ -173,36 +190,42 @@ def write_vitis_link(
         p["slr"] = slr
     banks: list[int] = []
     memories = []
-    for s in layout["inputs"] + layout["outputs"]:
+    for s in _dma_streams(layout):
         s["slr"] = parts[s["partition"]]["slr"]
         s["bank"] = platform.bank(s["slr"])
         banks.append(platform.bank_slr(s["bank"]))
         memories.append(
-            {"cu": s["cu"], "port": "src" if s["kernel"].startswith("qnncc_mm2s") else "dst", "bank": s["bank"]}
+            {"cu": s["cu"], "port": "dst" if s["kernel"].startswith("qnncc_s2mm") else "src", "bank": s["bank"]}
         )
     placement = assign_slrs([p["resources"] for p in parts], platform, banks, strict=False)
     vitis = Path(out_dir) / "vitis"
     (vitis / "kernels").mkdir(parents=True, exist_ok=True)
     kernels = []
-    for s in layout["inputs"] + layout["outputs"]:
+    for s in _dma_streams(layout):
         what = f"{'input' if s['kernel'].startswith('qnncc_mm2s') else 'output'} {s['index']} {s['name']!r}"
         template = "vitis_mm2s.cpp.j2" if s["kernel"].startswith("qnncc_mm2s") else "vitis_s2mm.cpp.j2"
+        words = s["words_per_frame"]
+        if s.get("kind") == "weights":
+            what, template, words = f"layer {s['node']!r}", "vitis_weights_mm2s.cpp.j2", s["pass_words"]
         path = vitis / "kernels" / f"{s['kernel']}.cpp"
         path.write_text(
             render(
                 template,
                 {"name": s["kernel"], "what": what.replace("\n", " "), "width": s["axis_width"],
-                 "mem_width": s["mem_width"], "words": s["words_per_frame"]},
+                 "mem_width": s["mem_width"], "words": words, "repeats": s.get("repeats", 1)},
             )
         )  # fmt: skip
         kernels.append(path)
-    streams = [{"src": f"{s['cu']}.out", "dst": f"{parts[s['partition']]['cu']}.{s['port']}"} for s in layout["inputs"]]
+    streams = [
+        {"src": f"{s['cu']}.out", "dst": f"{parts[s['partition']]['cu']}.{s['port']}"}
+        for s in layout["inputs"] + layout["weights"]
+    ]
     streams += layout["links"]
     streams += [
         {"src": f"{parts[s['partition']]['cu']}.{s['port']}", "dst": f"{s['cu']}.in"} for s in layout["outputs"]
     ]
     cus = [{"kernel": p["kernel"], "cu": p["cu"], "slr": p["slr"]} for p in parts]
-    cus += [{"kernel": s["kernel"], "cu": s["cu"], "slr": s["slr"]} for s in layout["inputs"] + layout["outputs"]]
+    cus += [{"kernel": s["kernel"], "cu": s["cu"], "slr": s["slr"]} for s in _dma_streams(layout)]
     slr_lines = [
         f"partition {p['index']} {p['node']} ({p['kernel']}): SLR{p['slr']}, "
         + ", ".join(f"{r} {p['resources'][r]:.0f}" for r in RESOURCES)
@@ -226,7 +249,7 @@ def write_vitis_link(
             "vitis_Makefile.j2",
             {"board": b.name, "platform": platform.name, "freq_mhz": f"{1e3 / clk:.0f}",
              "partition_dirs": [p["dir"] for p in parts], "partitions": parts,
-             "dma_kernels": [s["kernel"] for s in layout["inputs"] + layout["outputs"]]},
+             "dma_kernels": [s["kernel"] for s in _dma_streams(layout)]},
         )
     )  # fmt: skip
     slr_doc = {
@@ -235,7 +258,7 @@ def write_vitis_link(
         "platform": platform.name,
         "partitions": [{k: p[k] for k in ("index", "node", "kernel", "cu", "slr", "resources")} for p in parts],
         "dma_kernels": [{"kernel": s["kernel"], "cu": s["cu"], "slr": s["slr"], "bank": s["bank"]}
-                        for s in layout["inputs"] + layout["outputs"]],
+                        for s in _dma_streams(layout)],
         "slrs": [
             {"slr": k, "estimate": {r: round(v, 1) for r, v in used.items()}, "limits": dict(lim)}
             for k, (used, lim) in enumerate(zip(placement.used, placement.limits, strict=True))
@@ -244,6 +267,7 @@ def write_vitis_link(
     }  # fmt: skip
     files.slr_json.write_text(json.dumps(slr_doc, indent=2) + "\n")
     (vitis / "io.json").write_text(
-        json.dumps({"inputs": layout["inputs"], "outputs": layout["outputs"]}, indent=2) + "\n"
+        json.dumps({"inputs": layout["inputs"], "outputs": layout["outputs"], "weights": layout["weights"]}, indent=2)
+        + "\n"
     )
     return files

@@ -22,15 +22,31 @@ that builds the partition IPs first.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from qnncc.boards import Board, get_board
 from qnncc.codegen.render import CodegenError, render
-from qnncc.codegen.vivado.plan import Cell, Connection, ExternalStream, StitchPlan, StreamPort, stitch_plan
+from qnncc.codegen.vivado.plan import (
+    Cell,
+    Connection,
+    ExternalStream,
+    StitchBackend,
+    StitchPlan,
+    StreamPort,
+    stitch_plan,
+)
 from qnncc.codegen.vivado.shell import Mode, block_design
-from qnncc.codegen.vivado.stitch import StitchFiles, ip_catalog, render_build_tcl, render_stitch_tcl, write_stitch
+from qnncc.codegen.vivado.stitch import (
+    StitchFiles,
+    ip_catalog,
+    render_build_tcl,
+    render_stitch_tcl,
+    rtl_sources,
+    write_stitch,
+)
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import partition_nodes
 
@@ -83,6 +99,11 @@ def _partition_cell(index: int, node_name: str, plan: StitchPlan) -> Cell:
     )
 
 
+def _is_weights(ext: ExternalStream) -> bool:
+    """Sort key: data inputs before weight streams (stable)."""
+    return bool(ext.weights)
+
+
 def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
     """The top design of a multi-partition model: one cell per partition, direct nets, external streams.
 
@@ -113,8 +134,8 @@ def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
     for k, (node, plan) in enumerate(zip(sdps, plans, strict=True)):
         for ext in plan.inputs:
             producer = parent.find_producer(ext.tensor)
-            if producer is None or id(producer) not in owner:
-                inputs.append(ExternalStream("", ext.tensor, cells[k].name, ext.name, ext.width))
+            if producer is None or id(producer) not in owner:  # a weight stream keeps its words and layer
+                inputs.append(dataclasses.replace(ext, name="", cell=cells[k].name, port=ext.name))
         for ext in plan.outputs:
             readers = parent.find_consumers(ext.tensor)
             hw = [r for r in readers if id(r) in owner]
@@ -139,8 +160,9 @@ def top_plan(parent: ModelWrapper, plans: Sequence[StitchPlan]) -> StitchPlan:
     return StitchPlan(
         tuple(cells),
         tuple(connections),
-        tuple(ExternalStream(f"s_axis_{k}", e.tensor, e.cell, e.port, e.width) for k, e in enumerate(inputs)),
+        tuple(dataclasses.replace(e, name=f"s_axis_{k}") for k, e in enumerate(sorted(inputs, key=_is_weights))),
         tuple(ExternalStream(f"m_axis_{k}", e.tensor, e.cell, e.port, e.width, e.words) for k, e in enumerate(outputs)),
+        plans[0].backend if plans else "hls",
     )
 
 
@@ -152,6 +174,7 @@ def write_partitioned_stitch(
     clock_ns: float | None = None,
     mode: Mode = "zynq",
     jobs: int = 8,
+    backend: StitchBackend = "hls",
 ) -> StitchFiles:
     """Write every partition's generic stitch (packaged IP) and the top design over them.
 
@@ -159,11 +182,13 @@ def write_partitioned_stitch(
         parent: the model with several ``StreamingDataflowPartition`` nodes.
         children: each partition's child model as code generation sees it (same order).
         out_dir: the top build folder; partition ``k`` goes to :func:`partition_dir` ``(k)``,
-            whose ``hls/`` must already hold its HLS sources.
+            whose ``hls/`` (``rtl/`` with the RTL backend) must already hold its sources.
         board: board or board name.
         clock_ns: clock period in ns (default: the board's).
         mode: the top's shell: ``zynq`` (PS, AXI DMAs, TLAST inserters) or ``generic``.
         jobs: default parallel jobs of the Vivado runs.
+        backend: ``hls`` (HLS IP per layer) or ``rtl`` (each partition's layers as module
+            references to its ``rtl/*.v``, packaged with them into the partition IP).
 
     Returns:
         The top's stitch tcl, build tcl, IP catalogue and ``Makefile.vivado``.
@@ -176,8 +201,8 @@ def write_partitioned_stitch(
     out = Path(out_dir)
     plans = []
     for k, child in enumerate(children):
-        write_stitch(child, out / partition_dir(k), b, clk, "generic", jobs, bd_name=partition_bd_name(k))
-        plans.append(stitch_plan(child))
+        write_stitch(child, out / partition_dir(k), b, clk, "generic", jobs, partition_bd_name(k), backend)
+        plans.append(stitch_plan(child, backend))
     top = top_plan(parent, plans)
     (out / "stitch").mkdir(parents=True, exist_ok=True)
     files = StitchFiles(
@@ -186,10 +211,12 @@ def write_partitioned_stitch(
         out / "stitch" / "ip_catalog.json",
         out / "Makefile.vivado",
     )
-    files.stitch_tcl.write_text(render_stitch_tcl(top, b, clk, mode))
+    refs = [c.reference for c in block_design(top, b, clk, mode).cells if c.reference]  # the RTL TLAST inserters
+    rtl_files = rtl_sources(out, refs) if refs else None
+    files.stitch_tcl.write_text(render_stitch_tcl(top, b, clk, mode, rtl_files=rtl_files))
     files.build_tcl.write_text(render_build_tcl(mode, jobs, clock_ns=clk))
     files.catalog.write_text(json.dumps(ip_catalog(top, b, clk, mode), indent=2) + "\n")
-    tops = [c.name for c in block_design(top, b, clk, mode).cells if c.kind == "tlast"]
+    tops = [c.name for c in block_design(top, b, clk, mode).cells if c.kind == "tlast" and c.ip_repo]
     files.makefile.write_text(
         render(
             "vivado_partitions_Makefile.j2",

@@ -21,12 +21,15 @@ Conventions (shared with the HLS code generator):
   Verilog wrapper ``rtl/<module>.v`` (:func:`qnncc.codegen.rtl.layer.module_name`),
   the modules :func:`qnncc.codegen.rtl.generate_rtl` wrote and simulated;
 * HLS ports are ``in<k>_V`` (stream inputs in node-input order, initializers
-  skipped) and ``out<k>_V``, TDATA ``roundup8`` of the stream width, clock
+  skipped; a ``mem_mode="external"`` layer's weight stream comes after them and
+  becomes a partition input after the data inputs, :attr:`ExternalStream.weights`) and
+  ``out<k>_V``, TDATA ``roundup8`` of the stream width, clock
   ``ap_clk``, active-low reset ``ap_rst_n``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +44,7 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.partition import STREAM_PASS_THROUGH_OPS, only_partition_child
 from qnncc.hw.layers import HW_DOMAIN, HWLayer
+from qnncc.hw.layers.weight_stream import WeightStream, external_weight_stream
 
 __all__ = [
     "AXIS_DATA_FIFO_MAX_DEPTH",
@@ -170,7 +174,10 @@ class ExternalStream:
         port: Interface pin of that cell.
         width: TDATA width in bits.
         words: Words of ``width`` bits per frame (batch axis excluded), ``0``
-            when unknown; set for partition outputs.
+            when unknown; set for partition outputs and weight streams.
+        weights: For the weight stream of a ``mem_mode="external"`` layer
+            (:mod:`qnncc.hw.layers.weight_stream`): the layer's node name; its
+            ``tensor`` is the weight initializer. ``""`` for data streams.
     """
 
     name: str
@@ -179,6 +186,7 @@ class ExternalStream:
     port: str
     width: int
     words: int = 0
+    weights: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,8 @@ class StitchPlan:
     connections: tuple[Connection, ...]
     inputs: tuple[ExternalStream, ...]
     outputs: tuple[ExternalStream, ...]
+    #: Backend of the layers; the zynq shell's TLAST inserters follow it (HLS IPs, or RTL module references).
+    backend: StitchBackend = "hls"
 
     def cell(self, name: str) -> Cell:
         """The cell called ``name``.
@@ -200,6 +210,16 @@ class StitchPlan:
             if c.name == name:
                 return c
         raise CodegenError(f"stitch plan has no cell {name!r}")
+
+    @property
+    def data_inputs(self) -> tuple[ExternalStream, ...]:
+        """The inputs that carry graph inputs (not weight streams)."""
+        return tuple(s for s in self.inputs if not s.weights)
+
+    @property
+    def weight_inputs(self) -> tuple[ExternalStream, ...]:
+        """The weight streams of ``mem_mode="external"`` layers, after the data inputs."""
+        return tuple(s for s in self.inputs if s.weights)
 
     def hls_tops(self) -> list[str]:
         """Top-function names of the HLS IPs (one per HLS cell), in plan order."""
@@ -250,6 +270,9 @@ def _fifo_cells(name: str, node: onnx.NodeProto, layer: HWLayer) -> list[Cell]:
 
 def _hls_cell(cell: str, node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cell:
     specs: list[tuple[str, StreamMode, int]] = [(f"in{k}_V", "slave", layer.instream_width(k)) for k in range(n_in)]
+    stream = _weight_stream(node, layer, n_in)
+    if stream is not None:
+        specs.append((f"in{stream.port}_V", "slave", stream.width))
     specs += [(f"out{k}_V", "master", layer.outstream_width(k)) for k in range(layer.num_output_streams())]
     ports = tuple(StreamPort(name, mode, roundup8(bits), bits) for name, mode, bits in specs)
     return Cell(
@@ -261,6 +284,18 @@ def _hls_cell(cell: str, node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cel
         streams=ports,
         ip_repo=hls_ip_repo(cell),
     )
+
+
+def _weight_stream(node: onnx.NodeProto, layer: HWLayer, n_in: int) -> WeightStream | None:
+    """The weight stream input of a ``mem_mode="external"`` layer (after its ``n_in`` data inputs).
+
+    Raises:
+        CodegenError: if the layer cannot stream its weights.
+    """
+    try:
+        return external_weight_stream(layer, n_in)
+    except ValueError as err:
+        raise CodegenError(str(err)) from None
 
 
 def _rtl_cell(node: onnx.NodeProto, layer: HWLayer, n_in: int) -> Cell:
@@ -326,6 +361,7 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
     cells: list[Cell] = []
     links: list[Connection] = []  # between the cells of a FIFO chain
     by_name: dict[str, str] = {}
+    weights: list[ExternalStream] = []  # weight streams of external layers, in stream order
     # stream tensor -> readers (cell, port, bits); cell None: graph output named by port
     consumers: dict[str, list[tuple[Cell | None, str, int]]] = {}
 
@@ -351,6 +387,8 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
         by_name[name] = node.name
         streams_in = [t for t in node.input if t and mw.get_initializer(t) is None]
         if backend == "rtl":
+            if _weight_stream(node, op, len(streams_in)) is not None:
+                raise CodegenError(f"{node.name}: mem_mode='external' (streamed weights) has no RTL implementation")
             first = cell = _rtl_cell(node, op, len(streams_in))
             cells.append(cell)
         else:
@@ -369,6 +407,11 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
         for k, tensor in enumerate(streams_in):
             port = _endpoint(first, "in", k)
             consumers.setdefault(source(tensor), []).append((first, port, op.instream_width(k)))
+        stream = _weight_stream(node, op, len(streams_in)) if backend == "hls" else None
+        if stream is not None:
+            port = f"in{stream.port}_V"
+            weights.append(ExternalStream("", stream.tensor, first.name, port, first.port(port).width,
+                                          stream.words, node.name))  # fmt: skip
         for k in range(op.num_output_streams()):
             if k < len(node.output) and node.output[k]:
                 producer[node.output[k]] = (cell, _endpoint(cell, "out", k), op.outstream_width(k))
@@ -416,6 +459,7 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
         raise CodegenError(f"stream {unread[0]!r} of cell {cell.name!r} is neither read nor a partition output")
     inputs.sort(key=lambda s: graph_inputs.index(s.tensor))
     inputs = [ExternalStream(f"s_axis_{k}", s.tensor, s.cell, s.port, s.width) for k, s in enumerate(inputs)]
+    inputs += [dataclasses.replace(s, name=f"s_axis_{len(inputs) + j}") for j, s in enumerate(weights)]
     unused = [t for t in graph_inputs if t not in {s.tensor for s in inputs}]
     if unused and mw.get_initializer(unused[0]) is None:
         raise CodegenError(f"partition input {unused[0]!r} is not read by any HW layer")
@@ -423,4 +467,4 @@ def stitch_plan(model: ModelWrapper | onnx.ModelProto, backend: StitchBackend = 
         raise CodegenError("the partition has no HW layer to stitch")
     order = {c.name: i for i, c in enumerate(cells)}
     connections.sort(key=lambda c: (order[c.src_cell], c.src_port))
-    return StitchPlan(tuple(cells), tuple(connections), tuple(inputs), tuple(outputs))
+    return StitchPlan(tuple(cells), tuple(connections), tuple(inputs), tuple(outputs), backend)

@@ -204,13 +204,17 @@ def tlast_specs(plan: StitchPlan) -> list[TlastSpec]:
     return specs
 
 
-def _tlast_cell(spec: TlastSpec) -> Cell:
+def _tlast_cell(spec: TlastSpec, backend: str = "hls") -> Cell:
+    """The inserter's cell: an HLS IP, or (RTL backend) a module reference to ``rtl/<name>.v``."""
     w = spec.width
+    streams = (StreamPort("in0_V", "slave", w, w), StreamPort("out0_V", "master", w, w))
+    if backend == "rtl":
+        return Cell(spec.name, "", "tlast", streams=streams, axi_lite=("s_axi_control",), reference=spec.name)
     return Cell(
         spec.name,
         hls_vlnv(spec.name),
         "tlast",
-        streams=(StreamPort("in0_V", "slave", w, w), StreamPort("out0_V", "master", w, w)),
+        streams=streams,
         ip_repo=hls_ip_repo(spec.name),
         axi_lite=("s_axi_control",),
     )
@@ -259,7 +263,7 @@ def _dma_cells(plan: StitchPlan, zynq_us: bool) -> tuple[list[Cell], list[Connec
                 dwcs.append(dwc)
                 nets.append(Connection(*src, dwc.name, "S_AXIS", ext.width, ext.tensor))
                 src = (dwc.name, "M_AXIS")
-            tlast = _tlast_cell(specs[k])
+            tlast = _tlast_cell(specs[k], plan.backend)
             tlasts.append(tlast)
             nets.append(Connection(*src, tlast.name, "in0_V", dw, ext.tensor))
             nets.append(Connection(tlast.name, "out0_V", name, "S_AXIS_S2MM", dw, ext.tensor))

@@ -32,8 +32,10 @@ module references to the Verilog wrappers in ``rtl/`` (written by
 :func:`qnncc.codegen.rtl.generate_rtl`): the script adds ``rtl/*.v`` and the
 ROM files ``rtl/*.dat`` to the project and creates each layer with
 ``create_bd_cell -type module -reference <module> <cell>``; FIFOs are the
-library's ``qnncc_fifo`` behind their wrappers, and only the zynq shell's
-TLAST inserters remain HLS IPs.
+library's ``qnncc_fifo`` behind their wrappers, and the zynq shell's TLAST
+inserters are module references too (``rtl/qnncc_tlast_<k>.v`` around the
+library's ``qnncc_tlast``, written by :func:`qnncc.codegen.vivado.tlast.write_tlast_rtl`),
+so the design has no HLS IP left.
 
 All paths in the scripts are relative to the build directory, found from the
 script's own location, so the folder can be moved to a machine with Vivado.
@@ -62,6 +64,7 @@ __all__ = [
     "render_build_tcl",
     "render_stitch_tcl",
     "render_vivado_makefile",
+    "rtl_sources",
     "write_stitch",
 ]
 
@@ -286,12 +289,16 @@ def ip_catalog(
     }
 
 
-def _rtl_files(out: Path, plan: StitchPlan) -> list[str]:
-    """The Verilog and ROM files of ``out/rtl`` (relative to ``out``), checked to define every referenced module."""
+def rtl_sources(out: Path, references: list[str]) -> list[str]:
+    """The Verilog and ROM files of ``out/rtl`` (relative to ``out``), checked to define every referenced module.
+
+    Raises:
+        CodegenError: if a module of ``references`` has no ``<module>.v`` there (names them).
+    """
     folder = out / "rtl"
     files = sorted(p for p in folder.glob("*") if p.suffix in (".v", ".dat")) if folder.is_dir() else []
     names = {p.name for p in files}
-    missing = [c.reference for c in plan.cells if c.reference and f"{c.reference}.v" not in names]
+    missing = [ref for ref in references if f"{ref}.v" not in names]
     if missing:
         raise CodegenError(
             f"RTL module(s) {', '.join(missing)} have no Verilog file in {folder}; run the rtl step first"
@@ -343,7 +350,8 @@ def write_stitch(
     b = get_board(board)
     clk = b.default_clk_ns if clock_ns is None else clock_ns
     out = Path(out_dir)
-    rtl_files = _rtl_files(out, plan) if backend == "rtl" else None
+    refs = [c.reference for c in block_design(plan, b, clk, mode).cells if c.reference]
+    rtl_files = rtl_sources(out, refs) if backend == "rtl" else None
     stitch_tcl = render_stitch_tcl(plan, b, clk, mode, bd_name=bd_name, rtl_files=rtl_files)
     (out / "stitch").mkdir(parents=True, exist_ok=True)
     files = StitchFiles(

@@ -1,4 +1,4 @@
-"""TLAST inserters: the small HLS IPs that end each AXI DMA receive transfer (zynq mode).
+"""TLAST inserters: the small HLS (or RTL) IPs that end each AXI DMA receive transfer (zynq mode).
 
 qnncc's layer IPs stream TDATA only (``hls::stream<ap_uint<W>>``), but an AXI
 DMA's S2MM channel ends a transfer on TLAST. In zynq mode the block design
@@ -22,6 +22,12 @@ Output layout under the build directory (next to the layers of
     hls/qnncc_tlast_<k>/top_qnncc_tlast_<k>.cpp   the top, instantiating qnncc/tlast.hpp
     hls/qnncc_tlast_<k>/hls_synth.tcl             Vitis HLS: csynth_design + export_design
     hls/include/                                  qnncc's header library (shared with the layers)
+
+With the RTL backend (:func:`write_tlast_rtl`) each inserter is instead the
+Verilog module ``rtl/qnncc_tlast_<k>.v`` (ports named as the HLS IP's, plus
+``out0_V_TLAST/TKEEP/TSTRB`` and the ``s_axi_control_*`` AXI-Lite slave) around
+the library core ``qnncc_tlast`` (``hls_templates/rtl/qnncc_tlast.v``), with the
+same register map, used as a module reference in the stitch.
 """
 
 from __future__ import annotations
@@ -43,8 +49,10 @@ __all__ = [
     "TLAST_CTRL_OFFSET",
     "TLAST_FRAMES_OFFSET",
     "tlast_sources",
+    "tlast_rtl_sources",
     "write_plan_tlast_ips",
     "write_tlast_ips",
+    "write_tlast_rtl",
 ]
 
 #: AXI-Lite offset of the ``ap_ctrl_hs`` control register (Vitis HLS ``s_axilite``).
@@ -93,6 +101,53 @@ def tlast_sources(port_width_bits: int, words_per_frame: int, name: str, what: s
         "words_per_frame": words,
     }
     return {f"top_{name}.cpp": render("tlast_top.cpp.j2", context)}
+
+
+def tlast_rtl_sources(port_width_bits: int, words_per_frame: int, name: str, what: str = "") -> dict[str, str]:
+    """The Verilog module ``<name>.v`` of one RTL TLAST inserter (arguments as :func:`tlast_sources`).
+
+    Raises:
+        CodegenError: as :func:`tlast_sources`.
+    """
+    tlast_sources(port_width_bits, words_per_frame, name, what)  # the same checks
+    context = {
+        "name": name,
+        "what": (what or f"{words_per_frame} words of {port_width_bits} bits per frame").replace("\n", " "),
+        "width": int(port_width_bits),
+        "words_per_frame": int(words_per_frame),
+    }
+    return {f"{name}.v": render("rtl_tlast.v.j2", context)}
+
+
+def write_tlast_rtl(plan: StitchPlan, out_dir: str | Path) -> list[str]:
+    """Write the RTL TLAST inserters of a (``rtl`` backend) stitch plan's outputs under ``out_dir/rtl`` (zynq mode).
+
+    One module ``qnncc_tlast_<k>.v`` per partition output ``k`` (see
+    :func:`qnncc.codegen.vivado.shell.tlast_specs`) and the library core
+    ``qnncc_tlast.v`` (already there when the folder holds a partition's RTL).
+
+    Returns:
+        The module (cell) names written, in output order.
+
+    Raises:
+        CodegenError: see :func:`write_plan_tlast_ips`.
+    """
+    from qnncc.codegen.rtl.generate import library_files
+
+    specs = tlast_specs(plan)
+    clash = {c.name for c in plan.cells} & {s.name for s in specs}
+    if clash:
+        raise CodegenError(f"HW node cell name {sorted(clash)[0]!r} clashes with a TLAST inserter; rename the node")
+    root = Path(out_dir) / "rtl"
+    root.mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        texts = tlast_rtl_sources(spec.width, spec.words_per_frame, spec.name, f"partition output {spec.index}")
+        for filename, text in texts.items():
+            (root / filename).write_text(text)
+    if specs:
+        (root / "qnncc_tlast.v").write_text(library_files()["qnncc_tlast.v"])
+        (root / "qnncc_fifo.v").write_text(library_files()["qnncc_fifo.v"])
+    return [s.name for s in specs]
 
 
 def write_tlast_ips(

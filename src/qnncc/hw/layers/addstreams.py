@@ -26,6 +26,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.sim.patterns import Program, frame_words, program_from_runs
 
 from ._util import positive, stream_attributes
@@ -121,6 +122,11 @@ def estimate_add_streams(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, modules)
 
 
+def add_streams_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_add`` (PE adders) for the fitted resource model."""
+    return {"const": 1.0, "width": float(int(a["PE"]) * (fit.bits(str(a.get("inputDataType", "INT8"))) + 1))}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     AddStreams,
@@ -132,4 +138,5 @@ DESCRIPTOR = LayerDescriptor(
     "streams.hpp",
     rtl=f"{CODEGEN_RTL}.addstreams:add_streams_rtl",
     rtl_core="qnncc_add.v",
+    fit_features=add_streams_fit_features,
 )

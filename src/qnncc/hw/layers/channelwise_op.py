@@ -27,6 +27,7 @@ from qnncc.core.errors import ExecutionError
 from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.params import param_memory_hls
 from qnncc.hw.sim.patterns import read_write_each_program
 
@@ -111,6 +112,20 @@ def estimate_channelwise(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, [control, *param_memory_hls(a, pe, fold, idt.bitwidth(), cycles)])
 
 
+def channelwise_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_channelwise`` (adders or multipliers, LUT-held parameters) for the fitted model."""
+    c, pe = int(a["NumChannels"]), int(a["PE"])
+    ib, pb = fit.bits(a["inputDataType"]), fit.bits(a["paramDataType"])
+    mul = a.get("Func", "add") == "mul"
+    return {
+        "const": 1.0,
+        "add": 0.0 if mul else float(pe * (max(ib, pb) + 1)),
+        "mul": float(pe * ib * pb) if mul else 0.0,
+        "pmem_lut": fit.lutmem(pe * pb, c // pe) if fit.distributed(a, "distributed") else 0.0,
+        "out": float(pe * fit.bits(a["outputDataType"])),
+    }
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     ChannelwiseOp,
@@ -122,4 +137,5 @@ DESCRIPTOR = LayerDescriptor(
     "channelwise.hpp",
     rtl=f"{CODEGEN_RTL}.channelwise_op:channelwise_rtl",
     rtl_core="qnncc_channelwise.v",
+    fit_features=channelwise_fit_features,
 )

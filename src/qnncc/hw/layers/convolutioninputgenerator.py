@@ -46,6 +46,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.custom_op.im2col import Im2Col, conv_output_dim, im2col_nhwc
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, EstimateError, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.window import buffer_module, conv_out_dim
 from qnncc.hw.sim.patterns import Program, SimulationError, program_from_runs, runs_from_masks
 
@@ -383,6 +384,21 @@ def _swg_rtl(
     return cycles, (depth, 1)
 
 
+def swg_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_swg`` (line buffer of K rows, word width, addressing) for the fitted model."""
+    c, simd = int(a["IFMChannels"]), int(a["SIMD"])
+    kh, kw = (int(v) for v in a["ConvKernelDim"])
+    iw = int(a["IFMDim"][1])
+    width = simd * fit.bits(a["inputDataType"])
+    words = kh * iw * c // simd
+    return {
+        "const": 1.0,
+        "width": float(width),
+        "buf_lut": fit.lutmem(width, words) if fit.distributed(a) else 0.0,
+        "addr": fit.clog2(words) + fit.clog2(kh * kw * c // simd),
+    }
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     ConvolutionInputGenerator,
@@ -394,4 +410,5 @@ DESCRIPTOR = LayerDescriptor(
     "swg.hpp",
     rtl=f"{CODEGEN_RTL}.convolutioninputgenerator:swg_rtl",
     rtl_core="qnncc_swg.v",
+    fit_features=swg_fit_features,
 )

@@ -8,7 +8,7 @@ conversion passes, HLS and RTL builders); :mod:`qnncc.hw.registry` collects them
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -17,6 +17,7 @@ from qnncc.core.errors import UnsupportedOpError
 if TYPE_CHECKING:
     from qnncc.hw.layers.base import HWLayer
     from qnncc.hw.perf.estimate import Attrs, LayerEstimate, SparsityHint
+    from qnncc.hw.perf.fitted.terms import CostTerms
     from qnncc.hw.sim.patterns import Program
 
 __all__ = [
@@ -81,6 +82,13 @@ class LayerDescriptor:
         no_rtl: why ``rtl`` is empty (a layer the RTL backend does not implement yet).
         imported_by: for a layer no qnncc pass creates, the FINN-ONNX import that adopts it
             (``"module:function"``; finn-plus's generic ops arrive in FINN's models only).
+        fit_features: the natural cost terms of its RTL core, ``attributes -> {term: value}``:
+            the regressors of its LUT/FF model fitted on Yosys (:mod:`qnncc.hw.perf.fitted`);
+            None for a layer without measurements (FINN's formula stays).
+        fit_variants: names of separately fitted sub-models sharing ``fit_features`` (MVAU:
+            ``xnor``/``int``); empty for one model.
+        fit_variant: picks the sub-model of a layer's attributes (with ``fit_variants``).
+        no_fit: why a layer with an RTL core has no ``fit_features``.
     """
 
     op: type[HWLayer]
@@ -99,11 +107,25 @@ class LayerDescriptor:
     rtl_core: str = ""
     no_rtl: str = ""
     imported_by: str = ""
+    fit_features: CostTerms | None = None
+    fit_variants: tuple[str, ...] = ()
+    fit_variant: Callable[[Mapping[str, Any]], str] | None = None
+    no_fit: str = ""
 
     @property
     def op_type(self) -> str:
         """The ONNX op type (FINN's name)."""
         return self.op.op_type
+
+    def fit_keys(self) -> tuple[str, ...]:
+        """The fitted resource model's keys of this layer (``MVAU/xnor``, ``MVAU/int``; else the op type)."""
+        if self.fit_features is None:
+            return ()
+        return tuple(f"{self.op_type}/{v}" for v in self.fit_variants) or (self.op_type,)
+
+    def fit_key(self, attrs: Mapping[str, Any]) -> str:
+        """The fitted model key of a layer with these attributes."""
+        return f"{self.op_type}/{self.fit_variant(attrs)}" if self.fit_variant is not None else self.op_type
 
     def infer_passes(self) -> list[type[Any]]:
         """The conversion pass classes (``transforms`` floor), resolved on first use."""

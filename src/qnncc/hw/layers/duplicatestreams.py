@@ -23,6 +23,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.sim.patterns import Program, frame_words, program_from_runs
 
 from ._util import PassThroughType, identity_stand_in, parse_datatype, positive, stream_attributes
@@ -99,6 +100,12 @@ def estimate_duplicate_streams(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, [ModuleEstimate("fork", cycles=cycles, lut=2 * n_out, ff=n_out * width)])
 
 
+def duplicate_streams_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_dup`` (output registers of every copy) for the fitted resource model."""
+    n = int(a.get("NumOutputStreams", 2))
+    return {"const": 1.0, "width": float(int(a["PE"]) * fit.bits(a["inputDataType"]) * n)}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     DuplicateStreams,
@@ -110,4 +117,5 @@ DESCRIPTOR = LayerDescriptor(
     "streams.hpp",
     rtl=f"{CODEGEN_RTL}.duplicatestreams:duplicate_streams_rtl",
     rtl_core="qnncc_dup.v",
+    fit_features=duplicate_streams_fit_features,
 )

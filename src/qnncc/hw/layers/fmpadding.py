@@ -28,6 +28,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.sim.patterns import Program, program_from_runs, runs_from_masks
 
 from ._util import PassThroughType, pair, parse_datatype, positive, stream_attributes
@@ -211,6 +212,11 @@ def estimate_fmpadding(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, modules)
 
 
+def fmpadding_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_fmpadding`` (the word width) for the fitted resource model."""
+    return {"const": 1.0, "width": float(int(a["SIMD"]) * fit.bits(a["inputDataType"]))}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     FMPadding,
@@ -223,4 +229,5 @@ DESCRIPTOR = LayerDescriptor(
     inserted_by=f"{TRANSFORMS_HW}:InferConvInpGen",
     rtl=f"{CODEGEN_RTL}.fmpadding:fmpadding_rtl",
     rtl_core="qnncc_fmpadding.v",
+    fit_features=fmpadding_fit_features,
 )

@@ -28,6 +28,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext, float_type
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import EMITTED, Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.memory import best_primitive
 from qnncc.hw.perf.window import BRAM_OR_LUTRAM
 from qnncc.hw.sim.patterns import Program, program_from_runs
@@ -125,6 +126,13 @@ def estimate_global_acc_pool(a: Attrs, *, emitted: bool = False) -> LayerEstimat
     return layer_from_modules(cycles, modules)
 
 
+def gap_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_gap`` (accumulators, LUT-held sums) for the fitted resource model."""
+    c, pe = int(a["NumChannels"]), int(a["PE"])
+    acc = fit.bits(a["inputDataType"]) + fit.clog2(fit.vectors(a))
+    return {"const": 1.0, "acc": float(pe * acc), "buf_lut": fit.lutmem(pe * acc, c // pe)}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     GlobalAccPool,
@@ -136,4 +144,5 @@ DESCRIPTOR = LayerDescriptor(
     "pool.hpp",
     rtl=f"{CODEGEN_RTL}.globalaccpool:global_acc_pool_rtl",
     rtl_core="qnncc_gap.v",
+    fit_features=gap_fit_features,
 )

@@ -17,6 +17,7 @@ from typing_extensions import override
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import EMITTED, Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.sim.patterns import Program, frame_vectors, program_from_runs
 
 from .base import HWLayer, divisors, hw_attributes, vectors
@@ -116,6 +117,13 @@ def estimate_label_select(a: Attrs, *, emitted: bool = False) -> LayerEstimate:
     return layer_from_modules(cycles, modules)
 
 
+def labelselect_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_labelselect`` (per-lane comparators, top-K registers) for the fitted model."""
+    pe, k = int(a["PE"]), int(a.get("K", 1))
+    width = fit.bits(a["inputDataType"]) + fit.clog2(int(a["Labels"]))
+    return {"const": 1.0, "compare": float(pe * k * width), "topk": float(k * width)}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     LabelSelect,
@@ -127,4 +135,5 @@ DESCRIPTOR = LayerDescriptor(
     "labelselect.hpp",
     rtl=f"{CODEGEN_RTL}.labelselect:labelselect_rtl",
     rtl_core="qnncc_labelselect.v",
+    fit_features=labelselect_fit_features,
 )

@@ -33,7 +33,16 @@ from qnncc.hw.perf.estimate import (
     layer_from_modules,
     prod,
 )
-from qnncc.hw.perf.mac import C0_LUT, C1_LUT, accumulator_bits, is_xnor, threshold_memory, weight_memory
+from qnncc.hw.perf.fitted import terms as fit
+from qnncc.hw.perf.mac import (
+    C0_LUT,
+    C1_LUT,
+    accumulator_bits,
+    external_weight_cycles,
+    is_xnor,
+    threshold_memory,
+    weight_memory,
+)
 from qnncc.hw.perf.sparse import sparse_window_cycles
 from qnncc.hw.sim.patterns import Program, frame_vectors, program_from_runs
 
@@ -253,6 +262,10 @@ def estimate_mvau(
     replaces FINN's ``2**B - 1`` when given); with ``"block"`` qnncc adds
     their BRAM, which FINN omits.
 
+    ``mem_mode == "external"``: no weight memory on chip, and the frame takes
+    at least the cycles its weight stream needs through the shell's DMA
+    (:func:`~qnncc.hw.perf.mac.external_weight_cycles`).
+
     ``backend == "rtl"`` (FINN ``MVAU_rtl``, DSP-based): DSPs
     ``PE * ceil(SIMD/3)`` on Versal (DSP58), else ``ceil(PE/4) * SIMD``
     (FINN ``matrixvectoractivation_rtl.py``); FINN reports 0 LUTs there,
@@ -276,12 +289,18 @@ def estimate_mvau(
 
     if sparsity is None:
         cycles = nf * sf * vecs // mmv
+    elif a.get_str("mem_mode", "internal_decoupled") == "external":
+        raise a.error("a SparsityHint (skipped zero windows) needs on-chip weights, not mem_mode='external'")
     else:
         windows = a.divides("SparsityHint.kernel_elems", sparsity.kernel_elems, "MW", mw)
         sparse = sparse_window_cycles(sparsity.histogram, sparsity.kernel_elems, simd)
         cycles = math.ceil(nf * windows * sparse * vecs / mmv)
 
     wmem = mw * mh // (pe * simd)
+    if a.get_str("mem_mode", "internal_decoupled") == "external":
+        if mmv > 1:
+            raise a.error(f"MMV={mmv} reads its weights from on-chip memory; mem_mode='external' needs MMV=1")
+        cycles = max(cycles, external_weight_cycles(vecs * wmem, pe * simd * w_bits))
     weights, bram_eff, uram_eff = weight_memory(a, pe * simd * w_bits, wmem, w_bits * mw * mh, hls_brams=False)
     in_w, w_w, out_w = mmv * simd * a_bits, pe * simd * w_bits, mmv * pe * odt.bitwidth()
     control = ModuleEstimate("control", cycles=cycles, lut=C0_LUT, ff=in_w + out_w + w_w + 2 * ceil_log2(nf * sf))
@@ -302,6 +321,48 @@ def estimate_mvau(
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
+def lut_thresholds(a: fit.Attrs, words: int) -> bool:
+    """Whether an MVAU's threshold ROM (``words`` deep) costs LUTs of its own in ``qnncc_mvau``.
+
+    Not in block RAM (``ram_style_thresholds``), and deeper than 4 words: Yosys
+    folds a ROM of 1-4 words into the comparators (measured: those layers are no
+    cheaper with block-RAM thresholds).
+    """
+    return not a.get("noActivation", 0) and a.get("ram_style_thresholds") != "block" and words > 4
+
+
+def mvau_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_mvau`` for the fitted resource model (:mod:`qnncc.hw.perf.fitted`).
+
+    ``PE*SIMD`` XNOR lanes (or ``PE*SIMD*IN_BITS*W_BITS`` multiplier bits),
+    ``PE*SIMD*log2(SIMD)`` adder-tree bits, ``PE*ACC_W`` accumulator bits,
+    ``PE*STEPS*ACC_W`` comparator bits, LUT-held weight/threshold memories and the input buffer.
+    """
+    mw, mh, pe, simd = int(a["MW"]), int(a["MH"]), int(a["PE"]), int(a["SIMD"])
+    xnor = bool(a.get("binaryXnorMode", 0))
+    ib, wb = fit.bits(a["inputDataType"]), fit.bits(a["weightDataType"])
+    acc = fit.acc_bits(mw, a["inputDataType"], a["weightDataType"], xnor)
+    steps = fit.threshold_steps(a)
+    sf, nf = mw // simd, mh // pe
+    return {
+        "const": 1.0,
+        "lanes": float(pe * simd * (1 if xnor else ib * wb)),
+        "lane_sum": float(pe * simd * (1 if xnor else ib + wb)),
+        "tree": float(pe * simd * fit.clog2(simd)),
+        "acc": float(pe * acc),
+        "compare": float(pe * steps * acc),
+        "wmem_lut": fit.lutmem(pe * simd * wb, sf * nf) if fit.distributed(a) else 0.0,
+        "tmem_lut": fit.lutmem(pe * steps * (acc + 1), nf) if steps and lut_thresholds(a, nf) else 0.0,
+        "inbuf": fit.lutmem(simd * ib, sf) if nf > 1 else 0.0,
+        "out": float(pe * fit.bits(a["outputDataType"])),
+    }
+
+
+def mvau_fit_variant(a: fit.Attrs) -> str:
+    """The MVAU's fitted sub-model: ``xnor`` (XNOR-popcount) or ``int`` (integer multipliers)."""
+    return "xnor" if a.get("binaryXnorMode", 0) else "int"
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     MVAU,
@@ -315,4 +376,7 @@ DESCRIPTOR = LayerDescriptor(
     sparse=True,
     rtl=f"{CODEGEN_RTL}.mvau:mvau_rtl",
     rtl_core="qnncc_mvau.v",
+    fit_features=mvau_fit_features,
+    fit_variants=("xnor", "int"),
+    fit_variant=mvau_fit_variant,
 )

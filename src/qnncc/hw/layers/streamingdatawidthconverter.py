@@ -26,6 +26,7 @@ from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.sim.patterns import Program, program_from_runs
 
 from ._util import PassThroughType, parse_datatype, stream_attributes
@@ -163,6 +164,22 @@ def estimate_dwc(a: Attrs) -> LayerEstimate:
     return layer_from_modules(cycles, [module], latency_cycles=lcm // in_w + lcm // out_w)
 
 
+def dwc_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_dwc`` for the fitted model.
+
+    Port widths; the k:1 output multiplexer of a narrowing converter (``i = k*o``; a widening one
+    is a shift register without data multiplexers); the shifter buffer of any other ratio.
+    """
+    i, o = int(a["inWidth"]), int(a["outWidth"])
+    general = i % o != 0 and o % i != 0
+    return {
+        "const": 1.0,
+        "in_out": float(i + o),
+        "narrow_mux": float(o * (i // o - 1)) if i % o == 0 else 0.0,
+        "buffer": float(max(i, o) + math.lcm(i, o)) if general else 0.0,
+    }
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     StreamingDataWidthConverter,
@@ -175,4 +192,5 @@ DESCRIPTOR = LayerDescriptor(
     inserted_by=f"{TRANSFORMS_HW}:InsertDWC",
     rtl=f"{CODEGEN_RTL}.streamingdatawidthconverter:dwc_rtl",
     rtl_core="qnncc_dwc.v",
+    fit_features=dwc_fit_features,
 )

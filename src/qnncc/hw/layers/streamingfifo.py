@@ -22,6 +22,7 @@ from qnncc.core.errors import UnsupportedOpError
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.memory import BRAM18_BITS, MEM_PRIMITIVES, URAM_BITS, best_primitive, bram18_finn_r, uram_blocks
 
 from ._util import BINARY_FLAG, RAM_STYLES, PassThroughType, parse_datatype, positive, stream_attributes
@@ -170,6 +171,19 @@ def estimate_fifo(a: Attrs) -> LayerEstimate:
     )
 
 
+def fifo_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_fifo`` (width, LUT-held storage of small or distributed FIFOs, addresses)."""
+    width = int(a["folded_shape"][-1]) * fit.bits(a["dataType"])
+    depth = int(a["depth"])
+    in_luts = fit.distributed(a) or depth <= 64  # small FIFOs and distributed ones live in LUT RAM
+    return {
+        "const": 1.0,
+        "width": float(width),
+        "mem_lut": fit.lutmem(width, depth) if in_luts else 0.0,
+        "addr": fit.clog2(depth),
+    }
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     StreamingFIFO,
@@ -183,4 +197,5 @@ DESCRIPTOR = LayerDescriptor(
     no_program="the simulator models a FIFO as the capacity of the stream it sits on",
     rtl=f"{CODEGEN_RTL}.streamingfifo:fifo_rtl",
     rtl_core="qnncc_fifo.v",
+    fit_features=fifo_fit_features,
 )

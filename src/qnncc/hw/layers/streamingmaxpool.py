@@ -32,6 +32,7 @@ from qnncc.custom_op.maxpool_nhwc import MaxPoolNHWC, maxpool_nhwc, pool_output_
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import EMITTED, Attrs, LayerEstimate, ModuleEstimate, layer_from_modules
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.memory import best_primitive
 from qnncc.hw.perf.window import BRAM_OR_LUTRAM, pool_out_dim
 from qnncc.hw.sim.patterns import Program, program_from_runs, runs_from_masks
@@ -191,6 +192,14 @@ def estimate_streaming_maxpool(a: Attrs, *, emitted: bool = False) -> LayerEstim
     return layer_from_modules(cycles, modules)
 
 
+def maxpool_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_maxpool`` (word width, LUT-held row of running maxima) for the fitted model."""
+    c, pe = int(a["NumChannels"]), int(a["PE"])
+    w = int(a["ImgDim"][1]) // int(a["PoolDim"][1])
+    width = pe * fit.bits(a["dataType"])
+    return {"const": 1.0, "width": float(width), "buf_lut": fit.lutmem(width, w * c // pe)}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     StreamingMaxPool,
@@ -202,4 +211,5 @@ DESCRIPTOR = LayerDescriptor(
     "pool.hpp",
     rtl=f"{CODEGEN_RTL}.streamingmaxpool:maxpool_rtl",
     rtl_core="qnncc_maxpool.v",
+    fit_features=maxpool_fit_features,
 )

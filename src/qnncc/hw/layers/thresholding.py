@@ -18,6 +18,7 @@ from qnncc.core.datatype import Kind
 from qnncc.custom_op.base import AttrSpec, LoweringContext
 from qnncc.hw.layers.descriptor import CODEGEN_HLS, CODEGEN_RTL, TRANSFORMS_HW, LayerDescriptor
 from qnncc.hw.perf.estimate import Attrs, LayerEstimate, ModuleEstimate, ceil_log2, layer_from_modules, prod
+from qnncc.hw.perf.fitted import terms as fit
 from qnncc.hw.perf.memory import BRAM18_BITS, MEM_PRIMITIVES, URAM_BITS, best_primitive
 from qnncc.hw.perf.params import param_memory_hls
 from qnncc.hw.sim.patterns import read_write_each_program
@@ -178,6 +179,18 @@ def estimate_thresholding(a: Attrs, *, backend: str = "rtl") -> LayerEstimate:
     return layer_from_modules(cycles, [control, memory], bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
+def thresholding_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_thresholding`` for the fitted resource model (:mod:`qnncc.hw.perf.fitted`).
+
+    Comparators and a LUT-held threshold memory scale alike in the measured range (one term:
+    the fit cannot tell them apart); the memory counts only when it is distributed.
+    """
+    c, pe, steps = int(a["NumChannels"]), int(a["PE"]), int(a["numSteps"])
+    width = pe * steps * (fit.bits(a["inputDataType"]) + 1)
+    memory = fit.lutmem(width, c // pe) if fit.distributed(a, "distributed") else 0.0
+    return {"const": 1.0, "logic": float(width) + memory}
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     Thresholding,
@@ -191,4 +204,5 @@ DESCRIPTOR = LayerDescriptor(
     default_backend="rtl",
     rtl=f"{CODEGEN_RTL}.thresholding:thresholding_rtl",
     rtl_core="qnncc_thresholding.v",
+    fit_features=thresholding_fit_features,
 )

@@ -50,7 +50,16 @@ from qnncc.hw.perf.estimate import (
     layer_from_modules,
     prod,
 )
-from qnncc.hw.perf.mac import C0_LUT, C1_LUT, accumulator_bits, is_xnor, threshold_steps, weight_memory
+from qnncc.hw.perf.fitted import terms as fit
+from qnncc.hw.perf.mac import (
+    C0_LUT,
+    C1_LUT,
+    accumulator_bits,
+    external_weight_cycles,
+    is_xnor,
+    threshold_steps,
+    weight_memory,
+)
 from qnncc.hw.perf.sparse import sparse_window_cycles
 from qnncc.hw.sim.patterns import Program, program_from_runs
 
@@ -296,6 +305,10 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
         cycles = math.ceil(nf * sparse_window_cycles(sparsity.histogram, k_h * k_w, simd) * pixels / mmv)
 
     wmem = nf * sf
+    if a.get_str("mem_mode", "internal_decoupled") == "external":  # the window's weights once per pixel, by DMA
+        if mmv > 1 or sparsity is not None:
+            raise a.error("mem_mode='external' needs MMV=1 and no SparsityHint (weights read from the stream)")
+        cycles = max(cycles, external_weight_cycles(pixels * wmem, pe * simd * w_bits))
     ram_style = a.get_str("ram_style", "auto", choices=("auto", "block", "distributed", "ultra"))
     if ram_style == "auto" and wmem <= 128 and a.get_str("mem_mode", "internal_decoupled") == "internal_decoupled":
         a = a.replace(ram_style="distributed")
@@ -321,6 +334,30 @@ def estimate_vvau(a: Attrs, *, sparsity: SparsityHint | None = None, emitted: bo
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
+def vvau_fit_features(a: fit.Attrs) -> dict[str, float]:
+    """Cost terms of ``qnncc_vvau`` for the fitted resource model (:mod:`qnncc.hw.perf.fitted`).
+
+    ``SIMD*PE`` products (LUT bits unless Yosys maps them to DSP48s) and adders into the
+    accumulator ring, the drain of the ping-pong result buffer (a ``2*C/PE``-way mux per output
+    bit), the threshold comparators and the LUT-held weight/threshold memories.
+    """
+    c, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
+    k = math.prod(int(v) for v in a["Kernel"])
+    ib, wb = fit.bits(a["inputDataType"]), fit.bits(a["weightDataType"])
+    acc = fit.acc_bits(k, a["inputDataType"], a["weightDataType"], False)
+    steps = fit.threshold_steps(a)
+    lanes = pe * simd
+    tmem = fit.lutmem(pe * steps * (acc + 1), c // pe) if steps else 0.0
+    return {
+        "const": 1.0,
+        "mul_lut": 0.0 if fit.dsp_product(ib, wb) else float(lanes * (ib + 1) * (wb + 1)),
+        "add": float(lanes * acc),
+        "drain": float(2 * c * acc),
+        "compare": float(pe * steps * acc),
+        "mem_lut": (fit.lutmem(lanes * wb, k * c // lanes) if fit.distributed(a) else 0.0) + tmem,
+    }
+
+
 #: Every facet of the layer (collected by :mod:`qnncc.hw.registry`).
 DESCRIPTOR = LayerDescriptor(
     VVAU,
@@ -334,4 +371,5 @@ DESCRIPTOR = LayerDescriptor(
     sparse=True,
     rtl=f"{CODEGEN_RTL}.vectorvectoractivation:vvau_rtl",
     rtl_core="qnncc_vvau.v",
+    fit_features=vvau_fit_features,
 )

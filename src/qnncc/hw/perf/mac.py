@@ -31,6 +31,7 @@ __all__ = [
     "C0_LUT",
     "C1_LUT",
     "accumulator_bits",
+    "external_weight_cycles",
     "is_xnor",
     "threshold_memory",
     "threshold_steps",
@@ -102,6 +103,22 @@ def weight_memory(
         return ModuleEstimate("weight_memory", uram=n), 1.0, payload_bits / (n * URAM_BITS)
     n = bram18_hls(width, depth) if hls_brams else bram18_finn_r(width, depth)
     return ModuleEstimate("weight_memory", bram_18k=n), (payload_bits / (n * BRAM18_BITS) if n else 1.0), 1.0
+
+
+def external_weight_cycles(words: int, width: int) -> int:
+    """Cycles per frame of an ``external`` weight stream fed by the shell's DMA.
+
+    ``words`` words of ``width`` payload bits per frame travel as
+    ``roundup8(width)``-bit AXI-Stream words through a DMA stream of
+    :func:`~qnncc.hw.perf.shell.dma_stream_width` bits moving one word per
+    cycle (the shell's own formula, :class:`~qnncc.hw.perf.shell.DmaStream`):
+    ``words * roundup8(width) / dma_width`` cycles. The memory port the DMAs
+    share is a network-level bound (:func:`~qnncc.hw.perf.shell.estimate_dma_shell`).
+    """
+    from .shell import dma_stream_width  # shell reads HW layers, which import this module
+
+    tdata = -(-width // 8) * 8
+    return words * tdata // dma_stream_width(tdata)
 
 
 def threshold_memory(

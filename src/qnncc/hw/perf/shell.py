@@ -20,6 +20,7 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.partition import is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
+from qnncc.hw.layers.weight_stream import external_weight_stream
 
 __all__ = ["DmaStream", "ShellEstimate", "dma_stream_width", "estimate_dma_shell", "partition_dma_streams"]
 
@@ -44,7 +45,8 @@ class DmaStream:
 
     Attributes:
         tensor: the graph tensor.
-        direction: ``"in"`` (MM2S) or ``"out"`` (S2MM).
+        direction: ``"in"`` (MM2S), ``"out"`` (S2MM) or ``"weights"`` (MM2S of an
+            ``external`` layer's weight stream, :mod:`qnncc.hw.layers.weight_stream`).
         width: accelerator TDATA width (bits, whole bytes).
         words: accelerator words per frame.
     """
@@ -74,8 +76,16 @@ class ShellEstimate:
     streams: tuple[DmaStream, ...]
 
 
-def estimate_dma_shell(streams: list[DmaStream]) -> ShellEstimate:
+def estimate_dma_shell(streams: list[DmaStream], port_bits: int = 0) -> ShellEstimate:
     """The shell's cycles per frame: the slowest DMA stream (all run in parallel).
+
+    With ``port_bits`` (the PS memory port the DMAs share, ``Board.axi_port_width_bits``:
+    64 on Zynq-7000's S_AXI_HP0, UG585 ch. 5; 128 on Zynq UltraScale+'s S_AXI_HP0_FPD,
+    UG1085 ch. 35) the weight streams of ``external`` layers, which move a whole
+    weight matrix per input vector, are also bounded together by that port:
+    ``sum(weight bits per frame) / port_bits`` cycles at the fabric clock (the
+    port clocked with the accelerator, as qnncc's shell connects it). The frame
+    inputs and outputs are left out of that sum (a few words per frame).
 
     Raises:
         ValueError: if there is no stream.
@@ -84,7 +94,15 @@ def estimate_dma_shell(streams: list[DmaStream]) -> ShellEstimate:
         raise ValueError("a DMA shell needs at least one stream")
     slow = max(streams, key=lambda s: s.cycles)
     what = f"dma {slow.direction} {slow.tensor!r}: {slow.words} x {slow.width}-bit words via {slow.dma_width}-bit DMA"
-    return ShellEstimate(slow.cycles, what, tuple(streams))
+    cycles = slow.cycles
+    weights = [s for s in streams if s.direction == "weights"]
+    if port_bits > 0 and weights:
+        bits = sum(s.words * s.width for s in weights)
+        shared = -(-bits // port_bits)
+        if shared > cycles:
+            cycles = shared
+            what = f"memory port: {len(weights)} weight stream(s), {bits} bits per frame via a {port_bits}-bit port"
+    return ShellEstimate(cycles, what, tuple(streams))
 
 
 def _bytes(bits: int) -> int:
@@ -100,6 +118,8 @@ def _words(folded: tuple[int, ...]) -> int:
 
 def partition_dma_streams(child: ModelWrapper) -> list[DmaStream]:
     """The DMA streams of a partition's child model: every graph input and output at its HW layer.
+
+    Then the weight stream of every ``external`` layer (direction ``"weights"``).
 
     Stream pass-throughs (``Reshape``/``Flatten``) between the graph I/O and a
     HW layer are followed; an input read or an output written by no HW layer
@@ -129,6 +149,11 @@ def partition_dma_streams(child: ModelWrapper) -> list[DmaStream]:
             index = list(producer.output).index(name)
             w = _bytes(writer.outstream_width(index))
             streams.append(DmaStream(tensor, "out", w, _words(writer.folded_output_shape(index))))
+    for node in child.graph.node:
+        hw = _hw(node)
+        stream = external_weight_stream(hw) if hw is not None else None
+        if stream is not None:
+            streams.append(DmaStream(stream.tensor, "weights", _bytes(stream.width), stream.words))
     return streams
 
 

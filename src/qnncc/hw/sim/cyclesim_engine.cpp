@@ -8,13 +8,16 @@ static const int64_t OCCUPIED = int64_t(1) << 62;
 extern "C" int64_t qnncc_cyclesim(
     int64_t n_layers, int64_t n_streams, int64_t frames, int64_t max_cycles,
     const int64_t* run_off, const int64_t* run_r, const int64_t* run_w, const int64_t* run_len,
-    const int64_t* lat, const int64_t* period,
+    const int64_t* lat, const int64_t* period, const int64_t* spread,
     const int64_t* in_off, const int64_t* in_stream, const int64_t* out_off, const int64_t* out_stream,
     const int64_t* cap, int64_t* count, int64_t* maxocc,
     int64_t* frame_start, int64_t* frame_end, int64_t* stats, int64_t* state, int64_t* cycles_out) {
   std::vector<int64_t> f(n_layers, 0), r(n_layers), rem(n_layers, 0), it(n_layers, 0), pos(n_layers, 0),
-      pending(n_layers, 0), ring_off(n_layers + 1, 0);
-  for (int64_t l = 0; l < n_layers; l++) ring_off[l + 1] = ring_off[l] + lat[l];
+      pending(n_layers, 0), ring_off(n_layers + 1, 0), iters(n_layers, 0);
+  for (int64_t l = 0; l < n_layers; l++) {
+    ring_off[l + 1] = ring_off[l] + lat[l];
+    for (int64_t j = run_off[l]; j < run_off[l + 1]; j++) iters[l] += run_len[j];
+  }
   std::vector<int64_t> ring(ring_off[n_layers] + 1, 0);
   std::vector<int64_t> er(n_layers, 0), ew(n_layers, 0), xw(n_layers, 0), rf(n_layers, 0), wf(n_layers, 0);
   std::vector<char> done(n_layers, 0), ok(n_layers, 0);
@@ -44,9 +47,13 @@ extern "C" int64_t qnncc_cyclesim(
     for (int64_t l = 0; l < n_layers; l++) {
       if (done[l]) continue;
       const bool bubble = r[l] == run_off[l + 1];
-      if (!bubble && it[l] == 0 && t < f[l] * period[l]) {
-        wake = std::min(wake, f[l] * period[l]);
-        continue;
+      if (!bubble && period[l] > 0 && (it[l] == 0 || spread[l])) {
+        // throttled source: frame f starts at f * period; spread: word j of W at f * period + j * period / W
+        const int64_t start = f[l] * period[l] + (spread[l] ? it[l] * period[l] / iters[l] : 0);
+        if (t < start) {
+          wake = std::min(wake, start);
+          continue;
+        }
       }
       const int64_t enter_r = bubble ? 0 : run_r[r[l]];
       const int64_t enter_w = bubble ? 0 : (run_w[r[l]] | OCCUPIED);

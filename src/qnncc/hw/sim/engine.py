@@ -144,7 +144,13 @@ def _ptr(a: np.ndarray) -> ctypes.c_void_p:
 
 
 def _run_cpp(
-    dll: ctypes.CDLL, a: _Arrays, cap: np.ndarray, period: np.ndarray, frames: int, max_cycles: int
+    dll: ctypes.CDLL,
+    a: _Arrays,
+    cap: np.ndarray,
+    period: np.ndarray,
+    spread: np.ndarray,
+    frames: int,
+    max_cycles: int,
 ) -> tuple[int, int, dict[str, np.ndarray]]:
     n_l, n_s = len(a.lat), len(cap)
     out = {
@@ -161,7 +167,7 @@ def _run_cpp(
         ctypes.c_int64(n_s),
         ctypes.c_int64(frames),
         ctypes.c_int64(max_cycles),
-        *(_ptr(x) for x in (a.run_off, a.run_r, a.run_w, a.run_len, a.lat, period)),
+        *(_ptr(x) for x in (a.run_off, a.run_r, a.run_w, a.run_len, a.lat, period, spread)),
         *(_ptr(x) for x in (a.in_off, a.in_stream, a.out_off, a.out_stream, cap)),
         *(_ptr(out[k]) for k in ("count", "maxocc", "frame_start", "frame_end", "stats", "state")),
         _ptr(cycles),
@@ -170,13 +176,15 @@ def _run_cpp(
 
 
 def _run_python(
-    a: _Arrays, cap: np.ndarray, period: np.ndarray, frames: int, max_cycles: int
+    a: _Arrays, cap: np.ndarray, period: np.ndarray, spread: np.ndarray, frames: int, max_cycles: int
 ) -> tuple[int, int, dict[str, np.ndarray]]:
     """The engine's algorithm in plain Python (reference and fallback; about 10^5 layer-cycles/s)."""
     n_l, n_s = len(a.lat), len(cap)
     run_off, run_r, run_w, run_len = (x.tolist() for x in (a.run_off, a.run_r, a.run_w, a.run_len))
     lat, ins, outs = a.lat.tolist(), a.in_stream.tolist(), a.out_stream.tolist()
     in_off, out_off, capl, per = a.in_off.tolist(), a.out_off.tolist(), cap.tolist(), period.tolist()
+    spr = spread.tolist()
+    iters = [sum(run_len[run_off[la] : run_off[la + 1]]) for la in range(n_l)]
     count, maxocc = [0] * n_s, [0] * n_s
     fstart, fend = [-1] * (n_l * frames), [-1] * (n_l * frames)
     stats, state = [0] * (n_l * 4), [0] * (n_l * 4)
@@ -203,9 +211,11 @@ def _run_python(
             if done[la]:
                 continue
             bubble = r[la] == run_off[la + 1]
-            if not bubble and it[la] == 0 and t < f[la] * per[la]:
-                wake = f[la] * per[la] if wake is None else min(wake, f[la] * per[la])
-                continue
+            if not bubble and per[la] > 0 and (it[la] == 0 or spr[la]):
+                start = f[la] * per[la] + (it[la] * per[la] // iters[la] if spr[la] else 0)
+                if t < start:
+                    wake = start if wake is None else min(wake, start)
+                    continue
             er = 0 if bubble else run_r[r[la]]
             ew = 0 if bubble else run_w[r[la]] | _OCCUPIED
             xw = (rings[la][pos[la]] if lat[la] > 0 else ew) & ~_OCCUPIED
@@ -305,6 +315,7 @@ def simulate(
     source_period: int = 0,
     max_cycles: int | None = None,
     engine: Literal["auto", "cpp", "python"] = "auto",
+    smooth_source: bool = False,
 ) -> SimResult:
     """Simulate ``frames`` frames of a network cycle by cycle.
 
@@ -318,6 +329,10 @@ def simulate(
         source_period: when > 0, frame ``f`` of every source starts no
             earlier than cycle ``f * source_period`` (an input throttled to
             one frame per period); 0 feeds inputs as fast as they are taken.
+        smooth_source: with ``source_period``, also spread each frame's
+            words evenly over the period: word ``j`` of ``W`` starts no
+            earlier than ``f * source_period + j * source_period // W`` (an
+            input at the steady rate, without bursts).
         max_cycles: cycle limit; default ``100 * frames *`` (largest program
             length + latencies) + 10^5.
         engine: ``"cpp"`` (compiled), ``"python"`` (reference) or ``"auto"``
@@ -342,6 +357,7 @@ def simulate(
     if (cap < 1).any():
         raise SimulationError("stream capacities must be >= 1")
     period = np.array([source_period if layer.op_type == "Source" else 0 for layer in net.layers], dtype=np.int64)
+    spread = np.array([int(smooth_source and layer.op_type == "Source") for layer in net.layers], dtype=np.int64)
     arrays = _flatten(net)
     if max_cycles is None:
         longest = max(la.program.iterations for la in net.layers) + int(arrays.lat.sum())
@@ -355,9 +371,9 @@ def simulate(
             _warn_python_engine()
     start = time.perf_counter()
     if dll is not None:
-        status, cycles, out = _run_cpp(dll, arrays, cap, period, frames, max_cycles)
+        status, cycles, out = _run_cpp(dll, arrays, cap, period, spread, frames, max_cycles)
     else:
-        status, cycles, out = _run_python(arrays, cap, period, frames, max_cycles)
+        status, cycles, out = _run_python(arrays, cap, period, spread, frames, max_cycles)
     wall = time.perf_counter() - start
     n_l = len(net.layers)
     fstart, fend = out["frame_start"].reshape(n_l, frames), out["frame_end"].reshape(n_l, frames)

@@ -5,12 +5,15 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
 1. **reference**: every sized stream unbounded, inputs fed as fast as they
    are taken. Its steady-state interval ``II`` is the best the layers allow
    (unbounded FIFOs never deadlock and never back-pressure).
-2. **measure**: unbounded again, but each input frame starts no earlier than
-   ``f * II`` (the input throttled to the achievable rate). Every layer then
-   runs at one frame per ``II`` on average, so each FIFO's occupancy is
-   periodic and its maximum the buffering the schedule needs; with the
-   input unthrottled, fast layers at the front would instead pile whole
-   frames into the FIFOs before slow layers (FINN's large first FIFOs).
+2. **measure**: unbounded again, but the input throttled to the
+   achievable rate: by default *smooth*, word ``j`` of ``W`` of frame ``f``
+   no earlier than ``(f + j / W) * II``. Every layer then runs at one frame
+   per ``II`` without bursts, so each FIFO's maximum occupancy is the
+   buffering the schedule itself needs (a residual bypass holds what its
+   branch's latency asks for). Throttling whole frames instead
+   (``measure="frames"``, qnncc's first method) lets fast front layers pile
+   a frame into the FIFOs before slow ones (FINN's large first FIFOs: ten
+   times the bits on ResNet-50's first partition).
 3. **choose**: depth = :func:`practical_depth` of the maximum occupancy
    (2 = no FIFO needed; 3..32 -> 32, the depth of one SRL32 / the cost of
    any shallower shift-register FIFO; above: the next power of two, the
@@ -20,23 +23,19 @@ Algorithm (:func:`size_fifos`), all runs on the compiled engine:
    interval must equal the reference and no frame may deadlock; if not,
    every FIFO that ran full (or blocks the deadlock) doubles and the
    verification repeats (at most ``max_rounds`` times).
-5. **minimize** (optional, default on): the maximum occupancy of step 2
-   over-states what fast layers need (their bursts would simply be
-   back-pressured), and puts buffering wherever the schedule happened to
-   pile words up. Starting from every FIFO as deep as the deepest one of
-   step 4, FIFOs are revisited widest first: a FIFO drops to depth 2 if the
-   verification still passes, else its smallest passing depth is found by
-   bisection and the depth becomes ``practical_depth(smallest + slack)``
-   (``slack`` words of margin for the assumed pipeline latencies). So
-   buffering ends up on the narrowest streams that can hold it. A final
-   verification run proves the result (on a failure the depths of step 4
-   are kept). The search is bounded by ``minimize_seconds`` of CPU time (of this process, where the
-   compiled engine runs; other processes on a shared machine do not shrink it)
-   (ResNet-50 has hundreds of streams and each step is a simulation of
-   several frames): when the search above is not expected to finish in it,
-   the costliest verified FIFOs (depth x width) are shrunk first instead
-   (:mod:`.fifo_search`); FIFOs not reached keep their depth of step 4, and
-   the final verification decides as before.
+5. **minimize** (optional, default on): by default
+   :func:`~.fifo_groups.group_shrink`: the depths snap to the verified
+   run's occupancies (free: the run replays exactly), then whole groups of
+   FIFOs are lowered one step per simulation, failing groups split, every
+   accepted state one that a simulation passed. ``search="serial"`` is the
+   first method: starting from every FIFO as deep as the deepest one of
+   step 4, FIFOs are revisited widest first, each bisected to its smallest
+   passing depth plus ``slack`` (:func:`~.fifo_search.minimize_depths`; or,
+   when that is not expected to finish in the budget, the costliest
+   verified FIFOs first, :func:`~.fifo_search.shrink_depths`), then one
+   final verification decides. Either search is bounded by
+   ``minimize_seconds`` of CPU time of this process (other processes on a
+   shared machine do not shrink it); FIFOs not reached keep their depth.
 
 Whether bounded FIFOs deadlock does not depend on timing (layers are
 Kahn processes with blocking reads and writes), so a depth that passes the
@@ -53,6 +52,7 @@ from typing import Any, Literal
 from qnncc.core.model_wrapper import ModelWrapper
 
 from .engine import simulate
+from .fifo_groups import group_shrink
 from .fifo_search import SRL_DEPTH, minimize_depths, practical_depth, search_fits, shrink_depths
 from .network import DEFAULT_STREAM_DEPTH, Network, build_network
 from .patterns import SimulationError
@@ -61,7 +61,7 @@ from .results import UNBOUNDED, SimResult
 __all__ = ["DEFAULT_MINIMIZE_SECONDS", "SRL_DEPTH", "FIFOSizing", "practical_depth", "size_fifos"]
 
 #: Default CPU-time budget of the depth minimisation (s): small partitions finish far below it.
-DEFAULT_MINIMIZE_SECONDS = 20.0
+DEFAULT_MINIMIZE_SECONDS = 6.0
 
 
 @dataclass
@@ -201,6 +201,8 @@ def size_fifos(
     slack: int = 4,
     engine: Literal["auto", "cpp", "python"] = "auto",
     minimize_seconds: float | None = DEFAULT_MINIMIZE_SECONDS,
+    measure: Literal["smooth", "frames"] = "smooth",
+    search: Literal["groups", "serial"] = "groups",
 ) -> FIFOSizing:
     """Choose FIFO depths that keep a partition's interval and never deadlock.
 
@@ -218,6 +220,11 @@ def size_fifos(
         engine: simulation engine (see :func:`~.engine.simulate`).
         minimize_seconds: CPU-time budget of the minimisation (None: unbounded);
             streams not reached keep their verified depth.
+        measure: input of the measure run (step 2): ``"smooth"`` spreads each
+            frame's words evenly over the period, ``"frames"`` throttles whole
+            frames (qnncc's first method: fast front layers pile up a frame).
+        search: ``"groups"`` (:func:`~.fifo_groups.group_shrink`, many FIFOs
+            per simulation) or ``"serial"`` (one FIFO at a time, the first method).
 
     Returns:
         The :class:`FIFOSizing`.
@@ -240,7 +247,7 @@ def size_fifos(
         reference = simulate(net, frames, unbounded, engine=engine)
         ii = _interval(reference, "unbounded FIFOs")
     period = max(reference.frame_intervals[-2:])
-    measured = simulate(net, frames, unbounded, source_period=period, engine=engine)
+    measured = simulate(net, frames, unbounded, source_period=period, engine=engine, smooth_source=measure == "smooth")
     _interval(measured, "unbounded FIFOs, throttled input")
     required = {i: measured.max_occupancy[i] for i in sized}
     depths = {i: practical_depth(required[i]) for i in sized}
@@ -264,7 +271,20 @@ def size_fifos(
             depths[i] = practical_depth(2 * depths[i])
     minimal: dict[int, int] = {}
     unminimized = 0
-    if minimize:
+    if minimize and search == "groups":
+        deadline = None if minimize_seconds is None else time.process_time() + minimize_seconds
+        found = group_shrink(net, frames, depths, ii, engine, deadline, first=verified)
+        extra += found.cycles
+        depths = found.depths  # a passing run's, or the verified ones snapped to their occupancy (the same run)
+        if found.result is not None:
+            extra += verified.cycles
+            verified = found.result
+        if found.simulations:
+            minimal = {i: d for i, d in depths.items() if i in found.final or d <= DEFAULT_STREAM_DEPTH}
+            unminimized = 0 if found.finished else len(sized) - len(minimal)
+        else:
+            unminimized = len(sized)
+    elif minimize:
         deadline = None if minimize_seconds is None else time.process_time() + minimize_seconds
         if minimize_seconds is None or search_fits(net, sized, depths, verify_cpu, minimize_seconds):
             shrunk, minimal, tries, unminimized = minimize_depths(
@@ -314,3 +334,26 @@ def _styles(net: Network, depths: Mapping[int, int]) -> dict[int, tuple[str, str
 def fifo_resource_bits(sizing: FIFOSizing) -> int:
     """Total FIFO storage in bits (depth x width over FIFOs deeper than 2)."""
     return sum(d * sizing.network.streams[i].width for i, d in sizing.depths.items() if d > DEFAULT_STREAM_DEPTH)
+
+
+def fifo_resources(net: Network, depths: Mapping[int, int]) -> dict[str, float]:
+    """Estimated LUT, FF, BRAM_18K and URAM of the FIFOs deeper than 2 (a depth per stream index).
+
+    Each FIFO is costed as ``SetFIFODepths`` builds it: the implementation of
+    :func:`qnncc.hw.layers.streamingfifo.fifo_style` and its ``StreamingFIFO``
+    estimate (FINN's formulas, ``vivado`` FIFOs at a power-of-two depth).
+    """
+    from qnncc.hw.layers.streamingfifo import estimate_fifo, fifo_style
+    from qnncc.hw.perf.estimate import Attrs
+
+    total = dict.fromkeys(("LUT", "FF", "BRAM_18K", "URAM"), 0.0)
+    for i, d in depths.items():
+        if d <= DEFAULT_STREAM_DEPTH:
+            continue
+        width = net.streams[i].width
+        impl, ram = fifo_style(d, width)
+        attrs = {"depth": d, "folded_shape": [1, 1, width], "dataType": "BINARY", "impl_style": impl, "ram_style": ram}
+        e = estimate_fifo(Attrs("StreamingFIFO", attrs))
+        for key, value in (("LUT", e.lut), ("FF", e.ff), ("BRAM_18K", e.bram_18k), ("URAM", e.uram)):
+            total[key] += value
+    return total

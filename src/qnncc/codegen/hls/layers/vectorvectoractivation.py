@@ -1,21 +1,29 @@
-"""HLS code of the VVAU, the depthwise MAC (``qnncc::vvau`` in ``vvau.hpp``; ``qnncc::vvau_mmv`` for ``MMV > 1``)."""
+"""HLS code of the VVAU, the depthwise MAC (``qnncc::vvau`` in ``vvau.hpp``; ``qnncc::vvau_mmv`` for ``MMV > 1``).
+
+``mem_mode`` as the MVAU's (:mod:`qnncc.codegen.hls.layers.mvau`): ``internal_decoupled``
+runs ``qnncc::word_streamer`` and ``qnncc::vvau_stream`` (``vvau_stream.hpp``) in one
+DATAFLOW region, ``external`` reads the window's weight words on ``in1_V`` once per output
+pixel; ``MMV > 1`` keeps its weights in the compute (and cannot stream them).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
 
-from qnncc.codegen.hls.layer_code import LayerCode, cpp_datatype
+from qnncc.codegen.hls.layer_code import LayerCode, Port, check_stream_width, cpp_datatype
 from qnncc.codegen.hls.layers._common import mul_res, new_layer_code, param_header, required_initializer
 from qnncc.codegen.hls.layers.mvau import ROM_IMPL, accumulator_ctype
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
 from qnncc.codegen.hls.param_files import word_table
+from qnncc.codegen.names import roundup8
 from qnncc.codegen.render import CodegenError
 from qnncc.core.datatype import DataType
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import HWLayer
 from qnncc.hw.layers.vectorvectoractivation import INTERLEAVED_NO_HW, VVAU
+from qnncc.hw.layers.weight_stream import EXTERNAL, external_weight_stream, mem_mode
 
 __all__ = ["vvau_code", "vvau_weight_words"]
 
@@ -35,8 +43,8 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     """Build the HLS code of a VVAU node.
 
     Raises:
-        CodegenError: for runtime-writeable or external weights, non-integer
-            weights, weights of the wrong size, thresholds that do not fit, or float streams.
+        CodegenError: for runtime-writeable weights, external weights with ``MMV > 1``,
+            non-integer weights, weights of the wrong size, thresholds that do not fit, or float streams.
     """
     a = layer.attrs
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
@@ -46,8 +54,11 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         raise CodegenError(f"{node.name}: {INTERLEAVED_NO_HW}")
     if int(a.get("runtime_writeable_weights", 0)):
         raise CodegenError(f"{node.name}: runtime_writeable_weights=1 is not supported; weights are a ROM")
-    if a.get("mem_mode") == "external":
-        raise CodegenError(f"{node.name}: mem_mode='external' (streamed weights) is not supported")
+    mode = mem_mode(layer)
+    if mode == EXTERNAL and int(a.get("MMV", 1)) > 1:
+        raise CodegenError(
+            f"{node.name}: MMV={a['MMV']} reads its weights from on-chip registers; mem_mode='external' needs MMV=1"
+        )
     code = new_layer_code(model, node, layer, ["qnncc/vvau.hpp"])
     wdt = DataType.from_name(a["weightDataType"])
     w = required_initializer(model, node, 1, "weights")
@@ -58,6 +69,21 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
     words = vvau_weight_words(np.asarray(w), channels, kernel, simd, pe)
     wvar = f"weights_{code.name}"
+    acc_t = accumulator_ctype(layer, kernel, wdt, False)
+    _, oh, ow, _ = layer.normal_output_shape()
+    args = f"{channels}, {kernel}, {pe}, {simd}, {oh * ow}, {in_t}, {w_t}, {out_t}, {acc_t}, {mul_res(layer)}"
+    if mode == EXTERNAL:
+        stream = external_weight_stream(layer)
+        assert stream is not None
+        feed = f"wstream_{code.name}.bin"
+        code.feeds[feed] = word_table(words, wdt, f"{node.name} weight stream").data
+        width = check_stream_width(roundup8(stream.width), f"{node.name} weight stream")
+        port = Port("in1_V", "in", width, stream.elems, w_t, stream.words, stream.tensor, feed, stream.pass_words)
+        code.ports.insert(len(code.inputs), port)
+        code.headers.append("qnncc/vvau_stream.hpp")
+        act = _activation(code, model, node, layer, channels, pe)
+        code.body.append(f"qnncc::vvau_stream<{args}>(in0_V, in1_V, out0_V, {act});")
+        return code
     param_header(
         code,
         "params",
@@ -72,12 +98,7 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
     if impl is not None:
         code.pragmas.append(f"BIND_STORAGE variable = {wvar} type = rom_2p impl = {impl}")
-    if a["noActivation"]:
-        act = "qnncc::NoActivation()"
-    else:
-        act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), channels, pe)
-    acc_t = accumulator_ctype(layer, kernel, wdt, False)
-    _, oh, ow, _ = layer.normal_output_shape()
+    act = _activation(code, model, node, layer, channels, pe)
     mmv = int(a.get("MMV", 1))
     if mmv > 1:  # SIMD = K, PE = C (validated): MMV whole windows per word
         code.body.append(
@@ -85,8 +106,25 @@ def vvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
             f"{mul_res(layer)}>(in0_V, out0_V, {wvar}, {act});"
         )
         return code
-    code.body.append(
-        f"qnncc::vvau<{channels}, {kernel}, {pe}, {simd}, {oh * ow}, {in_t}, {w_t}, {out_t}, {acc_t}, {mul_res(layer)}>"
-        f"(in0_V, out0_V, {wvar}, {act});"
-    )
+    if mode == "internal_decoupled":  # the ROM in its own process, streaming into the compute
+        bits = simd * pe * wdt.bitwidth()
+        code.headers.append("qnncc/vvau_stream.hpp")
+        code.pragmas.append("DATAFLOW")
+        code.body += [
+            f'hls::stream<ap_uint<{bits}> > wstream("wstream");',
+            "#pragma HLS STREAM variable = wstream depth = 2",
+            f"qnncc::word_streamer<{words.shape[0]}, {oh * ow}, {bits}>({wvar}, wstream);",
+            f"qnncc::vvau_stream<{args}>(in0_V, wstream, out0_V, {act});",
+        ]
+        return code
+    code.body.append(f"qnncc::vvau<{args}>(in0_V, out0_V, {wvar}, {act});")
     return code
+
+
+def _activation(
+    code: LayerCode, model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer, channels: int, pe: int
+) -> str:
+    """The activation argument: ``NoActivation`` or the layer's thresholds (their header is added to ``code``)."""
+    if layer.attrs["noActivation"]:
+        return "qnncc::NoActivation()"
+    return threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), channels, pe)

@@ -30,11 +30,14 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
 
     Raises:
         CodegenError: for weights of the wrong shape, XNOR mode on non-binary
-            data, non-integer streams, thresholds that do not fit or ``MMV > 1``.
+            data, non-integer streams, thresholds that do not fit or ``mem_mode='external'``.
+
+    ``MMV = m > 1`` (``SIMD = MW``, ``PE = MH``, :mod:`qnncc.hw.layers.mmv`): ``m`` lanes of
+    the core side by side, one vector each, in lockstep (:attr:`RtlLayer.lanes`).
     """
     a = layer.attrs
-    if int(a.get("MMV", 1)) > 1:
-        raise CodegenError(f"{node.name}: MMV={a['MMV']} has no RTL implementation; use the HLS backend")
+    if a.get("mem_mode") == "external":
+        raise CodegenError(f"{node.name}: mem_mode='external' (streamed weights) has no RTL implementation")
     mw, mh, simd, pe = int(a["MW"]), int(a["MH"]), int(a["SIMD"]), int(a["PE"])
     xnor = bool(a["binaryXnorMode"])
     idt, odt = layer.input_datatype(), layer.output_datatype()
@@ -45,6 +48,7 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     if xnor and (wdt.bitwidth() != 1 or idt.bitwidth() != 1):
         raise CodegenError(f"{node.name}: binaryXnorMode needs 1-bit input and weights")
     rtl = new_rtl_layer(model, node, layer, "qnncc_mvau")
+    rtl.lanes = int(a.get("MMV", 1))
     words = weight_words(np.asarray(w), simd, pe)  # [PE, WMEM, SIMD]
     rom = words.transpose(1, 0, 2).reshape(words.shape[1], pe * simd)  # word nf*SF+sf, lane p*SIMD+s
     rtl.roms[f"{rtl.name}_weights.dat"] = rom_file(rom, wdt)

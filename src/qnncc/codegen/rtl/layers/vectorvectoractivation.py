@@ -33,11 +33,12 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
 
     Raises:
         CodegenError: for an illegal folding, runtime-writeable or external
-            weights, weights of the wrong size, float streams or ``MMV > 1``.
+            weights, weights of the wrong size or float streams.
+
+    ``MMV = m > 1`` (``SIMD = K_h*K_w``, ``PE = Channels``): ``m`` lanes of the core, one
+    window each, in lockstep (:attr:`RtlLayer.lanes`).
     """
     a = layer.attrs
-    if int(a.get("MMV", 1)) > 1:
-        raise CodegenError(f"{node.name}: MMV={a['MMV']} has no RTL implementation; use the HLS backend")
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
     kh, kw = (int(v) for v in a["Kernel"])
     kernel = kh * kw
@@ -52,6 +53,7 @@ def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     if w.size != channels * kernel:
         raise CodegenError(f"{node.name}: weights of shape {list(w.shape)}, expected [{channels}, 1, {kh}, {kw}]")
     rtl = new_rtl_layer(model, node, layer, "qnncc_vvau")
+    rtl.lanes = int(a.get("MMV", 1))
     words = vvau_weight_words(np.asarray(w), channels, kernel, simd, pe)
     rtl.roms[f"{rtl.name}_weights.dat"] = rom_file(words, wdt)
     idt = layer.input_datatype()
