@@ -20,7 +20,8 @@ against FINN's SetFolding. ``--tables`` adds per-layer Yosys / FINN formula /
 fitted-model tables for TFC at the seed folding and at 100k FPS and for the
 Brevitas CNNs (10k FPS).
 
-``--layers`` prints each compared folding's Yosys counts per layer.
+``--layers`` prints each compared folding's Yosys counts per layer; ``--variants`` picks the
+foldings (e.g. ``finn-setfolding,qnncc-resources``: LFC's MVAUs take Yosys minutes each).
 
 Usage: python benchmarks/bench_fitted_folding.py [--fps 100000] [--models tfc,lfc] [--layers] [--tables] [--jobs 2]
 """
@@ -107,7 +108,12 @@ def foldings(name: str, fps: float) -> dict[str, Any]:
     }
 
 
-def comparison(names: list[str], fps: float, jobs: int, layers: bool = False) -> None:
+VARIANTS = ("finn-setfolding", "qnncc-estimate", "qnncc-resources")
+
+
+def comparison(
+    names: list[str], fps: float, jobs: int, layers: bool = False, variants: tuple[str, ...] = VARIANTS
+) -> None:
     print(f"## Folding at {fps:,.0f} FPS: Yosys resources of the RTL backend (layers + width converters)\n")
     print(
         "| model | folding | interval cycles (perf model) | Yosys LUT | of which LUTRAM | FF | BRAM_18K | DSP "
@@ -116,9 +122,10 @@ def comparison(names: list[str], fps: float, jobs: int, layers: bool = False) ->
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     per_layer: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name in names:
-        variants = foldings(name, fps)
         base = None
-        for variant, result in variants.items():
+        for variant, result in foldings(name, fps).items():
+            if variant not in variants:
+                continue
             t0 = time.perf_counter()
             rows = measured(result, jobs)
             per_layer.setdefault(name, {})[variant] = rows
@@ -217,12 +224,13 @@ def main() -> None:
     parser.add_argument("--models", default="tfc,lfc")
     parser.add_argument("--tables", action="store_true")
     parser.add_argument("--layers", action="store_true", help="per-layer Yosys counts of the compared foldings")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="foldings to synthesise (the first is the base)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cnns", default=",".join(CNNS), help="Brevitas CNNs of the --tables run")
     parser.add_argument("--no-tfc-tables", action="store_true", help="--tables for the CNNs only")
     args = parser.parse_args()
     if args.models:
-        comparison(args.models.split(","), args.fps, args.jobs, args.layers)
+        comparison(args.models.split(","), args.fps, args.jobs, args.layers, tuple(args.variants.split(",")))
     if args.tables:
         tables(args.fps, args.jobs, tuple(args.cnns.split(",")), not args.no_tfc_tables)
 
