@@ -5,7 +5,8 @@ MVAU (XNOR-popcount and integer, with and without thresholds), VVAU,
 Thresholding, ConvolutionInputGenerator, FMPadding, StreamingMaxPool,
 GlobalAccPool, LabelSelect, AddStreams, DuplicateStreams, ChannelwiseOp,
 StreamingDataWidthConverter, StreamingFIFO -- over PE/SIMD, shapes, bit
-widths and ``ram_style``, builds each as a one-node model
+widths and ``ram_style`` (the MVAUs with an activation and block-RAM weights
+also with block-RAM thresholds, ``ram_style_thresholds``), builds each as a one-node model
 (:mod:`qnncc.codegen.rtl.fit_cases`), generates its RTL and synthesises it
 with Yosys ``synth_xilinx -family xc7`` (:func:`qnncc.codegen.rtl.synth_layer`,
 cached by source hash, so a rerun only synthesises new cases), ``--jobs``
