@@ -20,7 +20,10 @@ against FINN's SetFolding. ``--tables`` adds per-layer Yosys / FINN formula /
 fitted-model tables for TFC at the seed folding and at 100k FPS and for the
 Brevitas CNNs (10k FPS).
 
-Usage: python benchmarks/bench_fitted_folding.py [--fps 100000] [--models tfc,lfc] [--tables] [--jobs 2]
+``--layers`` prints each compared folding's Yosys counts per layer; ``--variants`` picks the
+foldings (e.g. ``finn-setfolding,qnncc-resources``: LFC's MVAUs take Yosys minutes each).
+
+Usage: python benchmarks/bench_fitted_folding.py [--fps 100000] [--models tfc,lfc] [--layers] [--tables] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ MODELS: dict[str, tuple[Path, str | None]] = {
     **{n: (BREVITAS / n / "model_qonnx.onnx", "1/255") for n in CNNS},
 }
 CLOCK_NS = 10.0
+#: The MVAU attributes the comparison table shows (ram_style_thresholds: "auto" leaves them in LUTs).
+FOLD_KEYS = ("PE", "SIMD", "ram_style", "ram_style_thresholds")
 
 
 def measured(result: Any, jobs: int) -> list[dict[str, Any]]:
@@ -73,20 +78,21 @@ def measured(result: Any, jobs: int) -> list[dict[str, Any]]:
                 "layer": r.layer,
                 "op": r.op_type,
                 "lut": r.lut,
+                "lutram": r.lutram,
                 "ff": r.ff,
                 "bram": r.bram_18k,
                 "dsp": r.dsp,
                 "finn_lut": finn.lut,
                 "finn_bram": finn.bram_18k,
                 "fit_lut": fitted.lut,
-                "folding": {k: s.attrs[k] for k in ("PE", "SIMD", "ram_style") if k in s.attrs},
+                "folding": {k: s.attrs[k] for k in ("PE", "SIMD", "ram_style", "ram_style_thresholds") if k in s.attrs},
             }
         )
     return rows
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
-    return {k: int(sum(r[k] for r in rows)) for k in ("lut", "ff", "bram", "dsp", "finn_lut", "fit_lut")}
+    return {k: int(sum(r[k] for r in rows)) for k in ("lut", "lutram", "ff", "bram", "dsp", "finn_lut", "fit_lut")}
 
 
 def foldings(name: str, fps: float) -> dict[str, Any]:
@@ -102,33 +108,65 @@ def foldings(name: str, fps: float) -> dict[str, Any]:
     }
 
 
-def comparison(names: list[str], fps: float, jobs: int) -> None:
-    print(f"## Folding at {fps:,.0f} FPS: Yosys LUTs of the RTL backend (layers + width converters)\n")
+VARIANTS = ("finn-setfolding", "qnncc-estimate", "qnncc-resources")
+
+
+def comparison(
+    names: list[str], fps: float, jobs: int, layers: bool = False, variants: tuple[str, ...] = VARIANTS
+) -> None:
+    print(f"## Folding at {fps:,.0f} FPS: Yosys resources of the RTL backend (layers + width converters)\n")
     print(
-        "| model | folding | interval cycles (perf model) | Yosys LUT | FF | BRAM_18K | DSP | FINN formula LUT "
-        "| fitted LUT | LUT vs SetFolding | MVAU PE/SIMD/ram_style |"
+        "| model | folding | interval cycles (perf model) | Yosys LUT | of which LUTRAM | FF | BRAM_18K | DSP "
+        "| FINN formula LUT | fitted LUT | LUT vs SetFolding | MVAU PE/SIMD/ram_style/thresholds |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    per_layer: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name in names:
-        variants = foldings(name, fps)
         base = None
-        for variant, result in variants.items():
+        for variant, result in foldings(name, fps).items():
+            if variant not in variants:
+                continue
             t0 = time.perf_counter()
             rows = measured(result, jobs)
+            per_layer.setdefault(name, {})[variant] = rows
             t = totals(rows)
             base = base or t["lut"]
             mvaus = "; ".join(
-                f"{r['layer']} {r['folding'].get('PE')}/{r['folding'].get('SIMD')}/{r['folding'].get('ram_style')}"
+                f"{r['layer']} " + "/".join(str(r["folding"].get(k, "-")) for k in FOLD_KEYS)
                 for r in rows
                 if r["op"] == "MVAU"
             )
             print(
-                f"| {name} | {variant} | {result.partition.interval_cycles:,} | {t['lut']:,} | {t['ff']:,} "
-                f"| {t['bram']} | {t['dsp']} | {t['finn_lut']:,} | {t['fit_lut']:,} | {base / t['lut']:.2f}x "
-                f"| {mvaus} |",
+                f"| {name} | {variant} | {result.partition.interval_cycles:,} | {t['lut']:,} | {t['lutram']:,} "
+                f"| {t['ff']:,} | {t['bram']} | {t['dsp']} | {t['finn_lut']:,} | {t['fit_lut']:,} "
+                f"| {base / t['lut']:.2f}x | {mvaus} |",
                 flush=True,
             )
             print(f"<!-- {name} {variant}: synthesis {time.perf_counter() - t0:.0f} s -->", file=sys.stderr)
+    if layers:
+        for name, variants_rows in per_layer.items():
+            layer_comparison(name, variants_rows)
+
+
+def layer_comparison(name: str, variants_rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Per layer: each folding's PE/SIMD/styles and Yosys LUT / LUTRAM / FF / BRAM_18K (where the LUTs go)."""
+    print(f"\n### {name}: Yosys per layer (LUT / LUTRAM / FF / BRAM_18K; PE/SIMD/ram_style/thresholds)\n")
+    print("| layer | op | " + " | ".join(variants_rows) + " |")
+    print("| --- | --- |" + " ---: |" * len(variants_rows))
+    names: list[str] = []
+    for rows in variants_rows.values():
+        names += [r["layer"] for r in rows if r["layer"] not in names]
+    for layer in names:
+        cells, op = [], ""
+        for rows in variants_rows.values():
+            r = next((r for r in rows if r["layer"] == layer), None)
+            if r is None:
+                cells.append("-")
+                continue
+            op = r["op"]
+            fold = "/".join(str(r["folding"][k]) for k in FOLD_KEYS if k in r["folding"])
+            cells.append(f"{r['lut']:,} / {r['lutram']} / {r['ff']:,} / {r['bram']}" + (f" ({fold})" if fold else ""))
+        print(f"| {layer} | {op} | " + " | ".join(cells) + " |")
 
 
 def layer_table(title: str, result: Any, jobs: int) -> None:
@@ -185,12 +223,14 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=100_000)
     parser.add_argument("--models", default="tfc,lfc")
     parser.add_argument("--tables", action="store_true")
+    parser.add_argument("--layers", action="store_true", help="per-layer Yosys counts of the compared foldings")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="foldings to synthesise (the first is the base)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cnns", default=",".join(CNNS), help="Brevitas CNNs of the --tables run")
     parser.add_argument("--no-tfc-tables", action="store_true", help="--tables for the CNNs only")
     args = parser.parse_args()
     if args.models:
-        comparison(args.models.split(","), args.fps, args.jobs)
+        comparison(args.models.split(","), args.fps, args.jobs, args.layers, tuple(args.variants.split(",")))
     if args.tables:
         tables(args.fps, args.jobs, tuple(args.cnns.split(",")), not args.no_tfc_tables)
 

@@ -5,7 +5,8 @@ MVAU (XNOR-popcount and integer, with and without thresholds), VVAU,
 Thresholding, ConvolutionInputGenerator, FMPadding, StreamingMaxPool,
 GlobalAccPool, LabelSelect, AddStreams, DuplicateStreams, ChannelwiseOp,
 StreamingDataWidthConverter, StreamingFIFO -- over PE/SIMD, shapes, bit
-widths and ``ram_style``, builds each as a one-node model
+widths and ``ram_style`` (the MVAUs with an activation and block-RAM weights
+also with block-RAM thresholds, ``ram_style_thresholds``), builds each as a one-node model
 (:mod:`qnncc.codegen.rtl.fit_cases`), generates its RTL and synthesises it
 with Yosys ``synth_xilinx -family xc7`` (:func:`qnncc.codegen.rtl.synth_layer`,
 cached by source hash, so a rerun only synthesises new cases), ``--jobs``
@@ -285,6 +286,20 @@ def dwc_cases(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def threshold_block_cases(chosen: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The chosen MVAUs with an activation and block-RAM weights again, thresholds in block RAM too.
+
+    Paired with the same layers with LUT-held thresholds (``ram_style_thresholds`` "auto"), they
+    separate the threshold memory's LUTs from the comparators' (the ``resources`` mode chooses the style).
+    """
+    out = []
+    for op, a in chosen:
+        group = group_of((op, a))
+        if group in ("MVAU/xnor/act/block", "MVAU/int/act") and a["ram_style"] == "block":
+            out.append((op, {**a, "ram_style_thresholds": "block"}))
+    return out
+
+
 def sweep() -> list[tuple[str, dict[str, Any]]]:
     """The fixed sample of cases (seeded), MVAUs first."""
     rng = random.Random(17)
@@ -316,7 +331,7 @@ def sweep() -> list[tuple[str, dict[str, Any]]]:
         if taken.get(group, 0) < QUOTA.get(group, 3) and cost(case) <= MAX_COST:
             taken[group] = taken.get(group, 0) + 1
             chosen.append(case)
-    return chosen
+    return chosen + threshold_block_cases(chosen)
 
 
 #: Cases measured per group (MVAU by mode; 3 for every other layer type): sized so that the sweep
@@ -334,6 +349,8 @@ def group_of(case: tuple[str, dict[str, Any]]) -> str:
     if op != "MVAU":
         return op
     group = f"MVAU/{'xnor' if a['binaryXnorMode'] else 'int'}/{'noact' if a['noActivation'] else 'act'}"
+    if a.get("ram_style_thresholds") == "block":
+        return f"{group}/tblock"
     return f"{group}/{a['ram_style']}" if group == "MVAU/xnor/act" else group
 
 

@@ -23,24 +23,38 @@ from qnncc.hw.perf import (
 FOLDING_MODES = {"estimate": "finn", "resources": "fitted"}
 
 
-def memory_styles(layer: HWLayer, board: Board | None) -> dict[str, list[str]]:
-    """Memory styles the optimiser may pick for a layer's weights/thresholds on ``board``."""
+def memory_styles(layer: HWLayer, board: Board | None, thresholds: bool = False) -> dict[str, list[str]]:
+    """Memory styles the optimiser may pick for a layer's weights/thresholds on ``board``.
+
+    ``thresholds``: also offer the threshold memory of a layer with a separate
+    ``ram_style_thresholds`` (an MVAU with an activation) in LUTs or block RAM.
+    """
+    styles: dict[str, list[str]] = {}
     spec = layer.attributes.get("ram_style")
-    if spec is None or spec.allowed is None:
-        return {}
-    wanted = ["block", "distributed"] + (["ultra"] if board is not None and board.resources.uram > 0 else [])
-    return {"ram_style": [s for s in wanted if s in spec.allowed]}
+    if spec is not None and spec.allowed is not None:
+        wanted = ["block", "distributed"] + (["ultra"] if board is not None and board.resources.uram > 0 else [])
+        styles["ram_style"] = [s for s in wanted if s in spec.allowed]
+    tspec = layer.attributes.get("ram_style_thresholds")
+    if thresholds and tspec is not None and not int(layer.attrs.get("noActivation", 0)):
+        styles["ram_style_thresholds"] = ["distributed", "block"]
+    return styles
 
 
-def layer_specs(model: ModelWrapper, board: Board | None = None) -> list[LayerSpec]:
-    """The optimiser's view of every HW layer in stream order (with style options when ``board`` is given)."""
+def layer_specs(model: ModelWrapper, board: Board | None = None, folding_mode: str = "estimate") -> list[LayerSpec]:
+    """The optimiser's view of every HW layer in stream order (with style options when ``board`` is given).
+
+    In the ``resources`` folding mode an MVAU's threshold memory style is a choice too: the fitted
+    model costs its LUTs (FINN's formula gives thresholds of style "auto" no cost, so the
+    ``estimate`` mode keeps the layer's).
+    """
     from qnncc.transforms.hw import iter_hw_nodes
 
     specs = []
     for node in iter_hw_nodes(model):
         layer = get_custom_op(node)
         assert isinstance(layer, HWLayer)
-        styles: dict[str, list[Any]] = {**memory_styles(layer, board)} if board is not None else {}
+        thresholds = folding_mode == "resources"
+        styles: dict[str, list[Any]] = {**memory_styles(layer, board, thresholds)} if board is not None else {}
         styles.update({k: v for k, v in layer.throughput_options().items() if len(v) > 1})
         specs.append(LayerSpec(node.name, node.op_type, dict(layer.attrs), layer.legal_folding(), styles))
     return specs
@@ -128,7 +142,7 @@ def fold_model(
         resource_model = FOLDING_MODES.get(folding_mode)
         if resource_model is None:
             raise QnnccError(f"unknown folding mode {folding_mode!r}; known: {', '.join(FOLDING_MODES)}")
-        specs = layer_specs(work, board)
+        specs = layer_specs(work, board, folding_mode)
         plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps, resource_model=resource_model)
         if resource_model == "fitted":  # width converters between layers count too
             from qnncc.hw.folding_streams import refine_stream_widths

@@ -157,6 +157,19 @@ def _cost(c: Candidate, weights: Mapping[str, float]) -> float:
     return sum(c.resources[r] * weights.get(r, 0.0) for r in RESOURCES)
 
 
+def candidate_cost(c: Candidate, weights: Mapping[str, float]) -> float:
+    """A candidate's cost: its resources weighted by ``weights`` (see :func:`resource_weights`)."""
+    return _cost(c, weights)
+
+
+def resource_weights(budget: Mapping[str, float], primary: str = "LUT") -> dict[str, float]:
+    """The optimiser's starting cost weights: ``1/budget`` for ``primary``, ``0.05/budget`` for the others.
+
+    A resource without budget weighs nothing (e.g. URAM on a board without it).
+    """
+    return {r: (1.0 if r == primary else 0.05) / budget[r] if budget.get(r) else 0.0 for r in RESOURCES}
+
+
 def _cheapest_meeting(front: Sequence[Candidate], target: int, weights: Mapping[str, float]) -> Candidate | None:
     ok = [c for c in front if c.cycles <= target]
     return min(ok, key=lambda c: (_cost(c, weights), c.cycles)) if ok else None
@@ -224,7 +237,7 @@ def optimize_folding(
     Raises:
         FoldingError: if there are no layers.
     """
-    weights = {r: (1.0 if r == primary else 0.05) / budget[r] if budget.get(r) else 0.0 for r in RESOURCES}
+    weights = resource_weights(budget, primary)
     if not layers:
         raise FoldingError("no HW layers to fold")
     if target_fps is not None:

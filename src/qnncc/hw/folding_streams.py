@@ -6,8 +6,10 @@ word (``SIMD`` elements) the build inserts a StreamingDataWidthConverter,
 whose LUTs the per-layer cost never sees: on LFC-W1A1 at 100k FPS they were
 14% of the Yosys LUTs. This pass revisits every layer of a plan in stream
 order and takes, among its foldings that still meet the cycle target, the
-one with the fewest LUTs counting the converters on its input and output
-streams (given its neighbours' current choices), LUT figures from the model
+cheapest one counting the LUTs of the converters on its input and output
+streams (given its neighbours' current choices), with the optimiser's cost
+(LUTs weighted 1, other resources 0.05, each per budget: a memory moved to
+block RAM must save LUTs worth its BRAMs) and LUT figures from the model
 fitted on Yosys synthesis (:mod:`qnncc.hw.perf.fitted`); a few rounds of
 this coordinate descent (each round can only lower the total). Streams
 between a producer and several consumers, and any non-chain structure, are
@@ -27,7 +29,7 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers.base import HWLayer
 
-from .folding_opt import Candidate, FoldingPlan, LayerSpec, plan_totals
+from .folding_opt import Candidate, FoldingPlan, LayerSpec, candidate_cost, plan_totals, resource_weights
 from .perf import estimate_layer
 from .perf.estimate import EstimateError
 from .perf.fitted import fitted_resources
@@ -125,14 +127,16 @@ def refine_stream_widths(
             if producer is not None and producer.name in current:
                 edges.append((producer.name, s.name))
 
-    def cost(name: str, opt: _Option) -> float:
-        total = opt.lut
+    weights = resource_weights(budget)
+
+    def cost(name: str, opt: _Option) -> float:  # the optimiser's weighted cost (BRAM counts too) + converter LUTs
+        converters = 0.0
         for a, b in edges:
             if a == name:
-                total += dwc_luts(opt.out_bits, current[b].in_bits)
+                converters += dwc_luts(opt.out_bits, current[b].in_bits)
             elif b == name:
-                total += dwc_luts(current[a].out_bits, opt.in_bits)
-        return total
+                converters += dwc_luts(current[a].out_bits, opt.in_bits)
+        return candidate_cost(opt.candidate, weights) + weights["LUT"] * converters
 
     for _ in range(ROUNDS):
         changed = False

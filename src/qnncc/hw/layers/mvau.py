@@ -321,6 +321,16 @@ def estimate_mvau(
     return layer_from_modules(cycles, modules, bram_efficiency=bram_eff, uram_efficiency=uram_eff)
 
 
+def lut_thresholds(a: fit.Attrs, words: int) -> bool:
+    """Whether an MVAU's threshold ROM (``words`` deep) costs LUTs of its own in ``qnncc_mvau``.
+
+    Not in block RAM (``ram_style_thresholds``), and deeper than 4 words: Yosys
+    folds a ROM of 1-4 words into the comparators (measured: those layers are no
+    cheaper with block-RAM thresholds).
+    """
+    return not a.get("noActivation", 0) and a.get("ram_style_thresholds") != "block" and words > 4
+
+
 def mvau_fit_features(a: fit.Attrs) -> dict[str, float]:
     """Cost terms of ``qnncc_mvau`` for the fitted resource model (:mod:`qnncc.hw.perf.fitted`).
 
@@ -342,7 +352,7 @@ def mvau_fit_features(a: fit.Attrs) -> dict[str, float]:
         "acc": float(pe * acc),
         "compare": float(pe * steps * acc),
         "wmem_lut": fit.lutmem(pe * simd * wb, sf * nf) if fit.distributed(a) else 0.0,
-        "tmem_lut": fit.lutmem(pe * steps * (acc + 1), nf) if steps else 0.0,
+        "tmem_lut": fit.lutmem(pe * steps * (acc + 1), nf) if steps and lut_thresholds(a, nf) else 0.0,
         "inbuf": fit.lutmem(simd * ib, sf) if nf > 1 else 0.0,
         "out": float(pe * fit.bits(a["outputDataType"])),
     }

@@ -165,12 +165,18 @@ def estimate_dwc(a: Attrs) -> LayerEstimate:
 
 
 def dwc_fit_features(a: fit.Attrs) -> dict[str, float]:
-    """Cost terms of ``qnncc_dwc`` (port widths, the buffer of an lcm-width converter) for the fitted model."""
+    """Cost terms of ``qnncc_dwc`` for the fitted model.
+
+    Port widths; the k:1 output multiplexer of a narrowing converter (``i = k*o``; a widening one
+    is a shift register without data multiplexers); the shifter buffer of any other ratio.
+    """
     i, o = int(a["inWidth"]), int(a["outWidth"])
+    general = i % o != 0 and o % i != 0
     return {
         "const": 1.0,
         "in_out": float(i + o),
-        "buffer": float(max(i, o) + math.lcm(i, o) * (i % o != 0 and o % i != 0)),
+        "narrow_mux": float(o * (i // o - 1)) if i % o == 0 else 0.0,
+        "buffer": float(max(i, o) + math.lcm(i, o)) if general else 0.0,
     }
 
 

@@ -63,4 +63,6 @@ def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLa
     else:
         rtl.params["HAS_ACT"] = 1
         activation_params(rtl, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
+        if str(a.get("ram_style_thresholds", "auto")) == "block":  # else the core's default: LUTs (distributed)
+            rtl.params["T_RAM_STYLE"] = "block"
     return rtl
