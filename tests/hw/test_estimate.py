@@ -138,7 +138,10 @@ def test_network_that_does_not_fit_is_split_into_partitions(mnist):
 
     import qnncc
 
-    result = estimate(LFC, board="Pynq-Z1", input_scale="1/255", margin=0.3)
+    streamed = estimate(LFC, board="Pynq-Z1", input_scale="1/255", margin=0.3)
+    assert len(streamed.partitions) == 1  # the weights that do not fit on chip are streamed first
+    assert any("mem_mode='external'" in n for n in streamed.folding_notes)
+    result = estimate(LFC, board="Pynq-Z1", input_scale="1/255", margin=0.3, stream_weights=False)
     assert len(result.partitions) > 1
     assert result.network is not None and result.network.num_partitions == len(result.partitions)
     perf = result.reports["estimate_network_performance.json"]

@@ -207,6 +207,7 @@ def estimate(
     split: bool = True,
     reconfiguration_ms: float = 50.0,
     folding_mode: str = "estimate",
+    stream_weights: bool = True,
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -230,6 +231,8 @@ def estimate(
         folding_mode: ``estimate`` (the optimiser costs layers with FINN's
             formulas) or ``resources`` (with the LUT/FF model fitted on Yosys
             synthesis of qnncc's RTL; the reports keep FINN's formulas).
+        stream_weights: when the design does not fit, stream the weights that do
+            not fit on chip from DRAM (``mem_mode="external"``) before splitting.
 
     Returns:
         The :class:`EstimateResult`.
@@ -255,6 +258,7 @@ def estimate(
         margin,
         split,
         folding_mode,
+        stream_weights,
     )
     # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
     work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
@@ -280,6 +284,7 @@ def estimate_context(
     margin: float = 0.85,
     split: bool = True,
     folding_mode: str = "estimate",
+    stream_weights: bool = True,
 ) -> BuildContext:
     """The step context of an estimate (no output folder; warnings returned, not logged).
 
@@ -314,6 +319,7 @@ def estimate_context(
         folding=folding,
         margin=margin,
         split=split,
+        stream_weights=stream_weights,
         quiet=True,
     )
 

@@ -115,6 +115,8 @@ class BuildContext:
         folding: the folding to apply (a FINN-format file or mapping); None: ``config.folding``.
         margin: usable fraction of each board resource for the optimiser.
         split: let the optimiser split a design that does not fit into partitions.
+        stream_weights: let the optimiser stream the weights that do not fit on chip
+            (``mem_mode="external"``) before it splits the design.
         notes: the folding optimiser's remarks (also warnings in a build).
         quiet: record warnings without logging them (``qnncc estimate`` returns them instead).
     """
@@ -134,6 +136,7 @@ class BuildContext:
     folding: str | Path | Mapping[str, Any] | None = None
     margin: float = 0.85
     split: bool = True
+    stream_weights: bool = True
     notes: list[str] = field(default_factory=list)
     quiet: bool = False
     _pipeline: Pipeline | None = None
@@ -210,7 +213,16 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         )
     notes: list[str] = []
     work, unmatched, splits = fold_model(
-        work, ctx.board, ctx.clock_ns, folding, cfg.target_fps, ctx.margin, ctx.split, notes, cfg.folding_mode
+        work,
+        ctx.board,
+        ctx.clock_ns,
+        folding,
+        cfg.target_fps,
+        ctx.margin,
+        ctx.split,
+        notes,
+        cfg.folding_mode,
+        stream_weights=ctx.stream_weights,
     )
     ctx.notes.extend(notes)
     for note in notes:
