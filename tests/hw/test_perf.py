@@ -269,7 +269,8 @@ def test_mvau_more_parallelism_is_faster_and_not_smaller(
     base = estimate_layer("MVAU", attrs | {"PE": pe, "SIMD": simd})
     more_pe = estimate_layer("MVAU", attrs | {"PE": pe * pe_mult, "SIMD": simd})
     more_simd = estimate_layer("MVAU", attrs | {"PE": pe, "SIMD": simd * simd_mult})
-    assert more_pe.cycles <= base.cycles and more_simd.cycles <= base.cycles
+    if attrs["mem_mode"] != "external":  # streamed weights: a 5-byte word through an 8-bit DMA is slower than 2 bytes
+        assert more_pe.cycles <= base.cycles and more_simd.cycles <= base.cycles
     assert more_pe.lut >= base.lut
     assert more_pe.dsp >= base.dsp
 

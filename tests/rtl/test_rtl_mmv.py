@@ -109,10 +109,27 @@ MMV_MIXED = st.tuples(
 )
 
 
+#: Left padding 3 at 4 pixels per word splits every input word over two output words; INT4 pads with -8.
+FIXED = [
+    Case(
+        "FMPadding",
+        {"ImgDim": [3, 4], "Padding": [1, 3, 0, 1], "NumChannels": 2, "SIMD": 2, "MMV": 4, "inputDataType": "INT3"},
+        (1, 3, 4, 2),
+    ),
+    Case(
+        "FMPadding",
+        {"ImgDim": [4, 6], "Padding": [1, 1, 1, 1], "NumChannels": 3, "SIMD": 1, "PadValue": -8,
+         "inputDataType": "INT4"},
+        (1, 4, 6, 3),
+    ),
+]  # fmt: skip
+
+
 @CI
 @given(cases=MMV_MIXED, seed=st.integers(0, 2**32 - 1))
 def test_mmv_and_pad_value_rtl_equal_execute(cases, seed):
-    check_batch_rtl(list(cases), seed)
+    """A random draw and the fixed cases (split input words, a signed minimum) in one design."""
+    check_batch_rtl([*cases, *FIXED], seed)
 
 
 @pytest.mark.slow
@@ -120,22 +137,6 @@ def test_mmv_and_pad_value_rtl_equal_execute(cases, seed):
 @given(cases=MMV_MIXED, seed=st.integers(0, 2**32 - 1))
 def test_mmv_and_pad_value_rtl_equal_execute_many(cases, seed):
     check_batch_rtl(list(cases), seed, frames=4)
-
-
-def test_fmpadding_mmv_split_words_and_signed_minimum():
-    """Left padding 3 at 4 pixels per word splits every input word over two output words; INT4 pads with -8."""
-    split = Case(
-        "FMPadding",
-        {"ImgDim": [3, 4], "Padding": [1, 3, 0, 1], "NumChannels": 2, "SIMD": 2, "MMV": 4, "inputDataType": "INT3"},
-        (1, 3, 4, 2),
-    )
-    signed = Case(
-        "FMPadding",
-        {"ImgDim": [4, 6], "Padding": [1, 1, 1, 1], "NumChannels": 3, "SIMD": 1, "PadValue": -8,
-         "inputDataType": "INT4"},
-        (1, 4, 6, 3),
-    )  # fmt: skip
-    check_batch_rtl([split, signed], seed=5, frames=3)
 
 
 CYCLE_CASES = [

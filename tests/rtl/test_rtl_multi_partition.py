@@ -141,3 +141,23 @@ def test_rtl_verify_names_the_partition_that_differs_under_backpressure(
     assert not figures["bit_exact"] and figures["mismatching_images"] == 20  # the 20 pressured of 30
     assert [p["backpressure_bit_exact"] for p in figures["partitions"]] == [True, False]
     assert (tmp_path / "v" / "rtlsim_results.json").is_file()
+
+
+def test_synth_of_a_multi_partition_build_synthesises_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``qnncc synth BUILD`` of a design of two partitions synthesises the layers of both (Yosys stubbed out)."""
+    import qnncc.flow.rtl_steps as rtl_steps
+
+    out = tmp_path / "mlp"
+    build(two_partition_mlp(), BuildConfig(output_dir=out, input_scale="1/255", backend="rtl"))
+    seen: list[list[str]] = []
+
+    def fake_synth(child, folder, scheduler=None, estimate=None):  # type: ignore[no-untyped-def]
+        kids = child if isinstance(child, list) else [child]
+        seen.append([n.name for c in kids for n in c.graph.node])
+        return {"layers": [], "total": {}}
+
+    monkeypatch.setattr(rtl_steps, "synth_partition", fake_synth)
+    monkeypatch.setattr(rtl_steps, "refresh_summary", lambda folder: None)
+    rtl_steps.synth_build(out)
+    parts = [ModelWrapper(str(p)) for p in sorted((out / "intermediate_models").glob("dataflow_partition_*.onnx"))]
+    assert len(parts) == 2 and seen == [[n.name for c in parts for n in c.graph.node]]

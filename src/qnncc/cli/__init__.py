@@ -60,6 +60,12 @@ def inspect(model_path: Path) -> None:
     help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
 )
 @click.option(
+    "--stream-weights/--no-stream-weights",
+    default=True,
+    show_default=True,
+    help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
+)
+@click.option(
     "--output",
     "-o",
     "output",
@@ -77,6 +83,7 @@ def estimate(
     folding: Path | None,
     target_fps: float | None,
     folding_mode: str,
+    stream_weights: bool,
     output: Path,
     input_scale: str | None,
     input_datatype: str,
@@ -96,6 +103,7 @@ def estimate(
         folding=folding,
         target_fps=target_fps,
         folding_mode=folding_mode,
+        stream_weights=stream_weights,
         output_dir=output,
         input_scale=input_scale,
         input_datatype=input_datatype,
@@ -129,6 +137,12 @@ def estimate(
     default="estimate",
     show_default=True,
     help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
+)
+@click.option(
+    "--stream-weights/--no-stream-weights",
+    default=True,
+    show_default=True,
+    help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
 )
 @click.option(
     "--output",

@@ -213,6 +213,9 @@ class BuildConfig(BaseModel):
         folding_mode: ``estimate`` (the optimiser costs layers with FINN's
             formulas) or ``resources`` (it minimises the LUTs of the model
             fitted on Yosys synthesis of qnncc's RTL, :mod:`qnncc.hw.perf.fitted`).
+        stream_weights: when the optimiser's on-chip plan does not fit, stream the
+            weights of the MVAUs that do not fit from DRAM (``mem_mode="external"``,
+            :mod:`qnncc.hw.mem_mode_opt`) before splitting into partitions.
         strict_folding: fail when any folding-file entry names no layer (by
             default only a file none of whose entries match fails; the others
             are warnings).
@@ -259,6 +262,7 @@ class BuildConfig(BaseModel):
     folding: Path | None = Field(default=None, validation_alias=AliasChoices("folding", "folding_config_file"))
     target_fps: float | None = Field(default=None, gt=0)
     folding_mode: Literal["estimate", "resources"] = "estimate"
+    stream_weights: bool = True
     strict_folding: bool = False
     input_scale: str | None = None
     input_datatype: str = "UINT8"

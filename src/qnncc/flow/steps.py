@@ -222,7 +222,7 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         ctx.split,
         notes,
         cfg.folding_mode,
-        stream_weights=ctx.stream_weights,
+        stream_weights=ctx.stream_weights and cfg.stream_weights,  # estimate(stream_weights=) / the build config
     )
     ctx.notes.extend(notes)
     for note in notes:

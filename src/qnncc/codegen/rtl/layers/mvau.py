@@ -28,12 +28,12 @@ from qnncc.hw.layers.base import HWLayer
 def mvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLayer:
     """RTL of an MVAU node (``qnncc_mvau``): XNOR-popcount or integer, with or without thresholds.
 
+    ``MMV = m > 1`` (``SIMD = MW``, ``PE = MH``, :mod:`qnncc.hw.layers.mmv`): ``m`` lanes of
+    the core side by side, one vector each, in lockstep (:attr:`RtlLayer.lanes`).
+
     Raises:
         CodegenError: for weights of the wrong shape, XNOR mode on non-binary
             data, non-integer streams, thresholds that do not fit or ``mem_mode='external'``.
-
-    ``MMV = m > 1`` (``SIMD = MW``, ``PE = MH``, :mod:`qnncc.hw.layers.mmv`): ``m`` lanes of
-    the core side by side, one vector each, in lockstep (:attr:`RtlLayer.lanes`).
     """
     a = layer.attrs
     if a.get("mem_mode") == "external":

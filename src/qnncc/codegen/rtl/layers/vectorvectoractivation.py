@@ -31,12 +31,12 @@ from qnncc.hw.layers.vectorvectoractivation import INTERLEAVED_NO_HW, VVAU
 def vvau_rtl(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> RtlLayer:
     """RTL of a VVAU node (``qnncc_vvau``).
 
+    ``MMV = m > 1`` (``SIMD = K_h*K_w``, ``PE = Channels``): ``m`` lanes of the core, one
+    window each, in lockstep (:attr:`RtlLayer.lanes`).
+
     Raises:
         CodegenError: for an illegal folding, runtime-writeable or external
             weights, weights of the wrong size or float streams.
-
-    ``MMV = m > 1`` (``SIMD = K_h*K_w``, ``PE = Channels``): ``m`` lanes of the core, one
-    window each, in lockstep (:attr:`RtlLayer.lanes`).
     """
     a = layer.attrs
     channels, pe, simd = int(a["Channels"]), int(a["PE"]), int(a["SIMD"])
