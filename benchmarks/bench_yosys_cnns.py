@@ -21,8 +21,11 @@ reports), the LUTs of the model fitted on Yosys (``resource_model="fitted"``,
 the ratios Yosys/FINN and fitted/Yosys; ``--layers`` adds the per-layer rows.
 A summary table closes the run; ``--json`` stores every row.
 
+``--from-json`` prints a stored run again with FINN's formula and the fitted
+model recomputed (after a refit of the model; no build, no Yosys).
+
 Usage: python benchmarks/bench_yosys_cnns.py [--models tfc,cnv3_w2a2,...] [--variants 10k,default]
-       [--layers] [--json out.json] [--workdir DIR]
+       [--layers] [--json out.json] [--workdir DIR] [--from-json out.json]
 """
 
 from __future__ import annotations
@@ -101,11 +104,19 @@ def build_rows(name: str, variant: str, workdir: Path) -> tuple[list[dict[str, A
         finn = estimate_layer(s.op_type, s.attrs, emitted=True)
         fitted = estimate_layer(s.op_type, s.attrs, emitted=True, resource_model="fitted")
         fold = "/".join(str(s.attrs[k]) for k in ("PE", "SIMD", "ram_style") if k in s.attrs)
-        rows.append({**{k: r[k] for k in ("layer", "op_type", *KEYS)}, "folding": fold,
+        rows.append({**{k: r[k] for k in ("layer", "op_type", *KEYS)}, "folding": fold, "attrs": s.attrs,
                      "finn_lut": finn.lut, "finn_bram": finn.bram_18k, "fit_lut": fitted.lut})  # fmt: skip
     estimate = result.estimate or {}
     info = {"cycles": estimate.get("max_cycles"), "fps": result.fps, "build_s": seconds, "synth_s": report["seconds"]}
     return rows, info
+
+
+def rescore(rows: list[dict[str, Any]]) -> None:
+    """Recompute FINN's formula and the fitted model of stored rows (after a refit), in place."""
+    for r in rows:
+        finn = estimate_layer(r["op_type"], r["attrs"], emitted=True)
+        fitted = estimate_layer(r["op_type"], r["attrs"], emitted=True, resource_model="fitted")
+        r.update({"finn_lut": finn.lut, "finn_bram": finn.bram_18k, "fit_lut": fitted.lut})
 
 
 def _sum(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -146,7 +157,18 @@ def main() -> None:
     parser.add_argument("--layers", action="store_true", help="also the per-layer rows")
     parser.add_argument("--json", type=Path, default=None, help="write every row here")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the builds here")
+    parser.add_argument("--from-json", type=Path, default=None, help="print the rows of an earlier --json run, "
+                        "FINN's formula and the fitted model recomputed (no build, no Yosys)")  # fmt: skip
     args = parser.parse_args()
+    if args.from_json:
+        stored = json.loads(args.from_json.read_text())
+        summary = []
+        for label, entry in stored.items():
+            rescore(entry["rows"])
+            print_table(label.replace("/", ", "), entry["rows"], entry["info"], args.layers)
+            summary.append((label.replace("/", ", "), entry["rows"], entry["info"]))
+        print_summary(summary)
+        return
     wanted = set(args.variants.split(",")) - {""}
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-yosys-"))
     results: dict[str, Any] = {}
@@ -163,14 +185,19 @@ def main() -> None:
             print_table(f"{name}, {variant}", rows, info, args.layers)
             results[f"{name}/{variant}"] = {"info": info, "rows": rows}
             summary.append((f"{name}, {variant}", rows, info))
+            if args.json:  # after every build, so a stopped run keeps what it measured
+                args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print_summary(summary)
+
+
+def print_summary(summary: list[tuple[str, list[dict[str, Any]], dict[str, Any]]]) -> None:
+    """One row of totals per model and folding."""
     print("\n#### Summary (totals)\n")
     print(f"| model, folding | cycles | layers | {' | '.join(HEAD)} | FINN LUT | FINN BRAM_18K | Yosys/FINN LUT "
           "| fitted LUT | fitted/Yosys |")  # fmt: skip
     print("| --- | ---: | ---: |" + " ---: |" * (len(HEAD) + 5))
     for label, rows, info in summary:
         print(_line(f"{label} | {info['cycles']:,}", len(rows), _sum(rows)))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
