@@ -1,7 +1,7 @@
 """``qnncc_act`` (multi-threshold activation) with many thresholds: bit-exact in Verilator, synthesisable by Yosys.
 
-The activation counts the thresholds a value reaches with a balanced adder
-tree; 8-bit outputs (255 thresholds) used to unroll into one expression 255
+The activation counts the thresholds a value reaches in two levels (groups of
+16, then the groups); 8-bit outputs (255 thresholds) used to unroll into one expression 255
 deep, which exhausted the call stack of Yosys' WebAssembly build (dws_w4a4's
 input quantizer). Thresholds here are unsorted: the count does not depend on
 their order.
