@@ -106,6 +106,17 @@ def test_tops_of_each_mode() -> None:
     assert "params_MVAU_1.h" not in render_layer(external)  # no weights on chip
 
 
+def test_decoupled_weight_word_wider_than_a_stream_stays_embedded_and_exact() -> None:
+    """PE*SIMD*W above MAX_STREAM_BITS (ResNet-50's stem: 9,408 bits) keeps the ROM in the compute."""
+    model = mvau_chain([Layer(1024, 8, pe=8, simd=1024, wbits=1)], seed=4)  # 8,192-bit weight words
+    top = render_layer(layer_code(model, model.graph.node[0]))["top_MVAU_0.cpp"]
+    assert "weight_streamer" not in top and "qnncc::mvau<" in top
+    x = random_input(model, 2)
+    expected = qnncc.execute(model, {"x": x})["y"]
+    sim = build_layer_sim(model, model.graph.node[0])
+    np.testing.assert_array_equal(sim.run([x])[0].reshape(expected.shape), expected)
+
+
 def _one_pass(w: np.ndarray, pe: int, simd: int) -> np.ndarray:
     """Weight stream words from the matrix by the documented order (independent of the generator)."""
     mw, mh = w.shape

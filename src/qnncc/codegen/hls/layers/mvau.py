@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from qnncc.codegen.hls.layer_code import LayerCode, Port, check_stream_width, cpp_datatype
+from qnncc.codegen.hls.layer_code import MAX_STREAM_BITS, LayerCode, Port, check_stream_width, cpp_datatype
 from qnncc.codegen.hls.layers._common import frame_vectors, mul_res, new_layer_code, param_header, required_initializer
 from qnncc.codegen.hls.layers.thresholds import threshold_activation
 from qnncc.codegen.hls.literals import word_literals
@@ -130,8 +130,10 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         )
         return code
     args = f"{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}, {mul_res(layer)}"
-    if mode == "internal_decoupled":  # the ROM in its own process, streaming into the compute
-        lane = simd * wdt.bitwidth()
+    lane = simd * wdt.bitwidth()
+    # the ROM in its own process, streaming into the compute; a weight word wider than a stream may
+    # be (ResNet-50's stem: PE*SIMD*8 = 9,408 bits) stays embedded, with the same results
+    if mode == "internal_decoupled" and pe * lane <= MAX_STREAM_BITS:
         code.headers.append("qnncc/mvau_stream.hpp")
         code.pragmas.append("DATAFLOW")
         code.body += [
