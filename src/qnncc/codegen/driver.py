@@ -354,6 +354,16 @@ def standalone_packing_source() -> str:
     return source[begin:end].rstrip() + "\n\n\n" + packing.STANDALONE_END + "\n"
 
 
+def tlast_register_literals() -> dict[str, str]:
+    """The TLAST inserter's register offsets and control bits as hex literals for the driver templates."""
+    return {
+        "ctrl": f"0x{TLAST_CTRL_OFFSET:02X}",
+        "frames": f"0x{TLAST_FRAMES_OFFSET:02X}",
+        "ap_start": f"0x{TLAST_AP_START:X}",
+        "ap_idle": f"0x{TLAST_AP_IDLE:X}",
+    }
+
+
 def write_driver(
     model: ModelWrapper | onnx.ModelProto | str | Path,
     out_dir: Path,
@@ -395,12 +405,7 @@ def write_driver(
             "io_literal": python_literal(io_config),
             "meta_literal": python_literal(context["meta"]),
             "packing_source": standalone_packing_source(),
-            "tlast_regs": {
-                "ctrl": f"0x{TLAST_CTRL_OFFSET:02X}",
-                "frames": f"0x{TLAST_FRAMES_OFFSET:02X}",
-                "ap_start": f"0x{TLAST_AP_START:X}",
-                "ap_idle": f"0x{TLAST_AP_IDLE:X}",
-            },
+            "tlast_regs": tlast_register_literals(),
         },
     )
     driver_dir = Path(out_dir) / "driver"

@@ -24,11 +24,11 @@ from qnncc.codegen.driver import (
     _stream,
     python_literal,
     standalone_packing_source,
+    tlast_register_literals,
 )
 from qnncc.codegen.render import CodegenError, render
 from qnncc.codegen.schedule import Segment, run_schedule, segment_model
 from qnncc.codegen.vivado.plan import ExternalStream, stitch_plan
-from qnncc.codegen.vivado.tlast import TLAST_AP_IDLE, TLAST_AP_START, TLAST_CTRL_OFFSET, TLAST_FRAMES_OFFSET
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import partition_child, partition_nodes
 
@@ -161,12 +161,7 @@ def write_multi_driver(
             "io_literal": python_literal({"inputs": context["inputs"], "outputs": context["outputs"]}),
             "meta_literal": python_literal(context["meta"]),
             "packing_source": standalone_packing_source(),
-            "tlast_regs": {
-                "ctrl": f"0x{TLAST_CTRL_OFFSET:02X}",
-                "frames": f"0x{TLAST_FRAMES_OFFSET:02X}",
-                "ap_start": f"0x{TLAST_AP_START:X}",
-                "ap_idle": f"0x{TLAST_AP_IDLE:X}",
-            },
+            "tlast_regs": tlast_register_literals(),
         },
     )
     driver_dir = Path(out_dir) / "driver"

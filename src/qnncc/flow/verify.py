@@ -336,7 +336,7 @@ def verify_build(
     Raises:
         QnnccError: for a folder that is not a build, bad data or a failing compile.
     """
-    from qnncc.flow.report import write_summary
+    from qnncc.flow.rtl_steps import refresh_summary
     from qnncc.flow.verify import verify_partition
 
     folder = Path(build_dir)
@@ -369,14 +369,5 @@ def verify_build(
             figures = verify_partition_rtl(model, data, folder / "verification", count=count)
     else:
         figures = verify_partition(model, data, folder / "verification", count=count, scheduler=scheduler)
-    config = {**record.get("config", {}), "clock_ns": record.get("clock_ns"), "shell": record.get("shell")}
-    write_summary(
-        folder,
-        name=record.get("model", folder.name),
-        status=record.get("status", "complete"),
-        config=config,
-        steps={k: float(v) for k, v in record.get("steps_seconds", {}).items()},
-        warnings=record.get("warnings", []),
-        resumed_from=record.get("resumed_from"),
-    )
+    refresh_summary(folder)
     return figures
