@@ -20,7 +20,11 @@ Every row stores the synthesis cache key of its sources (``source``); ``--stale`
 measures only the cases whose stored row is missing or was measured on other
 RTL (an edited core or wrapper).
 
-Usage: python benchmarks/sweep_yosys_resources.py [--jobs 2] [--limit N] [--groups G,..] [--stale] [--fit-only]
+``--dry-run`` only counts the selected cases per group (e.g. ``--stale --dry-run``:
+how many stored rows are not from today's RTL).
+
+Usage: python benchmarks/sweep_yosys_resources.py [--jobs 2] [--limit N] [--groups G,..] [--stale] [--dry-run]
+       [--fit-only]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import argparse
 import json
 import random
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -413,6 +418,7 @@ def main() -> None:
     parser.add_argument("--groups", default="", help="measure only these groups (comma-separated, e.g. VVAU)")
     parser.add_argument("--fit-only", action="store_true", help="fit and report the stored measurements")
     parser.add_argument("--stale", action="store_true", help="only sampled cases not stored with today's RTL")
+    parser.add_argument("--dry-run", action="store_true", help="count the selected cases per group, measure nothing")
     args = parser.parse_args()
     if not args.fit_only:
         cases = sweep()
@@ -422,6 +428,10 @@ def main() -> None:
             cases = [c for c in cases if group_of(c) in args.groups.split(",")]
         if args.limit:
             cases = cases[: args.limit]
+        if args.dry_run:
+            counts = sorted(Counter(group_of(c) for c in cases).items())
+            print(f"{len(cases)} cases selected: " + (", ".join(f"{g} {n}" for g, n in counts) or "none"))
+            return
         start = time.perf_counter()
         rows = measure(cases, args.jobs)
         elapsed = time.perf_counter() - start
