@@ -216,6 +216,10 @@ class BuildConfig(BaseModel):
         stream_weights: when the optimiser's on-chip plan does not fit, stream the
             weights of the MVAUs that do not fit from DRAM (``mem_mode="external"``,
             :mod:`qnncc.hw.mem_mode_opt`) before splitting into partitions.
+        pad_channels: in the ``resources`` mode with a ``target_fps``, let the
+            optimiser pad the channels between fully connected MVAUs with
+            constant channels when that opens a cheaper folding
+            (:mod:`qnncc.hw.padding_opt`; outputs unchanged).
         strict_folding: fail when any folding-file entry names no layer (by
             default only a file none of whose entries match fails; the others
             are warnings).
@@ -263,6 +267,7 @@ class BuildConfig(BaseModel):
     target_fps: float | None = Field(default=None, gt=0)
     folding_mode: Literal["estimate", "resources"] = "estimate"
     stream_weights: bool = True
+    pad_channels: bool = True
     strict_folding: bool = False
     input_scale: str | None = None
     input_datatype: str = "UINT8"

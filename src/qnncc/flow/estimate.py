@@ -208,6 +208,7 @@ def estimate(
     reconfiguration_ms: float = 50.0,
     folding_mode: str = "estimate",
     stream_weights: bool = True,
+    pad_channels: bool = True,
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -233,6 +234,9 @@ def estimate(
             synthesis of qnncc's RTL; the reports keep FINN's formulas).
         stream_weights: when the design does not fit, stream the weights that do
             not fit on chip from DRAM (``mem_mode="external"``) before splitting.
+        pad_channels: in the ``resources`` mode with a ``target_fps``, pad the
+            channels between fully connected MVAUs when that opens a cheaper
+            folding (:mod:`qnncc.hw.padding_opt`).
 
     Returns:
         The :class:`EstimateResult`.
@@ -259,6 +263,7 @@ def estimate(
         split,
         folding_mode,
         stream_weights,
+        pad_channels,
     )
     # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
     work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
@@ -285,6 +290,7 @@ def estimate_context(
     split: bool = True,
     folding_mode: str = "estimate",
     stream_weights: bool = True,
+    pad_channels: bool = True,
 ) -> BuildContext:
     """The step context of an estimate (no output folder; warnings returned, not logged).
 
@@ -304,6 +310,7 @@ def estimate_context(
         clock_ns=clock_ns,
         target_fps=target_fps if folding is None else None,
         folding_mode=folding_mode,
+        pad_channels=pad_channels,
         input_scale=input_scale,
         input_datatype=input_datatype,
         insert_topk=insert_topk,

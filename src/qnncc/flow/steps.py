@@ -223,6 +223,7 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         notes,
         cfg.folding_mode,
         stream_weights=ctx.stream_weights and cfg.stream_weights,  # estimate(stream_weights=) / the build config
+        pad_channels=cfg.pad_channels,
     )
     ctx.notes.extend(notes)
     for note in notes:
