@@ -134,16 +134,15 @@ def _try_padding(
     from qnncc.hw.padding_opt import padded_channels
     from qnncc.transforms.hw.pad_channels import PadChannels
 
-    counts = padded_channels(work, math.floor(1e9 / (target_fps * clock_ns)))
+    target = math.floor(1e9 / (target_fps * clock_ns))
+    counts = padded_channels(work, target)
     if not counts:
         return work, plan, specs
     padded = work.transform(PadChannels(counts), copy=True)
     pspecs = layer_specs(padded, board, "resources")
     pplan, pspecs = _optimise(padded, pspecs, budget, clock_ns, target_fps, "fitted", board, stream_weights)
-    better = plan_cost(pplan, budget) < plan_cost(plan, budget) and pplan.interval_cycles <= max(
-        plan.interval_cycles, math.floor(1e9 / (target_fps * clock_ns))
-    )
-    if not better or (plan.fits and not pplan.fits):
+    slower = pplan.interval_cycles > max(plan.interval_cycles, target)
+    if slower or plan_cost(pplan, budget) >= plan_cost(plan, budget) or (plan.fits and not pplan.fits):
         return work, plan, specs
     pads = ", ".join(f"{t} {(work.get_tensor_shape(t) or [0])[-1]} -> {n}" for t, n in counts.items())
     pplan.notes.append(f"channels padded for cheaper foldings: {pads}")
