@@ -230,3 +230,31 @@ def fold_model(
                 plan.choice.update(sub.choice)
         work = work.transform(ApplyFoldingConfig(plan.folding_config()))
     return work, unmatched, splits
+
+
+def unmatched_folding_report(
+    folding: str | Path, model: ModelWrapper, unmatched: Sequence[str], strict: bool
+) -> tuple[bool, str]:
+    """``(fatal, message)`` for folding-file entries that name no layer of ``model``.
+
+    Fatal when no entry names a layer, or when ``strict`` (``--strict-folding``);
+    the message quotes each unmatched key with the closest layer name, if any.
+    """
+    import difflib
+
+    from qnncc.transforms.hw import iter_hw_nodes, load_folding_config
+
+    layers = [n.name for n in iter_hw_nodes(model)]
+    entries = [k for k in load_folding_config(folding) if k != "Defaults"]
+    hints = []
+    for key in unmatched:
+        close = difflib.get_close_matches(key, layers, n=1, cutoff=0.5)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    where = f"folding file {folding}"
+    if len(unmatched) == len(entries) or strict:
+        what = "no entry names a layer of the model" if len(unmatched) == len(entries) else "entries name no layer"
+        return True, f"{where}: {what} ({', '.join(hints)}); the layers are {', '.join(layers)}"
+    return False, (
+        f"{where}: {', '.join(hints)} names no layer of the model, so its folding is NOT applied and that layer "
+        "keeps the default (PE=SIMD=1, the slowest); fix the name or use --strict-folding to make this an error"
+    )
