@@ -87,3 +87,12 @@ def test_lfc_resources_mode_pads_for_fewer_luts(lfc_100k) -> None:
 def test_padding_is_off_without_a_target(lfc_100k) -> None:
     fastest = estimate(LFC, board="Pynq-Z1", input_scale="1/255", folding_mode="resources")
     assert not any("MH" in v for v in fastest.folding.values())
+
+
+def test_small_savings_do_not_pad() -> None:
+    from qnncc.data import demo_model_path
+
+    # TFC at 100k FPS: padding 64 -> 65 channels saves 3 of 73 lanes, below MIN_PAD_SAVING in the fitted model
+    result = estimate(demo_model_path(), target_fps=100_000, folding_mode="resources")
+    assert not any("MH" in v for v in result.folding.values())
+    assert (result.folding["MVAU_0"]["PE"], result.folding["MVAU_0"]["SIMD"]) == (2, 28)
