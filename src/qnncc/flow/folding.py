@@ -128,15 +128,14 @@ def _try_padding(
 ) -> tuple[ModelWrapper, FoldingPlan, list[LayerSpec]]:
     """``work``, ``plan`` and ``specs``, or the padded model with its plan when that is cheaper.
 
-    The padding is chosen by :func:`qnncc.hw.padding_opt.padded_channels` for
+    The padding is chosen by :func:`qnncc.transforms.hw.pad_channels.padded_channels` for
     the frame target; the padded model is folded like the original and kept
     only if its plan fits whenever the original's does and costs at least
     :data:`MIN_PAD_SAVING` less in the fitted model (LUT first,
     :func:`qnncc.hw.folding_opt.resource_weights`).
     """
     from qnncc.hw.folding_opt import plan_cost
-    from qnncc.hw.padding_opt import padded_channels
-    from qnncc.transforms.hw.pad_channels import PadChannels
+    from qnncc.transforms.hw.pad_channels import PadChannels, padded_channels
 
     target = math.floor(1e9 / (target_fps * clock_ns))
     counts = padded_channels(work, target)
