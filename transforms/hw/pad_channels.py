@@ -192,26 +192,33 @@ def _pad(model: ModelWrapper, producer: onnx.NodeProto, link: PadLink, count: in
     _refold(model, consumer, "SIMD", count)
 
 
+def _chain_layer(model: ModelWrapper, name: str) -> ChainLayer:
+    """The padding choice's view of an MVAU: dimensions, vectors per frame and its drain cycles."""
+    from qnncc.hw.perf import estimate_layer
+
+    node = model.get_node_by_name(name)
+    assert node is not None
+    layer = get_custom_op(node)
+    assert isinstance(layer, HWLayer)
+    drain = estimate_layer(node.op_type, layer.attrs, emitted=True).drain_cycles
+    vectors = int(math.prod(list(layer.attrs["numInputVectors"])[1:]))
+    return ChainLayer(name, int(layer.attrs["MW"]), int(layer.attrs["MH"]), vectors, drain)
+
+
 def padded_channels(model: ModelWrapper, max_cycles: int, max_pad: float = MAX_PAD) -> dict[str, int]:
     """Tensor name -> padded channel count for the paddable links of ``model`` worth padding.
 
     Links come from :func:`paddable_links`; each chain is padded as
     :func:`qnncc.hw.padding_opt.choose_padding` picks for ``max_cycles``
-    cycles per frame when that needs fewer lanes than today's counts. Links
-    left as they are do not appear.
+    cycles per frame (the performance model's, drain cycles included) when
+    that needs fewer lanes than today's counts. Links left as they are do not
+    appear.
     """
     links = {link.tensor: link for link in paddable_links(model)}
     out: dict[str, int] = {}
     for chain in padding_chains([(t, link.producer, link.consumer) for t, link in links.items()]):
         names = [p for _, p in chain] + [links[chain[-1][0]].consumer]
-        layers = []
-        for name in names:
-            node = model.get_node_by_name(name)
-            assert node is not None
-            vectors = int(math.prod(list(model.get_nodeattr(node, "numInputVectors", [1]))[1:]))
-            layers.append(
-                ChainLayer(name, int(model.get_nodeattr(node, "MW")), int(model.get_nodeattr(node, "MH")), vectors)
-            )
+        layers = [_chain_layer(model, name) for name in names]
         today = choose_padding(layers, max_cycles, 0.0)
         padded = choose_padding(layers, max_cycles, max_pad)
         if padded is None or (today is not None and today[1] <= padded[1]):

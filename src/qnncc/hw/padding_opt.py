@@ -74,12 +74,15 @@ class ChainLayer:
         mw: input channels (padded by the link before it, if any).
         mh: output channels (padded by the link after it, if any).
         vectors: vectors per frame (``numInputVectors`` without the batch).
+        drain: cycles per frame beyond the vectors' (the layer's pipeline drain,
+            ``LayerEstimate.drain_cycles``).
     """
 
     name: str
     mw: int
     mh: int
     vectors: int
+    drain: int = 0
 
 
 def padding_chains(links: Sequence[tuple[str, str, str]]) -> list[list[tuple[str, str]]]:
@@ -111,7 +114,7 @@ def choose_padding(
         layers: the chain's MVAUs in stream order; link ``i`` is between
             ``layers[i]`` and ``layers[i + 1]`` with ``layers[i].mh`` channels.
         max_cycles: the frame target in cycles (each layer gets
-            ``max_cycles // vectors`` per vector).
+            ``(max_cycles - drain) // vectors`` per vector).
         max_pad: largest padding as a fraction of a link's channels.
 
     Returns:
@@ -119,7 +122,7 @@ def choose_padding(
         today's where padding does not help) and the summed fewest lanes, or
         None when some layer cannot meet the target at any count.
     """
-    budgets = [max_cycles // max(1, layer.vectors) for layer in layers]
+    budgets = [(max_cycles - layer.drain) // max(1, layer.vectors) for layer in layers]
     options = [range(layer.mh, math.floor(layer.mh * (1 + max_pad)) + 1) for layer in layers[:-1]]
     # best[k] = ((lanes, padded channels), counts) of layers[0..i] with link i padded to k
     best: dict[int, tuple[tuple[int, int], list[int]]] = {}
