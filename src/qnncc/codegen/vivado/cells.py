@@ -29,7 +29,9 @@ __all__ = [
     "hls_vlnv",
 ]
 
+#: Direction of an AXI-Stream pin: ``master`` drives data, ``slave`` receives it.
 StreamMode = Literal["master", "slave"]
+#: What a cell is (see :class:`Cell`).
 CellKind = Literal["hls", "rtl", "fifo", "dwc", "dma", "tlast", "ps", "smartconnect", "reset", "partition"]
 #: Code generation backend whose layers a plan stitches.
 StitchBackend = Literal["hls", "rtl"]
