@@ -116,7 +116,7 @@ template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NUMVEC,
           typename OutT, typename AccT, bool XNOR, unsigned RES = RES_AUTO, typename Act, typename InWord,
           typename OutWord>
 void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
-          const ap_uint<SIMD * WT::bits> weights[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
+          const ap_uint<SIMD * WT::bits> (&weights)[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
   mvau_compute<MW, MH, SIMD, PE, NUMVEC, InT, WT, OutT, AccT, XNOR, RES>(in, weights, out, act);
 }
 

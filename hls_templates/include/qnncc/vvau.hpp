@@ -137,7 +137,7 @@ void vvau_compute(hls::stream<InWord>& in, WSrc& weights, hls::stream<OutWord>& 
 template <unsigned C, unsigned K, unsigned PE, unsigned SIMD, unsigned NUMPIX, typename InT, typename WT,
           typename OutT, typename AccT, unsigned RES = RES_AUTO, typename Act, typename InWord, typename OutWord>
 void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
-          const ap_uint<SIMD * PE * WT::bits> weights[K * C / (SIMD * PE)], const Act& act) {
+          const ap_uint<SIMD * PE * WT::bits> (&weights)[K * C / (SIMD * PE)], const Act& act) {
   vvau_compute<C, K, PE, SIMD, NUMPIX, InT, WT, OutT, AccT, RES>(in, weights, out, act);
 }
 

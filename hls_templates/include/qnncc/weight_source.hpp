@@ -4,8 +4,8 @@
 // vvau_compute in vvau.hpp) and reads its weights through one of these, chosen
 // by overload on the type of the weight argument:
 //
-// * a ROM (FINN's mem_mode "internal_embedded"): the weights are an array
-//   argument and iteration i reads entry i of it;
+// * a ROM (FINN's mem_mode "internal_embedded"): the weights are an array,
+//   passed by reference, and iteration i reads entry i of it;
 // * a stream (mem_mode "internal_decoupled", fed by weight_streamer /
 //   word_streamer, or "external", fed by a DMA): iteration i reads the next
 //   word, which is entry i of the ROM's layout (i is not used).
@@ -24,7 +24,7 @@ template <unsigned PE, unsigned LANE>
 struct WeightLanes {
   // ROM weights[PE][WMEM]: lane pe of word i is weights[pe][i].
   template <unsigned WMEM>
-  static void fetch(const ap_uint<LANE> (*weights)[WMEM], unsigned i, ap_uint<LANE> lanes[PE]) {
+  static void fetch(const ap_uint<LANE> (&weights)[PE][WMEM], unsigned i, ap_uint<LANE> lanes[PE]) {
 #pragma HLS INLINE
     for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
@@ -48,7 +48,8 @@ struct WeightLanes {
 template <unsigned BITS>
 struct WeightWord {
   // ROM rom[WORDS]: word i is rom[i].
-  static ap_uint<BITS> fetch(const ap_uint<BITS>* rom, unsigned i) {
+  template <unsigned WORDS>
+  static ap_uint<BITS> fetch(const ap_uint<BITS> (&rom)[WORDS], unsigned i) {
 #pragma HLS INLINE
     return rom[i];
   }
