@@ -254,12 +254,27 @@ def test_finn_dataflow_build_config_names(tmp_path: Path) -> None:
     config = load_build_config(tmp_path / "finn.json")
     assert (config.shell, config.fifo_sizing, config.to_step) == ("zynq", "largefifo", "partition")
     assert set(config.generate_outputs) == {"estimate_reports", "stitch", "hls", "driver"}
-    with pytest.raises(ConfigError, match=r"shell_flow_type: 'vitis_alveo' is not supported"):
+    with pytest.raises(ConfigError, match=r"shell_flow_type: vitis_alveo needs an Alveo board .* not Pynq-Z1"):
         make_build_config(output_dir="o", shell_flow_type="ShellFlowType.VITIS_ALVEO")
+    with pytest.raises(ConfigError, match=r"shell_flow_type: 'vivado_versal' is not supported"):
+        make_build_config(output_dir="o", shell_flow_type="vivado_versal")
+    alveo = make_build_config(output_dir="o", board="U250", shell_flow_type="ShellFlowType.VITIS_ALVEO")
+    assert (alveo.board, alveo.shell) == ("U250", None)
     with pytest.raises(ConfigError, match=r"fpga_part: xcu250.*not the part of board Pynq-Z1"):
         make_build_config(output_dir="o", fpga_part="xcu250-figd2104-2L-e")
-    with pytest.raises(ConfigError, match=r"vitis_platform: qnncc has no Vitis"):
-        make_build_config(output_dir="o", vitis_platform="xilinx_u250")
+    # FINN names the Alveo target by its platform: qnncc picks that card's board
+    assert make_build_config(output_dir="o", vitis_platform="xilinx_u280_xdma_201920_3").board == "U280"
+    assert (
+        make_build_config(output_dir="o", board="U250", vitis_platform="xilinx_u250_gen3x16_xdma_2_1").board == "U250"
+    )
+    with pytest.raises(
+        ConfigError, match=r"vitis_platform: xilinx_u250_gen3x16_xdma_2_1 is the platform of board U250"
+    ):
+        make_build_config(output_dir="o", board="Pynq-Z1", vitis_platform="xilinx_u250_gen3x16_xdma_2_1")
+    with pytest.raises(ConfigError, match=r"vitis_platform: xilinx_vck5000_gen4x8 is not a platform qnncc targets"):
+        make_build_config(output_dir="o", vitis_platform="xilinx_vck5000_gen4x8")
+    with pytest.raises(ConfigError, match=r"vitis_floorplan_file: qnncc assigns the partitions to SLRs itself"):
+        make_build_config(output_dir="o", board="U250", vitis_floorplan_file="floorplan.json")
     assert make_build_config(output_dir="o", auto_fifo_depths=False).fifo_sizing == "off"
 
 

@@ -8,6 +8,9 @@ Format (FINN's ``folding_config.json``)::
 Keys may use FINN's specialised names (``MVAU_hls_0``, ``Thresholding_rtl_0``):
 the ``_hls``/``_rtl`` infix is ignored when matching qnncc's layer names
 (``MVAU_0``, ``Thresholding_0``). Keys that match no layer are reported.
+An MVAU entry may give ``MH`` above the layer's: its outputs and the next
+MVAU's inputs are padded with constant channels first (qnncc's channel
+padding, :class:`.pad_channels.PadChannels`; written only where used).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import onnx
 from typing_extensions import override
 
-from qnncc.core.errors import TransformationError
+from qnncc.core.errors import QnnccError, TransformationError
 from qnncc.core.model_proto import set_node_attribute
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
@@ -45,6 +48,8 @@ STYLE_ATTRS = (
     "parallel_window",
     "MMV",
 )
+#: An MVAU entry's padded output channel count (qnncc's channel padding, :mod:`.pad_channels`).
+PAD_KEY = "MH"
 _SPECIALISED = re.compile(r"^(?P<op>.+?)_(?:hls|rtl)_(?P<index>\d+)$")
 
 
@@ -103,6 +108,7 @@ class ApplyFoldingConfig(Transformation):
     @override
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         layers = {n.name: n for n in iter_hw_nodes(model)}
+        self._pad(model, layers)
         defaults = self.config.get("Defaults", {}) or {}
         for node in layers.values():
             for attr, spec in defaults.items():
@@ -121,6 +127,8 @@ class ApplyFoldingConfig(Transformation):
             # (parallel_window needs SIMD = C, MMV both); every assignment validates the node
             order = sorted(dict(settings).items(), key=lambda item: (item[0] in STYLE_ATTRS, item[0] == "MMV"))
             for attr, value in order:
+                if attr == PAD_KEY and target.op_type == "MVAU":
+                    continue  # padded by _pad
                 self._assign(target, attr, value, strict=True)
             try:
                 get_custom_op(target)  # validates the whole entry (e.g. SIMD with parallel_window)
@@ -129,6 +137,21 @@ class ApplyFoldingConfig(Transformation):
         if self.unmatched:
             log.warning("folding config entries match no layer: %s (layers: %s)", self.unmatched, sorted(layers))
         return model, False
+
+    def _pad(self, model: ModelWrapper, layers: Mapping[str, onnx.NodeProto]) -> None:
+        """Pad the outputs of the MVAUs whose entry gives a larger ``MH`` (:class:`.pad_channels.PadChannels`)."""
+        from .pad_channels import PadChannels
+
+        counts = {}
+        for key, settings in self.config.items():
+            node = layers.get(key) or layers.get(canonical_layer_name(key))
+            if node is not None and node.op_type == "MVAU" and PAD_KEY in settings:
+                counts[node.output[0]] = int(settings[PAD_KEY])
+        if counts:
+            try:
+                model.transform(PadChannels(counts))
+            except QnnccError as exc:
+                raise TransformationError(f"folding config: {exc}") from None
 
     @staticmethod
     def _assign(node: onnx.NodeProto, attr: str, value: Any, strict: bool) -> None:
@@ -158,6 +181,8 @@ def extract_folding_config(model: ModelWrapper) -> dict[str, Any]:
         entry.update({a: layer.attrs[a] for a in STYLE_ATTRS if a in layer.attrs})
         if int(entry.get("MMV", 1)) == 1:
             entry.pop("MMV", None)  # qnncc's multi-vector option, written only where used
+        if int(layer.attrs.get("padOutputs", 0)):
+            entry[PAD_KEY] = layer.attrs[PAD_KEY]  # qnncc's channel padding (PadChannels), only where used
         config[node.name] = entry
     return config
 

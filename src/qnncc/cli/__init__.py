@@ -66,6 +66,13 @@ def inspect(model_path: Path) -> None:
     help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
 )
 @click.option(
+    "--pad-channels/--no-pad-channels",
+    default=True,
+    show_default=True,
+    help="With --folding-mode resources and --target-fps: pad the channels between fully connected MVAUs with "
+    "constant channels when that opens a cheaper folding.",
+)
+@click.option(
     "--output",
     "-o",
     "output",
@@ -84,6 +91,7 @@ def estimate(
     target_fps: float | None,
     folding_mode: str,
     stream_weights: bool,
+    pad_channels: bool,
     output: Path,
     input_scale: str | None,
     input_datatype: str,
@@ -104,6 +112,7 @@ def estimate(
         target_fps=target_fps,
         folding_mode=folding_mode,
         stream_weights=stream_weights,
+        pad_channels=pad_channels,
         output_dir=output,
         input_scale=input_scale,
         input_datatype=input_datatype,
@@ -143,6 +152,13 @@ def estimate(
     default=True,
     show_default=True,
     help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
+)
+@click.option(
+    "--pad-channels/--no-pad-channels",
+    default=True,
+    show_default=True,
+    help="With --folding-mode resources and --target-fps: pad the channels between fully connected MVAUs with "
+    "constant channels when that opens a cheaper folding.",
 )
 @click.option(
     "--output",

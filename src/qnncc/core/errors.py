@@ -43,3 +43,7 @@ class PipelineError(QnnccError, ValueError):
 
 class TransformationError(QnnccError):
     """A pass failed or did not reach a fixpoint within its bound."""
+
+
+class ConfigError(QnnccError, ValueError):
+    """A build configuration that cannot be used (one-line message)."""

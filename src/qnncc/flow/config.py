@@ -10,28 +10,21 @@ Example (``build.yaml``; relative paths are relative to the file)::
     fifo_sizing: sim
     generate_outputs: [estimate_reports, plots, hls, stitch, driver]
 
-FINN's ``DataflowBuildConfig`` names are accepted where they map
-(:data:`FINN_SETTINGS`): ``synth_clk_period_ns``, ``folding_config_file``,
-``start_step``/``stop_step`` (also FINN step names such as
-``step_create_stitched_ip``), ``shell_flow_type: vivado_zynq``,
-``auto_fifo_depths``/``auto_fifo_strategy``, ``fpga_part`` (the board's part),
-outputs such as ``stitched_ip``/``pynq_driver`` (also spelt
-``DataflowOutputType.STITCHED_IP``); FINN tuning knobs without a qnncc
-equivalent are ignored with a logged note, and the others are refused with
-the reason (:data:`FINN_UNSUPPORTED`).
+FINN's ``DataflowBuildConfig`` names are accepted where they map, ignored
+with a note or refused with the reason (:mod:`qnncc.flow.finn_config`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from qnncc.core.errors import QnnccError
+from qnncc.core.errors import ConfigError
+from qnncc.flow.finn_config import FINN_IGNORED, FINN_UNSUPPORTED, finn_output, finn_settings, normalize_step
 
 __all__ = [
     "BUILD_STEPS",
@@ -70,134 +63,6 @@ BUILD_STEPS: tuple[str, ...] = (
 )
 #: Code generation backends: ``hls`` (HLS C++ per layer, the default) or ``rtl`` (qnncc's Verilog library).
 Backend = Literal["hls", "rtl"]
-#: FINN's ``DataFlowOutputType`` names for the outputs qnncc generates.
-_FINN_OUTPUTS = {"stitched_ip": "stitch", "pynq_driver": "driver", "estimate_reports": "estimate_reports"}
-#: FINN outputs that need Vivado/Vitis or a board (qnncc writes the scripts that make them).
-_VENDOR_OUTPUTS = {"out_of_context_synth", "rtlsim_performance", "bitfile", "deployment_package"}
-
-
-log = logging.getLogger("qnncc.build")
-
-#: FINN build steps by the qnncc step that does their work.
-_FINN_STEPS = {
-    "step_qonnx_to_finn": "qonnx_to_finn",
-    "step_tidy_up": "tidy",
-    "step_streamline": "streamline",
-    "step_convert_to_hw": "convert_to_hw",
-    "step_convert_to_hls": "convert_to_hw",
-    "step_create_dataflow_partition": "partition",
-    "step_specialize_layers": "names",
-    "step_target_fps_parallelization": "fold",
-    "step_apply_folding_config": "fold",
-    "step_generate_estimate_reports": "estimate",
-    "step_hw_codegen": "hls",
-    "step_rtl_codegen": "rtl",
-    "step_synth": "synth",
-    "step_hls_codegen": "hls",
-    "step_hw_ipgen": "hls",
-    "step_hls_ipgen": "hls",
-    "step_set_fifo_depths": "fifo",
-    "step_create_stitched_ip": "stitch",
-    "step_make_pynq_driver": "driver",
-}
-#: FINN settings that tune FINN's own implementation and have no qnncc counterpart (ignored, logged).
-FINN_IGNORED = frozenset(
-    {
-        "mvau_wwidth_max",
-        "standalone_thresholds",
-        "minimize_bit_width",
-        "verbose",
-        "enable_build_pdb_debug",
-        "enable_hw_debug",
-        "verify_steps",
-        "verify_save_full_context",
-        "verify_save_rtlsim_waveforms",
-        "signature",
-        "force_python_rtlsim",
-        "rtlsim_batch_size",
-        "rtlsim_use_vivado_comps",
-        "fifosim_n_inferences",
-        "fifosim_save_waveform",
-        "split_large_fifos",
-        "large_fifo_mem_style",
-        "stitched_ip_gen_dcp",
-        "default_swg_exception",
-        "max_multithreshold_bit_width",
-    }
-)
-#: FINN settings qnncc refuses, with the reason.
-FINN_UNSUPPORTED = {
-    "vitis_platform": "qnncc has no Vitis (Alveo) flow; use shell: generic for IP with AXI-Stream ports",
-    "vitis_floorplan_file": "qnncc has no Vitis (Alveo) flow",
-    "vitis_opt_strategy": "qnncc has no Vitis (Alveo) flow",
-    "hls_clk_period_ns": "qnncc uses one clock for HLS and the design: set clock_ns (synth_clk_period_ns)",
-    "verify_input_npy": "qnncc verifies with verify_data: an .npz with 'images' (and 'labels')",
-    "verify_expected_output_npy": "qnncc verifies with verify_data: an .npz with 'images' (and 'labels')",
-    "specialize_layers_config_file": "qnncc picks the HLS implementation of every layer itself",
-    "floorplan_file": "qnncc stitches one partition without a floorplan",
-}
-_SHELLS = {"vivado_zynq": "zynq"}
-_FIFO_STRATEGIES = {"characterize": "sim", "largefifo_rtlsim": "largefifo"}
-
-
-class ConfigError(QnnccError, ValueError):
-    """A build configuration that cannot be used (one-line message)."""
-
-
-def normalize_step(name: str) -> str:
-    """A step name as the flow spells it: lower case, ``-`` and spaces as ``_``; FINN step names map to qnncc's."""
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    return _FINN_STEPS.get(key, key)
-
-
-def _enum_value(value: Any) -> str:
-    """``ShellFlowType.VIVADO_ZYNQ``, an enum member or ``vivado_zynq`` -> ``vivado_zynq``."""
-    value = getattr(value, "value", value)
-    return str(value).strip().lower().rsplit(".", 1)[-1]
-
-
-def finn_settings(values: dict[str, Any]) -> dict[str, Any]:
-    """FINN ``DataflowBuildConfig`` settings translated to qnncc's (others unchanged).
-
-    Raises:
-        ConfigError: for a FINN setting or value qnncc cannot honour (with the reason).
-    """
-    out = dict(values)
-    for key in sorted(FINN_IGNORED & out.keys()):
-        log.info("FINN setting %r has no qnncc counterpart and is ignored", key)
-        out.pop(key)
-    refused = [f"{k}: {FINN_UNSUPPORTED[k]}" for k in sorted(FINN_UNSUPPORTED) if out.get(k) not in (None, "")]
-    for key in FINN_UNSUPPORTED:
-        out.pop(key, None)
-    if "shell_flow_type" in out:
-        flow = _enum_value(out.pop("shell_flow_type"))
-        if flow not in _SHELLS:
-            refused.append(f"shell_flow_type: {flow!r} is not supported (qnncc: vivado_zynq, or shell: generic)")
-        else:
-            out.setdefault("shell", _SHELLS[flow])
-    strategy = out.pop("auto_fifo_strategy", None)
-    if strategy is not None:
-        name = _enum_value(strategy)
-        if name not in _FIFO_STRATEGIES:
-            refused.append(f"auto_fifo_strategy: {name!r} is not one of {', '.join(_FIFO_STRATEGIES)}")
-        else:
-            out.setdefault("fifo_sizing", _FIFO_STRATEGIES[name])
-    if "auto_fifo_depths" in out and not out.pop("auto_fifo_depths"):
-        out["fifo_sizing"] = "off"
-    part = out.pop("fpga_part", None)
-    if part:
-        from qnncc.boards import get_board
-
-        try:
-            board_part = get_board(out.get("board", "Pynq-Z1")).part
-        except QnnccError:
-            board_part = None
-        if board_part is not None and str(part).strip().lower() != board_part.lower():
-            board = out.get("board", "Pynq-Z1")
-            refused.append(f"fpga_part: {part} is not the part of board {board} ({board_part}); qnncc targets boards")
-    if refused:
-        raise ConfigError("; ".join(refused))
-    return out
 
 
 class BuildConfig(BaseModel):
@@ -216,6 +81,10 @@ class BuildConfig(BaseModel):
         stream_weights: when the optimiser's on-chip plan does not fit, stream the
             weights of the MVAUs that do not fit from DRAM (``mem_mode="external"``,
             :mod:`qnncc.hw.mem_mode_opt`) before splitting into partitions.
+        pad_channels: in the ``resources`` mode with a ``target_fps``, let the
+            optimiser pad the channels between fully connected MVAUs with
+            constant channels when that opens a cheaper folding
+            (:mod:`qnncc.hw.padding_opt`; outputs unchanged).
         strict_folding: fail when any folding-file entry names no layer (by
             default only a file none of whose entries match fails; the others
             are warnings).
@@ -263,6 +132,7 @@ class BuildConfig(BaseModel):
     target_fps: float | None = Field(default=None, gt=0)
     folding_mode: Literal["estimate", "resources"] = "estimate"
     stream_weights: bool = True
+    pad_channels: bool = True
     strict_folding: bool = False
     input_scale: str | None = None
     input_datatype: str = "UINT8"
@@ -331,10 +201,7 @@ class BuildConfig(BaseModel):
         if isinstance(value, list | tuple):
             out = []
             for item in value:
-                key = _enum_value(item)
-                if key in _VENDOR_OUTPUTS:
-                    raise ValueError(f"output {item!r} needs Vivado/Vitis; qnncc writes the scripts (Makefile.vivado)")
-                out.append(_FINN_OUTPUTS.get(key, key))
+                out.append(finn_output(item))
             return tuple(dict.fromkeys(out))
         return value
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from qnncc.boards import Board, FitReport, check_fit, get_board
-from qnncc.core.datatype import DataType
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
-from qnncc.core.pipeline import Pipeline, StepRecord
+from qnncc.core.pipeline import StepRecord
 from qnncc.flow.estimate_report import dma_shells, network_report, write_reports
 from qnncc.flow.folding import estimate_layers, fold_model, layer_specs, memory_styles
+from qnncc.flow.front_end import detect_input_scale, hw_pipeline, parse_scale, prepare_input
 from qnncc.hw.perf import (
     LayerEstimate,
     NetworkEstimate,
@@ -31,8 +28,6 @@ from qnncc.hw.perf import (
     layer_cycles_report,
     layer_resources_report,
 )
-from qnncc.hw.registry import LAYERS
-from qnncc.ingest import load
 
 if TYPE_CHECKING:
     from qnncc.flow.steps import BuildContext
@@ -118,81 +113,6 @@ class EstimateResult:
         return "\n".join(lines)
 
 
-def parse_scale(text: str | float | None) -> float | None:
-    """An input scale given as a float or a fraction string such as ``"1/255"``.
-
-    Raises:
-        QnnccError: if the text is not a positive number.
-    """
-    if text is None or isinstance(text, float):
-        return text
-    try:
-        value = float(Fraction(str(text).strip()))
-    except (ValueError, ZeroDivisionError):
-        raise QnnccError(f"input scale {text!r} is not a number such as 0.0039 or 1/255") from None
-    if value <= 0:
-        raise QnnccError(f"input scale must be positive, got {text!r}")
-    return value
-
-
-def detect_input_scale(model: ModelWrapper) -> tuple[float, str] | None:
-    """``(scale, datatype)`` if the graph input feeds an unsigned zero-point-0 ``Quant`` (Brevitas' input quantizer)."""
-    names = model.graph_input_names()
-    if len(names) != 1:
-        return None
-    consumers = model.find_consumers(names[0])
-    if len(consumers) != 1 or consumers[0].op_type != "Quant":
-        return None
-    q = consumers[0]
-    scale, zeropt, bits = (model.get_initializer(t) for t in q.input[1:4])
-    if scale is None or zeropt is None or bits is None or scale.size != 1 or np.any(zeropt != 0):
-        return None
-    if int(model.get_nodeattr(q, "signed", 1)):
-        return None
-    return float(scale.reshape(-1)[0]), f"UINT{int(bits.reshape(-1)[0])}"
-
-
-def hw_pipeline(input_scale: float | None, input_datatype: str, insert_topk: bool) -> Pipeline:
-    """The steps from a loaded model to a partitioned HW model (no folding)."""
-    from qnncc.transforms import (
-        ConvertBipolarMatMulToXnorPopcount,
-        ConvertQONNXtoFINN,
-        ConvertToNHWC,
-        GiveUniqueNodeNames,
-        InferShapes,
-        InsertInputScaling,
-        InsertTopK,
-        LowerConvsToMatMul,
-        Streamline,
-        Tidy,
-    )
-    from qnncc.transforms.hw import RemoveIdentityThresholds
-
-    prep: list[Any] = []
-    if input_scale is not None:
-        prep.append(InsertInputScaling(input_scale, input_datatype))
-    if insert_topk:  # only on class scores: a binary mask or a feature map stays as it is
-        prep.append(InsertTopK(only_classifiers=True))
-    prep.append(InferShapes())
-
-    def convert() -> list[Any]:
-        # an identity MultiThreshold would cost a Thresholding layer for a no-op: removed first
-        return [RemoveIdentityThresholds(), *(cls() for desc in LAYERS for cls in desc.infer_passes())]
-
-    return Pipeline(
-        [
-            ("tidy", Tidy()),
-            ("qonnx_to_finn", ConvertQONNXtoFINN()),
-            ("prepare_io", prep),
-            ("streamline", [Streamline(), ConvertBipolarMatMulToXnorPopcount(), Streamline()]),
-            ("lower", [LowerConvsToMatMul(), ConvertToNHWC(), Streamline()]),
-            # a second round absorbs what the first exposes (e.g. GlobalAccPool's 1/(H*W) scale)
-            ("convert_to_hw", [*convert(), Streamline(), ConvertToNHWC(), Streamline(), *convert()]),
-            ("names", GiveUniqueNodeNames()),
-        ]
-    )
-
-
 def estimate(
     model: ModelWrapper | str | Path,
     board: str | Board = "Pynq-Z1",
@@ -208,6 +128,7 @@ def estimate(
     reconfiguration_ms: float = 50.0,
     folding_mode: str = "estimate",
     stream_weights: bool = True,
+    pad_channels: bool = True,
 ) -> EstimateResult:
     """Compile a model down to folded HW layers and estimate performance and resources.
 
@@ -233,6 +154,9 @@ def estimate(
             synthesis of qnncc's RTL; the reports keep FINN's formulas).
         stream_weights: when the design does not fit, stream the weights that do
             not fit on chip from DRAM (``mem_mode="external"``) before splitting.
+        pad_channels: in the ``resources`` mode with a ``target_fps``, pad the
+            channels between fully connected MVAUs when that opens a cheaper
+            folding (:mod:`qnncc.hw.padding_opt`).
 
     Returns:
         The :class:`EstimateResult`.
@@ -259,6 +183,7 @@ def estimate(
         split,
         folding_mode,
         stream_weights,
+        pad_channels,
     )
     # the build's first steps, run by the same runner: load, the HW pipeline, fold, partition
     work, records = run_steps(["load", *PIPELINE_STEPS, "fold", "partition"], ctx, None)
@@ -285,6 +210,7 @@ def estimate_context(
     split: bool = True,
     folding_mode: str = "estimate",
     stream_weights: bool = True,
+    pad_channels: bool = True,
 ) -> BuildContext:
     """The step context of an estimate (no output folder; warnings returned, not logged).
 
@@ -304,6 +230,7 @@ def estimate_context(
         clock_ns=clock_ns,
         target_fps=target_fps if folding is None else None,
         folding_mode=folding_mode,
+        pad_channels=pad_channels,
         input_scale=input_scale,
         input_datatype=input_datatype,
         insert_topk=insert_topk,
@@ -322,28 +249,6 @@ def estimate_context(
         stream_weights=stream_weights,
         quiet=True,
     )
-
-
-def prepare_input(
-    model: ModelWrapper | str | Path, input_scale: float | str | None = None, input_datatype: str = "UINT8"
-) -> tuple[ModelWrapper, float | None, str]:
-    """Load (or copy) a model and settle its input convention: ``(model, scale, datatype)``.
-
-    The scale is ``input_scale`` or, when None, the one of a leading Brevitas
-    input quantizer (:func:`detect_input_scale`); the model is not changed yet
-    (``hw_pipeline``'s ``prepare_io`` step inserts the scaling).
-
-    Raises:
-        QnnccError: for a bad model file, scale or datatype.
-    """
-    # onnxsim is skipped: importing it alone takes 0.6 s, and Tidy folds the same constant
-    # subgraphs (shape computations included) for the graphs this flow accepts.
-    work = load(model, simplify=False) if isinstance(model, (str, Path)) else model.copy()
-    scale = parse_scale(input_scale)
-    dtype = DataType[input_datatype].name
-    if scale is None and (detected := detect_input_scale(work)) is not None:
-        scale, dtype = detected
-    return work, scale, dtype
 
 
 def finish_estimate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -91,6 +92,63 @@ def _stream_weights(
     return plan, trial
 
 
+def _optimise(
+    work: ModelWrapper,
+    specs: list[LayerSpec],
+    budget: Mapping[str, float],
+    clock_ns: float,
+    target_fps: float | None,
+    resource_model: str,
+    board: Board,
+    stream_weights: bool,
+) -> tuple[FoldingPlan, list[LayerSpec]]:
+    """The optimiser's plan for ``work`` (converters refined, weights streamed when needed) and its specs."""
+    plan = optimize_folding(specs, budget, clock_ns, target_fps, resource_model=resource_model)
+    if resource_model == "fitted":  # width converters between layers count too
+        from qnncc.hw.folding_streams import refine_stream_widths
+
+        plan = refine_stream_widths(work, specs, plan, budget)
+    if not plan.fits and stream_weights:  # weights that do not fit on chip are streamed from DRAM
+        plan, specs = _stream_weights(specs, plan, budget, clock_ns, target_fps, resource_model, board)
+    return plan, specs
+
+
+def _try_padding(
+    work: ModelWrapper,
+    plan: FoldingPlan,
+    specs: list[LayerSpec],
+    budget: Mapping[str, float],
+    clock_ns: float,
+    target_fps: float,
+    board: Board,
+    stream_weights: bool,
+) -> tuple[ModelWrapper, FoldingPlan, list[LayerSpec]]:
+    """``work``, ``plan`` and ``specs``, or the padded model with its plan when that is cheaper.
+
+    The padding is chosen by :func:`qnncc.hw.padding_opt.padded_channels` for
+    the frame target; the padded model is folded like the original and kept
+    only if its plan fits whenever the original's does and costs less in the
+    fitted model (LUT first, :func:`qnncc.hw.folding_opt.resource_weights`).
+    """
+    from qnncc.hw.folding_opt import plan_cost
+    from qnncc.hw.padding_opt import padded_channels
+    from qnncc.transforms.hw.pad_channels import PadChannels
+
+    target = math.floor(1e9 / (target_fps * clock_ns))
+    counts = padded_channels(work, target)
+    if not counts:
+        return work, plan, specs
+    padded = work.transform(PadChannels(counts), copy=True)
+    pspecs = layer_specs(padded, board, "resources")
+    pplan, pspecs = _optimise(padded, pspecs, budget, clock_ns, target_fps, "fitted", board, stream_weights)
+    slower = pplan.interval_cycles > max(plan.interval_cycles, target)
+    if slower or plan_cost(pplan, budget) >= plan_cost(plan, budget) or (plan.fits and not pplan.fits):
+        return work, plan, specs
+    pads = ", ".join(f"{t} {(work.get_tensor_shape(t) or [0])[-1]} -> {n}" for t, n in counts.items())
+    pplan.notes.append(f"channels padded for cheaper foldings: {pads}")
+    return padded, pplan, pspecs
+
+
 def estimate_layers(model: ModelWrapper) -> list[tuple[str, LayerEstimate]]:
     """Per-layer estimates of every HW layer (attributes as set on the nodes), of the hardware qnncc emits."""
     return [(s.name, estimate_layer(s.op_type, s.attrs, emitted=True)) for s in layer_specs(model)]
@@ -107,6 +165,7 @@ def fold_model(
     notes: list[str] | None = None,
     folding_mode: str = "estimate",
     stream_weights: bool = True,
+    pad_channels: bool = True,
 ) -> tuple[ModelWrapper, list[str], dict[str, int]]:
     """Fold the HW layers of ``work`` (in place): ``(model, unmatched folding keys, splits)``.
 
@@ -124,7 +183,10 @@ def fold_model(
     When the optimiser's plan does not fit and ``stream_weights`` is set, the
     weights of the MVAUs that do not fit on chip are streamed from DRAM
     (``mem_mode="external"``, chosen by :func:`qnncc.hw.mem_mode_opt.choose_mem_modes`)
-    before the design is split.
+    before the design is split. With ``pad_channels``, a ``target_fps`` and
+    the ``resources`` mode, the channels between fully connected MVAUs may be
+    padded with constant channels when that opens a cheaper folding
+    (:func:`_try_padding`); the returned model is then the padded one.
 
     Raises:
         QnnccError: for an unknown ``folding_mode``.
@@ -143,13 +205,9 @@ def fold_model(
         if resource_model is None:
             raise QnnccError(f"unknown folding mode {folding_mode!r}; known: {', '.join(FOLDING_MODES)}")
         specs = layer_specs(work, board, folding_mode)
-        plan: FoldingPlan = optimize_folding(specs, budget, clock_ns, target_fps, resource_model=resource_model)
-        if resource_model == "fitted":  # width converters between layers count too
-            from qnncc.hw.folding_streams import refine_stream_widths
-
-            plan = refine_stream_widths(work, specs, plan, budget)
-        if not plan.fits and stream_weights:  # weights that do not fit on chip are streamed from DRAM
-            plan, specs = _stream_weights(specs, plan, budget, clock_ns, target_fps, resource_model, board)
+        plan, specs = _optimise(work, specs, budget, clock_ns, target_fps, resource_model, board, stream_weights)
+        if pad_channels and target_fps is not None and resource_model == "fitted":
+            work, plan, specs = _try_padding(work, plan, specs, budget, clock_ns, target_fps, board, stream_weights)
         if notes is not None:
             notes.extend(plan.notes)
         if not plan.fits and split and target_fps is None:
@@ -172,3 +230,31 @@ def fold_model(
                 plan.choice.update(sub.choice)
         work = work.transform(ApplyFoldingConfig(plan.folding_config()))
     return work, unmatched, splits
+
+
+def unmatched_folding_report(
+    folding: str | Path, model: ModelWrapper, unmatched: Sequence[str], strict: bool
+) -> tuple[bool, str]:
+    """``(fatal, message)`` for folding-file entries that name no layer of ``model``.
+
+    Fatal when no entry names a layer, or when ``strict`` (``--strict-folding``);
+    the message quotes each unmatched key with the closest layer name, if any.
+    """
+    import difflib
+
+    from qnncc.transforms.hw import iter_hw_nodes, load_folding_config
+
+    layers = [n.name for n in iter_hw_nodes(model)]
+    entries = [k for k in load_folding_config(folding) if k != "Defaults"]
+    hints = []
+    for key in unmatched:
+        close = difflib.get_close_matches(key, layers, n=1, cutoff=0.5)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    where = f"folding file {folding}"
+    if len(unmatched) == len(entries) or strict:
+        what = "no entry names a layer of the model" if len(unmatched) == len(entries) else "entries name no layer"
+        return True, f"{where}: {what} ({', '.join(hints)}); the layers are {', '.join(layers)}"
+    return False, (
+        f"{where}: {', '.join(hints)} names no layer of the model, so its folding is NOT applied and that layer "
+        "keeps the default (PE=SIMD=1, the slowest); fix the name or use --strict-folding to make this an error"
+    )

@@ -28,6 +28,7 @@ from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.pipeline import Pipeline, run_step_body
 from qnncc.custom_op.partition import partition_nodes, set_partition_child
 from qnncc.flow import partition_steps
+from qnncc.flow.build_state import STATE_KEY, child_model, get_state, set_state
 from qnncc.flow.config import BuildConfig
 from qnncc.flow.diagnostics import float_input_warning, split_cause
 from qnncc.flow.fifo_report import fifo_table, joins, large_fifos, record_fifos
@@ -50,48 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("qnncc.build")
-
-#: Metadata key of the build state in saved intermediate models.
-STATE_KEY = "qnncc.build_state"
-
-
-# ----------------------------------------------------------------------------- state
-def get_state(model: ModelWrapper) -> dict[str, Any]:
-    """The build state saved in a model's metadata (empty if none)."""
-    for prop in model.model.metadata_props:
-        if prop.key == STATE_KEY:
-            value = json.loads(prop.value)
-            return value if isinstance(value, dict) else {}
-    return {}
-
-
-def set_state(model: ModelWrapper, state: dict[str, Any]) -> None:
-    """Store the build state in the model's metadata (replacing an earlier one)."""
-    props = model.model.metadata_props
-    for i in reversed(range(len(props))):
-        if props[i].key == STATE_KEY:
-            del props[i]
-    entry = props.add()
-    entry.key = STATE_KEY
-    entry.value = json.dumps(state, sort_keys=True)
-
-
-def child_model(model: ModelWrapper) -> ModelWrapper:
-    """The HW-only model of the single dataflow partition of ``model``.
-
-    The build steps hand models of several partitions to :mod:`qnncc.flow.partition_steps`.
-
-    Raises:
-        QnnccError: if the model has no partition or several.
-    """
-    from qnncc.codegen import hw_partition
-
-    sdps = partition_nodes(model)
-    if not sdps:
-        raise QnnccError("the model has no dataflow partition (run the 'partition' step first)")
-    if len(sdps) > 1:
-        raise QnnccError(f"the design has {len(sdps)} partitions; this function takes one ({split_cause(model)})")
-    return hw_partition(model)
 
 
 # ----------------------------------------------------------------------------- context
@@ -197,7 +156,7 @@ def _load(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
 
 
 def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
-    from qnncc.flow.folding import fold_model
+    from qnncc.flow.folding import fold_model, unmatched_folding_report
     from qnncc.transforms.hw import iter_hw_nodes
 
     cfg = ctx.config
@@ -223,36 +182,18 @@ def _fold(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:
         notes,
         cfg.folding_mode,
         stream_weights=ctx.stream_weights and cfg.stream_weights,  # estimate(stream_weights=) / the build config
+        pad_channels=cfg.pad_channels,
     )
     ctx.notes.extend(notes)
     for note in notes:
         ctx.warn(f"folding: {note}")
     if unmatched and cfg.folding is not None and ctx.folding is None:  # a build's folding file
-        _check_folding_names(ctx, work, unmatched)
+        fatal, message = unmatched_folding_report(cfg.folding, work, unmatched, cfg.strict_folding)
+        if fatal:
+            raise QnnccError(message)
+        ctx.warn(message)
     ctx.state.update(splits=splits, unmatched_folding_keys=unmatched)
     return work
-
-
-def _check_folding_names(ctx: BuildContext, model: ModelWrapper, unmatched: list[str]) -> None:
-    import difflib
-
-    from qnncc.transforms.hw import iter_hw_nodes, load_folding_config
-
-    assert ctx.config.folding is not None
-    layers = [n.name for n in iter_hw_nodes(model)]
-    entries = [k for k in load_folding_config(ctx.config.folding) if k != "Defaults"]
-    hints = []
-    for key in unmatched:
-        close = difflib.get_close_matches(key, layers, n=1, cutoff=0.5)
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    where = f"folding file {ctx.config.folding}"
-    if len(unmatched) == len(entries) or ctx.config.strict_folding:
-        what = "no entry names a layer of the model" if len(unmatched) == len(entries) else "entries name no layer"
-        raise QnnccError(f"{where}: {what} ({', '.join(hints)}); the layers are {', '.join(layers)}")
-    ctx.warn(
-        f"{where}: {', '.join(hints)} names no layer of the model, so its folding is NOT applied and that layer "
-        "keeps the default (PE=SIMD=1, the slowest); fix the name or use --strict-folding to make this an error"
-    )
 
 
 def _partition(ctx: BuildContext, model: ModelWrapper | None) -> ModelWrapper:

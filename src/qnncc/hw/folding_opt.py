@@ -162,6 +162,12 @@ def candidate_cost(c: Candidate, weights: Mapping[str, float]) -> float:
     return _cost(c, weights)
 
 
+def plan_cost(plan: FoldingPlan, budget: Mapping[str, float], primary: str = "LUT") -> float:
+    """A plan's summed resources weighted as the optimiser starts (:func:`resource_weights`)."""
+    weights = resource_weights(budget, primary)
+    return sum(plan.totals[r] * weights[r] for r in RESOURCES)
+
+
 def resource_weights(budget: Mapping[str, float], primary: str = "LUT") -> dict[str, float]:
     """The optimiser's starting cost weights: ``1/budget`` for ``primary``, ``0.05/budget`` for the others.
 

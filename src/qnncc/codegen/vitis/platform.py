@@ -77,6 +77,11 @@ _PLATFORMS: dict[str, AlveoPlatform] = {
 }
 
 
+def alveo_platforms() -> list[AlveoPlatform]:
+    """Every Vitis platform qnncc targets, one per Alveo board."""
+    return list(_PLATFORMS.values())
+
+
 def alveo_platform(board: str | Board) -> AlveoPlatform:
     """The Vitis platform of an Alveo board.
 

@@ -116,6 +116,8 @@ class MVAU(HWLayer):
         resType=AttrSpec("s", default="auto", allowed=frozenset({"auto", "lut", "dsp"})),
         runtime_writeable_weights=AttrSpec("i", default=0, allowed=frozenset({0, 1})),
         MMV=AttrSpec("i", default=1),
+        # of the MH outputs, the last padOutputs are constant channels added by PadChannels
+        padOutputs=AttrSpec("i", default=0),
     )
     num_inputs = (2, 3)
     num_outputs = (1,)
