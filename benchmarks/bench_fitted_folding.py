@@ -10,7 +10,9 @@ Pynq-Z1 (10 ns), three foldings of the same HW model:
 * ``qnncc-estimate``: qnncc's optimiser with FINN's formulas (the default
   ``--folding-mode estimate``);
 * ``qnncc-resources``: qnncc's optimiser minimising the LUTs of the model
-  fitted on Yosys synthesis (``--folding-mode resources``).
+  fitted on Yosys synthesis (``--folding-mode resources``), channels padded
+  where that opens cheaper foldings (LFC);
+* ``qnncc-resources-unpadded`` (on request): the same with ``--no-pad-channels``.
 
 Each is generated with the RTL backend (layers plus the width converters
 between them) and synthesised per layer by Yosys ``synth_xilinx -family xc7``;
@@ -105,6 +107,9 @@ def foldings(name: str, fps: float) -> dict[str, Any]:
         "finn-setfolding": estimate(path, folding=finn_cfg, **common),
         "qnncc-estimate": estimate(path, target_fps=fps, **common),
         "qnncc-resources": estimate(path, target_fps=fps, folding_mode="resources", **common),
+        "qnncc-resources-unpadded": estimate(
+            path, target_fps=fps, folding_mode="resources", pad_channels=False, **common
+        ),
     }
 
 

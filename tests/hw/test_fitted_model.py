@@ -158,8 +158,7 @@ def test_resources_mode_trades_foldings_for_fewer_converter_luts():
     from qnncc.hw.folding_opt import plan_totals
     from qnncc.hw.folding_streams import _options, dwc_luts
 
-    # without channel padding: the padded TFC chain needs no converter trade
-    result = estimate(demo_model_path(), target_fps=100_000, folding_mode="resources", pad_channels=False)
+    result = estimate(demo_model_path(), target_fps=100_000, folding_mode="resources")
     f = result.folding
     assert result.partition.interval_cycles <= 1000
     # the refined chain is cheaper in fitted LUTs (layers + converters) than the per-layer optimum

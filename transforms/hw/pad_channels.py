@@ -28,6 +28,7 @@ after (exact).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,8 +43,9 @@ from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers import HWLayer
 from qnncc.hw.layers.mvau import threshold_activation
+from qnncc.hw.padding_opt import MAX_PAD, ChainLayer, choose_padding, padding_chains
 
-__all__ = ["PadChannels", "PadLink", "padded_value", "paddable_link", "paddable_links"]
+__all__ = ["PadChannels", "PadLink", "padded_channels", "padded_value", "paddable_link", "paddable_links"]
 
 
 @dataclass(frozen=True)
@@ -188,3 +190,38 @@ def _pad(model: ModelWrapper, producer: onnx.NodeProto, link: PadLink, count: in
     model.set_initializer(consumer.input[1], np.pad(cw, ((0, pad), (0, 0)), constant_values=fill).astype(cw.dtype))
     model.set_nodeattr(consumer, "MW", count)
     _refold(model, consumer, "SIMD", count)
+
+
+def _chain_layer(model: ModelWrapper, name: str) -> ChainLayer:
+    """The padding choice's view of an MVAU: dimensions, vectors per frame and its drain cycles."""
+    from qnncc.hw.perf import estimate_layer
+
+    node = model.get_node_by_name(name)
+    assert node is not None
+    layer = get_custom_op(node)
+    assert isinstance(layer, HWLayer)
+    drain = estimate_layer(node.op_type, layer.attrs, emitted=True).drain_cycles
+    vectors = int(math.prod(list(layer.attrs["numInputVectors"])[1:]))
+    return ChainLayer(name, int(layer.attrs["MW"]), int(layer.attrs["MH"]), vectors, drain)
+
+
+def padded_channels(model: ModelWrapper, max_cycles: int, max_pad: float = MAX_PAD) -> dict[str, int]:
+    """Tensor name -> padded channel count for the paddable links of ``model`` worth padding.
+
+    Links come from :func:`paddable_links`; each chain is padded as
+    :func:`qnncc.hw.padding_opt.choose_padding` picks for ``max_cycles``
+    cycles per frame (the performance model's, drain cycles included) when
+    that needs fewer lanes than today's counts. Links left as they are do not
+    appear.
+    """
+    links = {link.tensor: link for link in paddable_links(model)}
+    out: dict[str, int] = {}
+    for chain in padding_chains([(t, link.producer, link.consumer) for t, link in links.items()]):
+        names = [p for _, p in chain] + [links[chain[-1][0]].consumer]
+        layers = [_chain_layer(model, name) for name in names]
+        today = choose_padding(layers, max_cycles, 0.0)
+        padded = choose_padding(layers, max_cycles, max_pad)
+        if padded is None or (today is not None and today[1] <= padded[1]):
+            continue
+        out.update({t: n for (t, _), n in zip(chain, padded[0], strict=True) if n != links[t].channels})
+    return out

@@ -25,6 +25,38 @@ from qnncc.cli.errors import EXIT_OVER_BUDGET, guard
 from qnncc.cli.progress import BuildProgress
 from qnncc.core.errors import QnnccError
 
+#: The optimiser's options, shared by ``estimate`` and ``build``.
+_FOLDING_OPTIONS = (
+    click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources."),
+    click.option(
+        "--folding-mode",
+        type=click.Choice(["estimate", "resources"]),
+        default="estimate",
+        show_default=True,
+        help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
+    ),
+    click.option(
+        "--stream-weights/--no-stream-weights",
+        default=True,
+        show_default=True,
+        help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
+    ),
+    click.option(
+        "--pad-channels/--no-pad-channels",
+        default=True,
+        show_default=True,
+        help="With --folding-mode resources and --target-fps: pad the channels between fully connected MVAUs with "
+        "constant channels when that opens a cheaper folding.",
+    ),
+)
+
+
+def folding_options(command: Any) -> Any:
+    """Add the folding optimiser's options (:data:`_FOLDING_OPTIONS`) to a command, in that order."""
+    for option in reversed(_FOLDING_OPTIONS):
+        command = option(command)
+    return command
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
@@ -51,27 +83,7 @@ def inspect(model_path: Path) -> None:
 @click.option(
     "--folding", "folding", type=click.Path(dir_okay=False, path_type=Path), help="FINN-format folding config."
 )
-@click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
-@click.option(
-    "--folding-mode",
-    type=click.Choice(["estimate", "resources"]),
-    default="estimate",
-    show_default=True,
-    help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
-)
-@click.option(
-    "--stream-weights/--no-stream-weights",
-    default=True,
-    show_default=True,
-    help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
-)
-@click.option(
-    "--pad-channels/--no-pad-channels",
-    default=True,
-    show_default=True,
-    help="With --folding-mode resources and --target-fps: pad the channels between fully connected MVAUs with "
-    "constant channels when that opens a cheaper folding.",
-)
+@folding_options
 @click.option(
     "--output",
     "-o",
@@ -139,27 +151,7 @@ def estimate(
     default=None,
     help="FINN-format folding config (JSON); default: the optimiser folds.",
 )
-@click.option("--target-fps", type=float, default=None, help="Fold for this frame rate with the fewest resources.")
-@click.option(
-    "--folding-mode",
-    type=click.Choice(["estimate", "resources"]),
-    default="estimate",
-    show_default=True,
-    help="Optimiser cost: FINN's formulas, or LUTs of the model fitted on Yosys synthesis (resources).",
-)
-@click.option(
-    "--stream-weights/--no-stream-weights",
-    default=True,
-    show_default=True,
-    help="Stream the weights that do not fit on chip from DRAM (mem_mode external) before splitting the design.",
-)
-@click.option(
-    "--pad-channels/--no-pad-channels",
-    default=True,
-    show_default=True,
-    help="With --folding-mode resources and --target-fps: pad the channels between fully connected MVAUs with "
-    "constant channels when that opens a cheaper folding.",
-)
+@folding_options
 @click.option(
     "--output",
     "-o",

@@ -8,7 +8,8 @@ folding that meets a cycle target can overshoot it by almost 2x: a
 Padding the channel count between two MVAUs (``transforms.hw.pad_channels``)
 changes the divisors; 1050 x 1040 meets 1000 cycles with 42 x 26 = 1092 lanes.
 
-The choice is a shortest path along each chain of paddable links (the links
+The choice (:func:`qnncc.transforms.hw.pad_channels.padded_channels` for a
+model) is a shortest path along each chain of paddable links (the links
 of a chain share layers: a link's padded count is the producer's ``MH`` and
 the consumer's ``MW``): every link takes a count in ``[C, C * (1 + max_pad)]``
 and every layer costs its fewest lanes meeting the target
@@ -25,10 +26,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.hw.layers.base import divisors
 
-__all__ = ["ChainLayer", "choose_padding", "min_lanes", "padded_channels", "padding_chains"]
+__all__ = ["MAX_PAD", "ChainLayer", "choose_padding", "min_lanes", "padding_chains"]
 
 #: Default largest padding, as a fraction of the channel count.
 MAX_PAD = 0.0625
@@ -74,12 +74,15 @@ class ChainLayer:
         mw: input channels (padded by the link before it, if any).
         mh: output channels (padded by the link after it, if any).
         vectors: vectors per frame (``numInputVectors`` without the batch).
+        drain: cycles per frame beyond the vectors' (the layer's pipeline drain,
+            ``LayerEstimate.drain_cycles``).
     """
 
     name: str
     mw: int
     mh: int
     vectors: int
+    drain: int = 0
 
 
 def padding_chains(links: Sequence[tuple[str, str, str]]) -> list[list[tuple[str, str]]]:
@@ -111,7 +114,7 @@ def choose_padding(
         layers: the chain's MVAUs in stream order; link ``i`` is between
             ``layers[i]`` and ``layers[i + 1]`` with ``layers[i].mh`` channels.
         max_cycles: the frame target in cycles (each layer gets
-            ``max_cycles // vectors`` per vector).
+            ``(max_cycles - drain) // vectors`` per vector).
         max_pad: largest padding as a fraction of a link's channels.
 
     Returns:
@@ -119,7 +122,7 @@ def choose_padding(
         today's where padding does not help) and the summed fewest lanes, or
         None when some layer cannot meet the target at any count.
     """
-    budgets = [max_cycles // max(1, layer.vectors) for layer in layers]
+    budgets = [(max_cycles - layer.drain) // max(1, layer.vectors) for layer in layers]
     options = [range(layer.mh, math.floor(layer.mh * (1 + max_pad)) + 1) for layer in layers[:-1]]
     # best[k] = ((lanes, padded channels), counts) of layers[0..i] with link i padded to k
     best: dict[int, tuple[tuple[int, int], list[int]]] = {}
@@ -148,33 +151,3 @@ def choose_padding(
         return None
     (lanes, _), counts = min(final)
     return counts, lanes
-
-
-def padded_channels(model: ModelWrapper, max_cycles: int, max_pad: float = MAX_PAD) -> dict[str, int]:
-    """Tensor name -> padded channel count for the paddable links of ``model`` worth padding.
-
-    Links come from :func:`qnncc.transforms.hw.pad_channels.paddable_links`;
-    each chain is padded as :func:`choose_padding` picks for ``max_cycles``
-    cycles per frame when that needs fewer lanes than today's counts. Links
-    left as they are do not appear.
-    """
-    from qnncc.transforms.hw.pad_channels import paddable_links
-
-    links = {link.tensor: link for link in paddable_links(model)}
-    out: dict[str, int] = {}
-    for chain in padding_chains([(t, link.producer, link.consumer) for t, link in links.items()]):
-        names = [p for _, p in chain] + [links[chain[-1][0]].consumer]
-        layers = []
-        for name in names:
-            node = model.get_node_by_name(name)
-            assert node is not None
-            vectors = int(math.prod(list(model.get_nodeattr(node, "numInputVectors", [1]))[1:]))
-            layers.append(
-                ChainLayer(name, int(model.get_nodeattr(node, "MW")), int(model.get_nodeattr(node, "MH")), vectors)
-            )
-        today = choose_padding(layers, max_cycles, 0.0)
-        padded = choose_padding(layers, max_cycles, max_pad)
-        if padded is None or (today is not None and today[1] <= padded[1]):
-            continue
-        out.update({t: n for (t, _), n in zip(chain, padded[0], strict=True) if n != links[t].channels})
-    return out
