@@ -26,7 +26,8 @@ import numpy as np
 from qnncc.transforms.hw import InsertDWC
 
 from qnncc.codegen.hls import hw_partition
-from qnncc.codegen.hls.cppsim import _precompiled_header, _Toolchain, build_partition_sim, run_sharded
+from qnncc.codegen.hls.compile_cache import Toolchain, precompiled_header
+from qnncc.codegen.hls.cppsim import build_partition_sim, run_sharded
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.execution import execute
 from qnncc.flow.estimate import estimate
@@ -66,7 +67,7 @@ def _run(
         best = float("inf")
         for round_ in range(args.rounds):
             cache = root / f"cache-{workers}-{round_}"
-            _precompiled_header(cache, _Toolchain.of(False, None))
+            precompiled_header(cache, Toolchain.of(False, None))
             with LocalExecutor(workers) as executor:
                 start = time.perf_counter()
                 sim = build_partition_sim(child, cache=cache, executor=executor)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import onnx
 
+from qnncc.core.annotations import DATATYPE_KEY
 from qnncc.core.datatype import DataType
-from qnncc.core.model_wrapper import DATATYPE_KEY, ModelWrapper
+from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op, is_custom_node
 from qnncc.custom_op.shapes import infer_shapes

@@ -105,12 +105,12 @@ def test_linter_catches_ram_read_modify_write_without_distance(hls_dirs: dict[st
     short = _library(pool_hpp=("const unsigned DIST = CF >= 2 ? CF : IW - KW + 1;", "const unsigned DIST = 1;"))
     assert any("distance 1 < 2" in p.message for p in lint_top(pool, short))
     line = "#pragma HLS DEPENDENCE variable = inbuf type = inter direction = RAW dependent = true distance = DIST\n"
-    no_inbuf_distance = _library(mvau_hpp=(line, ""), mvau_stream_hpp=(line, ""))  # embedded and decoupled MVAUs
+    no_inbuf_distance = _library(mvau_hpp=(line, ""))  # one compute loop (mvau_compute) for every mem_mode
     mvaus = [top.read_text() for top in sorted(cnv.glob("MVAU_*/top_MVAU_*.cpp"))]
     assert any("inbuf" in p.message for mvau in mvaus for p in lint_top(mvau, no_inbuf_distance))
     proof = "// proof: the read side writes bank rd_pix & 1 and the drain reads bank\n"
     vvau = (hls_dirs["dws_w4a4"] / "VVAU_0" / "top_VVAU_0.cpp").read_text()
-    unproven = _library(vvau_hpp=(proof, "// the banks differ\n"), vvau_stream_hpp=(proof, "// the banks differ\n"))
+    unproven = _library(vvau_hpp=(proof, "// the banks differ\n"))
     assert any("`res`" in p.message for p in lint_top(vvau, unproven))
 
 

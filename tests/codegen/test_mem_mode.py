@@ -18,6 +18,7 @@ from vivado_stub.check import check_stitch_tcl
 import qnncc
 from qnncc.codegen.driver import driver_context, write_driver
 from qnncc.codegen.hls import build_layer_sim, build_partition_sim, generate_hls, layer_code, render_layer
+from qnncc.codegen.hls.cxx_reader import find_function, find_loops, is_pipelined
 from qnncc.codegen.packing import pack_words, unpack_words
 from qnncc.codegen.render import CodegenError, include_dir
 from qnncc.codegen.vivado import write_stitch
@@ -65,16 +66,24 @@ def test_vvau_cppsim_is_bit_exact_in_every_mem_mode(case: str, mode: str) -> Non
     assert [p.name for p in ports] == (["in0_V", "in1_V", "out0_V"] if mode == "external" else ["in0_V", "out0_V"])
 
 
-def test_vvau_stream_is_vvau_but_for_the_weight_read() -> None:
-    """``vvau_stream`` (vvau_stream.hpp) copies ``vvau`` (vvau.hpp) but for the weight read: keep them in step."""
-    library = Path(include_dir()) / "qnncc"
+def test_each_compute_loop_exists_once() -> None:
+    """The ROM and stream entry points of the MVAU and VVAU run one shared compute loop each.
 
-    def body(header: str, name: str) -> str:
-        text = (library / header).read_text()
-        start = text.index(f"void {name}(")
-        return text[text.index("{", start) : text.index("\n}\n", start)]
-
-    assert body("vvau_stream.hpp", "vvau_stream") == body("vvau.hpp", "vvau").replace("weights[word]", "weights.read()")
+    ``mvau``/``mvau_stream`` call ``mvau_compute`` and ``vvau``/``vvau_stream`` call
+    ``vvau_compute`` (the weight source chosen by ``weight_source.hpp``); the loops and
+    their II=1 and dependence pragmas live only in the compute functions.
+    """
+    library = {p.name: p.read_text() for p in sorted((Path(include_dir()) / "qnncc").glob("*.hpp"))}
+    for compute, entries in (("mvau_compute", ("mvau", "mvau_stream")), ("vvau_compute", ("vvau", "vvau_stream"))):
+        for entry in entries:
+            fn = find_function(library, entry)
+            assert fn is not None and find_loops(fn.body) == [] and f"{compute}<" in fn.body, entry
+        loop = find_function(library, compute)
+        assert loop is not None and any(is_pipelined(lp) for lp in find_loops(loop.body))
+    pipelines = sum(
+        text.count("#pragma HLS PIPELINE") for name, text in library.items() if name.startswith(("mvau", "vvau"))
+    )
+    assert pipelines == 6  # mvau_compute, mvau_mmv, weight_streamer, vvau_compute, vvau_mmv, word_streamer
 
 
 def test_partition_with_all_three_modes_is_bit_exact_also_on_the_synthesis_path() -> None:

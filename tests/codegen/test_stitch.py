@@ -17,15 +17,8 @@ from qnncc import ModelWrapper
 from qnncc.boards import get_board
 from qnncc.codegen.hls import generate_hls
 from qnncc.codegen.render import CodegenError, include_dir
-from qnncc.codegen.vivado.plan import (
-    Cell,
-    Connection,
-    ExternalStream,
-    StitchPlan,
-    StreamPort,
-    hls_vlnv,
-    stitch_plan,
-)
+from qnncc.codegen.vivado.cells import Cell, Connection, ExternalStream, StitchPlan, StreamPort, hls_vlnv
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.shell import TlastSpec, dma_stream_width, tlast_specs
 from qnncc.codegen.vivado.stitch import (
     StitchFiles,

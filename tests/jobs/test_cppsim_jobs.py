@@ -18,7 +18,8 @@ from hw_graphs import hw_graph_model
 from onnx import helper
 
 import qnncc
-from qnncc.codegen.hls.cppsim import _compile_all, build_partition_sim, run_sharded, simulate_job
+from qnncc.codegen.hls.compile_cache import compile_all
+from qnncc.codegen.hls.cppsim import build_partition_sim, run_sharded, simulate_job
 from qnncc.codegen.render import CodegenError
 from qnncc.hw.layers import HW_DOMAIN
 from qnncc.jobs import DaskExecutor, Job, JobEvent, JobResult, LocalExecutor
@@ -115,4 +116,4 @@ def test_a_failing_unit_is_named(compiled: tuple[Any, Recording, Path]) -> None:
     _, _, cache = compiled
     units = [({"good.cpp": "int good_one() { return 1; }\n"}, "good.cpp"), ({"bad.cpp": "int x = ;\n"}, "bad.cpp")]
     with LocalExecutor(2) as local, pytest.raises(CodegenError, match=r"g\+\+ bad\.cpp: g\+\+ failed on bad\.cpp"):
-        _compile_all(units, cache, local)
+        compile_all(units, cache, local)

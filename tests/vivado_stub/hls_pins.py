@@ -11,7 +11,8 @@ Vivado IP flow"; "AXI4-Stream interfaces"; "s_axilite"):
   bytes; ``ap_axiu<D, ...>`` words carry D data bits;
 * its direction follows the argument's use: a stream the function only reads
   is a slave (input), one it writes a master (output); the use is followed
-  into the library function the top calls (and one level further);
+  into the library function the top calls and on through the library's own
+  calls (``mvau_stream`` -> ``mvau_compute`` -> ``WeightLanes::fetch``);
 * ``s_axilite`` arguments (and ``return``) with ``bundle = b`` make one
   AXI-Lite slave ``s_axi_b`` (``s_axi_control`` by default);
 * the clock is ``ap_clk``, the reset ``ap_rst_n`` (active low: Vitis HLS's
@@ -58,10 +59,10 @@ def _split(text: str) -> list[str]:
     return [p for p in [*parts, cur.strip()] if p]
 
 
-def _function(text: str, name: str | None) -> tuple[str, list[str], str] | None:
-    """(name, parameters, body) of the function ``name`` (or the last defined one) in ``text``."""
+def _functions(text: str, name: str | None) -> list[tuple[str, list[str], str]]:
+    """(name, parameters, body) of every definition of the function ``name`` (any name if None) in ``text``."""
     pattern = r"\bvoid\s+(" + (re.escape(name) if name else r"\w+") + r")\s*\("
-    found = None
+    found = []
     for m in re.finditer(pattern, text):
         end = _match(text, m.end() - 1, "(", ")")
         rest = text[end + 1 :].lstrip()
@@ -69,10 +70,16 @@ def _function(text: str, name: str | None) -> tuple[str, list[str], str] | None:
             continue
         body_start = end + 1 + text[end + 1 :].index("{")
         body = text[body_start + 1 : _match(text, body_start, "{", "}")]
-        found = (m[1], _split(text[m.end() : end]), body)
-        if name:
-            return found
+        found.append((m[1], _split(text[m.end() : end]), body))
     return found
+
+
+def _function(text: str, name: str | None) -> tuple[str, list[str], str] | None:
+    """(name, parameters, body) of the function ``name`` (or the last defined one) in ``text``."""
+    found = _functions(text, name)
+    if not found:
+        return None
+    return found[0] if name else found[-1]
 
 
 def _param_name(param: str) -> str:
@@ -85,7 +92,7 @@ def _uses(name: str, body: str, library: Mapping[str, str], depth: int = 0) -> s
         return "read"
     if re.search(r"\b" + re.escape(name) + r"\s*\.\s*(write|write_nb)\s*\(|\b" + re.escape(name) + r"\s*<<", body):
         return "write"
-    if depth > 2:
+    if depth > 3:
         return None
     for call in re.finditer(r"\b(?:qnncc::)?(\w+)\s*(<[^;]*?>)?\s*\(([^;]*)\)\s*;", body):
         args = _split(call[3])
@@ -93,15 +100,13 @@ def _uses(name: str, body: str, library: Mapping[str, str], depth: int = 0) -> s
         if name not in names:
             continue
         for text in library.values():
-            fn = _function(text, call[1])
-            if fn is None:
-                continue
-            params = fn[1]
-            index = names.index(name)
-            param = params[min(index, len(params) - 1)]
-            use = _uses(_param_name(param), fn[2], library, depth + 1)
-            if use:
-                return use
+            for fn in _functions(text, call[1]):  # every overload (a ROM or a stream weight source)
+                params = fn[1]
+                index = names.index(name)
+                param = params[min(index, len(params) - 1)]
+                use = _uses(_param_name(param), fn[2], library, depth + 1)
+                if use:
+                    return use
     return None
 
 

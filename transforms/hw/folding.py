@@ -26,7 +26,8 @@ import onnx
 from typing_extensions import override
 
 from qnncc.core.errors import QnnccError, TransformationError
-from qnncc.core.model_wrapper import ModelWrapper, set_node_attribute
+from qnncc.core.model_proto import set_node_attribute
+from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
 from qnncc.custom_op import get_custom_op
 from qnncc.hw.layers import HWLayer

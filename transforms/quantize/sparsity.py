@@ -39,6 +39,7 @@ import numpy as np
 import onnx
 from typing_extensions import override
 
+from qnncc.core.annotations import get_annotation, set_annotation
 from qnncc.core.errors import QnnccError
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.core.transformation import Transformation
@@ -284,7 +285,7 @@ def _write(model: ModelWrapper, node: onnx.NodeProto, layer: LayerSparsity) -> N
     else:
         kv = node.metadata_props.add()
         kv.key, kv.value = SPARSITY_METADATA_KEY, text
-    model._set_annotation_value(node.input[1], SPARSITY_TENSOR_KEY, text)
+    set_annotation(model.graph, node.input[1], SPARSITY_TENSOR_KEY, text)
 
 
 def read_sparsity(model: ModelWrapper, node: onnx.NodeProto) -> LayerSparsity | None:
@@ -299,7 +300,7 @@ def read_sparsity(model: ModelWrapper, node: onnx.NodeProto) -> LayerSparsity | 
 
 def read_tensor_sparsity(model: ModelWrapper, tensor: str, node: str = "") -> LayerSparsity | None:
     """The sparsity record annotated on a weight tensor (kept by lowering and HW conversion)."""
-    text = model._get_annotation_value(tensor, SPARSITY_TENSOR_KEY)
+    text = get_annotation(model.graph, tensor, SPARSITY_TENSOR_KEY)
     return None if text is None else LayerSparsity.from_json(node or tensor, text)
 
 

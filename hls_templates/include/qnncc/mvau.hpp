@@ -17,6 +17,7 @@
 #include "qnncc/activation.hpp"
 #include "qnncc/mul.hpp"
 #include "qnncc/types.hpp"
+#include "qnncc/weight_source.hpp"
 
 namespace qnncc {
 
@@ -57,15 +58,20 @@ struct Dot<SIMD, InT, WT, AccT, true, RES> {
   }
 };
 
+// The compute loop of every mem_mode: `weights` is the ROM weights[PE][WMEM]
+// (mvau) or the weight stream (mvau_stream, mvau_stream.hpp), read through
+// WeightLanes (weight_source.hpp); iteration nf * SF + sf reads weight word
+// nf * SF + sf of the layout above.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NUMVEC, typename InT, typename WT,
-          typename OutT, typename AccT, bool XNOR, unsigned RES = RES_AUTO, typename Act, typename InWord,
+          typename OutT, typename AccT, bool XNOR, unsigned RES, typename Act, typename InWord, typename WSrc,
           typename OutWord>
-void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
-          const ap_uint<SIMD * WT::bits> weights[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
+void mvau_compute(hls::stream<InWord>& in, WSrc& weights, hls::stream<OutWord>& out, const Act& act) {
+#pragma HLS INLINE
   static_assert(MW % SIMD == 0, "SIMD must divide MW");
   static_assert(MH % PE == 0, "PE must divide MH");
   const unsigned SF = MW / SIMD;
   const unsigned NF = MH / PE;
+  const unsigned LANE = SIMD * WT::bits;
   ap_uint<SIMD * InT::bits> inbuf[MW / SIMD];
   // inbuf[sf] is written in neuron fold 0 and read in folds 1.. NF-1, at
   // least SF iterations later (SF = 1 leaves one register).
@@ -73,6 +79,8 @@ void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
 #pragma HLS DEPENDENCE variable = inbuf type = inter direction = RAW dependent = true distance = DIST
   AccT acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
+  ap_uint<LANE> w[PE];
+#pragma HLS ARRAY_PARTITION variable = w complete
   unsigned sf = 0;
   unsigned nf = 0;
   for (unsigned i = 0; i < NUMVEC * SF * NF; i++) {
@@ -84,9 +92,10 @@ void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
     } else {
       x = inbuf[sf];
     }
+    WeightLanes<PE, LANE>::fetch(weights, nf * SF + sf, w);
     for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-      const AccT partial = Dot<SIMD, InT, WT, AccT, XNOR, RES>::compute(x, weights[pe][nf * SF + sf]);
+      const AccT partial = Dot<SIMD, InT, WT, AccT, XNOR, RES>::compute(x, w[pe]);
       acc[pe] = (sf == 0) ? partial : AccT(acc[pe] + partial);
     }
     if (++sf == SF) {
@@ -100,6 +109,15 @@ void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
       if (++nf == NF) nf = 0;
     }
   }
+}
+
+// mem_mode internal_embedded: the weights are a ROM inside the compute.
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NUMVEC, typename InT, typename WT,
+          typename OutT, typename AccT, bool XNOR, unsigned RES = RES_AUTO, typename Act, typename InWord,
+          typename OutWord>
+void mvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
+          const ap_uint<SIMD * WT::bits> (&weights)[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
+  mvau_compute<MW, MH, SIMD, PE, NUMVEC, InT, WT, OutT, AccT, XNOR, RES>(in, weights, out, act);
 }
 
 // MMV vectors per cycle (SIMD = MW, PE = MH, qnncc's MMV attribute; FINN-hlslib's

@@ -25,15 +25,19 @@
 #include "qnncc/activation.hpp"
 #include "qnncc/mul.hpp"
 #include "qnncc/types.hpp"
+#include "qnncc/weight_source.hpp"
 
 namespace qnncc {
 
 constexpr unsigned gcd_u(unsigned a, unsigned b) { return b == 0 ? a : gcd_u(b, a % b); }
 
+// The compute loop of every mem_mode: `weights` is the ROM of K*C/(SIMD*PE)
+// words (vvau) or the weight stream (vvau_stream, vvau_stream.hpp), read
+// through WeightWord (weight_source.hpp); input word w of a window reads weight word w.
 template <unsigned C, unsigned K, unsigned PE, unsigned SIMD, unsigned NUMPIX, typename InT, typename WT,
-          typename OutT, typename AccT, unsigned RES = RES_AUTO, typename Act, typename InWord, typename OutWord>
-void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
-          const ap_uint<SIMD * PE * WT::bits> weights[K * C / (SIMD * PE)], const Act& act) {
+          typename OutT, typename AccT, unsigned RES, typename Act, typename InWord, typename WSrc, typename OutWord>
+void vvau_compute(hls::stream<InWord>& in, WSrc& weights, hls::stream<OutWord>& out, const Act& act) {
+#pragma HLS INLINE
   static_assert(C % PE == 0, "PE must divide the channel count");
   static_assert(K % SIMD == 0, "SIMD must divide the kernel size");
   const unsigned SP = SIMD * PE;
@@ -90,7 +94,7 @@ void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
     }
     if (can_read) {
       const ap_uint<SP * InT::bits> x = in.read();
-      const ap_uint<SP * WT::bits> w = weights[word];
+      const ap_uint<SP * WT::bits> w = WeightWord<SP * WT::bits>::fetch(weights, word);
       const unsigned bank = rd_pix & 1;
       unsigned row = row0;
       unsigned kp = kp0;
@@ -127,6 +131,14 @@ void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
       }
     }
   }
+}
+
+// mem_mode internal_embedded: the weights are a ROM inside the compute.
+template <unsigned C, unsigned K, unsigned PE, unsigned SIMD, unsigned NUMPIX, typename InT, typename WT,
+          typename OutT, typename AccT, unsigned RES = RES_AUTO, typename Act, typename InWord, typename OutWord>
+void vvau(hls::stream<InWord>& in, hls::stream<OutWord>& out,
+          const ap_uint<SIMD * PE * WT::bits> (&weights)[K * C / (SIMD * PE)], const Act& act) {
+  vvau_compute<C, K, PE, SIMD, NUMPIX, InT, WT, OutT, AccT, RES>(in, weights, out, act);
 }
 
 // MMV pixels per cycle (SIMD = K, PE = C, qnncc's MMV attribute): each

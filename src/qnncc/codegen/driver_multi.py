@@ -28,7 +28,8 @@ from qnncc.codegen.driver import (
 )
 from qnncc.codegen.render import CodegenError, render
 from qnncc.codegen.schedule import Segment, run_schedule, segment_model
-from qnncc.codegen.vivado.plan import ExternalStream, stitch_plan
+from qnncc.codegen.vivado.cells import ExternalStream
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op.partition import partition_child, partition_nodes
 

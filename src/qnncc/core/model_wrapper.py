@@ -11,11 +11,16 @@ keeps working, but no deep copy is made per pass (a known cost in FINN/QONNX
 on large models). Call :meth:`ModelWrapper.copy` (or ``transform(p,
 copy=True)``) when the model before the pass is still needed, e.g. for
 differential tests.
+
+The protobuf-level pieces live in their own modules: the annotation store
+(:mod:`qnncc.core.annotations`), the graph's structure and validation
+(:mod:`qnncc.core.graph_structure`), reading a model and node attributes
+(:mod:`qnncc.core.model_proto`); ``DATATYPE_KEY``, ``LAYOUT_KEY`` and
+``set_node_attribute`` are re-exported here.
 """
 
 from __future__ import annotations
 
-import ast
 import copy as _copy
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -26,16 +31,18 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from qnncc.core.annotations import DATATYPE_KEY, LAYOUT_KEY, format_layout, get_annotation, parse_layout, set_annotation
 from qnncc.core.datatype import DataType
-from qnncc.core.errors import GraphError, ModelLoadError
+from qnncc.core.errors import GraphError
+from qnncc.core.graph_structure import check_model, graph_to_networkx, topological_order
+from qnncc.core.model_proto import get_node_attribute, read_model_proto, set_node_attribute
 
 if TYPE_CHECKING:
     from qnncc.core.transformation import Transformation
 
-T = TypeVar("T")
+__all__ = ["DATATYPE_KEY", "LAYOUT_KEY", "ModelWrapper", "set_node_attribute"]
 
-DATATYPE_KEY = "finn_datatype"
-LAYOUT_KEY = "tensor_layout"
+T = TypeVar("T")
 
 
 class ModelWrapper:
@@ -50,17 +57,7 @@ class ModelWrapper:
     """
 
     def __init__(self, model: onnx.ModelProto | str | Path | bytes) -> None:
-        if isinstance(model, onnx.ModelProto):
-            self._model = model
-        elif isinstance(model, bytes):
-            self._model = _parse_bytes(model, "<bytes>")
-        else:
-            path = Path(model)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise ModelLoadError(f"cannot read model file {path}: {exc.strerror}") from None
-            self._model = _parse_bytes(data, str(path))
+        self._model = read_model_proto(model)
         self._exec_cache: dict[str, Any] = {}
         self._generation = 0
 
@@ -198,49 +195,15 @@ class ModelWrapper:
                 new.type.tensor_type.elem_type = vi.type.tensor_type.elem_type
             vi.CopyFrom(new)
 
-    def _annotation(self, name: str, create: bool) -> onnx.TensorAnnotation | None:
-        for qa in self.graph.quantization_annotation:
-            if qa.tensor_name == name:
-                return qa
-        if not create:
-            return None
-        qa = self.graph.quantization_annotation.add()
-        qa.tensor_name = name
-        return qa
-
-    def _get_annotation_value(self, name: str, key: str) -> str | None:
-        qa = self._annotation(name, create=False)
-        if qa is None:
-            return None
-        for kv in qa.quant_parameter_tensor_names:
-            if kv.key == key:
-                return str(kv.value)
-        return None
-
-    def _set_annotation_value(self, name: str, key: str, value: str | None) -> None:
-        qa = self._annotation(name, create=value is not None)
-        if qa is None:
-            return
-        for i, kv in enumerate(qa.quant_parameter_tensor_names):
-            if kv.key == key:
-                if value is None:
-                    del qa.quant_parameter_tensor_names[i]
-                else:
-                    kv.value = value
-                return
-        if value is not None:
-            kv = qa.quant_parameter_tensor_names.add()
-            kv.key, kv.value = key, value
-
     def get_tensor_datatype(self, name: str) -> DataType:
         """Annotated datatype of a tensor; FLOAT32 when there is none."""
-        value = self._get_annotation_value(name, DATATYPE_KEY)
+        value = get_annotation(self.graph, name, DATATYPE_KEY)
         return DataType.from_name(value) if value else DataType["FLOAT32"]
 
     def set_tensor_datatype(self, name: str, datatype: DataType | str | None) -> None:
         """Annotate a tensor's datatype (``None`` removes the annotation)."""
         value = None if datatype is None else DataType.from_name(str(datatype)).name
-        self._set_annotation_value(name, DATATYPE_KEY, value)
+        set_annotation(self.graph, name, DATATYPE_KEY, value)
 
     def get_tensor_layout(self, name: str) -> str | None:
         """Data layout of a tensor as a string such as ``"NHWC"``, or None.
@@ -248,20 +211,11 @@ class ModelWrapper:
         Reads both qnncc's plain strings and the list form FINN/QONNX write
         (``"['N', 'C', 'H', 'W']"``).
         """
-        value = self._get_annotation_value(name, LAYOUT_KEY)
-        if not value:
-            return None
-        if value.startswith("["):
-            try:
-                return "".join(ast.literal_eval(value))
-            except (ValueError, SyntaxError):
-                return None
-        return value
+        return parse_layout(get_annotation(self.graph, name, LAYOUT_KEY))
 
     def set_tensor_layout(self, name: str, layout: str | Sequence[str] | None) -> None:
         """Annotate a tensor's data layout, stored in FINN/QONNX list form."""
-        value = None if layout is None else str(list(layout))
-        self._set_annotation_value(name, LAYOUT_KEY, value)
+        set_annotation(self.graph, name, LAYOUT_KEY, None if layout is None else format_layout(layout))
 
     # ------------------------------------------------------------ initializers
     def _find_initializer(self, name: str) -> onnx.TensorProto | None:
@@ -355,10 +309,7 @@ class ModelWrapper:
 
     def get_nodeattr(self, node: onnx.NodeProto, name: str, default: Any = None) -> Any:
         """Value of a node attribute, decoded (bytes become str), or ``default``."""
-        for attr in node.attribute:
-            if attr.name == name:
-                return _decode(helper.get_attribute_value(attr))
-        return default
+        return get_node_attribute(node, name, default)
 
     def set_nodeattr(self, node: onnx.NodeProto, name: str, value: Any) -> None:
         """Create or replace a node attribute."""
@@ -390,26 +341,11 @@ class ModelWrapper:
 
     # ------------------------------------------------------------ structure
     def to_networkx(self) -> nx.MultiDiGraph:
-        """Graph view: nodes keyed by index with ``node`` data, edges labelled by tensor.
+        """Graph view: vertices are node indices (data ``node``, ``name``, ``op_type``), edges carry ``tensor``.
 
-        Returns:
-            A ``networkx.MultiDiGraph`` whose vertices are node indices into
-            ``graph.node`` (attribute ``node`` holds the NodeProto, ``name`` its
-            name) and whose edges carry the connecting tensor name in
-            attribute ``tensor``.
+        See :func:`~qnncc.core.graph_structure.graph_to_networkx`.
         """
-        g: nx.MultiDiGraph = nx.MultiDiGraph()
-        producer: dict[str, int] = {}
-        for i, node in enumerate(self.graph.node):
-            g.add_node(i, node=node, name=node.name, op_type=node.op_type)
-            for t in node.output:
-                if t:
-                    producer[t] = i
-        for j, node in enumerate(self.graph.node):
-            for t in node.input:
-                if t in producer:
-                    g.add_edge(producer[t], j, tensor=t)
-        return g
+        return graph_to_networkx(self.graph)
 
     def topological_sort(self) -> list[onnx.NodeProto]:
         """Nodes in an order where every producer comes before its consumers.
@@ -419,52 +355,20 @@ class ModelWrapper:
         Raises:
             GraphError: if the graph has a cycle (the message names its nodes).
         """
-        g = self.to_networkx()
-        try:
-            order = list(nx.lexicographical_topological_sort(g))
-        except nx.NetworkXUnfeasible:
-            cycle = nx.find_cycle(g)
-            names = [self.graph.node[u].name or f"{self.graph.node[u].op_type}#{u}" for u, *_ in cycle]
-            raise GraphError(f"graph has a cycle through nodes {' -> '.join(names)}") from None
-        return [self.graph.node[i] for i in order]
+        return topological_order(self.graph)
 
     def check(self, require_shapes: bool = False) -> None:
         """Validate the model and raise one clear error for the first problem found.
 
         Checks: ``onnx.checker`` passes, no cycle, every node input is
         produced, an initializer or a graph input, no tensor is produced twice
-        and, with ``require_shapes``, every graph input has a static shape.
+        and, with ``require_shapes``, every graph input has a static shape
+        (:func:`~qnncc.core.graph_structure.check_model`).
 
         Raises:
             GraphError: naming the node or tensor at fault.
         """
-        self.topological_sort()
-        available = {i.name for i in self.graph.input} | {i.name for i in self.graph.initializer}
-        produced: dict[str, str] = {}
-        for node in self.graph.node:
-            for t in node.output:
-                if not t:
-                    continue
-                if t in produced or t in available:
-                    raise GraphError(f"tensor {t!r} is produced twice (by node {node.name or node.op_type!r})")
-                produced[t] = node.name
-        known = available | set(produced)
-        for node in self.graph.node:
-            missing = [t for t in node.input if t and t not in known]
-            if missing:
-                raise GraphError(f"node {node.name or node.op_type!r} reads tensor(s) {missing} that nothing produces")
-        for out in self.graph_output_names():
-            if out not in known:
-                raise GraphError(f"graph output {out!r} is not produced by any node")
-        if require_shapes:
-            for name in self.graph_input_names():
-                if self.get_tensor_shape(name) is None:
-                    raise GraphError(f"graph input {name!r} has no static shape")
-        try:
-            onnx.checker.check_model(self._model)
-        except onnx.checker.ValidationError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise GraphError(f"ONNX checker: {first}") from None
+        check_model(self._model, require_shapes)
 
     def cleanup_value_infos(self, keep: Iterable[str] = ()) -> None:
         """Drop value infos of tensors the graph no longer uses."""
@@ -472,34 +376,3 @@ class ModelWrapper:
         stale = [vi for vi in self.graph.value_info if vi.name not in used]
         for vi in stale:
             self.graph.value_info.remove(vi)
-
-
-def set_node_attribute(node: onnx.NodeProto, name: str, value: Any) -> None:
-    """Create or replace attribute ``name`` of ``node`` (also for nodes inside subgraphs)."""
-    new = helper.make_attribute(name, value)
-    for attr in node.attribute:
-        if attr.name == name:
-            attr.CopyFrom(new)
-            return
-    node.attribute.append(new)
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, list) and value and isinstance(value[0], bytes):
-        return [v.decode("utf-8") for v in value]
-    return value
-
-
-def _parse_bytes(data: bytes, origin: str) -> onnx.ModelProto:
-    model = onnx.ModelProto()
-    try:
-        model.ParseFromString(data)
-    except Exception as exc:  # protobuf raises DecodeError or RuntimeError
-        raise ModelLoadError(
-            f"{origin} is not a valid ONNX file (truncated or corrupt): {type(exc).__name__}"
-        ) from None
-    if not model.HasField("graph") or (len(model.graph.node) == 0 and len(model.graph.output) == 0):
-        raise ModelLoadError(f"{origin} holds no ONNX graph (empty, truncated or not an ONNX file)")
-    return model

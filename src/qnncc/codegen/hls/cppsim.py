@@ -7,7 +7,9 @@ the outputs. Object files are cached by the SHA-256 of their sources, the
 library headers, the compiler version and the flags, so an unchanged layer is
 never recompiled (``$QNNCC_CACHE_DIR`` or ``~/.cache/qnncc/cppsim``). The
 translation units still to compile run as :mod:`qnncc.jobs` jobs (a local
-process pool, or the Dask cluster named by ``$QNNCC_SCHEDULER``).
+process pool, or the Dask cluster named by ``$QNNCC_SCHEDULER``); the
+toolchain, the precompiled header and the object cache are
+:mod:`qnncc.codegen.hls.compile_cache`, this module links and runs.
 
 ``synthesis_path=True`` compiles with ``-DQNNCC_SYNTHESIS_PATH``: every C
 simulation fast path of the library (``QNNCC_CSIM_FAST`` in ``types.hpp``,
@@ -29,12 +31,9 @@ reads, so they are checked too.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import itertools
 import math
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -45,7 +44,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from qnncc.codegen.hls.ap_types import ap_types_dir
+from qnncc.codegen.hls.compile_cache import (
+    CXXFLAGS,
+    SYNTHESIS_PATH_DEFINE,
+    Toolchain,
+    compile_all,
+    compile_job,
+    object_path,
+    precompiled_header,
+    unit_hash,
+)
 from qnncc.codegen.hls.layer_code import LayerCode, Port
 from qnncc.codegen.hls.param_files import read_param_files, store_param_files
 from qnncc.codegen.hls.project import (
@@ -55,20 +63,25 @@ from qnncc.codegen.hls.project import (
     render_layer,
     render_layer_sim,
 )
-from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
+from qnncc.codegen.render import CodegenError, render
 from qnncc.core.cache import cache_dir
 from qnncc.core.model_wrapper import ModelWrapper
 from qnncc.custom_op import get_custom_op
 from qnncc.custom_op.partition import is_stream_pass_through
 from qnncc.hw.layers.base import HWLayer
-from qnncc.jobs import Executor, Job, get_executor
+from qnncc.jobs import Executor, Job
 
-__all__ = ["CppSim", "build_layer_sim", "build_partition_sim", "cache_dir", "run_sharded"]
-
-CXXFLAGS = ("-O2", "-std=c++14", "-w")
-
-#: Define that turns every C-simulation fast path of the library off (the synthesis code path).
-SYNTHESIS_PATH_DEFINE = "-DQNNCC_SYNTHESIS_PATH"
+__all__ = [
+    "CXXFLAGS",
+    "SYNTHESIS_PATH_DEFINE",
+    "CppSim",
+    "build_layer_sim",
+    "build_partition_sim",
+    "cache_dir",
+    "compile_job",
+    "run_sharded",
+    "simulate_job",
+]
 
 
 @dataclass
@@ -223,7 +236,7 @@ def build_layer_sim(
     layer = get_custom_op(node)
     assert isinstance(layer, HWLayer)
     shapes = [tuple(layer.normal_output_shape(i)[1:]) for i in range(len(node.output))]
-    tc = _Toolchain.of(synthesis_path, library)
+    tc = Toolchain.of(synthesis_path, library)
     files, data = (render_layer(code), dict(code.feeds)) if synthesis_path else render_layer_sim(code)
     return _build({}, code.name, code.ports, shapes, cache, files, executor, tc, data)
 
@@ -271,160 +284,8 @@ def build_partition_sim(
         if shape is None:
             raise CodegenError(f"partition output {out.name!r} has no shape")
         shapes.append(tuple(int(d) for d in shape[1:]))
-    tc = _Toolchain.of(synthesis_path, library)
+    tc = Toolchain.of(synthesis_path, library)
     return _build(units, name, ports, shapes, cache, None, executor, tc, data)
-
-
-@dataclass(frozen=True)
-class _Toolchain:
-    """Compiler flags and library folder of one kind of simulation build."""
-
-    flags: tuple[str, ...]
-    library: Path
-
-    @staticmethod
-    def of(synthesis_path: bool, library: Path | None) -> _Toolchain:
-        flags = CXXFLAGS + ((SYNTHESIS_PATH_DEFINE,) if synthesis_path else ())
-        return _Toolchain(flags, Path(library) if library is not None else include_dir())
-
-    def includes(self) -> list[str]:
-        """``-I`` options: the csim stand-ins, the library, the ap_int headers."""
-        return ["-I", str(csim_include_dir()), "-I", str(self.library), "-I", str(ap_types_dir())]
-
-    @property
-    def key(self) -> str:
-        """SHA-256 of the compiler version, the headers and the flags."""
-        return _toolchain_key(self.flags, self.library)
-
-
-@functools.lru_cache(maxsize=8)
-def _toolchain_key(flags: tuple[str, ...], library: Path) -> str:
-    compiler = shutil.which("g++")
-    if compiler is None:
-        raise CodegenError("g++ not found; C++ simulation needs a C++14 compiler on PATH")
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
-    digest = hashlib.sha256(version.encode())
-    for folder in (csim_include_dir(), library, ap_types_dir()):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(path.name.encode())
-                digest.update(path.read_bytes())
-    digest.update(" ".join(flags).encode())
-    return digest.hexdigest()
-
-
-def _hash(files: Mapping[str, str], tc: _Toolchain) -> str:
-    digest = hashlib.sha256(tc.key.encode())
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
-    return digest.hexdigest()[:32]
-
-
-#: Headers every translation unit needs, precompiled once per toolchain (g++ ``.gch``).
-PCH_TEXT = """// qnncc cppsim precompiled header (generated)
-#ifndef AP_INT_MAX_W
-#define AP_INT_MAX_W 4096
-#endif
-#include <ap_int.h>
-#include <hls_stream.h>
-#include <cstdio>
-#include <vector>
-#include "qnncc/types.hpp"
-"""
-
-
-def _precompiled_header(cache: Path, tc: _Toolchain) -> Path:
-    """Path of the precompiled common header (built on first use; about 3x faster compiles)."""
-    folder = cache / "pch" / tc.key[:32]
-    header = folder / "qnncc_pch.h"
-    if (folder / "qnncc_pch.h.gch").exists():
-        return header
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"tmp{os.getpid()}.h"
-    tmp.write_text(PCH_TEXT)
-    cmd = ["g++", *tc.flags, *tc.includes(), "-x", "c++-header", str(tmp)]
-    proc = subprocess.run([*cmd, "-o", f"{tmp}.gch"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise CodegenError(f"g++ failed to precompile the common header: {proc.stderr[-300:]}")
-    os.replace(tmp, header)
-    os.replace(f"{tmp}.gch", f"{header}.gch")
-    return header
-
-
-def _compile_unit(files: Mapping[str, str], source: str, cache: Path, tc: _Toolchain) -> tuple[Path, bool]:
-    """Object file of one translation unit (``source`` plus the other files it includes); True if compiled."""
-    obj = cache / "obj" / f"{_hash(files, tc)}.o"
-    if obj.exists():
-        return obj, False
-    obj.parent.mkdir(parents=True, exist_ok=True)
-    pch = _precompiled_header(cache, tc)
-    with tempfile.TemporaryDirectory(prefix="qnncc-cc-") as tmp:
-        for name, text in files.items():
-            (Path(tmp) / name).write_text(text)
-        out = Path(tmp) / "unit.o"
-        cmd = ["g++", *tc.flags, "-I", tmp, *tc.includes(), "-include", str(pch)]
-        proc = subprocess.run([*cmd, "-c", str(Path(tmp) / source), "-o", str(out)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            errors = [line for line in proc.stderr.splitlines() if "error" in line][:3]
-            raise CodegenError(f"g++ failed on {source}: {' | '.join(errors) or proc.stderr[-500:]}")
-        os.replace(out, obj)  # atomic: parallel test workers may race on the same object
-    return obj, True
-
-
-def compile_job(files: Mapping[str, str], source: str, cache: str, tc: _Toolchain | None = None) -> tuple[bytes, str]:
-    """One translation unit compiled by a worker: ``(object file bytes, the worker's toolchain key)``.
-
-    The worker uses ``cache`` (this machine's cache folder, created if needed)
-    for its precompiled header and object; the bytes let the caller keep the
-    object when the worker is another machine.
-
-    Raises:
-        CodegenError: if g++ fails.
-    """
-    tc = tc or _Toolchain.of(False, None)
-    obj, _ = _compile_unit(files, source, Path(cache), tc)
-    return obj.read_bytes(), tc.key
-
-
-def _compile_all(
-    units: list[tuple[dict[str, str], str]], cache: Path, executor: Executor | None, tc: _Toolchain | None = None
-) -> list[bool]:
-    """Compile the units whose objects are not cached (as jobs); True per unit that was compiled.
-
-    Raises:
-        CodegenError: naming the first unit g++ failed on, or a worker with another toolchain.
-    """
-    tc = tc or _Toolchain.of(False, None)
-    todo = [i for i, (files, _) in enumerate(units) if not (cache / "obj" / f"{_hash(files, tc)}.o").exists()]
-    if not todo:
-        return [False] * len(units)
-    if executor is None and len(todo) == 1:
-        _compile_unit(*units[todo[0]], cache, tc)
-        return [i in todo for i in range(len(units))]
-    jobs = [
-        Job(compile_job, (units[i][0], units[i][1], str(cache), tc), name=f"g++ {units[i][1]}", cacheable=False)
-        for i in todo
-    ]
-    ex = executor or get_executor()
-    try:
-        results = ex.run(jobs)  # per-job progress and failures on the qnncc.jobs logger
-    finally:
-        if executor is None:
-            ex.close()
-    failed = next((r for r in results if not r.ok), None)
-    if failed is not None:
-        raise CodegenError(f"{failed.name}: {failed.error.removeprefix('CodegenError: ')}")
-    for i, result in zip(todo, results, strict=True):
-        data, toolchain = result.value
-        if toolchain != tc.key:
-            raise CodegenError(f"{result.name} ran on {result.worker} whose g++ or headers differ from this machine's")
-        obj = cache / "obj" / f"{_hash(units[i][0], tc)}.o"
-        if not obj.exists():  # the worker was another machine
-            obj.parent.mkdir(parents=True, exist_ok=True)
-            tmp = obj.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, obj)
-    return [i in todo for i in range(len(units))]
 
 
 def _build(
@@ -435,7 +296,7 @@ def _build(
     cache: Path | None,
     bench_files: Mapping[str, str] | None = None,
     executor: Executor | None = None,
-    tc: _Toolchain | None = None,
+    tc: Toolchain | None = None,
     params: Mapping[str, bytes] | None = None,
 ) -> CppSim:
     """Compile ``units`` (one object each) and the test bench, link, and describe the binary.
@@ -446,7 +307,7 @@ def _build(
     named by their hash.
     """
     cache = cache or cache_dir()
-    tc = tc or _Toolchain.of(False, None)
+    tc = tc or Toolchain.of(False, None)
     inputs = [p for p in ports if p.direction == "in" and not p.feed]
     feeds = [p for p in ports if p.direction == "in" and p.feed]
     outputs = [p for p in ports if p.direction == "out"]
@@ -464,10 +325,10 @@ def _build(
     all_units = [(dict(files), next(n for n in files if n.endswith(".cpp"))) for files in units.values()]
     all_units.append((bench, f"{dut}_main.cpp"))
     start = time.perf_counter()
-    _precompiled_header(cache, tc)
-    fresh = _compile_all(all_units, cache, executor, tc)
-    objects = [cache / "obj" / f"{_hash(files, tc)}.o" for files, _ in all_units]
-    binary = cache / "bin" / f"{_hash({o.name: '' for o in objects}, tc)}_{dut}"
+    precompiled_header(cache, tc)
+    fresh = compile_all(all_units, cache, executor, tc)
+    objects = [object_path(cache, files, tc) for files, _ in all_units]
+    binary = cache / "bin" / f"{unit_hash({o.name: '' for o in objects}, tc)}_{dut}"
     if not binary.exists():
         binary.parent.mkdir(parents=True, exist_ok=True)
         tmp_bin = binary.with_suffix(f".tmp{os.getpid()}")

@@ -6,7 +6,9 @@ cycle. Each generated top calls one library template
 (``qnncc::mvau<784, 64, ...>(...)``); the linter binds the template
 parameters to the call's arguments (the folding's PE/SIMD, shapes and
 datatypes), evaluates the function's ``const`` expressions, ignores the
-C-simulation fast paths (``#ifdef QNNCC_CSIM_FAST``), and checks:
+C-simulation fast paths (``#ifdef QNNCC_CSIM_FAST``), follows the library
+templates it calls in turn (``mvau`` and ``mvau_stream`` run the one
+``mvau_compute`` loop), and checks:
 
 * ``pipeline``: every loop that reads or writes a stream directly is
   ``#pragma HLS PIPELINE II = 1``;
@@ -105,20 +107,48 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
         return []
     fname = m[1]
     args = split_args(call[m.end() : closing_bracket(call, m.end() - 1, "<", ">")])
+    problems: list[LintProblem] = []
+    for arg in args:
+        binding = re.fullmatch(r"(?:qnncc::)?RES_(DSP|LUT)", arg.strip())
+        if binding:
+            _check_binding(lib, binding[1], lambda rule, msg: problems.append(LintProblem(rule, top, fname, msg)))
+    _lint_instance(top, fname, args, lib, problems, set(), 0)
+    return problems
+
+
+#: Most levels of library calls followed from a top's call (the wrappers of a shared compute loop are one level).
+MAX_CALL_DEPTH = 4
+
+
+def _lint_instance(
+    top: str,
+    fname: str,
+    args: list[str],
+    lib: Mapping[str, str],
+    problems: list[LintProblem],
+    seen: set[str],
+    depth: int,
+) -> None:
+    """Check one instance of a library function template, then the library templates it calls.
+
+    A call inside the library (``mvau_compute<MW, MH, ...>(...)`` in ``mvau``) is bound in
+    the caller's scope: a bare template parameter passes the caller's argument on (a
+    datatype or ``RES_DSP`` stays a name), any other argument is evaluated to its value.
+    """
+    key = f"{fname}<{', '.join(args)}>"
+    if key in seen:
+        return
+    seen.add(key)
     fn = find_function(lib, fname)
     if fn is None:
-        return [LintProblem("parse", top, fname, "library function not found")]
+        problems.append(LintProblem("parse", top, fname, "library function not found"))
+        return
     names = bind_names(fn, args)
-    problems: list[LintProblem] = []
 
     def report(rule: str, msg: str) -> None:
         problems.append(LintProblem(rule, top, fname, msg))
 
     _check_widths(fn, names, report)
-    for arg in args:
-        binding = re.fullmatch(r"(?:qnncc::)?RES_(DSP|LUT)", arg.strip())
-        if binding:
-            _check_binding(lib, binding[1], report)
     all_loops = find_loops(fn.body)
     unrolled: dict[str, int] = {}
     for loop in all_loops:
@@ -139,7 +169,38 @@ def lint_call(top: str, call: str, library: Mapping[str, str] | None = None) -> 
         if is_pipelined(loop):
             _check_nest(loop, names, unrolled, report)
             _check_rams(fn, loop, names, report)
-    return problems
+    if depth >= MAX_CALL_DEPTH:
+        return
+    passed = {pname: arg for (_, pname), arg in zip(fn.params, args, strict=False)}
+    for callee, callee_args in _library_calls(fn, lib):
+        bound = []
+        for arg in callee_args:
+            value = eval_const(scoped(arg), names)
+            bound.append(passed.get(arg.strip(), arg if value is None else str(value)))
+        _lint_instance(top, callee, bound, lib, problems, seen, depth + 1)
+
+
+def _function_templates(lib: Mapping[str, str]) -> frozenset[str]:
+    """Names of the library's ``template <...> void name(...)`` functions."""
+    found = (re.findall(r"template\s*<[^{;]*?>\s*void\s+(\w+)\s*\(", text) for text in lib.values())
+    return frozenset(name for names in found for name in names)
+
+
+def _library_calls(fn: TemplateFunction, lib: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    """The calls ``name<args>(...)`` in ``fn``'s body of function templates of the library (not its own)."""
+    body = strip_comments(fn.body)
+    templates = _function_templates(lib)
+    calls = []
+    for m in re.finditer(r"(?<![\w:.])(\w+)<", body):
+        if m[1] == fn.name or m[1] not in templates:
+            continue
+        try:
+            end = closing_bracket(body, m.end() - 1, "<", ">")
+        except ValueError:
+            continue
+        if body[end + 1 :].lstrip().startswith("("):
+            calls.append((m[1], split_args(body[m.end() : end])))
+    return calls
 
 
 #: RES_<kind> of ``mul.hpp`` -> the ``impl`` of its BIND_OP (UG1399 ``bind_op``: ``op = mul``, ``impl = dsp | fabric``).

@@ -35,8 +35,9 @@ from qnncc.codegen.driver import _hw_layer, _stream
 from qnncc.codegen.render import render
 from qnncc.codegen.vitis.platform import alveo_platform
 from qnncc.codegen.vitis.slr import RESOURCES, assign_slrs, layer_resources
+from qnncc.codegen.vivado.cells import ExternalStream
 from qnncc.codegen.vivado.partitions import partition_bd_name, partition_dir, partition_ip_repo, top_plan
-from qnncc.codegen.vivado.plan import ExternalStream, stitch_plan
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.stitch import BD_NAME
 from qnncc.codegen.weight_streams import weight_stream_descs
 from qnncc.core.model_wrapper import ModelWrapper

@@ -10,7 +10,8 @@ The block design is a Zynq shell with AXI DMA, or a generic IP.
 
 from __future__ import annotations
 
-from qnncc.codegen.vivado.plan import StitchPlan, stitch_plan
+from qnncc.codegen.vivado.cells import StitchPlan
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.stitch import StitchFiles, write_stitch
 
 __all__ = ["StitchFiles", "StitchPlan", "stitch_plan", "write_stitch"]

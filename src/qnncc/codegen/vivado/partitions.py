@@ -29,15 +29,8 @@ from pathlib import Path
 
 from qnncc.boards import Board, get_board
 from qnncc.codegen.render import CodegenError, render
-from qnncc.codegen.vivado.plan import (
-    Cell,
-    Connection,
-    ExternalStream,
-    StitchBackend,
-    StitchPlan,
-    StreamPort,
-    stitch_plan,
-)
+from qnncc.codegen.vivado.cells import Cell, Connection, ExternalStream, StitchBackend, StitchPlan, StreamPort
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.shell import Mode, block_design
 from qnncc.codegen.vivado.stitch import (
     StitchFiles,

@@ -34,7 +34,7 @@ from typing import Literal
 
 from qnncc.boards import Board, get_board
 from qnncc.codegen.render import CodegenError
-from qnncc.codegen.vivado.plan import Cell, Connection, ExternalStream, StitchPlan, StreamPort, hls_ip_repo, hls_vlnv
+from qnncc.codegen.vivado.cells import Cell, Connection, ExternalStream, StitchPlan, StreamPort, hls_ip_repo, hls_vlnv
 from qnncc.hw.perf.shell import dma_stream_width as perf_dma_stream_width
 
 __all__ = [

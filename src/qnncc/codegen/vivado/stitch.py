@@ -54,7 +54,8 @@ import onnx
 from qnncc.boards import Board, get_board
 from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError, render
-from qnncc.codegen.vivado.plan import StitchBackend, StitchPlan, stitch_plan
+from qnncc.codegen.vivado.cells import StitchBackend, StitchPlan
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.shell import Mode, block_design
 from qnncc.core.model_wrapper import ModelWrapper
 

@@ -39,7 +39,8 @@ import onnx
 
 from qnncc.codegen.names import safe_identifier
 from qnncc.codegen.render import CodegenError, csim_include_dir, include_dir, render
-from qnncc.codegen.vivado.plan import StitchPlan, stitch_plan
+from qnncc.codegen.vivado.cells import StitchPlan
+from qnncc.codegen.vivado.plan import stitch_plan
 from qnncc.codegen.vivado.shell import tlast_specs
 from qnncc.core.model_wrapper import ModelWrapper
 

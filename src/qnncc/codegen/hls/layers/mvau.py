@@ -119,10 +119,7 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
     impl = ROM_IMPL.get(str(a.get("ram_style", "auto")))
     if impl is not None:
         code.pragmas.append(f"BIND_STORAGE variable = {wvar} type = rom_2p impl = {impl}")
-    if layer.attrs["noActivation"]:
-        act = "qnncc::NoActivation()"
-    else:
-        act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
+    act = _activation(code, model, node, layer)
     if mmv > 1:  # SIMD = MW, PE = MH (validated): MMV whole vectors per word
         code.body.append(
             f"qnncc::mvau_mmv<{mw}, {mh}, {mmv}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {str(xnor).lower()}, "
@@ -145,6 +142,16 @@ def mvau_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> Laye
         return code
     code.body.append(f"qnncc::mvau<{args}>(in0_V, out0_V, {wvar}, {act});")
     return code
+
+
+def _activation(code: LayerCode, model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer) -> str:
+    """``NoActivation`` or the MVAU's thresholds, their memory bound by ``ram_style_thresholds``."""
+    a = layer.attrs
+    if a["noActivation"]:
+        return "qnncc::NoActivation()"
+    table = required_initializer(model, node, 2, "thresholds")
+    style = str(a.get("ram_style_thresholds", "auto"))
+    return threshold_activation(code, layer, table, int(a["MH"]), int(a["PE"]), style)
 
 
 def _external(
@@ -170,10 +177,7 @@ def _external(
     port = Port("in1_V", "in", width, stream.elems, w_t, stream.words, stream.tensor, feed, stream.pass_words)
     code.ports.insert(len(code.inputs), port)
     code.headers.append("qnncc/mvau_stream.hpp")
-    if layer.attrs["noActivation"]:
-        act = "qnncc::NoActivation()"
-    else:
-        act = threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), mh, pe)
+    act = _activation(code, model, node, layer)
     xnor = str(bool(a["binaryXnorMode"])).lower()
     code.body.append(
         f"qnncc::mvau_stream<{mw}, {mh}, {simd}, {pe}, {nvec}, {in_t}, {w_t}, {out_t}, {acc_t}, {xnor}, "

@@ -1,4 +1,8 @@
-"""HLS code of the Thresholding layer (``qnncc::thresholding`` in ``thresholding.hpp``)."""
+"""HLS code of the Thresholding layer (``qnncc::thresholding`` in ``thresholding.hpp``).
+
+Its ``ram_style`` (``distributed`` by default, as FINN) binds the threshold memories
+(:func:`~qnncc.codegen.hls.layers.thresholds.threshold_activation`).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ def thresholding_code(model: ModelWrapper, node: onnx.NodeProto, layer: HWLayer)
     code = new_layer_code(model, node, layer, ["qnncc/thresholding.hpp"])
     in_t = cpp_datatype(layer.input_datatype(), f"{node.name} input")
     out_t = cpp_datatype(layer.output_datatype(), f"{node.name} output")
-    act = threshold_activation(code, layer, required_initializer(model, node, 1, "thresholds"), channels, pe)
+    table = required_initializer(model, node, 1, "thresholds")
+    act = threshold_activation(code, layer, table, channels, pe, str(layer.attrs.get("ram_style", "distributed")))
     code.body.append(
         f"qnncc::thresholding<{channels}, {pe}, {frame_vectors(layer)}, {in_t}, {out_t}>(in0_V, out0_V, {act});"
     )

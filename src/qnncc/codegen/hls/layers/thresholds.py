@@ -10,11 +10,26 @@ from qnncc.codegen.hls.param_files import int_table
 from qnncc.codegen.render import CodegenError
 from qnncc.hw.layers.base import HWLayer
 
-__all__ = ["threshold_activation"]
+__all__ = ["THRESHOLD_IMPL", "threshold_activation"]
+
+#: Threshold memory style (MVAU/VVAU ``ram_style_thresholds``, Thresholding ``ram_style``) -> Vitis HLS
+#: storage implementation of the threshold ROM (UG1399 ``BIND_STORAGE``); ``auto`` leaves the choice to the tool.
+THRESHOLD_IMPL = {"block": "bram", "distributed": "lutram"}
 
 
-def threshold_activation(code: LayerCode, layer: HWLayer, thresholds: np.ndarray, channels: int, pe: int) -> str:
+def threshold_activation(
+    code: LayerCode, layer: HWLayer, thresholds: np.ndarray, channels: int, pe: int, ram_style: str = "auto"
+) -> str:
     """Write ``thresh_<name>.h`` and return the name of its ``qnncc::Thresholds`` object.
+
+    The table is partitioned into one memory per PE lane and threshold step
+    (``[pe][nf][step]``, dimensions 1 and 3), each of ``NF = channels / pe``
+    entries read once per output word. ``ram_style`` ``block`` or
+    ``distributed`` binds those memories to block RAM or LUTRAM
+    (``#pragma HLS BIND_STORAGE ... type = rom_1p impl = bram | lutram``), as
+    FINN's HLS backend binds ``threshs.m_thresholds`` by ``ram_style_thresholds``
+    (MVAU) or ``ram_style`` (Thresholding); with ``NF = 1`` every memory is one
+    register and no storage is bound (FINN's ``PE < NumChannels`` condition).
 
     Args:
         code: the layer being generated (receives the header).
@@ -23,6 +38,7 @@ def threshold_activation(code: LayerCode, layer: HWLayer, thresholds: np.ndarray
             which is exact for integer inputs (``x >= t  <=>  x >= ceil(t)``).
         channels: output channels (MH or NumChannels).
         pe: channels per word; channel ``c = nf * pe + p`` goes to ``[p][nf]``.
+        ram_style: ``auto``, ``block`` or ``distributed`` (anything else is ``auto``).
 
     Raises:
         CodegenError: if the table's shape does not fit ``channels``.
@@ -56,4 +72,7 @@ def threshold_activation(code: LayerCode, layer: HWLayer, thresholds: np.ndarray
     )
     code.pragmas.append(f"ARRAY_PARTITION variable = {var}.values complete dim = 1")
     code.pragmas.append(f"ARRAY_PARTITION variable = {var}.values complete dim = 3")
+    impl = THRESHOLD_IMPL.get(ram_style)
+    if impl is not None and nf > 1:
+        code.pragmas.append(f"BIND_STORAGE variable = {var}.values type = rom_1p impl = {impl}")
     return var

@@ -127,4 +127,6 @@ def _activation(
     """The activation argument: ``NoActivation`` or the layer's thresholds (their header is added to ``code``)."""
     if layer.attrs["noActivation"]:
         return "qnncc::NoActivation()"
-    return threshold_activation(code, layer, required_initializer(model, node, 2, "thresholds"), channels, pe)
+    table = required_initializer(model, node, 2, "thresholds")
+    style = str(layer.attrs.get("ram_style_thresholds", "auto"))  # FINN's VVAU has none: auto
+    return threshold_activation(code, layer, table, channels, pe, style)
