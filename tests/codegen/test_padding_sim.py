@@ -2,7 +2,7 @@
 
 The folding the padding opens (PE=7 of 14 padded rows, SIMD=5 of 15 padded
 inputs) needs width converters with non-integer ratios between the layers;
-LFC-W1A1 at 100k FPS in the resources mode (1025/1032/1035 channels, 3,305
+LFC-W1A1 at 100k FPS in the resources mode (1025/1032/1035 channels, 3,234
 XNOR lanes) runs through Verilator on MNIST images with back-pressure.
 """
 
