@@ -39,11 +39,10 @@ from .layouts import InferDataLayouts
 from .nhwc import (
     AbsorbTransposeIntoMultiThreshold,
     MakeMaxPoolNHWC,
-    MergeParallelTransposes,
     MoveTransposeBeforeMultiThreshold,
-    MoveTransposePastJoinAdd,
     RemoveConsecutiveTransposes,
 )
+from .transpose_joins import MergeParallelTransposes, MoveTransposePastJoinAdd
 from .xnor import ConvertBipolarMatMulToXnorPopcount
 
 __all__ = [

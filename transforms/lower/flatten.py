@@ -25,11 +25,10 @@ from ._util import NHWC_TO_NCHW, is_graph_output, is_transpose, transpose_perm
 from .nhwc import (
     AbsorbTransposeIntoMultiThreshold,
     MakeMaxPoolNHWC,
-    MergeParallelTransposes,
     MoveTransposeBeforeMultiThreshold,
-    MoveTransposePastJoinAdd,
     RemoveConsecutiveTransposes,
 )
+from .transpose_joins import MergeParallelTransposes, MoveTransposePastJoinAdd
 
 
 def _sole(model: ModelWrapper, tensor: str) -> onnx.NodeProto | None:
