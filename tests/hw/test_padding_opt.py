@@ -88,7 +88,7 @@ def test_lfc_resources_mode_pads_for_fewer_luts(lfc_100k) -> None:
     assert padded.fit.fits
 
 
-def test_padding_is_off_without_a_target(lfc_100k) -> None:
+def test_padding_is_off_without_a_target() -> None:
     fastest = estimate(LFC, board="Pynq-Z1", input_scale="1/255", folding_mode="resources")
     assert not any("MH" in v for v in fastest.folding.values())
 

@@ -87,6 +87,11 @@ def load_folding_config(config: str | Path | Mapping[str, Any]) -> dict[str, Any
     return data
 
 
+def _layer_of(layers: Mapping[str, onnx.NodeProto], key: str) -> onnx.NodeProto | None:
+    """The layer a folding-config key names (qnncc's name or FINN's specialised one), if any."""
+    return layers.get(key) or layers.get(canonical_layer_name(key))
+
+
 class ApplyFoldingConfig(Transformation):
     """Set PE/SIMD and memory styles of HW layers from a FINN-format folding config.
 
@@ -119,7 +124,7 @@ class ApplyFoldingConfig(Transformation):
         for key, settings in self.config.items():
             if key == "Defaults":
                 continue
-            target = layers.get(key) or layers.get(canonical_layer_name(key))
+            target = _layer_of(layers, key)
             if target is None:
                 self.unmatched.append(key)
                 continue
@@ -144,7 +149,7 @@ class ApplyFoldingConfig(Transformation):
 
         counts = {}
         for key, settings in self.config.items():
-            node = layers.get(key) or layers.get(canonical_layer_name(key))
+            node = _layer_of(layers, key)
             if node is not None and node.op_type == "MVAU" and PAD_KEY in settings:
                 counts[node.output[0]] = int(settings[PAD_KEY])
         if counts:

@@ -57,12 +57,14 @@ class PadLink:
         producer: the MVAU writing it (its ``MH`` is ``channels``).
         consumer: the MVAU reading it (its ``MW`` is ``channels``).
         channels: the channel count today.
+        value: the constant the padded channels hold (:func:`padded_value`).
     """
 
     tensor: str
     producer: str
     consumer: str
     channels: int
+    value: float
 
 
 def _dtype(model: ModelWrapper, node: onnx.NodeProto, attr: str) -> DataType:
@@ -115,7 +117,7 @@ def paddable_link(model: ModelWrapper, producer: onnx.NodeProto) -> PadLink | No
             return None
     elif not _dtype(model, consumer, "weightDataType").allowed(0):
         return None
-    return PadLink(tensor, producer.name, consumer.name, mh)
+    return PadLink(tensor, producer.name, consumer.name, mh, c)
 
 
 def paddable_links(model: ModelWrapper) -> list[PadLink]:
@@ -166,8 +168,6 @@ class PadChannels(Transformation):
 def _pad(model: ModelWrapper, producer: onnx.NodeProto, link: PadLink, count: int) -> None:
     """Pad ``link`` to ``count`` channels (producer rows, tensor shape, consumer weight rows)."""
     pad = count - link.channels
-    c = padded_value(model, producer)
-    assert c is not None
     w = model.get_initializer(producer.input[1])
     assert w is not None  # [MW, MH]
     model.set_initializer(producer.input[1], np.pad(w, ((0, 0), (0, pad))).astype(w.dtype))
@@ -186,7 +186,7 @@ def _pad(model: ModelWrapper, producer: onnx.NodeProto, link: PadLink, count: in
     assert consumer is not None
     cw = model.get_initializer(consumer.input[1])
     assert cw is not None  # [MW, MH]
-    fill = 1.0 - c if model.get_nodeattr(consumer, "binaryXnorMode", 0) else 0.0
+    fill = 1.0 - link.value if model.get_nodeattr(consumer, "binaryXnorMode", 0) else 0.0
     model.set_initializer(consumer.input[1], np.pad(cw, ((0, pad), (0, 0)), constant_values=fill).astype(cw.dtype))
     model.set_nodeattr(consumer, "MW", count)
     _refold(model, consumer, "SIMD", count)

@@ -187,7 +187,11 @@ def _vitis_settings(out: dict[str, Any]) -> list[str]:
         names = ", ".join(p.name for p in known)
         return [f"vitis_platform: {platform} is not a platform qnncc targets ({names})"]
     board = matches[0].board
-    if "board" in out and get_board(out["board"]).name != board:
+    try:
+        given = get_board(out["board"]).name if "board" in out else board
+    except QnnccError:
+        return []  # the board itself is refused by the configuration
+    if given != board:
         return [f"vitis_platform: {platform} is the platform of board {board}, not of {out['board']}"]
     out["board"] = board
     if str(platform).strip() != matches[0].name:
