@@ -7,6 +7,7 @@ started again in a fresh pool and reported as retries.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -59,7 +60,10 @@ class LocalExecutor(Executor):
     def _round(self, queue: list[Pending], tracker: Tracker) -> list[Pending]:
         """Run ``queue`` in one pool until it is done or breaks; return the jobs to start again."""
         again: list[Pending] = []
-        with ProcessPoolExecutor(max_workers=min(self._workers, len(queue))) as pool:
+        # forkserver, not fork: a forked worker inherits the parent's thread pools (onnxruntime sessions,
+        # a Dask IO loop) mid-state and can hang for ever when it frees them (seen in pthread_cond_destroy)
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=min(self._workers, len(queue)), mp_context=context) as pool:
             running: dict[Future[Any], Pending] = {}
 
             def submit(item: Pending) -> None:
